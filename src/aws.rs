@@ -1,0 +1,191 @@
+//! AWS client setup, in one place, for every command.
+//!
+//! Region and endpoint come from the env file (`AWS_ENDPOINT_URL` overrides the file's
+//! `endpoint_url`), credentials from the SDK's default chain (environment, profile,
+//! web identity for GitHub's OIDC, container and instance roles). Against an emulator
+//! on loopback fangops uses fixed dummy credentials, so real keys are never sent to it.
+//! S3 uses path-style addressing when an endpoint is set (`bucket.localhost` does not
+//! resolve). The optional `account` guard is checked with STS before any write.
+
+use anyhow::{Context, Result, bail};
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use aws_credential_types::Credentials;
+use aws_credential_types::provider::ProvideCredentials;
+use tokio::sync::OnceCell;
+
+use crate::config::{EnvConfig, is_loopback};
+
+/// The environment variable that overrides the env file's `endpoint_url`.
+pub const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL";
+
+/// Who the credentials belong to.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Identity {
+    pub account: String,
+    pub arn: String,
+}
+
+/// Where credentials come from, without ever holding or showing the secret.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CredentialSource {
+    /// Fixed dummy credentials, used only against an emulator on loopback.
+    LocalEmulator,
+    /// The SDK's default provider chain.
+    DefaultChain,
+}
+
+/// The SDK configuration of one environment, shared by every client fangops builds.
+#[derive(Debug)]
+pub struct AwsContext {
+    sdk: SdkConfig,
+    endpoint: Option<url::Url>,
+    credential_source: CredentialSource,
+    env_file: std::path::PathBuf,
+    expected_account: Option<String>,
+    identity: OnceCell<Identity>,
+}
+
+impl AwsContext {
+    pub async fn new(env: &EnvConfig) -> Result<Self> {
+        let endpoint = match std::env::var(ENDPOINT_ENV) {
+            Ok(v) if !v.trim().is_empty() => Some(
+                url::Url::parse(v.trim())
+                    .with_context(|| format!("{ENDPOINT_ENV}={v:?} is not a URL"))?,
+            ),
+            _ => env.endpoint_url.clone(),
+        };
+        let local = endpoint.as_ref().is_some_and(is_loopback);
+        let mut loader =
+            aws_config::defaults(BehaviorVersion::latest()).region(Region::new(env.region.clone()));
+        if let Some(url) = &endpoint {
+            // `Url` adds a trailing slash to bare hosts; the SDK joins paths itself.
+            loader = loader.endpoint_url(url.as_str().trim_end_matches('/'));
+        }
+        let credential_source = if local {
+            loader = loader.credentials_provider(Credentials::new(
+                "fangops-local",
+                "fangops-local",
+                None,
+                None,
+                "fangops-local-emulator",
+            ));
+            CredentialSource::LocalEmulator
+        } else {
+            CredentialSource::DefaultChain
+        };
+        let sdk = loader.load().await;
+        tracing::debug!(
+            region = %env.region,
+            endpoint = endpoint.as_ref().map(url::Url::as_str),
+            "AWS configuration loaded"
+        );
+        Ok(Self {
+            sdk,
+            endpoint,
+            credential_source,
+            env_file: env.path.clone(),
+            expected_account: env.account.clone(),
+            identity: OnceCell::new(),
+        })
+    }
+
+    pub fn sdk_config(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    pub fn endpoint(&self) -> Option<&url::Url> {
+        self.endpoint.as_ref()
+    }
+
+    pub fn credential_source(&self) -> CredentialSource {
+        self.credential_source
+    }
+
+    pub fn region(&self) -> &str {
+        self.sdk.region().map_or("", Region::as_ref)
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        aws_sdk_sts::Client::new(&self.sdk)
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
+            .force_path_style(self.endpoint.is_some())
+            .build();
+        aws_sdk_s3::Client::from_conf(conf)
+    }
+
+    /// Resolves credentials without returning them: proves the chain works.
+    pub async fn check_credentials(&self) -> Result<()> {
+        let provider = self
+            .sdk
+            .credentials_provider()
+            .context("no credentials provider is configured")?;
+        provider.provide_credentials().await.context(
+            "resolving AWS credentials (environment, profile, web identity, instance role)",
+        )?;
+        Ok(())
+    }
+
+    /// The caller's identity, asked of STS once per process.
+    pub async fn identity(&self) -> Result<&Identity> {
+        self.identity
+            .get_or_try_init(|| async {
+                let out = self
+                    .sts()
+                    .get_caller_identity()
+                    .send()
+                    .await
+                    .context("asking STS who the credentials belong to (GetCallerIdentity)")?;
+                Ok(Identity {
+                    account: out.account.unwrap_or_default(),
+                    arn: out.arn.unwrap_or_default(),
+                })
+            })
+            .await
+    }
+
+    /// The account guard: call before any write. Without `account` in the env file it
+    /// only checks that the credentials work.
+    pub async fn ensure_account(&self) -> Result<()> {
+        let identity = self.identity().await?;
+        check_account(
+            &identity.account,
+            self.expected_account.as_deref(),
+            &self.env_file,
+        )
+    }
+}
+
+fn check_account(actual: &str, expected: Option<&str>, file: &std::path::Path) -> Result<()> {
+    match expected {
+        Some(expected) if expected != actual => bail!(
+            "refusing to act: credentials are for account {actual}, {} expects {expected}",
+            file.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_guard_message() {
+        let err = check_account(
+            "111111111111",
+            Some("222222222222"),
+            std::path::Path::new("environments/prod.yaml"),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "refusing to act: credentials are for account 111111111111, environments/prod.yaml expects 222222222222"
+        );
+        assert!(check_account("1", None, std::path::Path::new("x")).is_ok());
+        assert!(check_account("1", Some("1"), std::path::Path::new("x")).is_ok());
+    }
+}

@@ -1,0 +1,76 @@
+//! The command line: clap types only. Each subcommand's arguments become a core
+//! request in its own file; nothing below `src/cli` is visible to the core.
+
+mod doctor;
+mod schema;
+mod validate;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+pub use doctor::DoctorArgs;
+pub use schema::SchemaArgs;
+pub use validate::ValidateArgs;
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  success
+  1  failure (an AWS error, a failed check)
+  2  usage or validation error: bad flags or bad input files; nothing was changed
+
+Environment:
+  CI=true            one plain log line per event, no progress display
+  NO_COLOR           no colour
+  FANGOPS_LOG        log filter, e.g. `fangops=debug` (overrides -v)
+  AWS_ENDPOINT_URL   overrides an env file's endpoint_url";
+
+/// GitOps for the FANG sentiment pipeline: validate, build, plan, deploy and run it
+/// from environment files in Git.
+#[derive(Debug, Parser)]
+#[command(name = "fangops", version, after_help = EXIT_CODES, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct GlobalArgs {
+    /// Print machine-readable JSON on stdout instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// More log output on stderr (-v: debug, -vv: trace).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    pub verbose: u8,
+    /// The project root, holding `environments/`.
+    #[arg(
+        short = 'C',
+        long,
+        global = true,
+        default_value = ".",
+        value_name = "DIR"
+    )]
+    pub project_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check env files; report every problem as file:line:col.
+    Validate(ValidateArgs),
+    /// Check that fangops can act on an environment: endpoint, credentials, account.
+    Doctor(DoctorArgs),
+    /// Print the JSON Schema of env files.
+    Schema(SchemaArgs),
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,324 @@
+//! Company names: normalization, validation and the list-as-a-set.
+//!
+//! The env file's `companies` list is the desired content of the DynamoDB table, so a
+//! name must mean one thing wherever it is compared: in the file, in the table and in a
+//! pull-request diff. Normalizing once, here, is what lets "Apple", " Apple " and the
+//! decomposed and composed forms of "Nestlé" count as the same company.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use unicode_normalization::UnicodeNormalization;
+
+/// Longest name accepted, in UTF-8 bytes after normalization. DynamoDB allows 2 KB for
+/// a partition key; 256 bytes keeps S3 result keys and comment tables readable.
+pub const MAX_NAME_BYTES: usize = 256;
+
+/// Why a single name is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("company name is empty")]
+    Empty,
+    #[error("company name contains the control character {}", codepoint(*.0))]
+    Control(char),
+    #[error(
+        "company name contains the invisible formatting character {}, which can make a name display as another",
+        codepoint(*.0)
+    )]
+    Invisible(char),
+    #[error("company name is {0} bytes long; at most {MAX_NAME_BYTES} bytes are allowed")]
+    TooLong(usize),
+}
+
+fn codepoint(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
+/// Bidirectional overrides and isolates: they reorder how text is displayed, so a name
+/// containing them can look like another in a review (the "Trojan Source" trick).
+fn is_invisible_format(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}')
+}
+
+/// Normalizes one raw name: trims, applies Unicode NFC, collapses runs of inner
+/// whitespace to one space, then validates the result.
+pub fn normalize(raw: &str) -> Result<String, NameError> {
+    let mut out = String::with_capacity(raw.len());
+    let mut pending_space = false;
+    for c in raw.trim().nfc() {
+        if c.is_control() {
+            return Err(NameError::Control(c));
+        }
+        if is_invisible_format(c) {
+            return Err(NameError::Invisible(c));
+        }
+        if c.is_whitespace() {
+            pending_space = true;
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(c);
+    }
+    if out.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if out.len() > MAX_NAME_BYTES {
+        return Err(NameError::TooLong(out.len()));
+    }
+    Ok(out)
+}
+
+/// The key two names are compared by: case-insensitive, after normalization. "APPLE"
+/// and "Apple" are one company; the file's spelling is what gets written.
+pub fn identity_key(normalized: &str) -> String {
+    normalized.to_lowercase()
+}
+
+/// A validated company name and the line of the env file it came from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Company {
+    pub name: String,
+    /// 1-based line in the env file; 0 when the name did not come from a file.
+    pub line: u64,
+}
+
+/// A problem with one entry of a list, located by its line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListProblem {
+    pub line: u64,
+    pub column: u64,
+    pub message: String,
+}
+
+/// A raw entry to validate: the text as written and where it was written.
+#[derive(Debug, Clone, Copy)]
+pub struct RawEntry<'a> {
+    pub text: &'a str,
+    pub line: u64,
+    pub column: u64,
+}
+
+/// The companies of one environment: a set of normalized, unique names. Iteration is in
+/// sorted order, so that output does not depend on the order of the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CompanyList {
+    companies: Vec<Company>,
+}
+
+impl CompanyList {
+    /// Validates every entry, reporting every problem found (not just the first).
+    pub fn from_entries<'a>(
+        entries: impl IntoIterator<Item = RawEntry<'a>>,
+    ) -> Result<Self, Vec<ListProblem>> {
+        let entries = entries.into_iter();
+        let mut problems = Vec::new();
+        let mut companies = Vec::with_capacity(entries.size_hint().0);
+        let mut seen: HashMap<String, (u64, String)> =
+            HashMap::with_capacity(entries.size_hint().0);
+        for entry in entries {
+            match normalize(entry.text) {
+                Err(e) => problems.push(ListProblem {
+                    line: entry.line,
+                    column: entry.column,
+                    message: e.to_string(),
+                }),
+                Ok(name) => {
+                    let key = identity_key(&name);
+                    if let Some((first_line, first_name)) = seen.get(&key) {
+                        problems.push(ListProblem {
+                            line: entry.line,
+                            column: entry.column,
+                            message: format!(
+                                "duplicate company {:?}: same as {:?} on line {} (names are compared after trimming, Unicode NFC, collapsing spaces and ignoring case)",
+                                entry.text, first_name, first_line
+                            ),
+                        });
+                    } else {
+                        seen.insert(key, (entry.line, entry.text.to_owned()));
+                        companies.push(Company {
+                            name,
+                            line: entry.line,
+                        });
+                    }
+                }
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        companies.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Self { companies })
+    }
+
+    /// Builds a list from names that do not come from a file (tests, the table).
+    pub fn from_names<S: AsRef<str>>(names: &[S]) -> Result<Self, Vec<ListProblem>> {
+        Self::from_entries(names.iter().map(|n| RawEntry {
+            text: n.as_ref(),
+            line: 0,
+            column: 0,
+        }))
+    }
+
+    pub fn len(&self) -> usize {
+        self.companies.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.companies.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Company> {
+        self.companies.iter()
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.companies.iter().map(|c| c.name.as_str())
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        self.companies
+            .binary_search_by(|c| c.name.as_str().cmp(name))
+            .is_ok()
+    }
+}
+
+impl fmt::Display for Company {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trims_collapses_and_composes() {
+        assert_eq!(normalize("  Apple  ").unwrap(), "Apple");
+        assert_eq!(normalize("Meta   Platforms").unwrap(), "Meta Platforms");
+        // U+00A0 and U+3000 are whitespace too.
+        assert_eq!(
+            normalize("Meta\u{00A0}\u{3000}Platforms").unwrap(),
+            "Meta Platforms"
+        );
+        // "e" + combining acute becomes the single code point "é".
+        assert_eq!(normalize("Nestle\u{0301}").unwrap(), "Nestl\u{00E9}");
+    }
+
+    #[test]
+    fn accepts_any_script() {
+        for name in [
+            "トヨタ自動車",
+            "Сбербанк",
+            "삼성전자",
+            "טבע",
+            "Ørsted",
+            "上海汽车",
+        ] {
+            assert_eq!(normalize(name).unwrap(), name);
+        }
+    }
+
+    #[test]
+    fn rejects_empty_and_blank() {
+        assert_eq!(normalize(""), Err(NameError::Empty));
+        assert_eq!(normalize(" \u{3000} "), Err(NameError::Empty));
+    }
+
+    #[test]
+    fn rejects_control_characters() {
+        assert_eq!(normalize("Ap\u{0007}ple"), Err(NameError::Control('\u{7}')));
+        assert_eq!(normalize("Ap\nple"), Err(NameError::Control('\n')));
+        assert_eq!(
+            normalize("Ap\u{0007}ple").unwrap_err().to_string(),
+            "company name contains the control character U+0007"
+        );
+    }
+
+    #[test]
+    fn rejects_bidi_overrides() {
+        assert_eq!(
+            normalize("Apple\u{202E}elppA"),
+            Err(NameError::Invisible('\u{202E}'))
+        );
+    }
+
+    #[test]
+    fn length_bound_is_in_bytes_after_normalization() {
+        assert!(normalize(&"a".repeat(256)).is_ok());
+        assert_eq!(normalize(&"a".repeat(257)), Err(NameError::TooLong(257)));
+        // 86 three-byte characters = 258 bytes, although only 86 characters.
+        assert_eq!(normalize(&"ト".repeat(86)), Err(NameError::TooLong(258)));
+        // Padding that is trimmed away does not count.
+        assert!(normalize(&format!("   {}   ", "a".repeat(256))).is_ok());
+    }
+
+    fn entries(names: &[&'static str]) -> Vec<RawEntry<'static>> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(i, n)| RawEntry {
+                text: n,
+                line: i as u64 + 10,
+                column: 5,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn duplicates_by_case_and_spacing_name_both_lines() {
+        let problems =
+            CompanyList::from_entries(entries(&["Apple", "Netflix", "APPLE", " net  flix"]))
+                .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert_eq!(problems[0].line, 12);
+        assert!(
+            problems[0].message.contains("same as \"Apple\" on line 10"),
+            "{}",
+            problems[0].message
+        );
+        let problems =
+            CompanyList::from_entries(entries(&["Meta Platforms", " meta   PLATFORMS "]))
+                .unwrap_err();
+        assert_eq!(problems[0].line, 11);
+    }
+
+    #[test]
+    fn composed_and_decomposed_forms_are_duplicates() {
+        let problems =
+            CompanyList::from_entries(entries(&["Nestl\u{00E9}", "Nestle\u{0301}"])).unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].line, 11);
+    }
+
+    #[test]
+    fn reports_every_problem() {
+        let problems =
+            CompanyList::from_entries(entries(&["", "ok", "bad\u{1}", "OK"])).unwrap_err();
+        let lines: Vec<u64> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, vec![10, 12, 13]);
+    }
+
+    #[test]
+    fn list_is_a_set_in_sorted_order() {
+        let a = CompanyList::from_names(&["Netflix", "Amazon", "Apple"]).unwrap();
+        let b = CompanyList::from_names(&["Apple", "Netflix", "Amazon"]).unwrap();
+        assert_eq!(
+            a.names().collect::<Vec<_>>(),
+            ["Amazon", "Apple", "Netflix"]
+        );
+        assert_eq!(a.names().collect::<Vec<_>>(), b.names().collect::<Vec<_>>());
+        assert!(a.contains("Apple"));
+        assert!(!a.contains("apple"));
+    }
+
+    #[test]
+    fn hundred_thousand_names_validate() {
+        let names: Vec<String> = (0..100_000).map(|i| format!("Company {i:06}")).collect();
+        let list = CompanyList::from_names(&names).unwrap();
+        assert_eq!(list.len(), 100_000);
+    }
+}

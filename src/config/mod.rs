@@ -1,0 +1,365 @@
+//! Environment files: `environments/NAME.yaml`, the desired state of one environment.
+//!
+//! Parsing happens in two steps, as ripgrep does with its flags. First the YAML is read
+//! strictly into [`raw::RawEnvFile`], which mirrors the file and keeps the line and
+//! column of every value a later check may need to point at. Then [`validate`] checks
+//! the values (regions, URLs, schedules, company names) and builds the plain
+//! [`EnvConfig`] the rest of fangops works with. Every problem becomes a located
+//! [`Diagnostic`]; nothing downstream sees an unchecked value.
+
+pub mod defaults;
+pub mod raw;
+mod regions;
+pub mod schedule;
+pub mod schema;
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde_saphyr::Spanned;
+
+use crate::companies::{CompanyList, RawEntry};
+use crate::diagnostics::{Diagnostic, InvalidInput};
+
+pub use raw::{Analyzer, Arch, TextSource};
+pub use schedule::Schedule;
+
+/// The folder, relative to the project root, that holds one YAML file per environment.
+pub const ENV_DIR: &str = "environments";
+
+/// How a command names an environment: `--env dev` or `--env path/to/file.yaml`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EnvRef {
+    Name(String),
+    Path(PathBuf),
+}
+
+impl EnvRef {
+    /// A bare word is a name under `environments/`; anything with a path separator or
+    /// a YAML extension is a path.
+    pub fn parse(s: &str) -> Self {
+        let looks_like_path = s.contains('/')
+            || s.contains(std::path::MAIN_SEPARATOR)
+            || s.ends_with(".yaml")
+            || s.ends_with(".yml");
+        if looks_like_path {
+            Self::Path(PathBuf::from(s))
+        } else {
+            Self::Name(s.to_owned())
+        }
+    }
+
+    /// The file this reference points at, relative to the project root.
+    pub fn path(&self, root: &Path) -> PathBuf {
+        // Keep paths relative for the default root, so messages read `environments/x.yaml`.
+        let root = if root == Path::new(".") {
+            Path::new("")
+        } else {
+            root
+        };
+        match self {
+            Self::Name(name) => root.join(ENV_DIR).join(format!("{name}.yaml")),
+            Self::Path(p) if p.is_absolute() => p.clone(),
+            Self::Path(p) => root.join(p),
+        }
+    }
+}
+
+/// A validated environment, ready to act on.
+#[derive(Debug, Clone, Serialize)]
+pub struct EnvConfig {
+    /// The environment's name: the file name without `.yaml`.
+    pub name: String,
+    /// The file it was read from, as given (for messages).
+    pub path: PathBuf,
+    pub stack: String,
+    pub region: String,
+    pub account: Option<String>,
+    pub endpoint_url: Option<url::Url>,
+    pub protected: bool,
+    pub schedule: Schedule,
+    pub lambda: LambdaConfig,
+    pub sentiment: Analyzer,
+    pub text_source: TextSource,
+    pub alarms: AlarmsConfig,
+    #[serde(serialize_with = "serialize_companies")]
+    pub companies: CompanyList,
+}
+
+fn serialize_companies<S: serde::Serializer>(list: &CompanyList, s: S) -> Result<S::Ok, S::Error> {
+    s.collect_seq(list.names())
+}
+
+impl EnvConfig {
+    /// True when the environment talks to an emulator on this machine rather than AWS.
+    pub fn is_local(&self) -> bool {
+        self.endpoint_url.as_ref().is_some_and(is_loopback)
+    }
+}
+
+/// Whether a URL points at this machine (moto and other emulators in local mode).
+pub fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LambdaConfig {
+    pub memory_mb: u32,
+    pub timeout_s: u32,
+    pub arch: Arch,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AlarmsConfig {
+    pub email: Option<String>,
+    pub dlq_messages: u32,
+    pub errors_per_5m: u32,
+    pub oldest_message_age_s: u32,
+}
+
+/// Reads and validates one env file. The error lists every problem found.
+pub fn load(path: &Path) -> Result<EnvConfig, InvalidInput> {
+    let bytes = std::fs::read(path).map_err(|e| {
+        let message = match e.kind() {
+            std::io::ErrorKind::NotFound => "file not found".to_owned(),
+            _ => format!("cannot read file: {e}"),
+        };
+        InvalidInput(vec![Diagnostic::whole_file(path, message)])
+    })?;
+    parse(path, &bytes)
+}
+
+/// Parses and validates env-file contents; `path` is used for messages and the name.
+pub fn parse(path: &Path, bytes: &[u8]) -> Result<EnvConfig, InvalidInput> {
+    let text = decode(path, bytes).map_err(|d| InvalidInput(vec![d]))?;
+    let raw = raw::from_str(path, text).map_err(|d| InvalidInput(vec![d]))?;
+    validate(path, raw).map_err(InvalidInput)
+}
+
+/// Env files are UTF-8 (a byte-order mark is fine). A file in another encoding gets an
+/// error pointing at the first byte that is not UTF-8, instead of a parser's guess.
+fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str, Diagnostic> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let valid = &bytes[..e.valid_up_to()];
+        let line = valid.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+        let line_start = valid.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&valid[line_start..])
+            .chars()
+            .count() as u64
+            + 1;
+        Diagnostic::new(
+            path,
+            line,
+            column,
+            format!(
+                "file is not valid UTF-8 (byte 0x{:02X}); save it as UTF-8",
+                bytes[e.valid_up_to()]
+            ),
+        )
+    })
+}
+
+fn at<T>(path: &Path, spanned: &Spanned<T>, key: &str, message: impl Into<String>) -> Diagnostic {
+    Diagnostic::new(
+        path,
+        spanned.referenced.line(),
+        spanned.referenced.column(),
+        message,
+    )
+    .with_key(key)
+}
+
+/// The second step: checks values and applies defaults. Collects every problem.
+pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+
+    if let Err(m) = check_stack_name(&raw.stack.value) {
+        problems.push(at(path, &raw.stack, "stack", m));
+    }
+    if let Err(m) = regions::check(&raw.region.value) {
+        problems.push(at(path, &raw.region, "region", m));
+    }
+    if let Some(account) = &raw.account {
+        let a = &account.value;
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            problems.push(at(
+                path,
+                account,
+                "account",
+                format!(
+                    "{a:?} is not an AWS account id (12 digits, quoted so YAML keeps leading zeros)"
+                ),
+            ));
+        }
+    }
+    let endpoint_url = raw.endpoint_url.as_ref().and_then(|e| {
+        check_endpoint(&e.value)
+            .map_err(|m| problems.push(at(path, e, "endpoint_url", m)))
+            .ok()
+    });
+    let schedule = match &raw.schedule {
+        None => Some(defaults::schedule()),
+        Some(s) => Schedule::parse(&s.value)
+            .map_err(|m| problems.push(at(path, s, "schedule", m)))
+            .ok(),
+    };
+
+    let lambda = raw.lambda.unwrap_or_default();
+    let memory_mb = spanned_or(&lambda.memory_mb, defaults::LAMBDA_MEMORY_MB);
+    if let Some(m) = &lambda.memory_mb
+        && !(128..=10_240).contains(&m.value)
+    {
+        problems.push(at(
+            path,
+            m,
+            "lambda.memory_mb",
+            format!(
+                "{} MB is outside what Lambda allows (128 to 10240)",
+                m.value
+            ),
+        ));
+    }
+    let timeout_s = spanned_or(&lambda.timeout_s, defaults::LAMBDA_TIMEOUT_S);
+    if let Some(t) = &lambda.timeout_s
+        && !(1..=900).contains(&t.value)
+    {
+        problems.push(at(
+            path,
+            t,
+            "lambda.timeout_s",
+            format!("{} s is outside what Lambda allows (1 to 900)", t.value),
+        ));
+    }
+
+    let alarms = raw.alarms.unwrap_or_default();
+    if let Some(email) = &alarms.email
+        && let Err(m) = check_email(&email.value)
+    {
+        problems.push(at(path, email, "alarms.email", m));
+    }
+
+    let companies = CompanyList::from_entries(raw.companies.iter().map(|c| RawEntry {
+        text: &c.value,
+        line: c.referenced.line(),
+        column: c.referenced.column(),
+    }))
+    .map_err(|list_problems| {
+        for p in list_problems {
+            problems.push(Diagnostic::new(path, p.line, p.column, p.message).with_key("companies"));
+        }
+    })
+    .ok();
+
+    if !problems.is_empty() {
+        problems.sort_by_key(|d| (d.line, d.column));
+        return Err(problems);
+    }
+    // Every `None` above pushed a problem, so these are present.
+    let (Some(schedule), Some(companies)) = (schedule, companies) else {
+        unreachable!("a missing value always comes with a problem");
+    };
+    Ok(EnvConfig {
+        name: env_name(path),
+        path: path.to_path_buf(),
+        stack: raw.stack.value,
+        region: raw.region.value,
+        account: raw.account.map(|a| a.value),
+        endpoint_url,
+        protected: raw.protected.unwrap_or(false),
+        schedule,
+        lambda: LambdaConfig {
+            memory_mb,
+            timeout_s,
+            arch: lambda.arch.unwrap_or_default(),
+        },
+        sentiment: raw.sentiment.unwrap_or_default(),
+        text_source: raw.text_source.unwrap_or_default(),
+        alarms: AlarmsConfig {
+            email: alarms.email.map(|e| e.value),
+            dlq_messages: alarms.dlq_messages.unwrap_or(defaults::ALARM_DLQ_MESSAGES),
+            errors_per_5m: alarms
+                .errors_per_5m
+                .unwrap_or(defaults::ALARM_ERRORS_PER_5M),
+            oldest_message_age_s: alarms
+                .oldest_message_age_s
+                .unwrap_or(defaults::ALARM_OLDEST_MESSAGE_AGE_S),
+        },
+        companies,
+    })
+}
+
+fn spanned_or<T: Copy>(v: &Option<Spanned<T>>, default: T) -> T {
+    v.as_ref().map_or(default, |s| s.value)
+}
+
+fn env_name(path: &Path) -> String {
+    path.file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default()
+}
+
+/// CloudFormation allows `[A-Za-z][A-Za-z0-9-]*` up to 128 characters; fangops derives
+/// bucket, queue and function names from the stack, and S3 bucket names are lowercase
+/// and at most 63 characters, so the stack name is held to lowercase and 32 characters.
+fn check_stack_name(name: &str) -> Result<(), String> {
+    const MAX: usize = 32;
+    let valid_chars = name
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+    let starts_with_letter = name.bytes().next().is_some_and(|b| b.is_ascii_lowercase());
+    if name.is_empty()
+        || !valid_chars
+        || !starts_with_letter
+        || name.ends_with('-')
+        || name.contains("--")
+    {
+        return Err(format!(
+            "{name:?} is not a valid stack name: use lowercase letters, digits and single hyphens, starting with a letter (resource names such as the S3 bucket are derived from it)"
+        ));
+    }
+    if name.len() > MAX {
+        return Err(format!(
+            "stack name {name:?} is {} characters; at most {MAX} are allowed so that the names derived from it fit AWS limits",
+            name.len()
+        ));
+    }
+    Ok(())
+}
+
+fn check_endpoint(s: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(s).map_err(|e| format!("{s:?} is not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(format!("{s:?} is not an http or https URL"));
+    }
+    if url.host().is_none() {
+        return Err(format!("{s:?} has no host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("endpoint_url must not contain credentials".to_owned());
+    }
+    Ok(url)
+}
+
+/// A deliberately plain check: one `@`, a local part, a dotted domain, no spaces. SNS
+/// sends a confirmation mail, which is the real test of an address.
+fn check_email(s: &str) -> Result<(), String> {
+    let bad = || format!("{s:?} is not an e-mail address");
+    let (local, domain) = s.split_once('@').ok_or_else(bad)?;
+    let ok = !local.is_empty()
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == ',' || c == ';');
+    if ok { Ok(()) } else { Err(bad()) }
+}
+
+#[cfg(test)]
+mod tests;

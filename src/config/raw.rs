@@ -1,0 +1,193 @@
+//! The env file exactly as written: strict serde types that keep source locations.
+//!
+//! Unknown keys are errors (`deny_unknown_fields`), values that later checks point at are
+//! wrapped in [`Spanned`], and optional keys are `Option` so that defaults live in one
+//! place ([`super::defaults`]) instead of in serde attributes scattered over the types.
+
+use std::path::Path;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_saphyr::Spanned;
+
+use crate::diagnostics::Diagnostic;
+
+/// An environment of the FANG sentiment pipeline: one CloudFormation stack and the
+/// companies it watches.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "fangops environment file")]
+pub struct RawEnvFile {
+    /// CloudFormation stack name; every resource name is derived from it. Lowercase
+    /// letters, digits and single hyphens, starting with a letter, at most 32 characters.
+    #[schemars(
+        with = "String",
+        regex(pattern = r"^[a-z](-?[a-z0-9])*$"),
+        length(max = 32)
+    )]
+    pub stack: Spanned<String>,
+    /// AWS region code, e.g. `us-east-1`.
+    #[schemars(with = "String")]
+    pub region: Spanned<String>,
+    /// Optional guard: fangops refuses to write when the credentials belong to another
+    /// account. Quote it so YAML keeps leading zeros.
+    #[serde(default)]
+    #[schemars(with = "Option<String>", regex(pattern = r"^[0-9]{12}$"))]
+    pub account: Option<Spanned<String>>,
+    /// Local mode only: an AWS-compatible emulator, e.g. `http://127.0.0.1:4566`. The
+    /// `AWS_ENDPOINT_URL` environment variable overrides it.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub endpoint_url: Option<Spanned<String>>,
+    /// A protected environment (prod) deploys only from `main` in CI, or with an
+    /// explicit override that names the stack. Default: false.
+    #[serde(default)]
+    pub protected: Option<bool>,
+    /// EventBridge schedule: `rate(N minute|minutes|hour|hours|day|days)` or
+    /// `cron(min hour day-of-month month day-of-week year)`. Default: `rate(1 day)`.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub schedule: Option<Spanned<String>>,
+    /// Settings of both Lambda functions.
+    #[serde(default)]
+    pub lambda: Option<RawLambda>,
+    /// Which analyzer scores the texts. Default: `comprehend`.
+    #[serde(default)]
+    pub sentiment: Option<Analyzer>,
+    /// Where the texts come from. Default: `wikipedia`.
+    #[serde(default)]
+    pub text_source: Option<TextSource>,
+    /// CloudWatch alarms and who hears about them.
+    #[serde(default)]
+    pub alarms: Option<RawAlarms>,
+    /// The companies to watch: the desired content of the companies table. A set: order
+    /// does not matter, duplicates (ignoring case and spacing) are an error.
+    #[schemars(with = "Vec<String>")]
+    pub companies: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLambda {
+    /// Memory in MB, 128 to 10240. Default: 256.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 128, max = 10240))]
+    pub memory_mb: Option<Spanned<u32>>,
+    /// Timeout in seconds, 1 to 900. Default: 60.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1, max = 900))]
+    pub timeout_s: Option<Spanned<u32>>,
+    /// CPU architecture. Default: `arm64` (cheaper per GB-second).
+    #[serde(default)]
+    pub arch: Option<Arch>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarms {
+    /// Address subscribed to the alarm topic. Omit for no e-mail.
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub email: Option<Spanned<String>>,
+    /// Alarm when the dead-letter queue holds at least this many messages. Default: 1.
+    #[serde(default)]
+    pub dlq_messages: Option<u32>,
+    /// Alarm when a function reports at least this many errors in 5 minutes. Default: 1.
+    #[serde(default)]
+    pub errors_per_5m: Option<u32>,
+    /// Alarm when the oldest queued message is at least this old, in seconds. Default: 3600.
+    #[serde(default)]
+    pub oldest_message_age_s: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Arch {
+    #[default]
+    Arm64,
+    X86_64,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Analyzer {
+    /// Amazon Comprehend DetectSentiment / BatchDetectSentiment.
+    #[default]
+    Comprehend,
+    /// The embedded VADER analyzer: offline, no AWS charges.
+    Vader,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TextSource {
+    /// The Wikipedia REST summary of each company.
+    #[default]
+    Wikipedia,
+    /// Short descriptions shipped in the repository: offline and deterministic.
+    Fixtures,
+}
+
+/// Limits for env files: far above any real file (100,000 companies fit), far below what
+/// an alias bomb needs, so one is rejected in milliseconds with bounded memory.
+fn budget() -> serde_saphyr::budget::Budget {
+    let mut budget = serde_saphyr::budget::Budget::default();
+    budget.max_aliases = 100;
+    budget.max_anchors = 100;
+    budget.max_nodes = 250_000;
+    budget.max_depth = 32;
+    budget.max_documents = 1;
+    budget
+}
+
+/// Reads the YAML strictly. The first structural problem (syntax, unknown key, wrong
+/// type, missing key) stops parsing; it is reported with its line, column and key path.
+pub fn from_str(path: &Path, text: &str) -> Result<RawEnvFile, Diagnostic> {
+    if text.trim_start_matches('\u{feff}').trim().is_empty() {
+        return Err(Diagnostic::new(
+            path,
+            1,
+            1,
+            "file is empty; an env file needs at least `stack`, `region` and `companies`",
+        ));
+    }
+    let options = serde_saphyr::options! { budget: Some(budget()) };
+    let mut key_path = String::new();
+    let result = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            // `Spanned<T>` deserializes through an inner `value` field; users never see it.
+            key_path = e.path().to_string().replace(".value", "");
+            e.into_inner()
+        })
+    });
+    result.map_err(|e| {
+        let e = e.without_snippet();
+        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+        let mut message = e.to_string();
+        // The crate appends the location we already print in front.
+        let suffix = format!(" at line {line}, column {column}");
+        if let Some(stripped) = message.strip_suffix(&suffix) {
+            message.truncate(stripped.len());
+        }
+        let message = improve_message(message);
+        let key = if key_path == "." {
+            String::new()
+        } else {
+            key_path
+        };
+        Diagnostic::new(path, line, column, message).with_key(key)
+    })
+}
+
+/// Rewords the few parser messages that read badly to someone editing a config file.
+fn improve_message(message: String) -> String {
+    if message.starts_with("budget breached") {
+        return format!(
+            "too many anchors, aliases or nodes for an env file ({message}); expand aliases by hand"
+        );
+    }
+    if message.contains("tabs disallowed") {
+        return format!("{message}: indent with spaces, YAML does not allow tabs here");
+    }
+    message
+}

@@ -1,0 +1,75 @@
+//! The AWS region codes fangops accepts. Kept as a list because a misspelt region would
+//! otherwise surface as a DNS failure minutes into a deploy. Last checked 2026-11
+//! against the AWS general reference; add new regions here.
+
+const REGIONS: &[&str] = &[
+    "af-south-1",
+    "ap-east-1",
+    "ap-east-2",
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-northeast-3",
+    "ap-south-1",
+    "ap-south-2",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ap-southeast-3",
+    "ap-southeast-4",
+    "ap-southeast-5",
+    "ap-southeast-6",
+    "ap-southeast-7",
+    "ca-central-1",
+    "ca-west-1",
+    "cn-north-1",
+    "cn-northwest-1",
+    "eu-central-1",
+    "eu-central-2",
+    "eu-north-1",
+    "eu-south-1",
+    "eu-south-2",
+    "eu-west-1",
+    "eu-west-2",
+    "eu-west-3",
+    "il-central-1",
+    "me-central-1",
+    "me-south-1",
+    "mx-central-1",
+    "sa-east-1",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-east-1",
+    "us-gov-west-1",
+    "us-west-1",
+    "us-west-2",
+];
+
+pub(super) fn check(region: &str) -> Result<(), String> {
+    if REGIONS.contains(&region) {
+        return Ok(());
+    }
+    let closest = REGIONS
+        .iter()
+        .map(|r| (strsim::levenshtein(r, region), *r))
+        .min()
+        .filter(|(distance, _)| *distance <= 3);
+    Err(match closest {
+        Some((_, r)) => format!("unknown AWS region {region:?}; did you mean {r:?}?"),
+        None => format!("unknown AWS region {region:?}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn known_and_unknown() {
+        assert!(super::check("us-east-1").is_ok());
+        assert_eq!(
+            super::check("us-east-7").unwrap_err(),
+            "unknown AWS region \"us-east-7\"; did you mean \"us-east-1\"?"
+        );
+        assert_eq!(
+            super::check("mars-1").unwrap_err(),
+            "unknown AWS region \"mars-1\""
+        );
+    }
+}

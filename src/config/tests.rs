@@ -1,0 +1,464 @@
+//! Env-file parsing: every kind of bad input a person or a tool produces, each pinned to
+//! its location and message; and what people produce innocently, accepted as clean.
+
+use std::path::Path;
+
+use super::*;
+
+const FILE: &str = "environments/test.yaml";
+
+fn parse_str(text: &str) -> Result<EnvConfig, InvalidInput> {
+    parse(Path::new(FILE), text.as_bytes())
+}
+
+/// Parses `text`, expects failure, and returns the rendered diagnostics.
+fn errors(text: &str) -> Vec<String> {
+    errors_bytes(text.as_bytes())
+}
+
+fn errors_bytes(bytes: &[u8]) -> Vec<String> {
+    match parse(Path::new(FILE), bytes) {
+        Ok(cfg) => panic!("expected an error, parsed {cfg:?}"),
+        Err(InvalidInput(diags)) => diags.iter().map(ToString::to_string).collect(),
+    }
+}
+
+/// Asserts exactly one diagnostic, at `loc` (`line:col`), containing `needle`.
+#[track_caller]
+fn assert_one(text: &str, loc: &str, needle: &str) {
+    let errs = errors(text);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    let prefix = format!("{FILE}:{loc}: ");
+    assert!(
+        errs[0].starts_with(&prefix),
+        "expected {prefix:?}, got {:?}",
+        errs[0]
+    );
+    assert!(
+        errs[0].contains(needle),
+        "expected {needle:?} in {:?}",
+        errs[0]
+    );
+}
+
+const VALID: &str = "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Amazon\n  - Apple\n";
+
+#[test]
+fn valid_minimal_file_gets_documented_defaults() {
+    let cfg = parse_str(VALID).unwrap();
+    assert_eq!(cfg.name, "test");
+    assert_eq!(cfg.stack, "fang-test");
+    assert_eq!(cfg.schedule.to_string(), defaults::SCHEDULE);
+    assert_eq!(cfg.lambda.memory_mb, defaults::LAMBDA_MEMORY_MB);
+    assert_eq!(cfg.lambda.timeout_s, defaults::LAMBDA_TIMEOUT_S);
+    assert_eq!(cfg.lambda.arch, Arch::Arm64);
+    assert_eq!(cfg.sentiment, Analyzer::Comprehend);
+    assert_eq!(cfg.text_source, TextSource::Wikipedia);
+    assert_eq!(cfg.alarms.dlq_messages, defaults::ALARM_DLQ_MESSAGES);
+    assert!(!cfg.protected);
+    assert!(!cfg.is_local());
+    assert_eq!(
+        cfg.companies.names().collect::<Vec<_>>(),
+        ["Amazon", "Apple"]
+    );
+}
+
+#[test]
+fn full_file_parses_every_key() {
+    let cfg = parse_str(
+        "stack: fang-dev\nregion: eu-west-1\naccount: \"012345678901\"\nendpoint_url: http://127.0.0.1:4566\nprotected: true\nschedule: cron(0 6 ? * MON-FRI *)\nlambda: { memory_mb: 512, timeout_s: 30, arch: x86_64 }\nsentiment: vader\ntext_source: fixtures\nalarms:\n  email: team@example.com\n  dlq_messages: 5\n  errors_per_5m: 2\n  oldest_message_age_s: 600\ncompanies: [Netflix]\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.account.as_deref(), Some("012345678901"));
+    assert!(cfg.is_local());
+    assert!(cfg.protected);
+    assert_eq!(
+        cfg.lambda,
+        LambdaConfig {
+            memory_mb: 512,
+            timeout_s: 30,
+            arch: Arch::X86_64
+        }
+    );
+    assert_eq!(cfg.sentiment, Analyzer::Vader);
+    assert_eq!(cfg.text_source, TextSource::Fixtures);
+    assert_eq!(cfg.alarms.email.as_deref(), Some("team@example.com"));
+    assert_eq!(cfg.alarms.oldest_message_age_s, 600);
+}
+
+// ---- bad input: structure -------------------------------------------------------
+
+#[test]
+fn unknown_top_level_key() {
+    assert_one(
+        "stack: fang-test\nregoin: us-east-1\ncompanies: []\n",
+        "2:1",
+        "unknown field `regoin`, expected one of",
+    );
+}
+
+#[test]
+fn unknown_nested_key_names_its_path() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nlambda:\n  memory_mb: 256\n  timeout: 30\ncompanies: []\n",
+        "5:3",
+        "unknown field `timeout`",
+    );
+}
+
+#[test]
+fn wrong_type_names_the_key() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nlambda:\n  memory_mb: lots\ncompanies: []\n",
+        "4:14",
+        "`lambda.memory_mb`: invalid u32",
+    );
+}
+
+#[test]
+fn companies_not_a_list() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies: Amazon\n",
+        "3:12",
+        "`companies`",
+    );
+}
+
+#[test]
+fn company_entry_that_is_a_mapping() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Amazon\n  - name: Apple\n",
+        "5:5",
+        "`companies[1]`",
+    );
+}
+
+#[test]
+fn null_company_entry() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Amazon\n  -\n",
+        "5:4",
+        "`companies[1]`",
+    );
+}
+
+#[test]
+fn invalid_yaml() {
+    assert_one(
+        "stack: fang-test\nregion: [us-east-1\ncompanies: []\n",
+        "2:9",
+        "`region`",
+    );
+}
+
+#[test]
+fn empty_file() {
+    assert_one("", "1:1", "file is empty");
+    assert_one("\u{feff}\n  \n", "1:1", "file is empty");
+}
+
+#[test]
+fn missing_required_key() {
+    assert_one(
+        "stack: fang-test\ncompanies: []\n",
+        "2:1",
+        "missing field `region`",
+    );
+}
+
+#[test]
+fn unknown_enum_value() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nlambda: { arch: arm }\ncompanies: []\n",
+        "3:17",
+        "`lambda.arch`",
+    );
+}
+
+#[test]
+fn duplicate_keys() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nstack: fang-other\ncompanies: []\n",
+        "3:1",
+        "duplicate mapping key: stack",
+    );
+}
+
+#[test]
+fn alias_bomb_is_rejected_by_the_budget() {
+    let mut bomb = String::from(
+        "stack: fang-test\nregion: us-east-1\ncompanies: &a0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]\nlambda:\n",
+    );
+    for i in 1..=12 {
+        let p = i - 1;
+        bomb += &format!(
+            "  x{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        );
+    }
+    let errs = errors(&bomb);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    // Either the budget or strict typing stops it; the point is that it stops, early.
+    assert!(
+        errs[0].contains("too many anchors, aliases or nodes") || errs[0].contains("unknown field"),
+        "{}",
+        errs[0]
+    );
+    // Aliases of a scalar type-check as strings, so only the budget can stop these.
+    let mut many_aliases = String::from("stack: &s fang-test\nregion: us-east-1\ncompanies: [");
+    many_aliases.push_str(&"*s, ".repeat(200));
+    many_aliases.push_str("]\n");
+    let errs = errors(&many_aliases);
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].contains("too many anchors, aliases or nodes"),
+        "{}",
+        errs[0]
+    );
+}
+
+#[test]
+fn tab_indentation() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n\t- Amazon\n",
+        "4:2",
+        "indent with spaces",
+    );
+}
+
+#[test]
+fn not_utf8() {
+    let errs = errors_bytes(
+        b"stack: fang-test\nregion: us-east-1\ncompanies:\n  - Soci\xe9t\xe9 G\xe9n\xe9rale\n",
+    );
+    assert_eq!(
+        errs,
+        [format!(
+            "{FILE}:4:9: file is not valid UTF-8 (byte 0xE9); save it as UTF-8"
+        )]
+    );
+}
+
+#[test]
+fn two_documents() {
+    let errs = errors("stack: fang-test\nregion: us-east-1\ncompanies: []\n---\nstack: other\n");
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+}
+
+// ---- bad input: values ----------------------------------------------------------
+
+#[test]
+fn duplicate_companies_differing_by_case() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Amazon\n  - Apple\n  - AMAZON\n",
+        "6:5",
+        "duplicate company \"AMAZON\": same as \"Amazon\" on line 4",
+    );
+}
+
+#[test]
+fn duplicate_companies_differing_by_spacing() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Meta Platforms\n  - \"  Meta   Platforms \"\n",
+        "5:5",
+        "same as \"Meta Platforms\" on line 4",
+    );
+}
+
+#[test]
+fn control_character_in_company() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - \"Ama\\u0007zon\"\n",
+        "4:5",
+        "`companies`: company name contains the control character U+0007",
+    );
+}
+
+#[test]
+fn empty_company_name() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - \"  \"\n",
+        "4:5",
+        "company name is empty",
+    );
+}
+
+#[test]
+fn company_name_of_300_bytes() {
+    let text = format!(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - {}\n",
+        "x".repeat(300)
+    );
+    assert_one(&text, "4:5", "300 bytes long; at most 256");
+}
+
+#[test]
+fn bidi_override_in_company() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - \"Apple\\u202Eelgoog\"\n",
+        "4:5",
+        "U+202E",
+    );
+}
+
+#[test]
+fn endpoint_url_that_is_not_a_url() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nendpoint_url: localhost:4566/\ncompanies: []\n",
+        "3:15",
+        "`endpoint_url`: \"localhost:4566/\" is not an http or https URL",
+    );
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nendpoint_url: not a url\ncompanies: []\n",
+        "3:15",
+        "is not a URL",
+    );
+}
+
+#[test]
+fn region_that_does_not_exist() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-7\ncompanies: []\n",
+        "2:9",
+        "`region`: unknown AWS region \"us-east-7\"; did you mean \"us-east-1\"?",
+    );
+}
+
+#[test]
+fn invalid_stack_name() {
+    assert_one(
+        "stack: Fang_Dev\nregion: us-east-1\ncompanies: []\n",
+        "1:8",
+        "is not a valid stack name",
+    );
+    assert_one(
+        &format!(
+            "stack: {}\nregion: us-east-1\ncompanies: []\n",
+            "a".repeat(33)
+        ),
+        "1:8",
+        "at most 32",
+    );
+}
+
+#[test]
+fn account_that_is_not_twelve_digits() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\naccount: 1234\ncompanies: []\n",
+        "3:10",
+        "is not an AWS account id",
+    );
+}
+
+#[test]
+fn bad_schedule() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nschedule: rate(1 days)\ncompanies: []\n",
+        "3:11",
+        "EventBridge requires rate(1 day)",
+    );
+}
+
+#[test]
+fn bad_email() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nalarms: { email: data-team }\ncompanies: []\n",
+        "3:18",
+        "`alarms.email`: \"data-team\" is not an e-mail address",
+    );
+}
+
+#[test]
+fn memory_out_of_range() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nlambda: { memory_mb: 64 }\ncompanies: []\n",
+        "3:22",
+        "64 MB is outside what Lambda allows",
+    );
+}
+
+#[test]
+fn every_value_problem_is_reported_in_file_order() {
+    let errs = errors(
+        "stack: fang-test\nregion: us-east-7\nalarms: { email: nobody }\ncompanies:\n  - Apple\n  - \"\"\n  - apple\n",
+    );
+    assert_eq!(errs.len(), 4, "{errs:#?}");
+    assert!(errs[0].contains(":2:9:"), "{}", errs[0]);
+    assert!(errs[1].contains(":3:18:"), "{}", errs[1]);
+    assert!(errs[2].contains(":6:5:"), "{}", errs[2]);
+    assert!(errs[3].contains(":7:5:"), "{}", errs[3]);
+}
+
+// ---- accepted: what people produce innocently -----------------------------------
+
+#[test]
+fn bom_and_crlf_parse_exactly_like_a_clean_file() {
+    let clean = parse_str(VALID).unwrap();
+    for variant in [
+        format!("\u{feff}{VALID}"),
+        VALID.replace('\n', "\r\n"),
+        format!("\u{feff}{}", VALID.replace('\n', "\r\n")),
+    ] {
+        let cfg = parse_str(&variant).unwrap();
+        assert_eq!(cfg.stack, clean.stack);
+        assert_eq!(cfg.companies, clean.companies, "{variant:?}");
+    }
+}
+
+#[test]
+fn lines_are_right_with_bom_and_crlf() {
+    let text = format!(
+        "\u{feff}{}",
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - A\n  - a\n".replace('\n', "\r\n")
+    );
+    let errs = errors(&text);
+    assert!(errs[0].starts_with(&format!("{FILE}:5:5:")), "{}", errs[0]);
+}
+
+#[test]
+fn names_in_any_script() {
+    let cfg = parse_str(
+        "stack: fang-test\nregion: ap-northeast-1\ncompanies:\n  - トヨタ自動車\n  - Сбербанк\n  - 삼성전자\n  - טבע\n  - Ørsted\n  - \"Nestle\\u0301\"\n",
+    )
+    .unwrap();
+    let names: Vec<_> = cfg.companies.names().collect();
+    assert_eq!(names.len(), 6);
+    assert!(names.contains(&"Nestl\u{e9}"), "NFC applied: {names:?}");
+}
+
+#[test]
+fn order_does_not_matter() {
+    let a = parse_str("stack: s\nregion: us-east-1\ncompanies: [B, A, C]\n").unwrap();
+    let b = parse_str("stack: s\nregion: us-east-1\ncompanies: [C, B, A]\n").unwrap();
+    assert_eq!(a.companies, b.companies.clone());
+    assert_eq!(a.companies.names().collect::<Vec<_>>(), ["A", "B", "C"]);
+}
+
+#[test]
+fn env_ref_name_or_path() {
+    let root = Path::new("/repo");
+    assert_eq!(
+        EnvRef::parse("dev").path(root),
+        Path::new("/repo/environments/dev.yaml")
+    );
+    assert_eq!(
+        EnvRef::parse("x/dev.yaml").path(root),
+        Path::new("/repo/x/dev.yaml")
+    );
+    assert_eq!(EnvRef::parse("other.yml"), EnvRef::Path("other.yml".into()));
+    assert_eq!(
+        EnvRef::parse("/abs/e.yaml").path(root),
+        Path::new("/abs/e.yaml")
+    );
+}
+
+#[test]
+fn shipped_env_files_are_valid() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join(ENV_DIR);
+    for name in ["local", "dev", "prod"] {
+        let cfg =
+            load(&dir.join(format!("{name}.yaml"))).unwrap_or_else(|e| panic!("{name}.yaml: {e}"));
+        assert!(!cfg.companies.is_empty(), "{name}");
+    }
+    assert!(load(&dir.join("local.yaml")).unwrap().is_local());
+    assert!(load(&dir.join("prod.yaml")).unwrap().protected);
+}

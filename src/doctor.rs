@@ -1,0 +1,168 @@
+//! `fangops doctor`: can fangops act on this environment? Checks the env file, the
+//! endpoint, the credentials, the account guard and S3, and says which one fails.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::aws::{AwsContext, CredentialSource};
+use crate::config::{self, EnvRef};
+use crate::output::Ui;
+use crate::output::style::{self, paint};
+
+#[derive(Debug, Clone)]
+pub struct DoctorRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DoctorReport {
+    pub ok: bool,
+    pub env: String,
+    pub stack: String,
+    pub region: String,
+    pub endpoint: Option<String>,
+    pub checks: Vec<Check>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Check {
+    pub name: &'static str,
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Check {
+    fn from_result(name: &'static str, r: Result<String>) -> Self {
+        match r {
+            Ok(detail) => Self {
+                name,
+                ok: true,
+                detail,
+            },
+            Err(e) => Self {
+                name,
+                ok: false,
+                detail: format!("{e:#}"),
+            },
+        }
+    }
+}
+
+/// Runs every check; a failing check is reported, not returned as an error. An
+/// invalid env file is an error (exit 2), since nothing else can be checked.
+pub async fn run(req: &DoctorRequest, ui: &Ui) -> Result<DoctorReport> {
+    let path = req.env.path(&req.root);
+    let env = config::load(&path)?;
+    let mut checks = vec![Check {
+        name: "env file",
+        ok: true,
+        detail: format!(
+            "{} is valid ({} companies)",
+            path.display(),
+            env.companies.len()
+        ),
+    }];
+    let ctx = AwsContext::new(&env).await?;
+    let progress = ui.progress(format!("checking environment {}", env.name));
+
+    if let Some(url) = ctx.endpoint() {
+        progress.set_message(format!("connecting to {url}"));
+        checks.push(Check::from_result("endpoint", endpoint_answers(url).await));
+    }
+    progress.set_message("resolving credentials");
+    let creds = ctx
+        .check_credentials()
+        .await
+        .map(|()| match ctx.credential_source() {
+            CredentialSource::LocalEmulator => {
+                "fixed dummy credentials for a local emulator".to_owned()
+            }
+            CredentialSource::DefaultChain => {
+                "resolved from the default AWS credential chain".to_owned()
+            }
+        });
+    let creds_ok = creds.is_ok();
+    checks.push(Check::from_result("credentials", creds));
+    if creds_ok {
+        progress.set_message("asking STS for the caller identity");
+        let identity = ctx
+            .identity()
+            .await
+            .map(|i| format!("account {}, {}", i.account, i.arn));
+        let identity_ok = identity.is_ok();
+        checks.push(Check::from_result("identity", identity));
+        if identity_ok {
+            let guard = ctx.ensure_account().await.map(|()| match &env.account {
+                Some(a) => format!("account {a} matches {}", path.display()),
+                None => "no `account` set in the env file; any account is accepted".to_owned(),
+            });
+            checks.push(Check::from_result("account guard", guard));
+        }
+        progress.set_message("listing S3 buckets");
+        let s3 = ctx
+            .s3()
+            .list_buckets()
+            .send()
+            .await
+            .map(|out| format!("ListBuckets answered ({} buckets)", out.buckets().len()))
+            .map_err(|e| anyhow::Error::new(e).context("listing S3 buckets"));
+        checks.push(Check::from_result("s3", s3));
+    }
+    drop(progress);
+    Ok(DoctorReport {
+        ok: checks.iter().all(|c| c.ok),
+        env: env.name,
+        stack: env.stack,
+        region: ctx.region().to_owned(),
+        endpoint: ctx.endpoint().map(|u| u.to_string()),
+        checks,
+    })
+}
+
+/// The endpoint accepts a TCP connection: tells "emulator not running" apart from
+/// everything that can go wrong after it.
+async fn endpoint_answers(url: &url::Url) -> Result<String> {
+    let host = url
+        .host_str()
+        .unwrap_or_default()
+        .trim_matches(['[', ']'])
+        .to_owned();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let connect = tokio::net::TcpStream::connect((host.as_str(), port));
+    match tokio::time::timeout(Duration::from_secs(3), connect).await {
+        Ok(Ok(_)) => Ok(format!("{url} accepts connections")),
+        Ok(Err(e)) => anyhow::bail!(
+            "{url} does not answer ({e}); is the emulator running? (`make moto-start`)"
+        ),
+        Err(_) => anyhow::bail!("{url} did not answer within 3 s"),
+    }
+}
+
+impl DoctorReport {
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "{} {} (stack {}, region {}{})\n",
+            paint(style::BOLD, "fangops doctor ·"),
+            self.env,
+            self.stack,
+            self.region,
+            self.endpoint
+                .as_ref()
+                .map(|e| format!(", endpoint {e}"))
+                .unwrap_or_default()
+        );
+        for c in &self.checks {
+            let mark = if c.ok {
+                paint(style::OK, "✓")
+            } else {
+                paint(style::ERROR, "✗")
+            };
+            out += &format!("  {mark} {:<14} {}\n", c.name, c.detail);
+        }
+        out
+    }
+}

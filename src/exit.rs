@@ -1,0 +1,8 @@
+//! Process exit codes, documented in the README and `--help`.
+
+/// 0: success.
+pub const SUCCESS: u8 = 0;
+/// 1: the command failed (AWS error, a failed check, a failed deploy).
+pub const FAILURE: u8 = 1;
+/// 2: usage or validation error: bad flags or bad input files; nothing was changed.
+pub const INVALID: u8 = 2;

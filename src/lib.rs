@@ -1,0 +1,21 @@
+//! fangops: GitOps for the FANG sentiment pipeline on AWS.
+//!
+//! This crate is the clap-free core. The binary (`src/main.rs` and `src/cli/`) turns
+//! arguments into the request types defined here and renders what comes back. One
+//! module per concern, so the layout reads like the architecture:
+//!
+//! - [`config`]: environment files, parsed strictly into typed configuration
+//! - [`companies`]: company names, their normalization and the list-as-a-set
+//! - [`diagnostics`]: located problems (`file:line:col: message`)
+//! - [`aws`]: SDK configuration, endpoints, credentials and the account guard
+//! - [`validate`], [`doctor`]: the commands of the same name
+//! - [`output`]: human, JSON and CI output, logging and progress
+
+pub mod aws;
+pub mod companies;
+pub mod config;
+pub mod diagnostics;
+pub mod doctor;
+pub mod exit;
+pub mod output;
+pub mod validate;

@@ -1,0 +1,131 @@
+//! How fangops talks to people and machines.
+//!
+//! Results go to stdout: human-readable by default, one JSON document with `--json`.
+//! Logs go to stderr through `tracing`: one plain line per event in CI (`CI=true`) or
+//! when stderr is not a terminal, so CI logs stay readable; a spinner only on a
+//! terminal. `NO_COLOR` turns colour off everywhere.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anstyle::{AnsiColor, Style};
+use serde::Serialize;
+use tracing_subscriber::EnvFilter;
+
+/// The environment variable that overrides the log filter (`RUST_LOG` syntax).
+pub const LOG_ENV: &str = "FANGOPS_LOG";
+
+/// What the process knows about where its output goes.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    pub json: bool,
+    pub ci: bool,
+    /// stderr is a terminal, so a progress display makes sense there.
+    pub interactive: bool,
+    pub color: bool,
+}
+
+impl Ui {
+    pub fn detect(json: bool) -> Self {
+        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let stderr_tty = std::io::stderr().is_terminal();
+        Self {
+            json,
+            ci,
+            interactive: stderr_tty && !ci && !json,
+            color: stderr_tty && !no_color && !ci,
+        }
+    }
+
+    /// Prints a report: its JSON form with `--json`, otherwise its human rendering.
+    pub fn report<T: Serialize>(&self, value: &T, human: impl FnOnce() -> String) {
+        use std::io::Write;
+        let mut out = anstream::stdout();
+        let text = if self.json {
+            serde_json::to_string_pretty(value).expect("reports always serialize") + "\n"
+        } else {
+            human()
+        };
+        // A closed pipe (`fangops ... | head`) is not an error worth a panic.
+        let _ = out.write_all(text.as_bytes());
+    }
+
+    /// A progress display for one long step: a spinner on a terminal, one log line
+    /// otherwise.
+    pub fn progress(&self, message: impl Into<String>) -> Progress {
+        let message = message.into();
+        if self.interactive {
+            let bar = indicatif::ProgressBar::new_spinner().with_message(message);
+            bar.enable_steady_tick(Duration::from_millis(100));
+            Progress { bar: Some(bar) }
+        } else {
+            tracing::info!("{message}");
+            Progress { bar: None }
+        }
+    }
+}
+
+/// A running step; dropping it clears the spinner.
+#[derive(Debug)]
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+}
+
+impl Progress {
+    pub fn set_message(&self, message: impl Into<String>) {
+        let message = message.into();
+        match &self.bar {
+            Some(bar) => bar.set_message(message),
+            None => tracing::info!("{message}"),
+        }
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// Installs the stderr logger. `-v` shows debug events of fangops, `-vv` everything.
+pub fn init_logging(verbosity: u8, ui: &Ui) {
+    let default = match verbosity {
+        0 => "fangops=info,warn",
+        1 => "fangops=debug,info",
+        _ => "trace",
+    };
+    let filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new(default));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(ui.color)
+        .with_target(verbosity > 0);
+    // On a terminal, time stamps are noise; CI logs keep them.
+    let result = if ui.ci || !ui.interactive {
+        builder.try_init()
+    } else {
+        builder.without_time().try_init()
+    };
+    if let Err(e) = result {
+        tracing::debug!("logger already installed: {e}");
+    }
+}
+
+/// Styles for human output; `anstream` drops them when colour is off.
+pub mod style {
+    use super::*;
+
+    pub const OK: Style = AnsiColor::Green.on_default().bold();
+    pub const ERROR: Style = AnsiColor::Red.on_default().bold();
+    pub const WARN: Style = AnsiColor::Yellow.on_default().bold();
+    pub const DIM: Style = Style::new().dimmed();
+    pub const BOLD: Style = Style::new().bold();
+
+    /// `text` wrapped in `style`'s escape codes.
+    pub fn paint(style: Style, text: impl std::fmt::Display) -> String {
+        format!("{style}{text}{style:#}")
+    }
+}

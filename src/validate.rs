@@ -1,0 +1,126 @@
+//! `fangops validate`: checks every env file (or one) and reports every problem.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::{self, ENV_DIR, EnvRef};
+use crate::diagnostics::Diagnostic;
+use crate::output::style::{self, paint};
+
+/// What to validate.
+#[derive(Debug, Clone)]
+pub struct ValidateRequest {
+    pub root: PathBuf,
+    /// One environment; `None` means every `*.yaml` under `environments/`.
+    pub env: Option<EnvRef>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ValidateReport {
+    pub ok: bool,
+    pub files: Vec<FileSummary>,
+    pub errors: Vec<Diagnostic>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileSummary {
+    pub file: PathBuf,
+    pub ok: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stack: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub companies: Option<usize>,
+}
+
+pub fn run(req: &ValidateRequest) -> ValidateReport {
+    let files = match &req.env {
+        Some(env) => vec![env.path(&req.root)],
+        None => env_files(&req.root),
+    };
+    let mut report = ValidateReport {
+        ok: true,
+        files: Vec::new(),
+        errors: Vec::new(),
+    };
+    if files.is_empty() {
+        report.ok = false;
+        report.errors.push(Diagnostic::whole_file(
+            &req.root.join(ENV_DIR),
+            "no env files found (expected environments/*.yaml)",
+        ));
+    }
+    for path in files {
+        let shown = display_path(&req.root, &path);
+        match config::load(&path) {
+            Ok(cfg) => report.files.push(FileSummary {
+                file: shown,
+                ok: true,
+                stack: Some(cfg.stack),
+                companies: Some(cfg.companies.len()),
+            }),
+            Err(invalid) => {
+                report.ok = false;
+                report.files.push(FileSummary {
+                    file: shown.clone(),
+                    ok: false,
+                    stack: None,
+                    companies: None,
+                });
+                report.errors.extend(invalid.0.into_iter().map(|mut d| {
+                    d.file = shown.clone();
+                    d
+                }));
+            }
+        }
+    }
+    report
+}
+
+/// Paths are shown relative to the project root, as a user would type them.
+fn display_path(root: &Path, path: &Path) -> PathBuf {
+    path.strip_prefix(root)
+        .map_or_else(|_| path.to_path_buf(), Path::to_path_buf)
+}
+
+/// Every env file, sorted so output is stable.
+pub fn env_files(root: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(root.join(ENV_DIR)) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file() && p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    files.sort();
+    files
+}
+
+impl ValidateReport {
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for d in &self.errors {
+            out += &format!("{} {d}\n", paint(style::ERROR, "error:"));
+        }
+        for f in self.files.iter().filter(|f| f.ok) {
+            out += &format!(
+                "{} {} (stack {}, {} companies)\n",
+                paint(style::OK, "ok"),
+                f.file.display(),
+                f.stack.as_deref().unwrap_or("?"),
+                f.companies.unwrap_or(0)
+            );
+        }
+        let bad = self.files.iter().filter(|f| !f.ok).count();
+        if !self.ok {
+            out += &format!(
+                "{} error(s) in {} of {} file(s)\n",
+                self.errors.len(),
+                bad,
+                self.files.len()
+            );
+        }
+        out
+    }
+}

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::{IsNormalized, UnicodeNormalization, is_nfc_quick};
 
 /// Longest name accepted, in UTF-8 bytes after normalization. DynamoDB allows 2 KB for
 /// a partition key; 256 bytes keeps S3 result keys and comment tables readable.
@@ -43,9 +43,19 @@ fn is_invisible_format(c: char) -> bool {
 /// Normalizes one raw name: trims, applies Unicode NFC, collapses runs of inner
 /// whitespace to one space, then validates the result.
 pub fn normalize(raw: &str) -> Result<String, NameError> {
-    let mut out = String::with_capacity(raw.len());
+    let trimmed = raw.trim();
+    // Most names are already NFC (all ASCII ones are): skip the composing iterator then.
+    if is_nfc_quick(trimmed.chars()) == IsNormalized::Yes {
+        collapse(trimmed.chars(), trimmed.len())
+    } else {
+        collapse(trimmed.nfc(), trimmed.len())
+    }
+}
+
+fn collapse(chars: impl Iterator<Item = char>, len: usize) -> Result<String, NameError> {
+    let mut out = String::with_capacity(len);
     let mut pending_space = false;
-    for c in raw.trim().nfc() {
+    for c in chars {
         if c.is_control() {
             return Err(NameError::Control(c));
         }
@@ -116,8 +126,8 @@ impl CompanyList {
         let entries = entries.into_iter();
         let mut problems = Vec::new();
         let mut companies = Vec::with_capacity(entries.size_hint().0);
-        let mut seen: HashMap<String, (u64, String)> =
-            HashMap::with_capacity(entries.size_hint().0);
+        // identity key -> index of the first company with it
+        let mut seen: HashMap<String, usize> = HashMap::with_capacity(entries.size_hint().0);
         for entry in entries {
             match normalize(entry.text) {
                 Err(e) => problems.push(ListProblem {
@@ -127,17 +137,18 @@ impl CompanyList {
                 }),
                 Ok(name) => {
                     let key = identity_key(&name);
-                    if let Some((first_line, first_name)) = seen.get(&key) {
+                    if let Some(&first) = seen.get(&key) {
+                        let first: &Company = &companies[first];
                         problems.push(ListProblem {
                             line: entry.line,
                             column: entry.column,
                             message: format!(
                                 "duplicate company {:?}: same as {:?} on line {} (names are compared after trimming, Unicode NFC, collapsing spaces and ignoring case)",
-                                entry.text, first_name, first_line
+                                entry.text, first.name, first.line
                             ),
                         });
                     } else {
-                        seen.insert(key, (entry.line, entry.text.to_owned()));
+                        seen.insert(key, companies.len());
                         companies.push(Company {
                             name,
                             line: entry.line,

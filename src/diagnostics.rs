@@ -51,7 +51,12 @@ impl fmt::Display for Diagnostic {
             write!(f, ":{}:{}", self.line, self.column.max(1))?;
         }
         f.write_str(": ")?;
-        if let Some(key) = &self.key {
+        // The key leads the message unless the message already names it.
+        if let Some(key) = self
+            .key
+            .as_ref()
+            .filter(|k| !self.message.contains(&format!("`{k}`")))
+        {
             write!(f, "`{key}`: ")?;
         }
         f.write_str(&self.message)

@@ -186,6 +186,19 @@ fn improve_message(message: String) -> String {
             "too many anchors, aliases or nodes for an env file ({message}); expand aliases by hand"
         );
     }
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((unknown, rest)) = rest.split_once('`')
+        && let Some((_, expected)) = rest.split_once("expected one of ")
+    {
+        let closest = expected
+            .split(", ")
+            .map(|k| (strsim::levenshtein(k, unknown), k))
+            .min()
+            .filter(|(distance, _)| *distance <= 3);
+        if let Some((_, k)) = closest {
+            return format!("{message}; did you mean `{k}`?");
+        }
+    }
     if message.contains("tabs disallowed") {
         return format!("{message}: indent with spaces, YAML does not allow tabs here");
     }

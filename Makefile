@@ -1,0 +1,55 @@
+# fangops: the two commands a newcomer needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+CARGO ?= cargo
+FANGOPS := $(CARGO) run -q --bin fangops --
+MOTO_PORT ?= 4566
+export MOTO_PORT
+
+.PHONY: help setup build demo test lint fmt schema bench moto-start moto-stop clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+setup: ## Create .venv with the pinned local AWS emulator (moto)
+	@scripts/setup.sh
+
+build: ## Build the workspace (debug)
+	$(CARGO) build --workspace --locked
+
+demo: setup ## Set up, start moto, and run fangops against the local environment
+	$(CARGO) build --bin fangops --locked
+	@scripts/moto.sh start
+	@trap 'scripts/moto.sh stop' EXIT; \
+	export AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT); \
+	echo; echo "== fangops validate: every env file"; $(FANGOPS) validate; \
+	echo; echo "== fangops doctor --env local"; $(FANGOPS) doctor --env local; \
+	echo; echo "demo done; 'make moto-start' keeps an emulator running to try more commands"
+
+test: setup ## Run every test (unit, integration against moto, lambdas)
+	$(CARGO) test --workspace --locked
+
+lint: ## rustfmt and clippy, as CI runs them
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+schema: ## Regenerate environments/env.schema.json
+	$(FANGOPS) schema --out environments/env.schema.json
+
+bench: ## Print the benchmarks' figures
+	$(CARGO) bench --bench companies
+
+moto-start: setup ## Start moto on 127.0.0.1:$(MOTO_PORT) in the background
+	@scripts/moto.sh start
+
+moto-stop: ## Stop it
+	@scripts/moto.sh stop
+
+clean: moto-stop ## Remove build output, .venv and emulator state
+	$(CARGO) clean
+	rm -rf .venv .moto

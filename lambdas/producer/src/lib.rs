@@ -1,9 +1,176 @@
 //! The producer Lambda: scans the companies table and queues one message per company.
 //!
-//! This crate holds the handler logic as plain functions so it can be tested and reused
-//! by `fangops run` locally; the Lambda entry point comes with the pipeline itself.
+//! The handler lives here, as a library, so that `fangops run` drives the very same
+//! code against the local emulator; `main.rs` only wires it to the Lambda runtime.
 
-use fang_shared::{CompanyMessage, RunId, SQS_BATCH_MAX};
+use std::time::Duration;
+
+use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
+use fang_shared::{CompanyMessage, RunId, RunManifest, SQS_BATCH_MAX, keys};
+use serde::Serialize;
+
+/// The table's partition key: the company name, exactly as normalized by fangops.
+pub const COMPANY_ATTRIBUTE: &str = "company";
+
+/// How often a batch entry SQS reports as failed is sent again before giving up.
+const SEND_ATTEMPTS: u32 = 5;
+
+/// Where the producer reads and writes.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub table: String,
+    pub queue_url: String,
+    pub bucket: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProducerReport {
+    pub run_id: RunId,
+    pub companies: usize,
+    pub queued: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ProducerError {
+    #[error("scanning table {table}: {source}")]
+    Scan {
+        table: String,
+        source: Box<aws_sdk_dynamodb::Error>,
+    },
+    #[error("writing the run manifest to s3://{bucket}/{key}: {source}")]
+    Manifest {
+        bucket: String,
+        key: String,
+        source: Box<aws_sdk_s3::Error>,
+    },
+    #[error("sending messages to {queue_url}: {source}")]
+    Send {
+        queue_url: String,
+        source: Box<aws_sdk_sqs::Error>,
+    },
+    #[error("{} of {total} messages could not be queued after {SEND_ATTEMPTS} attempts: {}", failed.len(), failed.join("; "))]
+    Unsent { total: usize, failed: Vec<String> },
+}
+
+/// Reads every company in the table, following DynamoDB's pagination (1 MB pages).
+pub async fn scan_companies(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<String>, ProducerError> {
+    let scan_err = |e: aws_sdk_dynamodb::Error| ProducerError::Scan {
+        table: table.to_owned(),
+        source: Box::new(e),
+    };
+    let mut pages = ddb
+        .scan()
+        .table_name(table)
+        .projection_expression("#c")
+        .expression_attribute_names("#c", COMPANY_ATTRIBUTE)
+        .into_paginator()
+        .send();
+    let mut companies = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| scan_err(e.into()))?;
+        companies.extend(page.items().iter().filter_map(|item| {
+            item.get(COMPANY_ATTRIBUTE)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+        }));
+    }
+    companies.sort();
+    Ok(companies)
+}
+
+/// One run: scan, record the manifest, queue every company. Nothing is silently
+/// dropped: entries SQS rejects are retried, and any left over fail the run.
+pub async fn produce(
+    ddb: &aws_sdk_dynamodb::Client,
+    sqs: &aws_sdk_sqs::Client,
+    s3: &aws_sdk_s3::Client,
+    target: &Target,
+    run_id: &RunId,
+    started_at: time::OffsetDateTime,
+) -> Result<ProducerReport, ProducerError> {
+    let companies = scan_companies(ddb, &target.table).await?;
+    let manifest = RunManifest {
+        run_id: run_id.clone(),
+        companies: companies.len(),
+        started_at: fang_shared::rfc3339(started_at),
+    };
+    let key = keys::manifest_key(run_id);
+    s3.put_object()
+        .bucket(&target.bucket)
+        .key(&key)
+        .content_type("application/json")
+        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+        .body(serde_json::to_vec(&manifest).expect("a manifest serializes").into())
+        .send()
+        .await
+        .map_err(|e| ProducerError::Manifest {
+            bucket: target.bucket.clone(),
+            key,
+            source: Box::new(e.into()),
+        })?;
+    let mut queued = 0;
+    for batch in batches(companies.iter().map(String::as_str), run_id) {
+        queued += send_batch(sqs, &target.queue_url, batch).await?;
+    }
+    let report = ProducerReport { run_id: run_id.clone(), companies: companies.len(), queued };
+    tracing::info!(
+        run_id = %report.run_id,
+        companies = report.companies,
+        queued = report.queued,
+        "run queued"
+    );
+    Ok(report)
+}
+
+/// Sends one batch, retrying the entries SQS reports as failed with backoff.
+async fn send_batch(
+    sqs: &aws_sdk_sqs::Client,
+    queue_url: &str,
+    mut pending: Vec<Entry>,
+) -> Result<usize, ProducerError> {
+    let total = pending.len();
+    let mut reasons = Vec::new();
+    for attempt in 0..SEND_ATTEMPTS {
+        if attempt > 0 {
+            tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+        }
+        let entries: Vec<SendMessageBatchRequestEntry> = pending
+            .iter()
+            .map(|e| {
+                SendMessageBatchRequestEntry::builder()
+                    .id(&e.id)
+                    .message_body(&e.body)
+                    .build()
+                    .expect("id and body are set")
+            })
+            .collect();
+        let out = sqs
+            .send_message_batch()
+            .queue_url(queue_url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .map_err(|e| ProducerError::Send {
+                queue_url: queue_url.to_owned(),
+                source: Box::new(e.into()),
+            })?;
+        let failed: Vec<&aws_sdk_sqs::types::BatchResultErrorEntry> = out.failed().iter().collect();
+        if failed.is_empty() {
+            return Ok(total);
+        }
+        reasons = failed
+            .iter()
+            .map(|f| format!("{}: {}", f.id(), f.message().unwrap_or(f.code())))
+            .collect();
+        tracing::warn!(failed = failed.len(), attempt, "SQS rejected some entries; retrying them");
+        let retry: std::collections::HashSet<&str> = failed.iter().map(|f| f.id()).collect();
+        pending.retain(|e| retry.contains(e.id.as_str()));
+    }
+    Err(ProducerError::Unsent { total, failed: reasons })
+}
 
 /// One SendMessageBatch entry: an id unique within its batch, and the body.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -22,17 +189,10 @@ pub fn batches<'a>(
         .enumerate()
         .map(|(i, company)| Entry {
             id: format!("m{i}"),
-            body: CompanyMessage {
-                company: company.to_owned(),
-                run_id: run_id.clone(),
-            }
-            .to_body(),
+            body: CompanyMessage { company: company.to_owned(), run_id: run_id.clone() }.to_body(),
         })
         .collect();
-    entries
-        .chunks(SQS_BATCH_MAX)
-        .map(<[Entry]>::to_vec)
-        .collect()
+    entries.chunks(SQS_BATCH_MAX).map(<[Entry]>::to_vec).collect()
 }
 
 #[cfg(test)]
@@ -44,10 +204,7 @@ mod tests {
         let names: Vec<String> = (0..23).map(|i| format!("Company {i}")).collect();
         let run = RunId::new("r1").unwrap();
         let batches = batches(names.iter().map(String::as_str), &run);
-        assert_eq!(
-            batches.iter().map(Vec::len).collect::<Vec<_>>(),
-            [10, 10, 3]
-        );
+        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 3]);
         let companies: Vec<String> = batches
             .iter()
             .flatten()

@@ -1,20 +1,32 @@
 //! The sentiment Lambda: for each queued company, fetch a text, score it, store the
 //! result, and report partial batch failures so one bad company never fails the others.
 //!
-//! This crate holds the handler logic as plain functions; the Lambda entry point comes
-//! with the pipeline itself.
+//! The handler lives here, as a library, so that `fangops run` drives the very same
+//! code against the local emulator; `main.rs` only wires it to the Lambda runtime.
+//!
+//! - [`text`]: where texts come from (Wikipedia, or offline fixtures)
+//! - [`analyze`]: Amazon Comprehend, or the embedded VADER analyzer
+//! - [`store`]: result objects and the per-run summary in S3
+//! - [`handler`]: one SQS batch, end to end
+
+pub mod analyze;
+pub mod handler;
+pub mod store;
+pub mod text;
 
 use fang_shared::{CompanyMessage, MessageError};
 use serde::{Deserialize, Serialize};
 
+pub use handler::{BatchOutcome, Deps, handle_batch};
+
 /// The part of an SQS event the handler reads.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SqsEvent {
     #[serde(rename = "Records")]
     pub records: Vec<SqsRecord>,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 pub struct SqsRecord {
     #[serde(rename = "messageId")]
     pub message_id: String,
@@ -45,15 +57,14 @@ pub struct ParsedBatch {
 /// Splits a batch into the messages to process and the failures of those that cannot
 /// be read. A malformed body fails only its own message.
 pub fn parse_batch(event: &SqsEvent) -> ParsedBatch {
-    let mut ok = Vec::new();
-    let mut failed = Vec::new();
+    let mut parsed = ParsedBatch::default();
     for record in &event.records {
         match CompanyMessage::from_body(&record.body) {
-            Ok(msg) => ok.push((record.message_id.clone(), msg)),
-            Err(e) => failed.push((record.message_id.clone(), e)),
+            Ok(msg) => parsed.ok.push((record.message_id.clone(), msg)),
+            Err(e) => parsed.failed.push((record.message_id.clone(), e)),
         }
     }
-    ParsedBatch { ok, failed }
+    parsed
 }
 
 impl BatchResponse {

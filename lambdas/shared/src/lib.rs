@@ -2,6 +2,9 @@
 //! queue message, and the result record written to S3. Both sides depend on this crate,
 //! so a change to the contract is a compile error on the other side, not a runtime one.
 
+pub mod keys;
+pub mod summary;
+
 use std::fmt;
 
 use serde::{Deserialize, Serialize};
@@ -74,6 +77,30 @@ impl RunId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// A new run id: the UTC start time, then a random suffix, so ids sort by time
+    /// and two runs started in the same second do not collide.
+    /// Example: `20261130T060000Z-3f9a2c1b`.
+    pub fn generate(now: time::OffsetDateTime, random: u32) -> Self {
+        let now = now.to_offset(time::UtcOffset::UTC);
+        let stamp = now
+            .format(time::macros::format_description!(
+                "[year][month][day]T[hour][minute][second]Z"
+            ))
+            .expect("a UTC date always formats");
+        Self(format!("{stamp}-{random:08x}"))
+    }
+
+    /// The run's date (`YYYY-MM-DD`) for generated ids, used in S3 keys; `undated`
+    /// for ids given by hand.
+    pub fn date(&self) -> String {
+        let b = self.0.as_bytes();
+        if b.len() >= 9 && b[..8].iter().all(u8::is_ascii_digit) && b[8] == b'T' {
+            format!("{}-{}-{}", &self.0[..4], &self.0[4..6], &self.0[6..8])
+        } else {
+            "undated".to_owned()
+        }
+    }
 }
 
 impl TryFrom<String> for RunId {
@@ -138,9 +165,41 @@ pub struct SentimentRecord {
     pub analyzed_at: String,
 }
 
+/// What the producer records at the start of a run, so that whoever sees the last
+/// result can tell the run is complete and write its summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RunManifest {
+    pub run_id: RunId,
+    pub companies: usize,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+}
+
+/// RFC 3339 in UTC, second precision: the timestamps in records and manifests.
+pub fn rfc3339(t: time::OffsetDateTime) -> String {
+    t.to_offset(time::UtcOffset::UTC)
+        .replace_nanosecond(0)
+        .expect("0 ns is valid")
+        .format(&time::format_description::well_known::Rfc3339)
+        .expect("a UTC date always formats")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn run_ids_sort_by_time_and_carry_their_date() {
+        let t = time::macros::datetime!(2026-11-30 06:00:00 UTC);
+        let a = RunId::generate(t, 0xdead_beef);
+        assert_eq!(a.as_str(), "20261130T060000Z-deadbeef");
+        assert_eq!(a.date(), "2026-11-30");
+        let b = RunId::generate(t + time::Duration::seconds(1), 0);
+        assert!(b > a);
+        assert_eq!(RunId::new("manual-1").unwrap().date(), "undated");
+        assert_eq!(rfc3339(t), "2026-11-30T06:00:00Z");
+    }
 
     #[test]
     fn message_round_trips_in_the_documented_shape() {

@@ -1,0 +1,116 @@
+//! One SQS batch, end to end: read the messages, fetch the texts, analyze them, store
+//! the results, and tell SQS which messages to retry.
+
+use std::collections::BTreeSet;
+
+use fang_shared::{RunId, SentimentRecord};
+use serde::Serialize;
+
+use crate::analyze::Analyzer;
+use crate::text::TextSource;
+use crate::{BatchResponse, SqsEvent, parse_batch, store};
+
+/// The excerpt kept in each result, in characters.
+pub const EXCERPT_CHARS: usize = 280;
+
+/// What the handler needs, built once per Lambda instance.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub text: TextSource,
+    pub analyzer: Analyzer,
+    pub s3: aws_sdk_s3::Client,
+    pub bucket: String,
+}
+
+/// What happened to each message of a batch.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BatchOutcome {
+    pub response: BatchResponse,
+    pub succeeded: Vec<String>,
+    pub failed: Vec<Failure>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Failure {
+    pub message_id: String,
+    /// Absent when the message itself could not be read.
+    pub company: Option<String>,
+    pub reason: String,
+}
+
+pub fn excerpt(text: &str) -> String {
+    let text = text.trim();
+    match text.char_indices().nth(EXCERPT_CHARS) {
+        None => text.to_owned(),
+        Some((end, _)) => format!("{}…", text[..end].trim_end()),
+    }
+}
+
+pub async fn handle_batch(deps: &Deps, event: &SqsEvent, now: time::OffsetDateTime) -> BatchOutcome {
+    let parsed = parse_batch(event);
+    let mut outcome = BatchOutcome::default();
+    for (message_id, e) in parsed.failed {
+        outcome.failed.push(Failure { message_id, company: None, reason: e.to_string() });
+    }
+
+    // Texts, concurrently: the batch is at most 10 messages.
+    let texts = futures::future::join_all(parsed.ok.iter().map(|(_, m)| deps.text.fetch(&m.company))).await;
+    let mut with_text = Vec::new();
+    for ((message_id, msg), text) in parsed.ok.into_iter().zip(texts) {
+        match text {
+            Ok(text) => with_text.push((message_id, msg, text)),
+            Err(e) => outcome.failed.push(Failure { message_id, company: Some(msg.company), reason: e.to_string() }),
+        }
+    }
+
+    let inputs: Vec<&str> = with_text.iter().map(|(_, _, t)| t.text.as_str()).collect();
+    let analyses = deps.analyzer.analyze_all(&inputs).await;
+    let analyzed_at = fang_shared::rfc3339(now);
+    let mut records = Vec::new();
+    for ((message_id, msg, text), analysis) in with_text.into_iter().zip(analyses) {
+        match analysis {
+            Ok(a) => records.push((
+                message_id,
+                SentimentRecord {
+                    company: msg.company,
+                    run_id: msg.run_id,
+                    source_url: text.source_url,
+                    excerpt: excerpt(&text.text),
+                    sentiment: a.sentiment,
+                    scores: a.scores,
+                    analyzer: deps.analyzer.kind(),
+                    analyzed_at: analyzed_at.clone(),
+                },
+            )),
+            Err(reason) => outcome.failed.push(Failure { message_id, company: Some(msg.company), reason }),
+        }
+    }
+
+    let writes = futures::future::join_all(
+        records.iter().map(|(_, r)| store::put_record(&deps.s3, &deps.bucket, r)),
+    )
+    .await;
+    let mut runs = BTreeSet::<RunId>::new();
+    for ((message_id, record), written) in records.into_iter().zip(writes) {
+        match written {
+            Ok(()) => {
+                runs.insert(record.run_id);
+                outcome.succeeded.push(record.company);
+            }
+            Err(reason) => outcome.failed.push(Failure { message_id, company: Some(record.company), reason }),
+        }
+    }
+    for run_id in runs {
+        // A summary that cannot be written now is written by a later batch or by
+        // `fangops run`; it never fails the companies that succeeded.
+        if let Err(e) = store::maybe_write_summary(&deps.s3, &deps.bucket, &run_id).await {
+            tracing::warn!(run_id = %run_id, error = %e, "summary not written");
+        }
+    }
+    for f in &outcome.failed {
+        tracing::warn!(message_id = %f.message_id, company = f.company.as_deref(), reason = %f.reason, "company failed");
+    }
+    outcome.response =
+        BatchResponse::from_failed_ids(outcome.failed.iter().map(|f| f.message_id.clone()));
+    outcome
+}

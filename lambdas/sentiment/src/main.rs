@@ -1,0 +1,40 @@
+//! The Lambda entry point: builds the clients and the text source once, then runs the
+//! library's handler for each SQS batch. Configuration comes from the environment the
+//! template sets: RESULTS_BUCKET, TEXT_SOURCE (wikipedia|fixtures), ANALYZER
+//! (comprehend|vader), WIKIPEDIA_BASE_URL (optional).
+
+use fang_sentiment::analyze::Analyzer;
+use fang_sentiment::text::{TextSource, WIKIPEDIA_BASE_URL, Wikipedia};
+use fang_sentiment::{Deps, SqsEvent, handle_batch};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
+
+fn env(name: &str) -> Result<String, Error> {
+    std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    tracing_subscriber::fmt().json().with_target(false).without_time().init();
+    let config = aws_config::load_from_env().await;
+    let text = match env("TEXT_SOURCE")?.as_str() {
+        "fixtures" => TextSource::Fixtures,
+        "wikipedia" => TextSource::Wikipedia(Wikipedia::new(
+            &std::env::var("WIKIPEDIA_BASE_URL").unwrap_or_else(|_| WIKIPEDIA_BASE_URL.to_owned()),
+        )?),
+        other => return Err(format!("TEXT_SOURCE={other:?}: expected wikipedia or fixtures").into()),
+    };
+    let analyzer = match env("ANALYZER")?.as_str() {
+        "comprehend" => Analyzer::Comprehend(aws_sdk_comprehend::Client::new(&config)),
+        "vader" => Analyzer::Vader,
+        other => return Err(format!("ANALYZER={other:?}: expected comprehend or vader").into()),
+    };
+    let deps = Deps { text, analyzer, s3: aws_sdk_s3::Client::new(&config), bucket: env("RESULTS_BUCKET")? };
+    lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+        let deps = &deps;
+        async move {
+            let outcome = handle_batch(deps, &event.payload, time::OffsetDateTime::now_utc()).await;
+            Ok::<_, Error>(outcome.response)
+        }
+    }))
+    .await
+}

@@ -1,0 +1,137 @@
+//! Results in S3: one JSON object per company and run, and the run's `summary.csv`,
+//! written (server-side encrypted) once every company of the run has a result.
+
+use aws_sdk_s3::types::ServerSideEncryption;
+use fang_shared::{RunId, RunManifest, SentimentRecord, keys, summary};
+use futures::{StreamExt, TryStreamExt};
+
+/// How many objects are read at once when assembling a summary.
+const READ_CONCURRENCY: usize = 16;
+
+fn s3_error(action: &str, key: &str, e: impl Into<aws_sdk_s3::Error>) -> String {
+    format!("{action} {key}: {}", e.into())
+}
+
+pub async fn put_json(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+    content_type: &str,
+) -> Result<(), String> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type(content_type)
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .body(body.into())
+        .send()
+        .await
+        .map_err(|e| s3_error("writing", key, e))?;
+    Ok(())
+}
+
+/// Writes one result. Idempotent: a redelivered message overwrites the same key, so a
+/// company is never counted twice.
+pub async fn put_record(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    record: &SentimentRecord,
+) -> Result<(), String> {
+    let key = keys::result_key(&record.run_id, &record.company);
+    let body = serde_json::to_vec_pretty(record).expect("a record serializes");
+    put_json(s3, bucket, &key, body, "application/json").await
+}
+
+async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => {
+            let body = out.body.collect().await.map_err(|e| format!("reading {key}: {e}"))?;
+            Ok(Some(body.to_vec()))
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
+        Err(e) => Err(s3_error("reading", key, e)),
+    }
+}
+
+pub async fn get_manifest(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &RunId,
+) -> Result<Option<RunManifest>, String> {
+    let key = keys::manifest_key(run_id);
+    match get_bytes(s3, bucket, &key).await? {
+        None => Ok(None),
+        Some(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| format!("{key} is not a run manifest: {e}")),
+    }
+}
+
+/// Every key under a prefix, following pagination.
+pub async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
+    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+    let mut keys = Vec::new();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(|e| s3_error("listing", prefix, e))?;
+        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+    }
+    Ok(keys)
+}
+
+/// Every result of a run.
+pub async fn load_records(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &RunId,
+) -> Result<Vec<SentimentRecord>, String> {
+    let keys: Vec<String> = list_keys(s3, bucket, &keys::run_prefix(run_id))
+        .await?
+        .into_iter()
+        .filter(|k| keys::is_result_key(k))
+        .collect();
+    let mut records: Vec<SentimentRecord> = futures::stream::iter(keys)
+        .map(|key| async move {
+            let bytes = get_bytes(s3, bucket, &key).await?.ok_or_else(|| format!("{key} vanished"))?;
+            serde_json::from_slice::<SentimentRecord>(&bytes).map_err(|e| format!("{key}: {e}"))
+        })
+        .buffer_unordered(READ_CONCURRENCY)
+        .try_collect()
+        .await?;
+    records.sort_by(|a, b| a.company.cmp(&b.company));
+    Ok(records)
+}
+
+/// Writes the run's summary if every company of the run has a result. Safe to call
+/// from every batch: the summary is derived from the results alone, so concurrent
+/// writers write the same bytes. Returns the number of rows written, if written.
+pub async fn maybe_write_summary(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &RunId,
+) -> Result<Option<usize>, String> {
+    let Some(manifest) = get_manifest(s3, bucket, run_id).await? else {
+        return Ok(None);
+    };
+    let done = list_keys(s3, bucket, &keys::run_prefix(run_id))
+        .await?
+        .iter()
+        .filter(|k| keys::is_result_key(k))
+        .count();
+    if done < manifest.companies {
+        return Ok(None);
+    }
+    write_summary(s3, bucket, run_id).await.map(Some)
+}
+
+/// Writes `summary.csv` from whatever results the run has.
+pub async fn write_summary(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &RunId,
+) -> Result<usize, String> {
+    let records = load_records(s3, bucket, run_id).await?;
+    let csv = summary::to_csv(&records);
+    put_json(s3, bucket, &keys::summary_key(run_id), csv.into_bytes(), "text/csv; charset=utf-8").await?;
+    Ok(records.len())
+}

@@ -1,0 +1,257 @@
+//! Where a company's text comes from: the Wikipedia REST summary endpoint, or texts
+//! shipped in the repository (offline, deterministic).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Wikipedia's REST API root; the summary endpoint is `{base}/page/summary/{title}`.
+pub const WIKIPEDIA_BASE_URL: &str = "https://en.wikipedia.org/api/rest_v1";
+
+/// Wikimedia asks API clients for a User-Agent that names the tool and a contact.
+pub const USER_AGENT: &str = concat!(
+    "fangops/",
+    env!("CARGO_PKG_VERSION"),
+    " (company sentiment pipeline; https://github.com/fangops/fangops)"
+);
+
+/// How many times a rate-limited or unavailable request is tried.
+const ATTEMPTS: u32 = 4;
+/// The longest wait honoured from a Retry-After header: a Lambda has a timeout.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// A company's text and where it came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Text {
+    pub text: String,
+    pub source_url: String,
+}
+
+/// Why no text was found: reported per company, never a crash.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TextError {
+    #[error("no Wikipedia page for {0:?}")]
+    NotFound(String),
+    #[error("{0:?} is a Wikipedia disambiguation page; use a more specific name")]
+    Disambiguation(String),
+    #[error("the Wikipedia page for {0:?} has no summary text")]
+    Empty(String),
+    #[error("Wikipedia kept answering {status} for {company:?} after {ATTEMPTS} attempts")]
+    Unavailable { company: String, status: u16 },
+    #[error("fetching the Wikipedia summary of {company:?}: {message}")]
+    Http { company: String, message: String },
+}
+
+impl TextError {
+    /// Whether trying again later may succeed: transient errors are retried through
+    /// the queue; permanent ones (no page) still are, and end in the DLQ.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Unavailable { .. } | Self::Http { .. })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum TextSource {
+    Wikipedia(Wikipedia),
+    Fixtures,
+}
+
+impl TextSource {
+    pub async fn fetch(&self, company: &str) -> Result<Text, TextError> {
+        match self {
+            Self::Wikipedia(w) => w.summary(company).await,
+            Self::Fixtures => Ok(fixture(company)),
+        }
+    }
+}
+
+/// A client for the summary endpoint.
+#[derive(Debug, Clone)]
+pub struct Wikipedia {
+    client: reqwest::Client,
+    base_url: url::Url,
+    /// The first backoff; doubled after each attempt (tests make it short).
+    backoff: Duration,
+}
+
+#[derive(Debug, Deserialize)]
+struct Summary {
+    #[serde(rename = "type", default)]
+    kind: String,
+    #[serde(default)]
+    extract: String,
+    content_urls: Option<ContentUrls>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ContentUrls {
+    desktop: Option<PageUrl>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PageUrl {
+    page: Option<String>,
+}
+
+impl Wikipedia {
+    pub fn new(base_url: &str) -> Result<Self, String> {
+        let base_url =
+            url::Url::parse(base_url).map_err(|e| format!("{base_url:?} is not a URL: {e}"))?;
+        let client = reqwest::Client::builder()
+            .user_agent(USER_AGENT)
+            .timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| format!("building the HTTP client: {e}"))?;
+        Ok(Self { client, base_url, backoff: Duration::from_millis(500) })
+    }
+
+    pub fn with_backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// The summary URL of a page: spaces become underscores, the rest is
+    /// percent-encoded as one path segment (a `/` in a name stays in the title).
+    pub fn summary_url(&self, company: &str) -> url::Url {
+        let mut url = self.base_url.clone();
+        let title = company.replace(' ', "_");
+        url.path_segments_mut()
+            .expect("an http(s) base URL has path segments")
+            .pop_if_empty()
+            .extend(["page", "summary", &title]);
+        url
+    }
+
+    pub async fn summary(&self, company: &str) -> Result<Text, TextError> {
+        let url = self.summary_url(company);
+        let http_err = |message: String| TextError::Http { company: company.to_owned(), message };
+        let mut last_status = 0;
+        for attempt in 0..ATTEMPTS {
+            let response = match self.client.get(url.clone()).send().await {
+                Ok(r) => r,
+                Err(e) if attempt + 1 < ATTEMPTS => {
+                    tracing::debug!(company, error = %e, "Wikipedia request failed; retrying");
+                    tokio::time::sleep(self.backoff * 2u32.pow(attempt)).await;
+                    continue;
+                }
+                Err(e) => return Err(http_err(e.to_string())),
+            };
+            let status = response.status();
+            match status.as_u16() {
+                200 => {
+                    let summary: Summary =
+                        response.json().await.map_err(|e| http_err(e.to_string()))?;
+                    if summary.kind == "disambiguation" {
+                        return Err(TextError::Disambiguation(company.to_owned()));
+                    }
+                    if summary.extract.trim().is_empty() {
+                        return Err(TextError::Empty(company.to_owned()));
+                    }
+                    let source_url = summary
+                        .content_urls
+                        .and_then(|c| c.desktop)
+                        .and_then(|d| d.page)
+                        .unwrap_or_else(|| url.to_string());
+                    return Ok(Text { text: summary.extract, source_url });
+                }
+                404 => return Err(TextError::NotFound(company.to_owned())),
+                429 | 500 | 502 | 503 | 504 => {
+                    last_status = status.as_u16();
+                    let wait = retry_after(&response)
+                        .unwrap_or(self.backoff * 2u32.pow(attempt))
+                        .min(MAX_RETRY_AFTER);
+                    tracing::info!(company, status = last_status, wait_ms = wait.as_millis() as u64, "Wikipedia asked us to wait");
+                    if attempt + 1 < ATTEMPTS {
+                        tokio::time::sleep(wait).await;
+                    }
+                }
+                other => return Err(http_err(format!("HTTP {other}"))),
+            }
+        }
+        Err(TextError::Unavailable { company: company.to_owned(), status: last_status })
+    }
+}
+
+/// Retry-After in seconds (the HTTP-date form is not used by Wikimedia).
+fn retry_after(response: &reqwest::Response) -> Option<Duration> {
+    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
+/// The shipped texts, by company name.
+fn fixture_texts() -> &'static HashMap<String, String> {
+    static TEXTS: OnceLock<HashMap<String, String>> = OnceLock::new();
+    TEXTS.get_or_init(|| {
+        let mut map: HashMap<String, String> =
+            serde_json::from_str(include_str!("../texts/companies.json"))
+                .expect("texts/companies.json is a JSON object of strings");
+        map.remove("_comment");
+        map
+    })
+}
+
+/// Offline text: the shipped description of a known company; for any other name a
+/// description assembled from fixed phrases chosen by a hash of the name, so that
+/// large offline runs (tests, benchmarks) get varied but reproducible sentiment.
+pub fn fixture(company: &str) -> Text {
+    if let Some(text) = fixture_texts().get(company) {
+        return Text { text: text.clone(), source_url: format!("fixtures://{}", fang_shared::keys::slug(company)) };
+    }
+    const OPENINGS: [&str; 4] = [
+        "is a company with a growing customer base.",
+        "is a long-established business in its industry.",
+        "is a young firm that recently went public.",
+        "is a family-owned company with operations in several countries.",
+    ];
+    const NEWS: [&str; 6] = [
+        "Analysts praise its excellent results and strong, loyal customers.",
+        "It has been criticized for poor service and faces a costly lawsuit.",
+        "Its latest products were a great success, although profits fell sharply.",
+        "The company reported stable revenue this year.",
+        "Employees describe a terrible culture and several executives resigned in scandal.",
+        "Its innovative research won awards and investors are delighted.",
+    ];
+    let h = fnv1a(company);
+    let text = format!(
+        "{company} {} {}",
+        OPENINGS[(h % 4) as usize],
+        NEWS[((h >> 8) % 6) as usize]
+    );
+    Text { text, source_url: format!("fixtures://generated/{}", fang_shared::keys::slug(company)) }
+}
+
+fn fnv1a(s: &str) -> u64 {
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_url_encodes_any_name() {
+        let w = Wikipedia::new("https://en.wikipedia.org/api/rest_v1/").unwrap();
+        assert_eq!(
+            w.summary_url("Meta Platforms").as_str(),
+            "https://en.wikipedia.org/api/rest_v1/page/summary/Meta_Platforms"
+        );
+        assert_eq!(
+            w.summary_url("AT&T/Time Warner?").as_str(),
+            "https://en.wikipedia.org/api/rest_v1/page/summary/AT&T%2FTime_Warner%3F"
+        );
+    }
+
+    #[test]
+    fn fixtures_cover_the_shipped_companies_and_any_other_name() {
+        for name in ["Amazon", "Apple", "Netflix", "Alphabet", "Meta Platforms", "Microsoft", "Nvidia"] {
+            let t = fixture(name);
+            assert!(t.source_url.starts_with("fixtures://") && !t.source_url.contains("generated"), "{name}");
+        }
+        let a = fixture("Company 000123");
+        assert_eq!(a, fixture("Company 000123"), "deterministic");
+        assert!(a.text.starts_with("Company 000123 "));
+        assert!(a.source_url.starts_with("fixtures://generated/"));
+    }
+}

@@ -1,0 +1,81 @@
+//! Where results live in S3. One object per run and company under
+//! `results/<date>/<run_id>/`, plus the run's manifest and summary.
+//!
+//! Keys must be safe for any company name, so a name becomes a slug (ASCII letters and
+//! digits) plus a short hash of the exact name: "Société Générale" and "Societe
+//! Generale" get different keys, and a name in any script still gets one.
+
+use sha2::{Digest, Sha256};
+
+use crate::RunId;
+
+pub const RESULTS_PREFIX: &str = "results/";
+pub const MANIFEST_NAME: &str = "_run.json";
+pub const SUMMARY_NAME: &str = "summary.csv";
+
+/// `results/<date>/<run_id>/`
+pub fn run_prefix(run_id: &RunId) -> String {
+    format!("{RESULTS_PREFIX}{}/{}/", run_id.date(), run_id)
+}
+
+pub fn manifest_key(run_id: &RunId) -> String {
+    format!("{}{MANIFEST_NAME}", run_prefix(run_id))
+}
+
+pub fn summary_key(run_id: &RunId) -> String {
+    format!("{}{SUMMARY_NAME}", run_prefix(run_id))
+}
+
+/// `results/<date>/<run_id>/<slug>-<hash>.json`
+pub fn result_key(run_id: &RunId, company: &str) -> String {
+    format!("{}{}.json", run_prefix(run_id), slug(company))
+}
+
+/// Whether a key under a run prefix is a company result (not the manifest or summary).
+pub fn is_result_key(key: &str) -> bool {
+    key.ends_with(".json") && !key.ends_with(MANIFEST_NAME)
+}
+
+/// Lowercase ASCII words joined by `-`, at most 40 characters, then 8 hex digits of the
+/// SHA-256 of the exact name.
+pub fn slug(company: &str) -> String {
+    let mut words = String::new();
+    for c in company.chars() {
+        if c.is_ascii_alphanumeric() {
+            words.push(c.to_ascii_lowercase());
+        } else if !words.is_empty() && !words.ends_with('-') {
+            words.push('-');
+        }
+    }
+    let mut words: String = words.trim_end_matches('-').chars().take(40).collect();
+    while words.ends_with('-') {
+        words.pop();
+    }
+    let hash = Sha256::digest(company.as_bytes());
+    let short: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+    if words.is_empty() { short } else { format!("{words}-{short}") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_safe_for_any_name() {
+        let run = RunId::new("20261130T060000Z-00000001").unwrap();
+        assert_eq!(run_prefix(&run), "results/2026-11-30/20261130T060000Z-00000001/");
+        let key = result_key(&run, "['google', 'netflix']");
+        assert!(key.starts_with("results/2026-11-30/20261130T060000Z-00000001/google-netflix-"), "{key}");
+        for name in ["../../etc/passwd", "a/b\\c", "トヨタ自動車", "   ", "Ω"] {
+            let s = slug(name);
+            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{s}");
+            assert!(!s.starts_with('-') && !s.ends_with('-'), "{s}");
+        }
+        assert_eq!(slug("トヨタ自動車").len(), 8);
+        assert_ne!(slug("Société Générale"), slug("Societe Generale"));
+        assert!(slug(&"x".repeat(300)).len() <= 49);
+        assert!(is_result_key(&key));
+        assert!(!is_result_key(&manifest_key(&run)));
+        assert!(!is_result_key(&summary_key(&run)));
+    }
+}

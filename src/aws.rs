@@ -117,6 +117,27 @@ impl AwsContext {
         aws_sdk_s3::Client::from_conf(conf)
     }
 
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        aws_sdk_dynamodb::Client::new(&self.sdk)
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        aws_sdk_sqs::Client::new(&self.sdk)
+    }
+
+    pub fn comprehend(&self) -> aws_sdk_comprehend::Client {
+        aws_sdk_comprehend::Client::new(&self.sdk)
+    }
+
+    pub fn lambda(&self) -> aws_sdk_lambda::Client {
+        aws_sdk_lambda::Client::new(&self.sdk)
+    }
+
+    /// Whether this context talks to an emulator on this machine.
+    pub fn is_local(&self) -> bool {
+        self.credential_source == CredentialSource::LocalEmulator
+    }
+
     /// Resolves credentials without returning them: proves the chain works.
     pub async fn check_credentials(&self) -> Result<()> {
         let provider = self

@@ -118,7 +118,9 @@ pub async fn run(req: &DoctorRequest, ui: &Ui) -> Result<DoctorReport> {
         env: env.name,
         stack: env.stack,
         region: ctx.region().to_owned(),
-        endpoint: ctx.endpoint().map(|u| u.as_str().trim_end_matches('/').to_owned()),
+        endpoint: ctx
+            .endpoint()
+            .map(|u| u.as_str().trim_end_matches('/').to_owned()),
         checks,
     })
 }

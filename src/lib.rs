@@ -8,14 +8,22 @@
 //! - [`companies`]: company names, their normalization and the list-as-a-set
 //! - [`diagnostics`]: located problems (`file:line:col: message`)
 //! - [`aws`]: SDK configuration, endpoints, credentials and the account guard
+//! - [`resources`]: the names of an environment's resources, derived from its stack
+//! - [`build`]: the Lambda zips; [`run`] and [`local`] (the local runner): a pipeline
+//!   run; [`results`]: tables, JSON and the HTML page
 //! - [`validate`], [`doctor`]: the commands of the same name
 //! - [`output`]: human, JSON and CI output, logging and progress
 
 pub mod aws;
+pub mod build;
 pub mod companies;
 pub mod config;
 pub mod diagnostics;
 pub mod doctor;
 pub mod exit;
+pub mod local;
 pub mod output;
+pub mod resources;
+pub mod results;
+pub mod run;
 pub mod validate;

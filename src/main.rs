@@ -56,6 +56,56 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
                 exit::FAILURE
             })
         }
+        Command::Build(args) => {
+            let report = fangops::build::build(&args.into_request(&root)?)?;
+            ui.report(&report, || report.render());
+            Ok(exit::SUCCESS)
+        }
+        Command::Bootstrap(args) => {
+            let path = fangops::config::EnvRef::parse(&args.env).path(&root);
+            let env = fangops::config::load(&path)?;
+            let ctx = fangops::aws::AwsContext::new(&env).await?;
+            let report = fangops::local::bootstrap(&env, &ctx).await?;
+            ui.report(&report, || {
+                format!(
+                    "bootstrapped {}: table {} ({} companies, {} removed), queue {}, bucket {}\n",
+                    env.name,
+                    report.names.table,
+                    report.companies,
+                    report.removed,
+                    report.names.queue,
+                    report.names.bucket
+                )
+            });
+            Ok(exit::SUCCESS)
+        }
+        Command::Run(args) => {
+            let report = fangops::run::run(&args.into_request(&root), ui).await?;
+            ui.report(&report, || report.render());
+            Ok(if report.ok() {
+                exit::SUCCESS
+            } else {
+                exit::FAILURE
+            })
+        }
+        Command::Results(args) => {
+            let (req, out) = args.into_request(&root, ui.json);
+            let results = fangops::results::fetch(&req).await?;
+            let text = match req.format {
+                fangops::results::Format::Json => serde_json::to_string_pretty(&results)? + "\n",
+                fangops::results::Format::Html => results.render_html(),
+                fangops::results::Format::Table => results.render_table(),
+            };
+            match out {
+                Some(path) => {
+                    std::fs::write(&path, text)
+                        .with_context(|| format!("writing {}", path.display()))?;
+                    tracing::info!("wrote {}", path.display());
+                }
+                None => print!("{text}"),
+            }
+            Ok(exit::SUCCESS)
+        }
         Command::Schema(args) => {
             let schema = fangops::config::schema::render();
             match args.out {

@@ -1,7 +1,9 @@
 //! The command line: clap types only. Each subcommand's arguments become a core
 //! request in its own file; nothing below `src/cli` is visible to the core.
 
+mod build;
 mod doctor;
+mod pipeline;
 mod schema;
 mod validate;
 
@@ -9,7 +11,9 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub use build::BuildArgs;
 pub use doctor::DoctorArgs;
+pub use pipeline::{BootstrapArgs, ResultsArgs, RunArgs};
 pub use schema::SchemaArgs;
 pub use validate::ValidateArgs;
 
@@ -61,6 +65,14 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Check that fangops can act on an environment: endpoint, credentials, account.
     Doctor(DoctorArgs),
+    /// Build the Lambda functions into deterministic `bootstrap` zips.
+    Build(BuildArgs),
+    /// Create a local environment's table, queues and bucket, and load its companies.
+    Bootstrap(BootstrapArgs),
+    /// Run the pipeline once and wait for its results.
+    Run(RunArgs),
+    /// Show a run's results as a table, JSON, or a self-contained HTML page.
+    Results(ResultsArgs),
     /// Print the JSON Schema of env files.
     Schema(SchemaArgs),
 }

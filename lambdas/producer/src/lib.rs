@@ -103,7 +103,11 @@ pub async fn produce(
         .key(&key)
         .content_type("application/json")
         .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-        .body(serde_json::to_vec(&manifest).expect("a manifest serializes").into())
+        .body(
+            serde_json::to_vec(&manifest)
+                .expect("a manifest serializes")
+                .into(),
+        )
         .send()
         .await
         .map_err(|e| ProducerError::Manifest {
@@ -115,7 +119,11 @@ pub async fn produce(
     for batch in batches(companies.iter().map(String::as_str), run_id) {
         queued += send_batch(sqs, &target.queue_url, batch).await?;
     }
-    let report = ProducerReport { run_id: run_id.clone(), companies: companies.len(), queued };
+    let report = ProducerReport {
+        run_id: run_id.clone(),
+        companies: companies.len(),
+        queued,
+    };
     tracing::info!(
         run_id = %report.run_id,
         companies = report.companies,
@@ -165,11 +173,18 @@ async fn send_batch(
             .iter()
             .map(|f| format!("{}: {}", f.id(), f.message().unwrap_or(f.code())))
             .collect();
-        tracing::warn!(failed = failed.len(), attempt, "SQS rejected some entries; retrying them");
+        tracing::warn!(
+            failed = failed.len(),
+            attempt,
+            "SQS rejected some entries; retrying them"
+        );
         let retry: std::collections::HashSet<&str> = failed.iter().map(|f| f.id()).collect();
         pending.retain(|e| retry.contains(e.id.as_str()));
     }
-    Err(ProducerError::Unsent { total, failed: reasons })
+    Err(ProducerError::Unsent {
+        total,
+        failed: reasons,
+    })
 }
 
 /// One SendMessageBatch entry: an id unique within its batch, and the body.
@@ -189,10 +204,17 @@ pub fn batches<'a>(
         .enumerate()
         .map(|(i, company)| Entry {
             id: format!("m{i}"),
-            body: CompanyMessage { company: company.to_owned(), run_id: run_id.clone() }.to_body(),
+            body: CompanyMessage {
+                company: company.to_owned(),
+                run_id: run_id.clone(),
+            }
+            .to_body(),
         })
         .collect();
-    entries.chunks(SQS_BATCH_MAX).map(<[Entry]>::to_vec).collect()
+    entries
+        .chunks(SQS_BATCH_MAX)
+        .map(<[Entry]>::to_vec)
+        .collect()
 }
 
 #[cfg(test)]
@@ -204,7 +226,10 @@ mod tests {
         let names: Vec<String> = (0..23).map(|i| format!("Company {i}")).collect();
         let run = RunId::new("r1").unwrap();
         let batches = batches(names.iter().map(String::as_str), &run);
-        assert_eq!(batches.iter().map(Vec::len).collect::<Vec<_>>(), [10, 10, 3]);
+        assert_eq!(
+            batches.iter().map(Vec::len).collect::<Vec<_>>(),
+            [10, 10, 3]
+        );
         let companies: Vec<String> = batches
             .iter()
             .flatten()

@@ -12,7 +12,11 @@ fn env(name: &str) -> Result<String, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().with_target(false).without_time().init();
+    tracing_subscriber::fmt()
+        .json()
+        .with_target(false)
+        .without_time()
+        .init();
     let config = aws_config::load_from_env().await;
     let ddb = aws_sdk_dynamodb::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
@@ -41,5 +45,7 @@ async fn main() -> Result<(), Error> {
 
 /// The request id is unique per invocation: a good enough source for a run id suffix.
 fn random_u32(request_id: &str) -> u32 {
-    request_id.bytes().fold(0x811c_9dc5_u32, |h, b| (h ^ u32::from(b)).wrapping_mul(0x0100_0193))
+    request_id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    })
 }

@@ -76,7 +76,12 @@ async fn comprehend(
             .language_code(LanguageCode::En)
             .send()
             .await
-            .map_err(|e| format!("Comprehend DetectSentiment: {}", aws_sdk_comprehend::Error::from(e)))
+            .map_err(|e| {
+                format!(
+                    "Comprehend DetectSentiment: {}",
+                    aws_sdk_comprehend::Error::from(e)
+                )
+            })
             .and_then(|out| analysis(out.sentiment(), out.sentiment_score()));
         return vec![result];
     }
@@ -90,8 +95,10 @@ async fn comprehend(
     {
         Ok(out) => out,
         Err(e) => {
-            let message =
-                format!("Comprehend BatchDetectSentiment: {}", aws_sdk_comprehend::Error::from(e));
+            let message = format!(
+                "Comprehend BatchDetectSentiment: {}",
+                aws_sdk_comprehend::Error::from(e)
+            );
             return vec![Err(message); n];
         }
     };
@@ -123,7 +130,11 @@ fn analysis(
         Some(SentimentType::Negative) => Sentiment::Negative,
         Some(SentimentType::Neutral) => Sentiment::Neutral,
         Some(SentimentType::Mixed) => Sentiment::Mixed,
-        other => return Err(format!("Comprehend returned an unknown sentiment {other:?}")),
+        other => {
+            return Err(format!(
+                "Comprehend returned an unknown sentiment {other:?}"
+            ));
+        }
     };
     let score = score.ok_or("Comprehend returned no scores")?;
     let get = |v: Option<f32>| f64::from(v.unwrap_or(0.0));

@@ -46,20 +46,33 @@ pub fn excerpt(text: &str) -> String {
     }
 }
 
-pub async fn handle_batch(deps: &Deps, event: &SqsEvent, now: time::OffsetDateTime) -> BatchOutcome {
+pub async fn handle_batch(
+    deps: &Deps,
+    event: &SqsEvent,
+    now: time::OffsetDateTime,
+) -> BatchOutcome {
     let parsed = parse_batch(event);
     let mut outcome = BatchOutcome::default();
     for (message_id, e) in parsed.failed {
-        outcome.failed.push(Failure { message_id, company: None, reason: e.to_string() });
+        outcome.failed.push(Failure {
+            message_id,
+            company: None,
+            reason: e.to_string(),
+        });
     }
 
     // Texts, concurrently: the batch is at most 10 messages.
-    let texts = futures::future::join_all(parsed.ok.iter().map(|(_, m)| deps.text.fetch(&m.company))).await;
+    let texts =
+        futures::future::join_all(parsed.ok.iter().map(|(_, m)| deps.text.fetch(&m.company))).await;
     let mut with_text = Vec::new();
     for ((message_id, msg), text) in parsed.ok.into_iter().zip(texts) {
         match text {
             Ok(text) => with_text.push((message_id, msg, text)),
-            Err(e) => outcome.failed.push(Failure { message_id, company: Some(msg.company), reason: e.to_string() }),
+            Err(e) => outcome.failed.push(Failure {
+                message_id,
+                company: Some(msg.company),
+                reason: e.to_string(),
+            }),
         }
     }
 
@@ -82,12 +95,18 @@ pub async fn handle_batch(deps: &Deps, event: &SqsEvent, now: time::OffsetDateTi
                     analyzed_at: analyzed_at.clone(),
                 },
             )),
-            Err(reason) => outcome.failed.push(Failure { message_id, company: Some(msg.company), reason }),
+            Err(reason) => outcome.failed.push(Failure {
+                message_id,
+                company: Some(msg.company),
+                reason,
+            }),
         }
     }
 
     let writes = futures::future::join_all(
-        records.iter().map(|(_, r)| store::put_record(&deps.s3, &deps.bucket, r)),
+        records
+            .iter()
+            .map(|(_, r)| store::put_record(&deps.s3, &deps.bucket, r)),
     )
     .await;
     let mut runs = BTreeSet::<RunId>::new();
@@ -97,7 +116,11 @@ pub async fn handle_batch(deps: &Deps, event: &SqsEvent, now: time::OffsetDateTi
                 runs.insert(record.run_id);
                 outcome.succeeded.push(record.company);
             }
-            Err(reason) => outcome.failed.push(Failure { message_id, company: Some(record.company), reason }),
+            Err(reason) => outcome.failed.push(Failure {
+                message_id,
+                company: Some(record.company),
+                reason,
+            }),
         }
     }
     for run_id in runs {

@@ -14,21 +14,32 @@ fn env(name: &str) -> Result<String, Error> {
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    tracing_subscriber::fmt().json().with_target(false).without_time().init();
+    tracing_subscriber::fmt()
+        .json()
+        .with_target(false)
+        .without_time()
+        .init();
     let config = aws_config::load_from_env().await;
     let text = match env("TEXT_SOURCE")?.as_str() {
         "fixtures" => TextSource::Fixtures,
         "wikipedia" => TextSource::Wikipedia(Wikipedia::new(
             &std::env::var("WIKIPEDIA_BASE_URL").unwrap_or_else(|_| WIKIPEDIA_BASE_URL.to_owned()),
         )?),
-        other => return Err(format!("TEXT_SOURCE={other:?}: expected wikipedia or fixtures").into()),
+        other => {
+            return Err(format!("TEXT_SOURCE={other:?}: expected wikipedia or fixtures").into());
+        }
     };
     let analyzer = match env("ANALYZER")?.as_str() {
         "comprehend" => Analyzer::Comprehend(aws_sdk_comprehend::Client::new(&config)),
         "vader" => Analyzer::Vader,
         other => return Err(format!("ANALYZER={other:?}: expected comprehend or vader").into()),
     };
-    let deps = Deps { text, analyzer, s3: aws_sdk_s3::Client::new(&config), bucket: env("RESULTS_BUCKET")? };
+    let deps = Deps {
+        text,
+        analyzer,
+        s3: aws_sdk_s3::Client::new(&config),
+        bucket: env("RESULTS_BUCKET")?,
+    };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let deps = &deps;
         async move {

@@ -43,10 +43,18 @@ pub async fn put_record(
     put_json(s3, bucket, &key, body, "application/json").await
 }
 
-async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+async fn get_bytes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<Vec<u8>>, String> {
     match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => {
-            let body = out.body.collect().await.map_err(|e| format!("reading {key}: {e}"))?;
+            let body = out
+                .body
+                .collect()
+                .await
+                .map_err(|e| format!("reading {key}: {e}"))?;
             Ok(Some(body.to_vec()))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
@@ -69,12 +77,25 @@ pub async fn get_manifest(
 }
 
 /// Every key under a prefix, following pagination.
-pub async fn list_keys(s3: &aws_sdk_s3::Client, bucket: &str, prefix: &str) -> Result<Vec<String>, String> {
-    let mut pages = s3.list_objects_v2().bucket(bucket).prefix(prefix).into_paginator().send();
+pub async fn list_keys(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    prefix: &str,
+) -> Result<Vec<String>, String> {
+    let mut pages = s3
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(prefix)
+        .into_paginator()
+        .send();
     let mut keys = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| s3_error("listing", prefix, e))?;
-        keys.extend(page.contents().iter().filter_map(|o| o.key().map(str::to_owned)));
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned)),
+        );
     }
     Ok(keys)
 }
@@ -92,7 +113,9 @@ pub async fn load_records(
         .collect();
     let mut records: Vec<SentimentRecord> = futures::stream::iter(keys)
         .map(|key| async move {
-            let bytes = get_bytes(s3, bucket, &key).await?.ok_or_else(|| format!("{key} vanished"))?;
+            let bytes = get_bytes(s3, bucket, &key)
+                .await?
+                .ok_or_else(|| format!("{key} vanished"))?;
             serde_json::from_slice::<SentimentRecord>(&bytes).map_err(|e| format!("{key}: {e}"))
         })
         .buffer_unordered(READ_CONCURRENCY)
@@ -132,6 +155,13 @@ pub async fn write_summary(
 ) -> Result<usize, String> {
     let records = load_records(s3, bucket, run_id).await?;
     let csv = summary::to_csv(&records);
-    put_json(s3, bucket, &keys::summary_key(run_id), csv.into_bytes(), "text/csv; charset=utf-8").await?;
+    put_json(
+        s3,
+        bucket,
+        &keys::summary_key(run_id),
+        csv.into_bytes(),
+        "text/csv; charset=utf-8",
+    )
+    .await?;
     Ok(records.len())
 }

@@ -104,7 +104,11 @@ impl Wikipedia {
             .timeout(Duration::from_secs(10))
             .build()
             .map_err(|e| format!("building the HTTP client: {e}"))?;
-        Ok(Self { client, base_url, backoff: Duration::from_millis(500) })
+        Ok(Self {
+            client,
+            base_url,
+            backoff: Duration::from_millis(500),
+        })
     }
 
     pub fn with_backoff(mut self, backoff: Duration) -> Self {
@@ -126,7 +130,10 @@ impl Wikipedia {
 
     pub async fn summary(&self, company: &str) -> Result<Text, TextError> {
         let url = self.summary_url(company);
-        let http_err = |message: String| TextError::Http { company: company.to_owned(), message };
+        let http_err = |message: String| TextError::Http {
+            company: company.to_owned(),
+            message,
+        };
         let mut last_status = 0;
         for attempt in 0..ATTEMPTS {
             let response = match self.client.get(url.clone()).send().await {
@@ -154,7 +161,10 @@ impl Wikipedia {
                         .and_then(|c| c.desktop)
                         .and_then(|d| d.page)
                         .unwrap_or_else(|| url.to_string());
-                    return Ok(Text { text: summary.extract, source_url });
+                    return Ok(Text {
+                        text: summary.extract,
+                        source_url,
+                    });
                 }
                 404 => return Err(TextError::NotFound(company.to_owned())),
                 429 | 500 | 502 | 503 | 504 => {
@@ -162,7 +172,12 @@ impl Wikipedia {
                     let wait = retry_after(&response)
                         .unwrap_or(self.backoff * 2u32.pow(attempt))
                         .min(MAX_RETRY_AFTER);
-                    tracing::info!(company, status = last_status, wait_ms = wait.as_millis() as u64, "Wikipedia asked us to wait");
+                    tracing::info!(
+                        company,
+                        status = last_status,
+                        wait_ms = wait.as_millis() as u64,
+                        "Wikipedia asked us to wait"
+                    );
                     if attempt + 1 < ATTEMPTS {
                         tokio::time::sleep(wait).await;
                     }
@@ -170,13 +185,20 @@ impl Wikipedia {
                 other => return Err(http_err(format!("HTTP {other}"))),
             }
         }
-        Err(TextError::Unavailable { company: company.to_owned(), status: last_status })
+        Err(TextError::Unavailable {
+            company: company.to_owned(),
+            status: last_status,
+        })
     }
 }
 
 /// Retry-After in seconds (the HTTP-date form is not used by Wikimedia).
 fn retry_after(response: &reqwest::Response) -> Option<Duration> {
-    let value = response.headers().get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?;
     value.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
@@ -197,7 +219,10 @@ fn fixture_texts() -> &'static HashMap<String, String> {
 /// large offline runs (tests, benchmarks) get varied but reproducible sentiment.
 pub fn fixture(company: &str) -> Text {
     if let Some(text) = fixture_texts().get(company) {
-        return Text { text: text.clone(), source_url: format!("fixtures://{}", fang_shared::keys::slug(company)) };
+        return Text {
+            text: text.clone(),
+            source_url: format!("fixtures://{}", fang_shared::keys::slug(company)),
+        };
     }
     const OPENINGS: [&str; 4] = [
         "is a company with a growing customer base.",
@@ -219,11 +244,16 @@ pub fn fixture(company: &str) -> Text {
         OPENINGS[(h % 4) as usize],
         NEWS[((h >> 8) % 6) as usize]
     );
-    Text { text, source_url: format!("fixtures://generated/{}", fang_shared::keys::slug(company)) }
+    Text {
+        text,
+        source_url: format!("fixtures://generated/{}", fang_shared::keys::slug(company)),
+    }
 }
 
 fn fnv1a(s: &str) -> u64 {
-    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    s.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[cfg(test)]
@@ -245,9 +275,20 @@ mod tests {
 
     #[test]
     fn fixtures_cover_the_shipped_companies_and_any_other_name() {
-        for name in ["Amazon", "Apple", "Netflix", "Alphabet", "Meta Platforms", "Microsoft", "Nvidia"] {
+        for name in [
+            "Amazon",
+            "Apple",
+            "Netflix",
+            "Alphabet",
+            "Meta Platforms",
+            "Microsoft",
+            "Nvidia",
+        ] {
             let t = fixture(name);
-            assert!(t.source_url.starts_with("fixtures://") && !t.source_url.contains("generated"), "{name}");
+            assert!(
+                t.source_url.starts_with("fixtures://") && !t.source_url.contains("generated"),
+                "{name}"
+            );
         }
         let a = fixture("Company 000123");
         assert_eq!(a, fixture("Company 000123"), "deterministic");

@@ -53,7 +53,11 @@ pub fn slug(company: &str) -> String {
     }
     let hash = Sha256::digest(company.as_bytes());
     let short: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
-    if words.is_empty() { short } else { format!("{words}-{short}") }
+    if words.is_empty() {
+        short
+    } else {
+        format!("{words}-{short}")
+    }
 }
 
 #[cfg(test)]
@@ -63,12 +67,22 @@ mod tests {
     #[test]
     fn keys_are_safe_for_any_name() {
         let run = RunId::new("20261130T060000Z-00000001").unwrap();
-        assert_eq!(run_prefix(&run), "results/2026-11-30/20261130T060000Z-00000001/");
+        assert_eq!(
+            run_prefix(&run),
+            "results/2026-11-30/20261130T060000Z-00000001/"
+        );
         let key = result_key(&run, "['google', 'netflix']");
-        assert!(key.starts_with("results/2026-11-30/20261130T060000Z-00000001/google-netflix-"), "{key}");
+        assert!(
+            key.starts_with("results/2026-11-30/20261130T060000Z-00000001/google-netflix-"),
+            "{key}"
+        );
         for name in ["../../etc/passwd", "a/b\\c", "トヨタ自動車", "   ", "Ω"] {
             let s = slug(name);
-            assert!(s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'), "{s}");
+            assert!(
+                s.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-'),
+                "{s}"
+            );
             assert!(!s.starts_with('-') && !s.ends_with('-'), "{s}");
         }
         assert_eq!(slug("トヨタ自動車").len(), 8);

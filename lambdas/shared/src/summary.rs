@@ -4,7 +4,14 @@
 use crate::SentimentRecord;
 
 pub const HEADER: [&str; 9] = [
-    "company", "sentiment", "positive", "negative", "neutral", "mixed", "analyzer", "source_url",
+    "company",
+    "sentiment",
+    "positive",
+    "negative",
+    "neutral",
+    "mixed",
+    "analyzer",
+    "source_url",
     "analyzed_at",
 ];
 
@@ -46,7 +53,11 @@ mod tests {
         let csv = to_csv(&[base, b]);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines[0], HEADER.join(","));
-        assert!(lines[1].starts_with("\"Berkshire \"\"BRK\"\", Inc.\",POSITIVE,"), "{}", lines[1]);
+        assert!(
+            lines[1].starts_with("\"Berkshire \"\"BRK\"\", Inc.\",POSITIVE,"),
+            "{}",
+            lines[1]
+        );
         assert!(lines[2].starts_with("Netflix,POSITIVE,0.9100,0.0100,0.0700,0.0100,comprehend,"));
     }
 }

@@ -1,0 +1,466 @@
+//! The local runner: the pipeline on one machine, against an emulator.
+//!
+//! moto runs no Lambda code and its event source mappings deliver nothing, so locally
+//! fangops plays the part of the Lambda service: it calls the producer's handler, then
+//! receives batches from the real (emulated) queue and calls the sentiment handler on
+//! each, deleting what succeeded and leaving failures to be received again and, after
+//! the queue's receive limit, moved to the dead-letter queue. The handlers are the same
+//! library code the Lambdas run.
+//!
+//! [`bootstrap`] creates the environment's table, queues and bucket until `deploy`
+//! does it from the CloudFormation template.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
+    ScalarAttributeType, WriteRequest,
+};
+use aws_sdk_sqs::types::{
+    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
+};
+use fang_sentiment::analyze::Analyzer;
+use fang_sentiment::text::{TextSource, WIKIPEDIA_BASE_URL, Wikipedia};
+use fang_sentiment::{Deps, SqsEvent, SqsRecord, handle_batch};
+use fang_shared::{CompanyMessage, RunId};
+use serde::Serialize;
+
+use crate::aws::AwsContext;
+use crate::config::{self, EnvConfig};
+use crate::resources::Names;
+use crate::run::{CompanyFailure, RunReport};
+
+/// Receives before a message moves to the dead-letter queue.
+pub const MAX_RECEIVES: u32 = 3;
+/// Locally a failed message is visible again after this, so retries take seconds.
+const LOCAL_VISIBILITY_TIMEOUT_S: u32 = 2;
+/// Batches handled at once, as Lambda would run several instances.
+const WORKERS: usize = 4;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BootstrapReport {
+    pub names: Names,
+    pub companies: usize,
+    pub removed: usize,
+}
+
+fn require_local(env: &EnvConfig, ctx: &AwsContext, what: &str) -> Result<()> {
+    if !ctx.is_local() {
+        bail!(
+            "{what} is for local environments (an emulator on loopback); {} points at AWS, where `fangops deploy` creates the resources",
+            env.path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Creates the local resources if missing and makes the table hold exactly the env
+/// file's companies. Idempotent.
+pub async fn bootstrap(env: &EnvConfig, ctx: &AwsContext) -> Result<BootstrapReport> {
+    require_local(env, ctx, "bootstrap")?;
+    ctx.ensure_account().await?;
+    let account = ctx.identity().await?.account.clone();
+    let names = Names::new(&env.stack, &account);
+
+    let ddb = ctx.dynamodb();
+    let exists = ddb
+        .describe_table()
+        .table_name(&names.table)
+        .send()
+        .await
+        .is_ok();
+    if !exists {
+        ddb.create_table()
+            .table_name(&names.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(fang_producer::COMPANY_ATTRIBUTE)
+                    .attribute_type(ScalarAttributeType::S)
+                    .build()?,
+            )
+            .key_schema(
+                KeySchemaElement::builder()
+                    .attribute_name(fang_producer::COMPANY_ATTRIBUTE)
+                    .key_type(KeyType::Hash)
+                    .build()?,
+            )
+            .send()
+            .await
+            .with_context(|| format!("creating table {}", names.table))?;
+    }
+
+    let sqs = ctx.sqs();
+    let dlq_url = sqs
+        .create_queue()
+        .queue_name(&names.dlq)
+        .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
+        .send()
+        .await
+        .with_context(|| format!("creating queue {}", names.dlq))?
+        .queue_url
+        .unwrap_or_default();
+    let dlq_arn = sqs
+        .get_queue_attributes()
+        .queue_url(&dlq_url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .with_context(|| format!("reading the ARN of queue {}", names.dlq))?
+        .attributes
+        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+        .context("the dead-letter queue has no ARN")?;
+    let redrive =
+        serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES });
+    sqs.create_queue()
+        .queue_name(&names.queue)
+        .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
+        .attributes(
+            QueueAttributeName::VisibilityTimeout,
+            LOCAL_VISIBILITY_TIMEOUT_S.to_string(),
+        )
+        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
+        .send()
+        .await
+        .with_context(|| format!("creating queue {}", names.queue))?;
+
+    let s3 = ctx.s3();
+    if s3.head_bucket().bucket(&names.bucket).send().await.is_err() {
+        let mut create = s3.create_bucket().bucket(&names.bucket);
+        if env.region != "us-east-1" {
+            create = create.create_bucket_configuration(
+                aws_sdk_s3::types::CreateBucketConfiguration::builder()
+                    .location_constraint(env.region.as_str().into())
+                    .build(),
+            );
+        }
+        create
+            .send()
+            .await
+            .with_context(|| format!("creating bucket {}", names.bucket))?;
+    }
+
+    let live = fang_producer::scan_companies(&ddb, &names.table).await?;
+    let wanted: HashSet<&str> = env.companies.names().collect();
+    let stale: Vec<&String> = live
+        .iter()
+        .filter(|c| !wanted.contains(c.as_str()))
+        .collect();
+    let mut requests: Vec<WriteRequest> = env
+        .companies
+        .names()
+        .map(|name| {
+            let item = HashMap::from([(
+                fang_producer::COMPANY_ATTRIBUTE.to_owned(),
+                AttributeValue::S(name.to_owned()),
+            )]);
+            WriteRequest::builder()
+                .put_request(
+                    PutRequest::builder()
+                        .set_item(Some(item))
+                        .build()
+                        .expect("item set"),
+                )
+                .build()
+        })
+        .collect();
+    requests.extend(stale.iter().map(|name| {
+        WriteRequest::builder()
+            .delete_request(
+                aws_sdk_dynamodb::types::DeleteRequest::builder()
+                    .key(
+                        fang_producer::COMPANY_ATTRIBUTE,
+                        AttributeValue::S((*name).clone()),
+                    )
+                    .build()
+                    .expect("key set"),
+            )
+            .build()
+    }));
+    for chunk in requests.chunks(25) {
+        let mut pending = HashMap::from([(names.table.clone(), chunk.to_vec())]);
+        // UnprocessedItems are sent again until none are left.
+        for attempt in 0..8 {
+            let out = ddb
+                .batch_write_item()
+                .set_request_items(Some(pending))
+                .send()
+                .await
+                .with_context(|| format!("loading companies into {}", names.table))?;
+            pending = out.unprocessed_items.unwrap_or_default();
+            pending.retain(|_, v| !v.is_empty());
+            if pending.is_empty() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+        }
+        if !pending.is_empty() {
+            bail!(
+                "DynamoDB left items unprocessed in {} after 8 attempts",
+                names.table
+            );
+        }
+    }
+    Ok(BootstrapReport {
+        names,
+        companies: env.companies.len(),
+        removed: stale.len(),
+    })
+}
+
+async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str, env: &EnvConfig) -> Result<String> {
+    sqs.get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .map(|o| o.queue_url.unwrap_or_default())
+        .with_context(|| {
+            format!(
+                "finding queue {name}; create the local resources first with `fangops bootstrap --env {}`",
+                env.name
+            )
+        })
+}
+
+/// What the local runner tracks per company of its run.
+#[derive(Default)]
+struct Progress {
+    done: HashSet<String>,
+    dead: HashMap<String, String>,
+}
+
+/// Runs the pipeline once locally and waits until every company has a result or has
+/// failed for good (or `timeout` passes).
+pub async fn run(
+    env: &EnvConfig,
+    ctx: &AwsContext,
+    timeout: Duration,
+    ui: &crate::output::Ui,
+) -> Result<RunReport> {
+    require_local(env, ctx, "the local runner")?;
+    let started = Instant::now();
+    let account = ctx.identity().await?.account.clone();
+    let names = Names::new(&env.stack, &account);
+    let (ddb, sqs, s3) = (ctx.dynamodb(), ctx.sqs(), ctx.s3());
+    let queue = queue_url(&sqs, &names.queue, env).await?;
+    let target = fang_producer::Target {
+        table: names.table.clone(),
+        queue_url: queue.clone(),
+        bucket: names.bucket.clone(),
+    };
+    let now = time::OffsetDateTime::now_utc();
+    let run_id = RunId::generate(now, fastrand_u32());
+    let produced = fang_producer::produce(&ddb, &sqs, &s3, &target, &run_id, now)
+        .await
+        .context("running the producer")?;
+
+    let deps = Deps {
+        text: text_source(env)?,
+        analyzer: match env.sentiment {
+            config::Analyzer::Vader => Analyzer::Vader,
+            config::Analyzer::Comprehend => Analyzer::Comprehend(ctx.comprehend()),
+        },
+        s3: s3.clone(),
+        bucket: names.bucket.clone(),
+    };
+    let progress_bar = ui.progress(format!(
+        "run {run_id}: {} companies queued",
+        produced.companies
+    ));
+    let mut state = Progress::default();
+    let mut last_reason: HashMap<String, String> = HashMap::new();
+    let deadline = started + timeout;
+    while state.done.len() + state.dead.len() < produced.companies {
+        if Instant::now() > deadline {
+            break;
+        }
+        let batches = futures::future::join_all(
+            (0..WORKERS).map(|_| receive_and_handle(&sqs, &queue, &deps, &run_id)),
+        )
+        .await;
+        for batch in batches {
+            for event in batch? {
+                match event {
+                    Event::Done(company) => {
+                        state.done.insert(company);
+                    }
+                    Event::Failed {
+                        company,
+                        reason,
+                        final_attempt,
+                    } => {
+                        if final_attempt {
+                            state.dead.insert(company, reason);
+                        } else {
+                            last_reason.insert(company, reason);
+                        }
+                    }
+                }
+            }
+        }
+        progress_bar.set_message(format!(
+            "run {run_id}: {} of {} done, {} failed",
+            state.done.len(),
+            produced.companies,
+            state.dead.len()
+        ));
+    }
+    drop(progress_bar);
+    // The handler writes the summary when the last company succeeds; when some failed
+    // for good it never does, so the runner writes what there is.
+    let rows = fang_sentiment::store::write_summary(&s3, &names.bucket, &run_id)
+        .await
+        .map_err(anyhow::Error::msg)
+        .context("writing the run summary")?;
+    let mut failed: Vec<CompanyFailure> = state
+        .dead
+        .into_iter()
+        .map(|(company, reason)| CompanyFailure { company, reason })
+        .collect();
+    let mut pending: Vec<String> = Vec::new();
+    if state.done.len() + failed.len() < produced.companies {
+        let all = fang_producer::scan_companies(&ddb, &names.table).await?;
+        for c in all {
+            if !state.done.contains(&c) && !failed.iter().any(|f| f.company == c) {
+                let reason = last_reason.remove(&c).map_or_else(
+                    || "no result before the timeout".to_owned(),
+                    |r| format!("no result before the timeout; last error: {r}"),
+                );
+                failed.push(CompanyFailure {
+                    company: c.clone(),
+                    reason,
+                });
+                pending.push(c);
+            }
+        }
+    }
+    failed.sort_by(|a, b| a.company.cmp(&b.company));
+    Ok(RunReport {
+        env: env.name.clone(),
+        run_id,
+        bucket: names.bucket,
+        companies: produced.companies,
+        succeeded: rows,
+        failed,
+        timed_out: !pending.is_empty(),
+        duration_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+enum Event {
+    Done(String),
+    Failed {
+        company: String,
+        reason: String,
+        final_attempt: bool,
+    },
+}
+
+/// One receive, one handler call, one delete: what the Lambda service does per batch.
+async fn receive_and_handle(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    deps: &Deps,
+    run_id: &RunId,
+) -> Result<Vec<Event>> {
+    let out = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .wait_time_seconds(1)
+        .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+        .send()
+        .await
+        .context("receiving from the queue")?;
+    let messages = out.messages.unwrap_or_default();
+    if messages.is_empty() {
+        return Ok(Vec::new());
+    }
+    let event = SqsEvent {
+        records: messages
+            .iter()
+            .map(|m| SqsRecord {
+                message_id: m.message_id.clone().unwrap_or_default(),
+                body: m.body.clone().unwrap_or_default(),
+            })
+            .collect(),
+    };
+    let outcome = handle_batch(deps, &event, time::OffsetDateTime::now_utc()).await;
+    let failed_ids: HashSet<&str> = outcome
+        .failed
+        .iter()
+        .map(|f| f.message_id.as_str())
+        .collect();
+    let deletes: Vec<DeleteMessageBatchRequestEntry> = messages
+        .iter()
+        .filter(|m| !failed_ids.contains(m.message_id().unwrap_or_default()))
+        .enumerate()
+        .map(|(i, m)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(format!("d{i}"))
+                .receipt_handle(m.receipt_handle().unwrap_or_default())
+                .build()
+                .expect("id and handle set")
+        })
+        .collect();
+    if !deletes.is_empty() {
+        // A delete that fails only means the message comes back; processing it again
+        // overwrites the same result, so nothing is duplicated.
+        if let Err(e) = sqs
+            .delete_message_batch()
+            .queue_url(queue)
+            .set_entries(Some(deletes))
+            .send()
+            .await
+        {
+            tracing::warn!(error = %aws_sdk_sqs::Error::from(e), "deleting handled messages failed; they will be handled again");
+        }
+    }
+    let mut events = Vec::new();
+    for m in &messages {
+        let Some(msg) = m.body().and_then(|b| CompanyMessage::from_body(b).ok()) else {
+            continue;
+        };
+        if &msg.run_id != run_id {
+            continue;
+        }
+        let id = m.message_id().unwrap_or_default();
+        match outcome.failed.iter().find(|f| f.message_id == id) {
+            None => events.push(Event::Done(msg.company)),
+            Some(f) => {
+                let receives: u32 = m
+                    .attributes()
+                    .and_then(|a| a.get(&MessageSystemAttributeName::ApproximateReceiveCount))
+                    .and_then(|v| v.parse().ok())
+                    .unwrap_or(1);
+                events.push(Event::Failed {
+                    company: msg.company,
+                    reason: f.reason.clone(),
+                    final_attempt: receives >= MAX_RECEIVES,
+                });
+            }
+        }
+    }
+    Ok(events)
+}
+
+fn text_source(env: &EnvConfig) -> Result<TextSource> {
+    Ok(match env.text_source {
+        config::TextSource::Fixtures => TextSource::Fixtures,
+        config::TextSource::Wikipedia => {
+            let base = std::env::var("WIKIPEDIA_BASE_URL")
+                .unwrap_or_else(|_| WIKIPEDIA_BASE_URL.to_owned());
+            TextSource::Wikipedia(Wikipedia::new(&base).map_err(anyhow::Error::msg)?)
+        }
+    })
+}
+
+fn fastrand_u32() -> u32 {
+    // Nanoseconds and the process id: unique enough for a run id suffix.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    nanos ^ std::process::id().rotate_left(16)
+}

@@ -281,7 +281,13 @@ pub async fn run(
         )
         .await;
         for batch in batches {
-            for event in batch? {
+            // A receive that failed (after the SDK's retries) is tried again on the next
+            // round; the messages are still in the queue.
+            let events = batch.unwrap_or_else(|e| {
+                tracing::warn!("{e:#}");
+                Vec::new()
+            });
+            for event in events {
                 match event {
                     Event::Done(company) => {
                         state.done.insert(company);

@@ -55,6 +55,24 @@ pub struct FaultPlan {
     /// The kinds to choose from, uniformly.
     pub kinds: Vec<FaultKind>,
     pub slow_by: Duration,
+    /// Only requests this matches are faulted (and counted in the schedule); the rest
+    /// are forwarded untouched.
+    pub only: Option<Only>,
+}
+
+/// Which requests a plan applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Only {
+    /// S3 PutObject: a PUT without an `x-amz-target` header (JSON protocols send one).
+    S3Put,
+}
+
+impl Only {
+    fn matches(self, parts: &hyper::http::request::Parts) -> bool {
+        match self {
+            Only::S3Put => parts.method == hyper::Method::PUT && !parts.headers.contains_key("x-amz-target"),
+        }
+    }
 }
 
 impl FaultPlan {
@@ -65,6 +83,11 @@ impl FaultPlan {
             kinds: FaultKind::ALL.to_vec(),
             slow_by: Duration::from_millis(200),
         }
+    }
+
+    pub fn only(mut self, only: Only) -> Self {
+        self.only = Some(only);
+        self
     }
 
     pub fn kinds(mut self, kinds: &[FaultKind]) -> Self {
@@ -196,9 +219,13 @@ async fn handle(
     req: Request<Incoming>,
     state: Arc<State>,
 ) -> Result<Response<Full<Bytes>>, DropConnection> {
-    let n = state.stats.requests.fetch_add(1, Ordering::Relaxed);
-    let fault = state.plan.decide(n);
     let (parts, body) = req.into_parts();
+    let fault = if state.plan.only.is_none_or(|o| o.matches(&parts)) {
+        let n = state.stats.requests.fetch_add(1, Ordering::Relaxed);
+        state.plan.decide(n)
+    } else {
+        None
+    };
     // Read the whole request first: a dropped connection then looks like a server that
     // died mid-request, the case a client cannot know was not applied.
     let body = body.collect().await.map_err(|_| DropConnection)?.to_bytes();

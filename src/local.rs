@@ -264,6 +264,7 @@ pub async fn run(
         },
         s3: s3.clone(),
         bucket: names.bucket.clone(),
+        write_summary: false,
     };
     let progress_bar = ui.progress(format!(
         "run {run_id}: {} companies queued",
@@ -314,6 +315,9 @@ pub async fn run(
         ));
     }
     drop(progress_bar);
+    if !state.dead.is_empty() {
+        settle_dead_letters(&sqs, &queue).await;
+    }
     // The handler writes the summary when the last company succeeds; when some failed
     // for good it never does, so the runner writes what there is.
     let rows = fang_sentiment::store::write_summary(&s3, &names.bucket, &run_id)
@@ -353,6 +357,27 @@ pub async fn run(
         timed_out: !pending.is_empty(),
         duration_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// SQS moves a message to the dead-letter queue when it is received once more after
+/// its last allowed receive. Lambda keeps polling, so in AWS that happens by itself;
+/// the runner stops polling when it is done, so it receives once more, after the
+/// visibility timeout, without hiding anything (visibility 0).
+async fn settle_dead_letters(sqs: &aws_sdk_sqs::Client, queue: &str) {
+    tokio::time::sleep(Duration::from_millis(
+        u64::from(LOCAL_VISIBILITY_TIMEOUT_S) * 1000 + 200,
+    ))
+    .await;
+    let result = sqs
+        .receive_message()
+        .queue_url(queue)
+        .max_number_of_messages(10)
+        .visibility_timeout(0)
+        .send()
+        .await;
+    if let Err(e) = result {
+        tracing::warn!(error = %aws_sdk_sqs::Error::from(e), "moving failed messages to the dead-letter queue");
+    }
 }
 
 enum Event {

@@ -175,9 +175,9 @@ impl RunResults {
                 } else {
                     text(&r.source_url).into_owned()
                 };
-            let _ = write!(
+            let _ = writeln!(
                 rows,
-                "<tr><td>{}</td><td class=\"{}\">{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td class=\"excerpt\">{}</td><td>{}</td></tr>\n",
+                "<tr><td>{}</td><td class=\"{}\">{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td class=\"excerpt\">{}</td><td>{}</td></tr>",
                 text(&r.company),
                 label(r).to_lowercase(),
                 label(r),

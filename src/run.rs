@@ -131,7 +131,7 @@ async fn run_in_aws(
             .await
             .map_err(anyhow::Error::msg)?;
         let done = keys.iter().filter(|k| keys::is_result_key(k)).count();
-        let finished = keys.iter().any(|k| *k == summary_key);
+        let finished = keys.contains(&summary_key);
         progress.set_message(format!("run {run_id}: {done} of {companies} results"));
         if finished || started.elapsed() > timeout {
             break done;

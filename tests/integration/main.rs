@@ -2,9 +2,13 @@
 //! moto server it starts itself (see `support::moto`) and, where faults matter,
 //! through the fault-injecting proxy (`support::fault_proxy`).
 
+// Helpers here are test code too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod doctor;
 mod faults;
 mod harness;
+mod pipeline;
 mod validate;

@@ -7,10 +7,14 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::SendMessageBatchRequestEntry;
 use fang_shared::{CompanyMessage, RunId, RunManifest, SQS_BATCH_MAX, keys};
+use futures::{StreamExt, TryStreamExt};
 use serde::Serialize;
 
 /// The table's partition key: the company name, exactly as normalized by fangops.
 pub const COMPANY_ATTRIBUTE: &str = "company";
+
+/// SendMessageBatch calls in flight at once.
+const SEND_CONCURRENCY: usize = 4;
 
 /// How often a batch entry SQS reports as failed is sent again before giving up.
 const SEND_ATTEMPTS: u32 = 5;
@@ -115,10 +119,13 @@ pub async fn produce(
             key,
             source: Box::new(e.into()),
         })?;
-    let mut queued = 0;
-    for batch in batches(companies.iter().map(String::as_str), run_id) {
-        queued += send_batch(sqs, &target.queue_url, batch).await?;
-    }
+    // A few batches in flight at once: sending is latency-bound.
+    let queued: usize =
+        futures::stream::iter(batches(companies.iter().map(String::as_str), run_id))
+            .map(|batch| send_batch(sqs, &target.queue_url, batch))
+            .buffer_unordered(SEND_CONCURRENCY)
+            .try_fold(0, |sum, n| async move { Ok(sum + n) })
+            .await?;
     let report = ProducerReport {
         run_id: run_id.clone(),
         companies: companies.len(),

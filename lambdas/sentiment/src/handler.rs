@@ -20,6 +20,10 @@ pub struct Deps {
     pub analyzer: Analyzer,
     pub s3: aws_sdk_s3::Client,
     pub bucket: String,
+    /// Whether each batch checks if its run is complete and writes the summary. The
+    /// Lambda does; the local runner writes the summary once at the end instead, which
+    /// saves a listing of the run per batch.
+    pub write_summary: bool,
 }
 
 /// What happened to each message of a batch.
@@ -123,7 +127,7 @@ pub async fn handle_batch(
             }),
         }
     }
-    for run_id in runs {
+    for run_id in runs.into_iter().filter(|_| deps.write_summary) {
         // A summary that cannot be written now is written by a later batch or by
         // `fangops run`; it never fails the companies that succeeded.
         if let Err(e) = store::maybe_write_summary(&deps.s3, &deps.bucket, &run_id).await {

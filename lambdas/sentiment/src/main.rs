@@ -39,6 +39,7 @@ async fn main() -> Result<(), Error> {
         analyzer,
         s3: aws_sdk_s3::Client::new(&config),
         bucket: env("RESULTS_BUCKET")?,
+        write_summary: true,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
         let deps = &deps;

@@ -2,6 +2,9 @@
 //! (wiremock), Amazon Comprehend through recorded AWS responses (the SDK's replay
 //! client), since moto's Comprehend gives one canned answer and lacks the batch API.
 
+// Helpers here are test code too: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
 use std::time::Duration;
 
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
@@ -22,7 +25,9 @@ fn summary(kind: &str, extract: &str, page: &str) -> serde_json::Value {
 }
 
 async fn wikipedia(server: &MockServer) -> Wikipedia {
-    Wikipedia::new(&server.uri()).unwrap().with_backoff(Duration::from_millis(5))
+    Wikipedia::new(&server.uri())
+        .unwrap()
+        .with_backoff(Duration::from_millis(5))
 }
 
 #[tokio::test]
@@ -39,8 +44,15 @@ async fn summary_with_user_agent() {
         .expect(1)
         .mount(&server)
         .await;
-    let text = wikipedia(&server).await.summary("Meta Platforms").await.unwrap();
-    assert_eq!(text.source_url, "https://en.wikipedia.org/wiki/Meta_Platforms");
+    let text = wikipedia(&server)
+        .await
+        .summary("Meta Platforms")
+        .await
+        .unwrap();
+    assert_eq!(
+        text.source_url,
+        "https://en.wikipedia.org/wiki/Meta_Platforms"
+    );
     assert!(text.text.starts_with("Meta Platforms, Inc."));
 }
 
@@ -48,12 +60,21 @@ async fn summary_with_user_agent() {
 async fn missing_page_is_a_clear_error() {
     let server = MockServer::start().await;
     Mock::given(path("/page/summary/Nonexistent_Corp"))
-        .respond_with(ResponseTemplate::new(404).set_body_json(serde_json::json!({"type": "not_found"})))
+        .respond_with(
+            ResponseTemplate::new(404).set_body_json(serde_json::json!({"type": "not_found"})),
+        )
         .mount(&server)
         .await;
-    let err = wikipedia(&server).await.summary("Nonexistent Corp").await.unwrap_err();
+    let err = wikipedia(&server)
+        .await
+        .summary("Nonexistent Corp")
+        .await
+        .unwrap_err();
     assert_eq!(err, TextError::NotFound("Nonexistent Corp".into()));
-    assert_eq!(err.to_string(), "no Wikipedia page for \"Nonexistent Corp\"");
+    assert_eq!(
+        err.to_string(),
+        "no Wikipedia page for \"Nonexistent Corp\""
+    );
 }
 
 #[tokio::test]
@@ -67,7 +88,11 @@ async fn disambiguation_page_is_reported_as_such() {
         )))
         .mount(&server)
         .await;
-    let err = wikipedia(&server).await.summary("Mercury").await.unwrap_err();
+    let err = wikipedia(&server)
+        .await
+        .summary("Mercury")
+        .await
+        .unwrap_err();
     assert!(matches!(err, TextError::Disambiguation(_)), "{err}");
     assert!(err.to_string().contains("disambiguation page"));
 }
@@ -103,7 +128,13 @@ async fn rate_limited_for_good_gives_up_after_four_attempts() {
         .mount(&server)
         .await;
     let err = wikipedia(&server).await.summary("Apple").await.unwrap_err();
-    assert_eq!(err, TextError::Unavailable { company: "Apple".into(), status: 429 });
+    assert_eq!(
+        err,
+        TextError::Unavailable {
+            company: "Apple".into(),
+            status: 429
+        }
+    );
     assert!(err.is_transient());
 }
 
@@ -119,8 +150,14 @@ async fn empty_extract_and_bad_json() {
         .mount(&server)
         .await;
     let w = wikipedia(&server).await;
-    assert_eq!(w.summary("Blank").await.unwrap_err(), TextError::Empty("Blank".into()));
-    assert!(matches!(w.summary("Garbled").await.unwrap_err(), TextError::Http { .. }));
+    assert_eq!(
+        w.summary("Blank").await.unwrap_err(),
+        TextError::Empty("Blank".into())
+    );
+    assert!(matches!(
+        w.summary("Garbled").await.unwrap_err(),
+        TextError::Http { .. }
+    ));
 }
 
 // ---- Comprehend on recorded responses --------------------------------------------
@@ -159,12 +196,22 @@ async fn one_text_uses_detect_sentiment_and_keeps_all_four_scores() {
         serde_json::json!({"Text": "Netflix is great.", "LanguageCode": "en"}),
         r#"{"Sentiment":"POSITIVE","SentimentScore":{"Positive":0.91,"Negative":0.01,"Neutral":0.07,"Mixed":0.01}}"#,
     )]);
-    let results = comprehend(&replay).analyze_all(&["Netflix is great."]).await;
+    let results = comprehend(&replay)
+        .analyze_all(&["Netflix is great."])
+        .await;
     let a = results[0].clone().unwrap();
     assert_eq!(a.sentiment, Sentiment::Positive);
     assert!((a.scores.positive - 0.91).abs() < 1e-6);
     assert!((a.scores.mixed - 0.01).abs() < 1e-6);
-    replay.assert_requests_match(&["authorization", "x-amz-date", "x-amz-user-agent", "user-agent", "amz-sdk-invocation-id", "amz-sdk-request", "content-length"]);
+    replay.assert_requests_match(&[
+        "authorization",
+        "x-amz-date",
+        "x-amz-user-agent",
+        "user-agent",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "content-length",
+    ]);
 }
 
 #[tokio::test]
@@ -188,12 +235,23 @@ async fn batch_error_for_one_text_fails_only_that_text() {
     assert_eq!(out.len(), 10);
     for (i, r) in out.iter().enumerate() {
         if i == 3 {
-            assert_eq!(r.clone().unwrap_err(), "Comprehend: INTERNAL_SERVER_ERROR: Unable to process");
+            assert_eq!(
+                r.clone().unwrap_err(),
+                "Comprehend: INTERNAL_SERVER_ERROR: Unable to process"
+            );
         } else {
             assert_eq!(r.clone().unwrap().sentiment, Sentiment::Neutral, "text {i}");
         }
     }
-    replay.assert_requests_match(&["authorization", "x-amz-date", "x-amz-user-agent", "user-agent", "amz-sdk-invocation-id", "amz-sdk-request", "content-length"]);
+    replay.assert_requests_match(&[
+        "authorization",
+        "x-amz-date",
+        "x-amz-user-agent",
+        "user-agent",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "content-length",
+    ]);
 }
 
 #[tokio::test]
@@ -208,5 +266,13 @@ async fn oversized_text_is_cut_to_what_comprehend_analyzes() {
     let out = comprehend(&replay).analyze_all(&[long.as_str()]).await;
     assert_eq!(out[0].clone().unwrap().sentiment, Sentiment::Neutral);
     // The request body holds exactly 5,000 bytes of text, cut on a character boundary.
-    replay.assert_requests_match(&["authorization", "x-amz-date", "x-amz-user-agent", "user-agent", "amz-sdk-invocation-id", "amz-sdk-request", "content-length"]);
+    replay.assert_requests_match(&[
+        "authorization",
+        "x-amz-date",
+        "x-amz-user-agent",
+        "user-agent",
+        "amz-sdk-invocation-id",
+        "amz-sdk-request",
+        "content-length",
+    ]);
 }

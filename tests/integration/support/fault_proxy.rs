@@ -70,7 +70,9 @@ pub enum Only {
 impl Only {
     fn matches(self, parts: &hyper::http::request::Parts) -> bool {
         match self {
-            Only::S3Put => parts.method == hyper::Method::PUT && !parts.headers.contains_key("x-amz-target"),
+            Only::S3Put => {
+                parts.method == hyper::Method::PUT && !parts.headers.contains_key("x-amz-target")
+            }
         }
     }
 }
@@ -82,6 +84,7 @@ impl FaultPlan {
             rate,
             kinds: FaultKind::ALL.to_vec(),
             slow_by: Duration::from_millis(200),
+            only: None,
         }
     }
 

@@ -100,3 +100,33 @@ impl Project {
         path
     }
 }
+
+/// An env file for a fresh local environment on the shared moto: a unique stack, the
+/// offline text source and analyzer, and the given companies.
+pub fn local_env_yaml(stack: &str, companies: &[String]) -> String {
+    let mut yaml = format!(
+        "stack: {stack}\nregion: us-east-1\nendpoint_url: {}\nsentiment: vader\ntext_source: fixtures\ncompanies:\n",
+        moto::moto().endpoint
+    );
+    for c in companies {
+        yaml += &format!(
+            "  - {}\n",
+            serde_json::to_string(c).expect("a string serializes")
+        );
+    }
+    yaml
+}
+
+/// An S3 client on the shared moto, for checking what fangops wrote.
+pub fn s3() -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .endpoint_url(&moto::moto().endpoint)
+        .force_path_style(true)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "t", "t", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}

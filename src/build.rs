@@ -173,7 +173,7 @@ pub fn package_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
     let mut zip = zip::ZipWriter::new(Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default()
         .compression_method(zip::CompressionMethod::Deflated)
-        .compression_level(Some(9))
+        .compression_level(Some(6))
         .unix_permissions(0o755)
         .last_modified_time(zip::DateTime::default());
     zip.start_file("bootstrap", options)

@@ -7,6 +7,7 @@
 
 mod support;
 
+mod build;
 mod doctor;
 mod faults;
 mod harness;

@@ -10,6 +10,7 @@ mod support;
 mod build;
 mod doctor;
 mod faults;
+mod handler;
 mod harness;
 mod pipeline;
 mod validate;

@@ -1,0 +1,73 @@
+//! The sentiment handler on one batch, as Lambda calls it: results in S3 on moto,
+//! Comprehend on a recorded AWS response (moto has no BatchDetectSentiment).
+
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_types::body::SdkBody;
+use fang_sentiment::analyze::Analyzer;
+use fang_sentiment::text::TextSource;
+use fang_sentiment::{Deps, SqsEvent, SqsRecord, handle_batch};
+use fang_shared::{CompanyMessage, RunId, keys};
+
+use crate::support::{s3, unique};
+
+#[tokio::test]
+async fn one_bad_message_and_one_analyzer_error_fail_alone() {
+    let bucket = unique("fang-t-handler");
+    s3().create_bucket().bucket(&bucket).send().await.unwrap();
+    let run_id = RunId::new("20261130T060000Z-0000abcd").unwrap();
+    let companies: Vec<String> = (0..9).map(|i| format!("Company {i}")).collect();
+    let mut records: Vec<SqsRecord> = companies
+        .iter()
+        .enumerate()
+        .map(|(i, c)| SqsRecord {
+            message_id: format!("m{i}"),
+            body: CompanyMessage { company: c.clone(), run_id: run_id.clone() }.to_body(),
+        })
+        .collect();
+    records.insert(4, SqsRecord { message_id: "malformed".into(), body: "Apple".into() });
+
+    // Comprehend scores the nine readable texts in one call, failing the third.
+    let results: Vec<serde_json::Value> = (0..9)
+        .filter(|i| *i != 2)
+        .map(|i| serde_json::json!({"Index": i, "Sentiment": "POSITIVE", "SentimentScore": {"Positive": 0.9, "Negative": 0.02, "Neutral": 0.06, "Mixed": 0.02}}))
+        .collect();
+    let response = serde_json::json!({
+        "ResultList": results,
+        "ErrorList": [{"Index": 2, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "Unable to process"}]
+    });
+    let replay = StaticReplayClient::new(vec![ReplayEvent::new(
+        http::Request::builder().uri("https://comprehend.us-east-1.amazonaws.com/").body(SdkBody::empty()).unwrap(),
+        http::Response::builder().status(200).body(SdkBody::from(response.to_string())).unwrap(),
+    )]);
+    let comprehend = aws_sdk_comprehend::Client::from_conf(
+        aws_sdk_comprehend::Config::builder()
+            .behavior_version(aws_sdk_comprehend::config::BehaviorVersion::latest())
+            .region(aws_sdk_comprehend::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_comprehend::config::Credentials::new("t", "t", None, None, "tests"))
+            .http_client(replay.clone())
+            .build(),
+    );
+    let deps = Deps {
+        text: TextSource::Fixtures,
+        analyzer: Analyzer::Comprehend(comprehend),
+        s3: s3(),
+        bucket: bucket.clone(),
+        write_summary: true,
+    };
+    let outcome = handle_batch(&deps, &SqsEvent { records }, time::OffsetDateTime::now_utc()).await;
+
+    let mut failed: Vec<&str> = outcome.response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    failed.sort();
+    assert_eq!(failed, ["m2", "malformed"], "{outcome:#?}");
+    assert_eq!(outcome.succeeded.len(), 8);
+    let reasons: Vec<&str> = outcome.failed.iter().map(|f| f.reason.as_str()).collect();
+    assert!(reasons.contains(&"Comprehend: INTERNAL_SERVER_ERROR: Unable to process"), "{reasons:?}");
+    assert!(reasons.iter().any(|r| r.starts_with("message body is not a company message")), "{reasons:?}");
+
+    let stored = fang_sentiment::store::list_keys(&s3(), &bucket, &keys::run_prefix(&run_id)).await.unwrap();
+    assert_eq!(stored.iter().filter(|k| keys::is_result_key(k)).count(), 8);
+    // The producer's manifest is absent, so no summary: the handler cannot know the run.
+    assert!(!stored.iter().any(|k| k.ends_with("summary.csv")));
+    // The analyzer was asked once, with the nine readable texts.
+    assert_eq!(replay.actual_requests().count(), 1);
+}

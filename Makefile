@@ -19,14 +19,18 @@ setup: ## Create .venv with the pinned local AWS emulator (moto)
 build: ## Build the workspace (debug)
 	$(CARGO) build --workspace --locked
 
-demo: setup ## Set up, start moto, and run fangops against the local environment
+demo: setup ## Set up, start moto, and run the whole pipeline locally
 	$(CARGO) build --bin fangops --locked
 	@scripts/moto.sh start
 	@trap 'scripts/moto.sh stop' EXIT; \
 	export AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT); \
 	echo; echo "== fangops validate: every env file"; $(FANGOPS) validate; \
 	echo; echo "== fangops doctor --env local"; $(FANGOPS) doctor --env local; \
-	echo; echo "demo done; 'make moto-start' keeps an emulator running to try more commands"
+	echo; echo "== fangops bootstrap --env local: table, queues, bucket, companies"; $(FANGOPS) bootstrap --env local; \
+	echo; echo "== fangops run --env local: producer -> SQS -> sentiment -> S3"; $(FANGOPS) run --env local; \
+	echo; echo "== fangops results --env local"; $(FANGOPS) results --env local; \
+	mkdir -p dist; $(FANGOPS) results --env local --format html --out dist/results.html; \
+	echo; echo "demo done: open dist/results.html for the chart; 'make moto-start' keeps an emulator running to try more"
 
 test: setup ## Run every test (unit, integration against moto, lambdas)
 	$(CARGO) test --workspace --locked
@@ -41,8 +45,13 @@ fmt: ## Format the code
 schema: ## Regenerate environments/env.schema.json
 	$(FANGOPS) schema --out environments/env.schema.json
 
-bench: ## Print the benchmarks' figures
+bench: setup ## Print the benchmarks' figures (builds in release: slow the first time)
 	$(CARGO) bench --bench companies
+	bench/pipeline.sh 1000
+	bench/artifacts.sh
+	$(CARGO) build -q --release --locked -p fang-producer --bin fang-producer -p fang-sentiment --bin fang-sentiment
+	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/release/fang-producer
+	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/release/fang-sentiment
 
 moto-start: setup ## Start moto on 127.0.0.1:$(MOTO_PORT) in the background
 	@scripts/moto.sh start
@@ -52,4 +61,4 @@ moto-stop: ## Stop it
 
 clean: moto-stop ## Remove build output, .venv and emulator state
 	$(CARGO) clean
-	rm -rf .venv .moto
+	rm -rf .venv .moto dist

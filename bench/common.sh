@@ -1,0 +1,24 @@
+# Shared by the benchmark scripts: a private moto on a free port, stopped on exit.
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+venv="${FANGOPS_VENV:-$root/.venv}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
+PROFILE="${PROFILE:-release}"
+
+start_moto() {
+  "$root/scripts/setup.sh" >/dev/null
+  local fifo
+  fifo=$(mktemp -u); mkfifo "$fifo"
+  # --lifeline: moto stops when this script's end of the pipe closes.
+  exec 9> >("$venv/bin/python" "$root/scripts/moto_server.py" --port 0 --lifeline >"$fifo" 2>/dev/null)
+  read -r line < "$fifo"; rm -f "$fifo"
+  MOTO_ENDPOINT=${line#moto listening on }
+  export AWS_ENDPOINT_URL=$MOTO_ENDPOINT
+}
+
+build_fangops() {
+  cargo build -q --locked --profile "$PROFILE" --bin fangops
+  local dir=$PROFILE; [ "$PROFILE" = dev ] && dir=debug
+  FANGOPS="$CARGO_TARGET_DIR/$dir/fangops"
+}
+
+now() { python3 -c 'import time; print(time.monotonic())'; }

@@ -49,9 +49,8 @@ bench: setup ## Print the benchmarks' figures (builds in release: slow the first
 	$(CARGO) bench --bench companies
 	bench/pipeline.sh 1000
 	bench/artifacts.sh
-	$(CARGO) build -q --release --locked -p fang-producer --bin fang-producer -p fang-sentiment --bin fang-sentiment
-	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/release/fang-producer
-	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/release/fang-sentiment
+	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-producer
+	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-sentiment
 
 moto-start: setup ## Start moto on 127.0.0.1:$(MOTO_PORT) in the background
 	@scripts/moto.sh start

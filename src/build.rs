@@ -26,7 +26,8 @@ pub struct BuildRequest {
     pub root: PathBuf,
     pub arch: Arch,
     pub out: PathBuf,
-    /// Cargo profile: `release` for real artifacts; `dev` builds fast (tests use it).
+    /// Cargo profile: `lambda` (release, optimized for size) for real artifacts; `dev`
+    /// builds fast (tests use it).
     pub profile: String,
 }
 

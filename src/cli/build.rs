@@ -20,8 +20,9 @@ pub struct BuildArgs {
     /// Where the zips go.
     #[arg(long, default_value = "dist", value_name = "DIR")]
     pub out: PathBuf,
-    /// Cargo profile: `release` for real artifacts, `dev` for a fast local check.
-    #[arg(long, default_value = "release", value_name = "PROFILE")]
+    /// Cargo profile: `lambda` (release, optimized for size) for real artifacts, `dev`
+    /// for a fast local check.
+    #[arg(long, default_value = "lambda", value_name = "PROFILE")]
     pub profile: String,
 }
 

@@ -251,7 +251,7 @@ pub async fn run(
         bucket: names.bucket.clone(),
     };
     let now = time::OffsetDateTime::now_utc();
-    let run_id = RunId::generate(now, fastrand_u32());
+    let run_id = RunId::generate(now, run_id_suffix());
     let produced = fang_producer::produce(&ddb, &sqs, &s3, &target, &run_id, now)
         .await
         .context("running the producer")?;
@@ -488,7 +488,7 @@ fn text_source(env: &EnvConfig) -> Result<TextSource> {
     })
 }
 
-fn fastrand_u32() -> u32 {
+fn run_id_suffix() -> u32 {
     // Nanoseconds and the process id: unique enough for a run id suffix.
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -113,15 +113,6 @@ async fn common_prefixes(
     Ok(out)
 }
 
-fn label(r: &SentimentRecord) -> &'static str {
-    match r.sentiment {
-        fang_shared::Sentiment::Positive => "POSITIVE",
-        fang_shared::Sentiment::Negative => "NEGATIVE",
-        fang_shared::Sentiment::Neutral => "NEUTRAL",
-        fang_shared::Sentiment::Mixed => "MIXED",
-    }
-}
-
 impl RunResults {
     pub fn render_table(&self) -> String {
         let width = self
@@ -149,7 +140,7 @@ impl RunResults {
                 "{}{}  {:<9} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
                 r.company,
                 " ".repeat(pad),
-                label(r),
+                r.sentiment.as_str(),
                 r.scores.positive,
                 r.scores.negative,
                 r.scores.neutral,
@@ -179,8 +170,8 @@ impl RunResults {
                 rows,
                 "<tr><td>{}</td><td class=\"{}\">{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td class=\"excerpt\">{}</td><td>{}</td></tr>",
                 text(&r.company),
-                label(r).to_lowercase(),
-                label(r),
+                r.sentiment.as_str().to_lowercase(),
+                r.sentiment.as_str(),
                 r.scores.positive,
                 r.scores.negative,
                 r.scores.neutral,

@@ -10,7 +10,7 @@ use hyper_util::rt::TokioExecutor;
 
 use crate::support::fault_proxy::{FaultKind, FaultPlan, FaultProxy, echo_upstream};
 use crate::support::moto::moto;
-use crate::support::{fangops, repo_root};
+use crate::support::{fangops, repo_root, run_async};
 
 #[test]
 fn schedule_is_reproducible_and_near_the_rate() {
@@ -115,14 +115,8 @@ async fn fangops_retries_through_faults_to_moto() {
     cmd.args(["doctor", "--env", "local", "--json"])
         .env("AWS_ENDPOINT_URL", &proxy.endpoint)
         .env("AWS_MAX_ATTEMPTS", "10");
-    let out = tokio::process::Command::from(cmd).output().await.unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = run_async(cmd).await;
+    assert_eq!(out.code, 0, "{out:?}");
     assert!(proxy.stats.faults() > 0, "no fault was injected");
     assert!(
         proxy
@@ -138,7 +132,7 @@ async fn fangops_retries_through_faults_to_moto() {
     let mut cmd = fangops(repo_root());
     cmd.args(["doctor", "--env", "local"])
         .env("AWS_ENDPOINT_URL", &proxy.endpoint);
-    let out = tokio::process::Command::from(cmd).output().await.unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("✗ identity"));
+    let out = run_async(cmd).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(out.stdout.contains("✗ identity"), "{}", out.stdout);
 }

@@ -21,10 +21,20 @@ async fn one_bad_message_and_one_analyzer_error_fail_alone() {
         .enumerate()
         .map(|(i, c)| SqsRecord {
             message_id: format!("m{i}"),
-            body: CompanyMessage { company: c.clone(), run_id: run_id.clone() }.to_body(),
+            body: CompanyMessage {
+                company: c.clone(),
+                run_id: run_id.clone(),
+            }
+            .to_body(),
         })
         .collect();
-    records.insert(4, SqsRecord { message_id: "malformed".into(), body: "Apple".into() });
+    records.insert(
+        4,
+        SqsRecord {
+            message_id: "malformed".into(),
+            body: "Apple".into(),
+        },
+    );
 
     // Comprehend scores the nine readable texts in one call, failing the third.
     let results: Vec<serde_json::Value> = (0..9)
@@ -36,14 +46,22 @@ async fn one_bad_message_and_one_analyzer_error_fail_alone() {
         "ErrorList": [{"Index": 2, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "Unable to process"}]
     });
     let replay = StaticReplayClient::new(vec![ReplayEvent::new(
-        http::Request::builder().uri("https://comprehend.us-east-1.amazonaws.com/").body(SdkBody::empty()).unwrap(),
-        http::Response::builder().status(200).body(SdkBody::from(response.to_string())).unwrap(),
+        http::Request::builder()
+            .uri("https://comprehend.us-east-1.amazonaws.com/")
+            .body(SdkBody::empty())
+            .unwrap(),
+        http::Response::builder()
+            .status(200)
+            .body(SdkBody::from(response.to_string()))
+            .unwrap(),
     )]);
     let comprehend = aws_sdk_comprehend::Client::from_conf(
         aws_sdk_comprehend::Config::builder()
             .behavior_version(aws_sdk_comprehend::config::BehaviorVersion::latest())
             .region(aws_sdk_comprehend::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_comprehend::config::Credentials::new("t", "t", None, None, "tests"))
+            .credentials_provider(aws_sdk_comprehend::config::Credentials::new(
+                "t", "t", None, None, "tests",
+            ))
             .http_client(replay.clone())
             .build(),
     );
@@ -54,17 +72,37 @@ async fn one_bad_message_and_one_analyzer_error_fail_alone() {
         bucket: bucket.clone(),
         write_summary: true,
     };
-    let outcome = handle_batch(&deps, &SqsEvent { records }, time::OffsetDateTime::now_utc()).await;
+    let outcome = handle_batch(
+        &deps,
+        &SqsEvent { records },
+        time::OffsetDateTime::now_utc(),
+    )
+    .await;
 
-    let mut failed: Vec<&str> = outcome.response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
+    let mut failed: Vec<&str> = outcome
+        .response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
     failed.sort();
     assert_eq!(failed, ["m2", "malformed"], "{outcome:#?}");
     assert_eq!(outcome.succeeded.len(), 8);
     let reasons: Vec<&str> = outcome.failed.iter().map(|f| f.reason.as_str()).collect();
-    assert!(reasons.contains(&"Comprehend: INTERNAL_SERVER_ERROR: Unable to process"), "{reasons:?}");
-    assert!(reasons.iter().any(|r| r.starts_with("message body is not a company message")), "{reasons:?}");
+    assert!(
+        reasons.contains(&"Comprehend: INTERNAL_SERVER_ERROR: Unable to process"),
+        "{reasons:?}"
+    );
+    assert!(
+        reasons
+            .iter()
+            .any(|r| r.starts_with("message body is not a company message")),
+        "{reasons:?}"
+    );
 
-    let stored = fang_sentiment::store::list_keys(&s3(), &bucket, &keys::run_prefix(&run_id)).await.unwrap();
+    let stored = fang_sentiment::store::list_keys(&s3(), &bucket, &keys::run_prefix(&run_id))
+        .await
+        .unwrap();
     assert_eq!(stored.iter().filter(|k| keys::is_result_key(k)).count(), 8);
     // The producer's manifest is absent, so no summary: the handler cannot know the run.
     assert!(!stored.iter().any(|k| k.ends_with("summary.csv")));

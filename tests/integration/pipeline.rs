@@ -5,7 +5,7 @@ use std::collections::HashSet;
 
 use crate::support::fault_proxy::{FaultKind, FaultPlan, FaultProxy, Only};
 use crate::support::moto::moto;
-use crate::support::{Project, Run, fangops, local_env_yaml, repo_root, run, s3, unique};
+use crate::support::{Project, fangops, local_env_yaml, repo_root, run, run_async, s3, unique};
 
 fn bootstrap(dir: &std::path::Path, env: &str) {
     let out = run(fangops(dir)
@@ -151,12 +151,7 @@ async fn s3_put_faults_lose_and_duplicate_nothing() {
     cmd.args(["run", "--env", "flaky", "--json"])
         .env("AWS_ENDPOINT_URL", &proxy.endpoint)
         .env("AWS_MAX_ATTEMPTS", "3");
-    let out = tokio::process::Command::from(cmd).output().await.unwrap();
-    let out = Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
+    let out = run_async(cmd).await;
     assert_eq!(out.code, 0, "{out:?}");
     assert!(proxy.stats.faults() > 0, "no S3 put was faulted");
     let report = out.json();

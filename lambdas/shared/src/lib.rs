@@ -132,6 +132,18 @@ pub enum Sentiment {
     Mixed,
 }
 
+impl Sentiment {
+    /// The label as Comprehend spells it (and as it is serialized).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Positive => "POSITIVE",
+            Self::Negative => "NEGATIVE",
+            Self::Neutral => "NEUTRAL",
+            Self::Mixed => "MIXED",
+        }
+    }
+}
+
 /// All four scores, each 0.0 to 1.0. The original project kept only the label.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -148,6 +160,16 @@ pub struct SentimentScores {
 pub enum AnalyzerKind {
     Comprehend,
     Vader,
+}
+
+impl AnalyzerKind {
+    /// The name as serialized.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Comprehend => "comprehend",
+            Self::Vader => "vader",
+        }
+    }
 }
 
 /// One company's result in one run: one JSON object in S3.
@@ -237,6 +259,21 @@ mod tests {
             CompanyMessage::from_body(r#"{"company":"  ","run_id":"r1"}"#),
             Err(MessageError::EmptyCompany)
         );
+    }
+
+    #[test]
+    fn labels_match_their_serialized_form() {
+        for s in [
+            Sentiment::Positive,
+            Sentiment::Negative,
+            Sentiment::Neutral,
+            Sentiment::Mixed,
+        ] {
+            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
+        }
+        for a in [AnalyzerKind::Comprehend, AnalyzerKind::Vader] {
+            assert_eq!(serde_json::to_value(a).unwrap(), a.as_str());
+        }
     }
 
     #[test]

@@ -22,16 +22,14 @@ pub fn to_csv(records: &[SentimentRecord]) -> String {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(HEADER).expect("writing to memory");
     for r in sorted {
-        let label = serde_json::to_value(r.sentiment).expect("serializes");
-        let analyzer = serde_json::to_value(r.analyzer).expect("serializes");
         w.write_record([
             r.company.as_str(),
-            label.as_str().unwrap_or_default(),
+            r.sentiment.as_str(),
             &format!("{:.4}", r.scores.positive),
             &format!("{:.4}", r.scores.negative),
             &format!("{:.4}", r.scores.neutral),
             &format!("{:.4}", r.scores.mixed),
-            analyzer.as_str().unwrap_or_default(),
+            r.analyzer.as_str(),
             &r.source_url,
             &r.analyzed_at,
         ])

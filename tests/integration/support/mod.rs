@@ -59,17 +59,27 @@ impl Run {
     }
 }
 
-pub fn run(cmd: &mut Command) -> Run {
-    let Output {
-        status,
-        stdout,
-        stderr,
-    } = cmd.output().expect("running fangops");
-    Run {
-        code: status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+impl From<Output> for Run {
+    fn from(out: Output) -> Self {
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
+}
+
+pub fn run(cmd: &mut Command) -> Run {
+    cmd.output().expect("running fangops").into()
+}
+
+/// The same, for tests that keep a fault proxy running on their own runtime.
+pub async fn run_async(cmd: Command) -> Run {
+    tokio::process::Command::from(cmd)
+        .output()
+        .await
+        .expect("running fangops")
+        .into()
 }
 
 /// A scratch project: a temporary folder with an `environments/` of its own, so a

@@ -3,6 +3,8 @@
 # optimized for size) and prints each zip's size
 # (goal: under 5 MB each; the original's pandas/numpy layer was about 40 MB).
 set -euo pipefail
+# fangops itself only drives cargo here, so its own (fast) dev build will do.
+PROFILE=${PROFILE:-dev}
 source "$(dirname "$0")/common.sh"
 build_fangops
 out=$(mktemp -d); trap 'rm -rf "$out"' EXIT

@@ -55,7 +55,7 @@ def main():
         proc.kill()
         proc.wait()
     times.sort()
-    print(f"{os.path.basename(os.path.dirname(binary)) or binary}: exec to first Runtime API request "
+    print(f"{os.path.basename(binary)}: exec to first Runtime API request "
           f"median {statistics.median(times):.1f} ms, min {times[0]:.1f} ms, "
           f"p90 {times[int(len(times) * 0.9) - 1]:.1f} ms over {runs} runs")
 

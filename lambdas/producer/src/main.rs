@@ -2,13 +2,9 @@
 //! for each scheduled event. Configuration comes from the environment the template sets.
 
 use fang_producer::{Target, produce};
-use fang_shared::RunId;
+use fang_shared::{RunId, required_env};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
-
-fn env(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -22,9 +18,9 @@ async fn main() -> Result<(), Error> {
     let sqs = aws_sdk_sqs::Client::new(&config);
     let s3 = aws_sdk_s3::Client::new(&config);
     let target = Target {
-        table: env("TABLE_NAME")?,
-        queue_url: env("QUEUE_URL")?,
-        bucket: env("RESULTS_BUCKET")?,
+        table: required_env("TABLE_NAME")?,
+        queue_url: required_env("QUEUE_URL")?,
+        bucket: required_env("RESULTS_BUCKET")?,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let (ddb, sqs, s3, target) = (&ddb, &sqs, &s3, &target);

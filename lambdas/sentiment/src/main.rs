@@ -6,11 +6,8 @@
 use fang_sentiment::analyze::Analyzer;
 use fang_sentiment::text::{TextSource, WIKIPEDIA_BASE_URL, Wikipedia};
 use fang_sentiment::{Deps, SqsEvent, handle_batch};
+use fang_shared::required_env;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
-
-fn env(name: &str) -> Result<String, Error> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} is not set").into())
-}
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -20,7 +17,7 @@ async fn main() -> Result<(), Error> {
         .without_time()
         .init();
     let config = aws_config::load_from_env().await;
-    let text = match env("TEXT_SOURCE")?.as_str() {
+    let text = match required_env("TEXT_SOURCE")?.as_str() {
         "fixtures" => TextSource::Fixtures,
         "wikipedia" => TextSource::Wikipedia(Wikipedia::new(
             &std::env::var("WIKIPEDIA_BASE_URL").unwrap_or_else(|_| WIKIPEDIA_BASE_URL.to_owned()),
@@ -29,7 +26,7 @@ async fn main() -> Result<(), Error> {
             return Err(format!("TEXT_SOURCE={other:?}: expected wikipedia or fixtures").into());
         }
     };
-    let analyzer = match env("ANALYZER")?.as_str() {
+    let analyzer = match required_env("ANALYZER")?.as_str() {
         "comprehend" => Analyzer::Comprehend(aws_sdk_comprehend::Client::new(&config)),
         "vader" => Analyzer::Vader,
         other => return Err(format!("ANALYZER={other:?}: expected comprehend or vader").into()),
@@ -38,7 +35,7 @@ async fn main() -> Result<(), Error> {
         text,
         analyzer,
         s3: aws_sdk_s3::Client::new(&config),
-        bucket: env("RESULTS_BUCKET")?,
+        bucket: required_env("RESULTS_BUCKET")?,
         write_summary: true,
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {

@@ -100,17 +100,32 @@ pub async fn list_keys(
     Ok(keys)
 }
 
-/// Every result of a run.
+/// The keys of a run's result objects (not its manifest or summary).
+pub async fn result_keys(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &RunId,
+) -> Result<Vec<String>, String> {
+    let mut found = list_keys(s3, bucket, &keys::run_prefix(run_id)).await?;
+    found.retain(|k| keys::is_result_key(k));
+    Ok(found)
+}
+
+/// Every result of a run, sorted by company.
 pub async fn load_records(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     run_id: &RunId,
 ) -> Result<Vec<SentimentRecord>, String> {
-    let keys: Vec<String> = list_keys(s3, bucket, &keys::run_prefix(run_id))
-        .await?
-        .into_iter()
-        .filter(|k| keys::is_result_key(k))
-        .collect();
+    let keys = result_keys(s3, bucket, run_id).await?;
+    read_records(s3, bucket, keys).await
+}
+
+async fn read_records(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    keys: Vec<String>,
+) -> Result<Vec<SentimentRecord>, String> {
     let mut records: Vec<SentimentRecord> = futures::stream::iter(keys)
         .map(|key| async move {
             let bytes = get_bytes(s3, bucket, &key)
@@ -136,15 +151,13 @@ pub async fn maybe_write_summary(
     let Some(manifest) = get_manifest(s3, bucket, run_id).await? else {
         return Ok(None);
     };
-    let done = list_keys(s3, bucket, &keys::run_prefix(run_id))
-        .await?
-        .iter()
-        .filter(|k| keys::is_result_key(k))
-        .count();
-    if done < manifest.companies {
+    let keys = result_keys(s3, bucket, run_id).await?;
+    if keys.len() < manifest.companies {
         return Ok(None);
     }
-    write_summary(s3, bucket, run_id).await.map(Some)
+    // The listing just made is the one the summary is built from: no second listing.
+    let records = read_records(s3, bucket, keys).await?;
+    put_summary(s3, bucket, run_id, &records).await.map(Some)
 }
 
 /// Writes `summary.csv` from whatever results the run has.
@@ -154,7 +167,16 @@ pub async fn write_summary(
     run_id: &RunId,
 ) -> Result<usize, String> {
     let records = load_records(s3, bucket, run_id).await?;
-    let csv = summary::to_csv(&records);
+    put_summary(s3, bucket, run_id, &records).await
+}
+
+async fn put_summary(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &RunId,
+    records: &[SentimentRecord],
+) -> Result<usize, String> {
+    let csv = summary::to_csv(records);
     put_json(
         s3,
         bucket,

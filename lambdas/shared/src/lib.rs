@@ -198,6 +198,11 @@ pub struct RunManifest {
     pub started_at: String,
 }
 
+/// A setting the Lambda's template must provide, read from the environment.
+pub fn required_env(name: &str) -> Result<String, String> {
+    std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
+}
+
 /// RFC 3339 in UTC, second precision: the timestamps in records and manifests.
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)

@@ -9,6 +9,8 @@
 //! - [`diagnostics`]: located problems (`file:line:col: message`)
 //! - [`aws`]: SDK configuration, endpoints, credentials and the account guard
 //! - [`resources`]: the names of an environment's resources, derived from its stack
+//! - [`deploy`] (template, parameters, artifacts, CloudFormation), [`plan`],
+//!   [`teardown`]: the stacks; [`sync`]: the companies table equals the file
 //! - [`build`]: the Lambda zips; [`run`] and [`local`] (the local runner): a pipeline
 //!   run; [`results`]: tables, JSON and the HTML page
 //! - [`validate`], [`doctor`]: the commands of the same name
@@ -18,12 +20,16 @@ pub mod aws;
 pub mod build;
 pub mod companies;
 pub mod config;
+pub mod deploy;
 pub mod diagnostics;
 pub mod doctor;
 pub mod exit;
 pub mod local;
 pub mod output;
+pub mod plan;
 pub mod resources;
 pub mod results;
 pub mod run;
+pub mod sync;
+pub mod teardown;
 pub mod validate;

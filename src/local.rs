@@ -7,25 +7,17 @@
 //! the queue's receive limit, moved to the dead-letter queue. The handlers are the same
 //! library code the Lambdas run.
 //!
-//! [`bootstrap`] creates the environment's table, queues and bucket until `deploy`
-//! does it from the CloudFormation template.
+//! The resources come from the same template as in AWS (`fangops deploy --env local`).
 
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, AttributeValue, BillingMode, KeySchemaElement, KeyType, PutRequest,
-    ScalarAttributeType, WriteRequest,
-};
-use aws_sdk_sqs::types::{
-    DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
-};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use fang_sentiment::analyze::Analyzer;
 use fang_sentiment::text::{TextSource, WIKIPEDIA_BASE_URL, Wikipedia};
 use fang_sentiment::{Deps, SqsEvent, SqsRecord, handle_batch};
 use fang_shared::{CompanyMessage, RunId};
-use serde::Serialize;
 
 use crate::aws::AwsContext;
 use crate::config::{self, EnvConfig};
@@ -39,175 +31,14 @@ const LOCAL_VISIBILITY_TIMEOUT_S: u32 = 2;
 /// Batches handled at once, as Lambda would run several instances.
 const WORKERS: usize = 4;
 
-#[derive(Debug, Clone, Serialize)]
-pub struct BootstrapReport {
-    pub names: Names,
-    pub companies: usize,
-    pub removed: usize,
-}
-
 fn require_local(env: &EnvConfig, ctx: &AwsContext, what: &str) -> Result<()> {
     if !ctx.is_local() {
         bail!(
-            "{what} is for local environments (an emulator on loopback); {} points at AWS, where `fangops deploy` creates the resources",
+            "{what} is for local environments (an emulator on loopback); {} points at AWS",
             env.path.display()
         );
     }
     Ok(())
-}
-
-/// Creates the local resources if missing and makes the table hold exactly the env
-/// file's companies. Idempotent.
-pub async fn bootstrap(env: &EnvConfig, ctx: &AwsContext) -> Result<BootstrapReport> {
-    require_local(env, ctx, "bootstrap")?;
-    ctx.ensure_account().await?;
-    let account = ctx.identity().await?.account.clone();
-    let names = Names::new(&env.stack, &account);
-
-    let ddb = ctx.dynamodb();
-    let exists = ddb
-        .describe_table()
-        .table_name(&names.table)
-        .send()
-        .await
-        .is_ok();
-    if !exists {
-        ddb.create_table()
-            .table_name(&names.table)
-            .billing_mode(BillingMode::PayPerRequest)
-            .attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(fang_producer::COMPANY_ATTRIBUTE)
-                    .attribute_type(ScalarAttributeType::S)
-                    .build()?,
-            )
-            .key_schema(
-                KeySchemaElement::builder()
-                    .attribute_name(fang_producer::COMPANY_ATTRIBUTE)
-                    .key_type(KeyType::Hash)
-                    .build()?,
-            )
-            .send()
-            .await
-            .with_context(|| format!("creating table {}", names.table))?;
-    }
-
-    let sqs = ctx.sqs();
-    let dlq_url = sqs
-        .create_queue()
-        .queue_name(&names.dlq)
-        .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
-        .send()
-        .await
-        .with_context(|| format!("creating queue {}", names.dlq))?
-        .queue_url
-        .unwrap_or_default();
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .with_context(|| format!("reading the ARN of queue {}", names.dlq))?
-        .attributes
-        .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
-        .context("the dead-letter queue has no ARN")?;
-    let redrive =
-        serde_json::json!({ "deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVES });
-    sqs.create_queue()
-        .queue_name(&names.queue)
-        .attributes(QueueAttributeName::SqsManagedSseEnabled, "true")
-        .attributes(
-            QueueAttributeName::VisibilityTimeout,
-            LOCAL_VISIBILITY_TIMEOUT_S.to_string(),
-        )
-        .attributes(QueueAttributeName::RedrivePolicy, redrive.to_string())
-        .send()
-        .await
-        .with_context(|| format!("creating queue {}", names.queue))?;
-
-    let s3 = ctx.s3();
-    if s3.head_bucket().bucket(&names.bucket).send().await.is_err() {
-        let mut create = s3.create_bucket().bucket(&names.bucket);
-        if env.region != "us-east-1" {
-            create = create.create_bucket_configuration(
-                aws_sdk_s3::types::CreateBucketConfiguration::builder()
-                    .location_constraint(env.region.as_str().into())
-                    .build(),
-            );
-        }
-        create
-            .send()
-            .await
-            .with_context(|| format!("creating bucket {}", names.bucket))?;
-    }
-
-    let live = fang_producer::scan_companies(&ddb, &names.table).await?;
-    let wanted: HashSet<&str> = env.companies.names().collect();
-    let stale: Vec<&String> = live
-        .iter()
-        .filter(|c| !wanted.contains(c.as_str()))
-        .collect();
-    let mut requests: Vec<WriteRequest> = env
-        .companies
-        .names()
-        .map(|name| {
-            let item = HashMap::from([(
-                fang_producer::COMPANY_ATTRIBUTE.to_owned(),
-                AttributeValue::S(name.to_owned()),
-            )]);
-            WriteRequest::builder()
-                .put_request(
-                    PutRequest::builder()
-                        .set_item(Some(item))
-                        .build()
-                        .expect("item set"),
-                )
-                .build()
-        })
-        .collect();
-    requests.extend(stale.iter().map(|name| {
-        WriteRequest::builder()
-            .delete_request(
-                aws_sdk_dynamodb::types::DeleteRequest::builder()
-                    .key(
-                        fang_producer::COMPANY_ATTRIBUTE,
-                        AttributeValue::S((*name).clone()),
-                    )
-                    .build()
-                    .expect("key set"),
-            )
-            .build()
-    }));
-    for chunk in requests.chunks(25) {
-        let mut pending = HashMap::from([(names.table.clone(), chunk.to_vec())]);
-        // UnprocessedItems are sent again until none are left.
-        for attempt in 0..8 {
-            let out = ddb
-                .batch_write_item()
-                .set_request_items(Some(pending))
-                .send()
-                .await
-                .with_context(|| format!("loading companies into {}", names.table))?;
-            pending = out.unprocessed_items.unwrap_or_default();
-            pending.retain(|_, v| !v.is_empty());
-            if pending.is_empty() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
-        }
-        if !pending.is_empty() {
-            bail!(
-                "DynamoDB left items unprocessed in {} after 8 attempts",
-                names.table
-            );
-        }
-    }
-    Ok(BootstrapReport {
-        names,
-        companies: env.companies.len(),
-        removed: stale.len(),
-    })
 }
 
 async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str, env: &EnvConfig) -> Result<String> {
@@ -218,7 +49,7 @@ async fn queue_url(sqs: &aws_sdk_sqs::Client, name: &str, env: &EnvConfig) -> Re
         .map(|o| o.queue_url.unwrap_or_default())
         .with_context(|| {
             format!(
-                "finding queue {name}; create the local resources first with `fangops bootstrap --env {}`",
+                "finding queue {name}; deploy the environment first with `fangops deploy --env {}`",
                 env.name
             )
         })
@@ -401,6 +232,9 @@ async fn receive_and_handle(
         .queue_url(queue)
         .max_number_of_messages(10)
         .wait_time_seconds(1)
+        // The queue's own timeout suits Lambda (minutes); locally a failure comes back
+        // in seconds.
+        .visibility_timeout(LOCAL_VISIBILITY_TIMEOUT_S as i32)
         .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
         .send()
         .await

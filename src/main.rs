@@ -61,22 +61,32 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             ui.report(&report, || report.render());
             Ok(exit::SUCCESS)
         }
-        Command::Bootstrap(args) => {
-            let path = fangops::config::EnvRef::parse(&args.env).path(&root);
-            let env = fangops::config::load(&path)?;
-            let ctx = fangops::aws::AwsContext::new(&env).await?;
-            let report = fangops::local::bootstrap(&env, &ctx).await?;
-            ui.report(&report, || {
-                format!(
-                    "bootstrapped {}: table {} ({} companies, {} removed), queue {}, bucket {}\n",
-                    env.name,
-                    report.names.table,
-                    report.companies,
-                    report.removed,
-                    report.names.queue,
-                    report.names.bucket
-                )
-            });
+        Command::Plan(args) => {
+            let (req, detailed, out) = args.into_request(&root);
+            let report = fangops::plan::plan(&req, ui).await?;
+            let markdown = report.render_markdown();
+            write_out(out.as_deref(), &markdown)?;
+            ui.report(&report, || markdown);
+            Ok(if detailed && report.has_changes() {
+                exit::CHANGES
+            } else {
+                exit::SUCCESS
+            })
+        }
+        Command::Deploy(args) => {
+            let (req, out) = args.into_request(&root);
+            let report = fangops::deploy::deploy(&req, ui).await?;
+            write_out(out.as_deref(), &report.render_markdown())?;
+            ui.report(&report, || report.render());
+            Ok(if report.ok() {
+                exit::SUCCESS
+            } else {
+                exit::FAILURE
+            })
+        }
+        Command::Teardown(args) => {
+            let report = fangops::teardown::teardown(&args.into_request(&root), ui).await?;
+            ui.report(&report, || report.render());
             Ok(exit::SUCCESS)
         }
         Command::Run(args) => {
@@ -116,6 +126,15 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             Ok(exit::SUCCESS)
         }
     }
+}
+
+/// Writes a rendered report to a file when asked to.
+fn write_out(path: Option<&std::path::Path>, text: &str) -> Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        tracing::info!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 /// Prints an error and picks its exit code: 2 for invalid input, 1 otherwise.

@@ -82,6 +82,18 @@ impl Progress {
     }
 }
 
+impl Progress {
+    /// A line that stays (an event), printed above the spinner on a terminal and as a
+    /// log line otherwise.
+    pub fn println(&self, line: impl Into<String>) {
+        let line = line.into();
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => tracing::info!("{line}"),
+        }
+    }
+}
+
 impl Drop for Progress {
     fn drop(&mut self) {
         if let Some(bar) = &self.bar {

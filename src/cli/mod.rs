@@ -2,6 +2,7 @@
 //! request in its own file; nothing below `src/cli` is visible to the core.
 
 mod build;
+mod deploy;
 mod doctor;
 mod pipeline;
 mod schema;
@@ -12,8 +13,9 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 pub use build::BuildArgs;
+pub use deploy::{DeployArgs, PlanArgs, TeardownArgs};
 pub use doctor::DoctorArgs;
-pub use pipeline::{BootstrapArgs, ResultsArgs, RunArgs};
+pub use pipeline::{ResultsArgs, RunArgs};
 pub use schema::SchemaArgs;
 pub use validate::ValidateArgs;
 
@@ -22,6 +24,7 @@ Exit codes:
   0  success
   1  failure (an AWS error, a failed check)
   2  usage or validation error: bad flags or bad input files; nothing was changed
+  3  `plan --detailed-exitcode` only: the plan has changes
 
 Environment:
   CI=true            one plain log line per event, no progress display
@@ -67,8 +70,12 @@ pub enum Command {
     Doctor(DoctorArgs),
     /// Build the Lambda functions into deterministic `bootstrap` zips.
     Build(BuildArgs),
-    /// Create a local environment's table, queues and bucket, and load its companies.
-    Bootstrap(BootstrapArgs),
+    /// Show what a deploy would change (a change set, created and deleted, never run).
+    Plan(PlanArgs),
+    /// Deploy an environment's stack, then sync its companies.
+    Deploy(DeployArgs),
+    /// Delete an environment: its stack, its buckets' contents, its log groups.
+    Teardown(TeardownArgs),
     /// Run the pipeline once and wait for its results.
     Run(RunArgs),
     /// Show a run's results as a table, JSON, or a self-contained HTML page.

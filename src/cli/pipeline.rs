@@ -8,13 +8,6 @@ use fangops::results::{Format, ResultsRequest};
 use fangops::run::RunRequest;
 
 #[derive(Debug, clap::Args)]
-pub struct BootstrapArgs {
-    /// A local environment (its endpoint_url on loopback).
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
-}
-
-#[derive(Debug, clap::Args)]
 pub struct RunArgs {
     /// The environment: a name or a path.
     #[arg(long, value_name = "ENV")]

@@ -160,23 +160,26 @@ pub fn from_str(path: &Path, text: &str) -> Result<RawEnvFile, Diagnostic> {
             e.into_inner()
         })
     });
-    result.map_err(|e| {
-        let e = e.without_snippet();
-        let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
-        let mut message = e.to_string();
-        // The crate appends the location we already print in front.
-        let suffix = format!(" at line {line}, column {column}");
-        if let Some(stripped) = message.strip_suffix(&suffix) {
-            message.truncate(stripped.len());
-        }
-        let message = improve_message(message);
-        let key = if key_path == "." {
-            String::new()
-        } else {
-            key_path
-        };
-        Diagnostic::new(path, line, column, message).with_key(key)
-    })
+    result.map_err(|e| yaml_diagnostic(path, e, key_path))
+}
+
+/// A located diagnostic from a YAML parse error; `key_path` is serde_path_to_error's.
+pub(crate) fn yaml_diagnostic(path: &Path, e: serde_saphyr::Error, key_path: String) -> Diagnostic {
+    let e = e.without_snippet();
+    let (line, column) = e.location().map_or((1, 1), |l| (l.line(), l.column()));
+    let mut message = e.to_string();
+    // The crate appends the location we already print in front.
+    let suffix = format!(" at line {line}, column {column}");
+    if let Some(stripped) = message.strip_suffix(&suffix) {
+        message.truncate(stripped.len());
+    }
+    let message = improve_message(message);
+    let key = if key_path == "." {
+        String::new()
+    } else {
+        key_path
+    };
+    Diagnostic::new(path, line, column, message).with_key(key)
 }
 
 /// Rewords the few parser messages that read badly to someone editing a config file.

@@ -1,0 +1,138 @@
+//! Arguments of the commands that change stacks: deploy, plan, teardown.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use fangops::config::EnvRef;
+use fangops::deploy::{ArtifactSource, DeployRequest};
+use fangops::plan::PlanRequest;
+use fangops::teardown::TeardownRequest;
+
+/// Where the Lambda zips come from, shared by deploy and plan.
+#[derive(Debug, clap::Args)]
+pub struct ArtifactArgs {
+    /// Take the zips from DIR (`fangops build --out DIR`) instead of building them.
+    #[arg(long, value_name = "DIR", conflicts_with = "profile")]
+    pub artifacts: Option<PathBuf>,
+    /// Cargo profile for building the zips when --artifacts is not given.
+    #[arg(long, default_value = "lambda", value_name = "PROFILE")]
+    pub profile: String,
+    /// The artifact bucket (default: fangops-artifacts-ACCOUNT-REGION).
+    #[arg(long, value_name = "NAME")]
+    pub artifact_bucket: Option<String>,
+}
+
+impl ArtifactArgs {
+    fn source(&self, root: &Path) -> ArtifactSource {
+        match &self.artifacts {
+            Some(dir) if dir.is_absolute() => ArtifactSource::Dir(dir.clone()),
+            Some(dir) => ArtifactSource::Dir(root.join(dir)),
+            None => ArtifactSource::Build {
+                profile: self.profile.clone(),
+            },
+        }
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DeployArgs {
+    /// The environment: a name or a path.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    #[command(flatten)]
+    pub artifacts: ArtifactArgs,
+    /// Deploy a protected environment outside main in CI; name its stack to be sure.
+    #[arg(long, value_name = "STACK")]
+    pub allow_protected: Option<String>,
+    /// Give up waiting for the stack after this many seconds (it goes on in AWS).
+    #[arg(long, default_value_t = 3600, value_name = "S")]
+    pub timeout: u64,
+    /// Do not sync the companies table after the stack.
+    #[arg(long)]
+    pub no_sync: bool,
+    /// Also write the deploy report (markdown) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+impl DeployArgs {
+    pub fn into_request(self, root: &Path) -> (DeployRequest, Option<PathBuf>) {
+        let req = DeployRequest {
+            root: root.to_path_buf(),
+            env: EnvRef::parse(&self.env),
+            artifacts: self.artifacts.source(root),
+            artifact_bucket: self.artifacts.artifact_bucket,
+            allow_protected: self.allow_protected,
+            timeout: Duration::from_secs(self.timeout),
+            sync: !self.no_sync,
+        };
+        (req, self.report)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PlanArgs {
+    /// The environment: a name or a path.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    #[command(flatten)]
+    pub artifacts: ArtifactArgs,
+    /// Give up waiting for the change set after this many seconds.
+    #[arg(long, default_value_t = 600, value_name = "S")]
+    pub timeout: u64,
+    /// Exit 3 when the plan has changes (0 when none).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Also write the plan (markdown) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+impl PlanArgs {
+    pub fn into_request(self, root: &Path) -> (PlanRequest, bool, Option<PathBuf>) {
+        let req = PlanRequest {
+            root: root.to_path_buf(),
+            env: EnvRef::parse(&self.env),
+            artifacts: self.artifacts.source(root),
+            artifact_bucket: self.artifacts.artifact_bucket,
+            timeout: Duration::from_secs(self.timeout),
+        };
+        (req, self.detailed_exitcode, self.out)
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct TeardownArgs {
+    /// The environment: a name or a path.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Required: teardown never prompts.
+    #[arg(long)]
+    pub yes: bool,
+    /// A protected environment also needs its stack's name here.
+    #[arg(long, value_name = "STACK")]
+    pub confirm: Option<String>,
+    /// Also empty and delete the artifact bucket (shared by the account's stacks).
+    #[arg(long)]
+    pub artifacts: bool,
+    /// The artifact bucket (default: fangops-artifacts-ACCOUNT-REGION).
+    #[arg(long, value_name = "NAME")]
+    pub artifact_bucket: Option<String>,
+    /// Give up waiting for the stack's deletion after this many seconds.
+    #[arg(long, default_value_t = 3600, value_name = "S")]
+    pub timeout: u64,
+}
+
+impl TeardownArgs {
+    pub fn into_request(self, root: &Path) -> TeardownRequest {
+        TeardownRequest {
+            root: root.to_path_buf(),
+            env: EnvRef::parse(&self.env),
+            yes: self.yes,
+            confirm: self.confirm,
+            artifacts: self.artifacts,
+            artifact_bucket: self.artifact_bucket,
+            timeout: Duration::from_secs(self.timeout),
+        }
+    }
+}

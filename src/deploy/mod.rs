@@ -1,0 +1,624 @@
+//! `fangops deploy`: the env file and the template become a CloudFormation stack.
+//!
+//! Build (or take) the zips, upload them content-addressed, then either find that the
+//! stack already is what this deploy would make it (the fingerprint stored on the
+//! stack matches: no change set at all) or create a change set, show it, execute it
+//! while streaming the stack's events, and report. A stack left in ROLLBACK_COMPLETE
+//! by a failed first create is deleted and created again; a stack busy with another
+//! operation is waited for, never raced. Then the companies are synced.
+//!
+//! [`plan`](crate::plan) shares everything up to the change set.
+
+pub mod artifacts;
+pub mod params;
+pub mod stack;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::aws::AwsContext;
+use crate::build::{self, BuildRequest};
+use crate::config::{self, EnvConfig, EnvRef};
+use crate::diagnostics::{Diagnostic, InvalidInput};
+use crate::output::Ui;
+use crate::output::style::{self, paint};
+use crate::resources::Names;
+use crate::sync::{self, SyncReport};
+use artifacts::Artifact;
+use stack::{ChangeSetResult, ChangeSetSpec, FailedResource, ResourceChange, StackInfo, Timing};
+
+/// Change sets fangops creates are named with this prefix (and stale ones cleaned up).
+pub const CHANGE_SET_PREFIX: &str = "fangops-";
+
+/// Where the zips come from.
+#[derive(Debug, Clone)]
+pub enum ArtifactSource {
+    /// Zips `fangops build` wrote before (`producer.zip`, `sentiment.zip`).
+    Dir(PathBuf),
+    /// Build them now with this cargo profile.
+    Build { profile: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct DeployRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+    pub artifacts: ArtifactSource,
+    /// Overrides the artifact bucket's name (default: one per account and region).
+    pub artifact_bucket: Option<String>,
+    /// `--allow-protected STACK`: deploy a protected env outside main, naming its stack.
+    pub allow_protected: Option<String>,
+    pub timeout: Duration,
+    /// Sync the companies afterwards (on by default).
+    pub sync: bool,
+}
+
+/// How the deploy ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Created,
+    Updated,
+    /// Nothing to change: the fingerprint matched, or AWS found no changes.
+    Unchanged,
+    Failed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DeployReport {
+    pub env: String,
+    pub stack: String,
+    pub region: String,
+    pub outcome: Outcome,
+    /// Why an unchanged deploy was one: `fingerprint` or `empty change set`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unchanged_because: Option<String>,
+    /// The stack was in ROLLBACK_COMPLETE and was deleted before being created again.
+    pub recreated: bool,
+    pub final_status: Option<String>,
+    pub changes: Vec<ResourceChange>,
+    pub parameter_changes: Vec<ParameterChange>,
+    pub failures: Vec<FailedResource>,
+    pub artifacts: Vec<Artifact>,
+    pub artifact_bucket: String,
+    pub outputs: BTreeMap<String, String>,
+    pub resources: Names,
+    pub fingerprint: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sync: Option<SyncReport>,
+    pub duration_s: f64,
+}
+
+impl DeployReport {
+    pub fn ok(&self) -> bool {
+        self.outcome != Outcome::Failed
+    }
+
+    /// The report as markdown: what a pull-request comment or a step summary shows,
+    /// and readable as plain text on a terminal.
+    pub fn render_markdown(&self) -> String {
+        let verdict = match self.outcome {
+            Outcome::Created => format!("created ({} resources)", self.changes.len()),
+            Outcome::Updated => format!("updated ({} changes)", self.changes.len()),
+            Outcome::Unchanged => "unchanged".to_owned(),
+            Outcome::Failed => format!(
+                "**failed** ({})",
+                self.final_status.as_deref().unwrap_or("no status")
+            ),
+        };
+        let mut out = format!(
+            "### Deploy of `{}` ({}): {verdict}\n\n",
+            self.stack, self.env
+        );
+        out += &format!(
+            "Region {}, {:.1} s{}.\n\n",
+            self.region,
+            self.duration_s,
+            if self.recreated {
+                "; the stack was left in ROLLBACK_COMPLETE by a failed create, so it was deleted and created again"
+            } else {
+                ""
+            }
+        );
+        if !self.failures.is_empty() {
+            out += "| failed resource | type | status | reason |\n|---|---|---|---|\n";
+            for f in &self.failures {
+                out += &format!(
+                    "| `{}` | {} | {} | {} |\n",
+                    f.logical_id,
+                    f.resource_type,
+                    f.status,
+                    md_cell(&f.reason)
+                );
+            }
+            out.push('\n');
+        }
+        if !self.changes.is_empty() {
+            out += &render_changes_markdown(&self.changes);
+            out.push('\n');
+        }
+        if !self.parameter_changes.is_empty() {
+            out += &render_parameter_changes_markdown(&self.parameter_changes);
+            out.push('\n');
+        }
+        out += "| artifact | size | sha256 | |\n|---|---:|---|---|\n";
+        for a in &self.artifacts {
+            out += &format!(
+                "| {} | {} | `{}` | {} |\n",
+                a.function,
+                human_size(a.size),
+                a.sha256,
+                if a.uploaded {
+                    "uploaded"
+                } else {
+                    "already there"
+                }
+            );
+        }
+        out.push('\n');
+        if let Some(sync) = &self.sync {
+            out += &format!("Companies in `{}`: {}.\n\n", sync.table, sync.summary());
+        }
+        if !self.outputs.is_empty() {
+            out += "| output | value |\n|---|---|\n";
+            for (k, v) in &self.outputs {
+                out += &format!("| {k} | `{v}` |\n");
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Terminal rendering: the markdown, with the verdict coloured.
+    pub fn render(&self) -> String {
+        let text = self.render_markdown();
+        match self.outcome {
+            Outcome::Failed => text.replacen("**failed**", &paint(style::ERROR, "failed"), 1),
+            _ => text,
+        }
+    }
+}
+
+/// A parameter whose value a deploy changes (the fingerprint aside).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ParameterChange {
+    pub name: String,
+    pub old: Option<String>,
+    pub new: String,
+}
+
+/// The parameters that differ from the stack's. A change set lists resources, not
+/// values, so this is how a reviewer sees "MemoryMb 256 -> 512".
+pub fn parameter_changes(
+    existing: Option<&StackInfo>,
+    new: &[(String, String)],
+) -> Vec<ParameterChange> {
+    let Some(info) = existing.filter(|i| !i.is_unborn()) else {
+        return Vec::new();
+    };
+    new.iter()
+        .filter(|(k, _)| k != params::FINGERPRINT)
+        .filter(|(k, v)| info.parameters.get(k) != Some(v))
+        .map(|(k, v)| ParameterChange {
+            name: k.clone(),
+            old: info.parameters.get(k).cloned(),
+            new: v.clone(),
+        })
+        .collect()
+}
+
+pub fn render_parameter_changes_markdown(changes: &[ParameterChange]) -> String {
+    let mut out = String::from("| parameter | from | to |\n|---|---|---|\n");
+    for c in changes {
+        out += &format!(
+            "| {} | {} | {} |\n",
+            c.name,
+            c.old.as_deref().map_or("(unset)".to_owned(), |v| format!("`{}`", md_cell(v))),
+            format!("`{}`", md_cell(&c.new))
+        );
+    }
+    out
+}
+
+/// A change set as a markdown table, replacements flagged.
+pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
+    let mut out = String::from("| action | resource | type | replacement |\n|---|---|---|---|\n");
+    for c in changes {
+        let replacement = match c.replacement.as_deref() {
+            Some("True") => "**yes: replaced, data may be lost**",
+            Some("Conditional") => "**maybe** (depends on other changes)",
+            Some("False") => "no",
+            _ => "",
+        };
+        out += &format!(
+            "| {} | `{}` | {} | {replacement} |\n",
+            c.action, c.logical_id, c.resource_type
+        );
+    }
+    out
+}
+
+/// Keeps a value from breaking out of a markdown table cell.
+fn md_cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn human_size(bytes: u64) -> String {
+    #[allow(clippy::cast_precision_loss)]
+    let b = bytes as f64;
+    if b >= 1_000_000.0 {
+        format!("{:.2} MB", b / 1_000_000.0)
+    } else if b >= 1_000.0 {
+        format!("{:.1} kB", b / 1_000.0)
+    } else {
+        format!("{bytes} B")
+    }
+}
+
+/// A protected env deploys only from `main` in CI, or with an override naming its stack.
+pub fn check_protected(
+    env: &EnvConfig,
+    allow: Option<&str>,
+    ci: bool,
+    git_ref: Option<&str>,
+) -> Result<(), InvalidInput> {
+    if !env.protected {
+        return Ok(());
+    }
+    if let Some(named) = allow {
+        if named == env.stack {
+            return Ok(());
+        }
+        return Err(InvalidInput(vec![
+            Diagnostic::whole_file(
+                &env.path,
+                format!(
+                    "--allow-protected names stack {named}, but this env's stack is {}",
+                    env.stack
+                ),
+            )
+            .with_key("stack"),
+        ]));
+    }
+    if ci && git_ref == Some("refs/heads/main") {
+        return Ok(());
+    }
+    let where_ = match (ci, git_ref) {
+        (true, Some(r)) => format!("CI on {r}"),
+        (true, None) => "CI without GITHUB_REF".to_owned(),
+        (false, _) => "outside CI".to_owned(),
+    };
+    Err(InvalidInput(vec![
+        Diagnostic::whole_file(
+            &env.path,
+            format!(
+                "environment {} is protected: it deploys from refs/heads/main in CI; this is {where_}. To deploy anyway, pass --allow-protected {}",
+                env.name, env.stack
+            ),
+        )
+        .with_key("protected"),
+    ]))
+}
+
+/// Whether this process runs in CI, and on which git ref (GitHub Actions' variables).
+pub fn ci_context() -> (bool, Option<String>) {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    (
+        ci,
+        std::env::var("GITHUB_REF").ok().filter(|r| !r.is_empty()),
+    )
+}
+
+/// Everything a deploy or a plan sends, ready before any AWS write.
+#[derive(Debug)]
+pub struct Prepared {
+    pub env: EnvConfig,
+    pub template: template::Template,
+    pub artifacts: Vec<Artifact>,
+    pub artifact_bucket: String,
+    pub names: Names,
+    pub parameters: Vec<(String, String)>,
+    pub fingerprint: String,
+    pub tags: Vec<(String, String)>,
+}
+
+/// Reads the env file and the template, takes or builds the artifacts, and derives
+/// the parameters. Bad input fails here, before anything is changed.
+pub async fn prepare(
+    root: &std::path::Path,
+    env: EnvConfig,
+    ctx: &AwsContext,
+    source: &ArtifactSource,
+    artifact_bucket: Option<&str>,
+) -> Result<Prepared> {
+    let template = template::load(&root.join(template::TEMPLATE_PATH))?;
+    ctx.ensure_account().await?;
+    let account = ctx.identity().await?.account.clone();
+    let names = Names::new(&env.stack, &account);
+    let dir = match source {
+        ArtifactSource::Dir(dir) => dir.clone(),
+        ArtifactSource::Build { profile } => {
+            let req = BuildRequest {
+                root: root.to_path_buf(),
+                arch: env.lambda.arch,
+                out: root.join("dist").join("artifacts").join(&env.name),
+                profile: profile.clone(),
+            };
+            // cargo runs for minutes; keep the runtime's other tasks going meanwhile.
+            tokio::task::block_in_place(|| build::build(&req))?;
+            req.out
+        }
+    };
+    let artifacts = artifacts::read_dir(&dir)?;
+    let artifact_bucket = artifact_bucket
+        .map(str::to_owned)
+        .unwrap_or_else(|| artifacts::bucket_name(&account, ctx.region()));
+    let code = params::Code {
+        bucket: artifact_bucket.clone(),
+        producer_key: artifacts[0].key.clone(),
+        sentiment_key: artifacts[1].key.clone(),
+    };
+    let mut parameters = params::parameters(&env, &code, ctx.is_local());
+    let fingerprint = params::fingerprint(&template.body, &parameters);
+    parameters.push((params::FINGERPRINT.to_owned(), fingerprint.clone()));
+    template.check_parameters(parameters.iter().map(|(k, _)| k.as_str()))?;
+    let tags = vec![
+        ("fangops:env".to_owned(), env.name.clone()),
+        ("fangops:stack".to_owned(), env.stack.clone()),
+    ];
+    Ok(Prepared {
+        env,
+        template,
+        artifacts,
+        artifact_bucket,
+        names,
+        parameters,
+        fingerprint,
+        tags,
+    })
+}
+
+/// A change set name unique enough for one stack.
+pub fn change_set_name() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!(
+        "{CHANGE_SET_PREFIX}{:04}{:02}{:02}{:02}{:02}{:02}-{:04x}",
+        now.year(),
+        u8::from(now.month()),
+        now.day(),
+        now.hour(),
+        now.minute(),
+        now.second(),
+        ((now.nanosecond() >> 16) ^ std::process::id()) & 0xffff
+    )
+}
+
+pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
+    let started = Instant::now();
+    let env = config::load(&req.env.path(&req.root))?;
+    let (ci, git_ref) = ci_context();
+    check_protected(&env, req.allow_protected.as_deref(), ci, git_ref.as_deref())?;
+    let ctx = AwsContext::new(&env).await?;
+    let p = prepare(
+        &req.root,
+        env,
+        &ctx,
+        &req.artifacts,
+        req.artifact_bucket.as_deref(),
+    )
+    .await?;
+    let cfn = ctx.cloudformation();
+    let stack_name = p.env.stack.clone();
+    let timing = Timing::new(ctx.is_local(), req.timeout);
+    let progress = ui.progress(format!("deploying stack {stack_name}"));
+    let say = |line: &str| progress.println(line.to_owned());
+
+    let mut report = DeployReport {
+        env: p.env.name.clone(),
+        stack: stack_name.clone(),
+        region: ctx.region().to_owned(),
+        outcome: Outcome::Unchanged,
+        unchanged_because: None,
+        recreated: false,
+        final_status: None,
+        changes: Vec::new(),
+        parameter_changes: Vec::new(),
+        failures: Vec::new(),
+        artifacts: p.artifacts.clone(),
+        artifact_bucket: p.artifact_bucket.clone(),
+        outputs: BTreeMap::new(),
+        resources: p.names.clone(),
+        fingerprint: p.fingerprint.clone(),
+        sync: None,
+        duration_s: 0.0,
+    };
+
+    let mut existing = stack::wait_until_idle(&cfn, &stack_name, timing, say).await?;
+    if let Some(info) = &existing {
+        match info.status.as_str() {
+            "ROLLBACK_COMPLETE" => {
+                say(&format!(
+                    "stack {stack_name} is in ROLLBACK_COMPLETE: its first create failed and it cannot be updated; deleting it and creating it again"
+                ));
+                let deleted =
+                    stack::delete(&cfn, &stack_name, timing, &|e| say(&stack::event_line(e)))
+                        .await?;
+                if !deleted.ok {
+                    bail!(
+                        "deleting stack {stack_name} (left in ROLLBACK_COMPLETE) ended in {}",
+                        deleted.status
+                    );
+                }
+                existing = None;
+                report.recreated = true;
+            }
+            s @ ("ROLLBACK_FAILED"
+            | "DELETE_FAILED"
+            | "UPDATE_ROLLBACK_FAILED"
+            | "IMPORT_ROLLBACK_FAILED") => bail!(
+                "stack {stack_name} is in {s}{}; CloudFormation needs a hand first (continue the rollback, or delete the stack with `fangops teardown`), then deploy again",
+                info.reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+            _ => {}
+        }
+    }
+
+    let unchanged = existing.as_ref().is_some_and(|i| {
+        i.is_complete() && i.parameters.get(params::FINGERPRINT) == Some(&p.fingerprint)
+    });
+    if unchanged {
+        drop(progress);
+        report.unchanged_because = Some("fingerprint".to_owned());
+        report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
+        return finish(report, &p, &ctx, req, started).await;
+    }
+
+    let s3 = ctx.s3();
+    let account = ctx.identity().await?.account.clone();
+    artifacts::ensure_bucket(
+        &s3,
+        &p.artifact_bucket,
+        ctx.region(),
+        &account,
+        !ctx.is_local(),
+    )
+    .await?;
+    artifacts::upload(&s3, &p.artifact_bucket, &mut report.artifacts).await?;
+
+    report.parameter_changes = parameter_changes(existing.as_ref(), &p.parameters);
+    let create = existing.as_ref().is_none_or(StackInfo::is_unborn);
+    if existing.is_some() {
+        stack::delete_stale_change_sets(&cfn, &stack_name, CHANGE_SET_PREFIX).await?;
+    }
+    let name = change_set_name();
+    let spec = ChangeSetSpec {
+        stack: &stack_name,
+        name: &name,
+        create,
+        template_body: &p.template.body,
+        parameters: &p.parameters,
+        tags: &p.tags,
+    };
+    progress.set_message(format!("creating change set {name}"));
+    match stack::create_change_set(&cfn, &spec, timing).await? {
+        ChangeSetResult::NoChanges => {
+            stack::delete_change_set(&cfn, &stack_name, &name).await?;
+            drop(progress);
+            report.unchanged_because = Some("empty change set".to_owned());
+            report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
+            return finish(report, &p, &ctx, req, started).await;
+        }
+        ChangeSetResult::Ready(changes) => {
+            for c in &changes {
+                say(&format!(
+                    "change: {} {} ({}){}",
+                    c.action,
+                    c.logical_id,
+                    c.resource_type,
+                    if c.may_replace() { " REPLACEMENT" } else { "" }
+                ));
+            }
+            report.changes = changes;
+        }
+    }
+    progress.set_message(format!("executing change set {name} on stack {stack_name}"));
+    let finished = stack::execute(&cfn, &stack_name, &name, timing, &|e| {
+        say(&stack::event_line(e));
+    })
+    .await?;
+    drop(progress);
+    report.final_status = Some(finished.status.clone());
+    if !finished.ok {
+        report.outcome = Outcome::Failed;
+        report.failures = finished.failures;
+        report.duration_s = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+    report.outcome = if create {
+        Outcome::Created
+    } else {
+        Outcome::Updated
+    };
+    report.outputs = stack::describe(&cfn, &stack_name)
+        .await?
+        .map(|i| i.outputs)
+        .unwrap_or_default();
+    finish(report, &p, &ctx, req, started).await
+}
+
+/// After a successful (or unchanged) stack: sync the companies, time the whole.
+async fn finish(
+    mut report: DeployReport,
+    p: &Prepared,
+    ctx: &AwsContext,
+    req: &DeployRequest,
+    started: Instant,
+) -> Result<DeployReport> {
+    if req.sync {
+        let sync = sync::sync(&p.env, &ctx.dynamodb(), &p.names.table, false)
+            .await
+            .context("syncing the companies after the deploy")?;
+        tracing::info!("companies in {}: {}", sync.table, sync.summary());
+        report.sync = Some(sync);
+    }
+    report.duration_s = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(protected: bool) -> EnvConfig {
+        let yaml = format!(
+            "stack: fang-prod\nregion: us-east-1\nprotected: {protected}\ncompanies: [A]\n"
+        );
+        config::parse(
+            std::path::Path::new("environments/prod.yaml"),
+            yaml.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn protected_env_deploys_only_from_main_in_ci() {
+        let prod = env(true);
+        assert!(check_protected(&prod, None, true, Some("refs/heads/main")).is_ok());
+        let err = check_protected(&prod, None, true, Some("refs/pull/7/merge")).unwrap_err();
+        let text = err.0[0].to_string();
+        assert!(text.contains("environments/prod.yaml"), "{text}");
+        assert!(text.contains("refs/pull/7/merge"), "{text}");
+        assert!(text.contains("--allow-protected fang-prod"), "{text}");
+        assert!(check_protected(&prod, None, false, Some("refs/heads/main")).is_err());
+        assert!(check_protected(&prod, Some("fang-prod"), false, None).is_ok());
+        let err = check_protected(&prod, Some("fang-dev"), false, None).unwrap_err();
+        assert!(
+            err.0[0].message.contains("names stack fang-dev"),
+            "{}",
+            err.0[0]
+        );
+        assert!(check_protected(&env(false), None, false, None).is_ok());
+    }
+
+    #[test]
+    fn change_set_names_are_valid() {
+        let name = change_set_name();
+        assert!(name.starts_with(CHANGE_SET_PREFIX));
+        assert!(name.len() <= 128);
+        assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+
+    #[test]
+    fn sizes_read_well() {
+        assert_eq!(human_size(512), "512 B");
+        assert_eq!(human_size(4_730_000), "4.73 MB");
+    }
+}

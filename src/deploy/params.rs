@@ -1,0 +1,120 @@
+//! The template's parameters, derived from the env file and the artifacts, and the
+//! fingerprint that lets an unchanged deploy skip the change set.
+
+use sha2::{Digest, Sha256};
+
+use crate::config::{Analyzer, Arch, EnvConfig, TextSource};
+
+/// The parameter that carries the fingerprint; the template echoes it as an output.
+pub const FINGERPRINT: &str = "Fingerprint";
+
+/// Bumped when the meaning of a parameter changes, so old fingerprints never match.
+const FINGERPRINT_VERSION: &str = "fangops-deploy-1";
+
+/// Lambda's limit on an SQS visibility timeout relative to the function timeout is a
+/// floor; AWS advises six times the timeout. SQS caps it at 12 hours.
+fn visibility_timeout_s(timeout_s: u32) -> u32 {
+    (timeout_s.saturating_mul(6)).min(43_200)
+}
+
+/// The code locations of the two functions.
+#[derive(Debug, Clone)]
+pub struct Code {
+    pub bucket: String,
+    pub producer_key: String,
+    pub sentiment_key: String,
+}
+
+/// Every parameter fangops sets except the fingerprint, in template order.
+/// `local`: the env talks to an emulator on plain http on this machine, where the
+/// TLS-only bucket policy would lock fangops out and the local runner, not Lambda,
+/// consumes the queue.
+pub fn parameters(env: &EnvConfig, code: &Code, local: bool) -> Vec<(String, String)> {
+    let arch = match env.lambda.arch {
+        Arch::Arm64 => "arm64",
+        Arch::X86_64 => "x86_64",
+    };
+    let analyzer = match env.sentiment {
+        Analyzer::Comprehend => "comprehend",
+        Analyzer::Vader => "vader",
+    };
+    let text_source = match env.text_source {
+        TextSource::Wikipedia => "wikipedia",
+        TextSource::Fixtures => "fixtures",
+    };
+    [
+        ("Environment", env.name.clone()),
+        ("ArtifactBucket", code.bucket.clone()),
+        ("ProducerCodeKey", code.producer_key.clone()),
+        ("SentimentCodeKey", code.sentiment_key.clone()),
+        ("Architecture", arch.to_owned()),
+        ("MemoryMb", env.lambda.memory_mb.to_string()),
+        ("TimeoutS", env.lambda.timeout_s.to_string()),
+        (
+            "QueueVisibilityTimeoutS",
+            visibility_timeout_s(env.lambda.timeout_s).to_string(),
+        ),
+        ("Schedule", env.schedule.to_string()),
+        ("Analyzer", analyzer.to_owned()),
+        ("TextSource", text_source.to_owned()),
+        ("AlarmEmail", env.alarms.email.clone().unwrap_or_default()),
+        ("EnforceTls", (!local).to_string()),
+        ("LambdaConsumesQueue", (!local).to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// A hash of everything a deploy sends: the template text and the parameters (which
+/// include the artifacts' content-addressed keys). Equal fingerprints mean the stack
+/// already is what this deploy would make it.
+pub fn fingerprint(template_body: &str, params: &[(String, String)]) -> String {
+    let mut h = Sha256::new();
+    h.update(FINGERPRINT_VERSION.as_bytes());
+    h.update([0]);
+    h.update(template_body.as_bytes());
+    let mut sorted: Vec<&(String, String)> = params.iter().collect();
+    sorted.sort();
+    for (k, v) in sorted {
+        h.update([0]);
+        h.update(k.as_bytes());
+        h.update([b'=']);
+        h.update(v.as_bytes());
+    }
+    let digest = h.finalize();
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn fingerprint_ignores_order_and_sees_every_change() {
+        let a = fingerprint("T", &p(&[("A", "1"), ("B", "2")]));
+        assert_eq!(a, fingerprint("T", &p(&[("B", "2"), ("A", "1")])));
+        assert_ne!(a, fingerprint("T ", &p(&[("A", "1"), ("B", "2")])));
+        assert_ne!(a, fingerprint("T", &p(&[("A", "1"), ("B", "3")])));
+        // No ambiguity between keys and values.
+        assert_ne!(
+            fingerprint("T", &p(&[("A", "1=B")])),
+            fingerprint("T", &p(&[("A", "1"), ("B", "")]))
+        );
+        assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn visibility_is_six_timeouts_capped() {
+        assert_eq!(visibility_timeout_s(60), 360);
+        assert_eq!(visibility_timeout_s(900), 5400);
+        assert_eq!(visibility_timeout_s(u32::MAX), 43_200);
+    }
+}

@@ -1,0 +1,677 @@
+//! CloudFormation, the parts fangops needs: read a stack's state, wait while another
+//! operation is busy with it, create and describe change sets, execute one while
+//! streaming the stack's events, delete a stack. Every function takes the client, so
+//! tests drive them with recorded AWS responses (moto has no rollback and answers an
+//! empty change set differently from AWS).
+
+use std::collections::{BTreeMap, HashSet};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+use aws_sdk_cloudformation::Client;
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::types::{
+    Capability, ChangeSetStatus, ChangeSetType, ExecutionStatus, Parameter, StackEvent, Tag,
+};
+use serde::Serialize;
+
+/// How often to look and how long to wait at most.
+#[derive(Debug, Clone, Copy)]
+pub struct Timing {
+    pub poll: Duration,
+    pub timeout: Duration,
+}
+
+impl Timing {
+    /// Against an emulator every operation finishes at once, so look often; against AWS
+    /// every 2 s keeps well under DescribeStackEvents' rate limit.
+    pub fn new(local: bool, timeout: Duration) -> Self {
+        let poll = if local {
+            Duration::from_millis(100)
+        } else {
+            Duration::from_secs(2)
+        };
+        Self { poll, timeout }
+    }
+}
+
+/// The longest pause between two looks after throttling.
+const MAX_POLL: Duration = Duration::from_secs(30);
+
+/// What fangops needs to know about an existing stack.
+#[derive(Debug, Clone, Serialize)]
+pub struct StackInfo {
+    pub status: String,
+    pub reason: Option<String>,
+    pub parameters: BTreeMap<String, String>,
+    pub outputs: BTreeMap<String, String>,
+}
+
+impl StackInfo {
+    /// Another operation is running on the stack. REVIEW_IN_PROGRESS is a stack that
+    /// only has change sets (a create that was never executed): nothing runs there.
+    pub fn is_busy(&self) -> bool {
+        self.status.ends_with("_IN_PROGRESS") && self.status != "REVIEW_IN_PROGRESS"
+    }
+
+    /// A stack that holds no resources yet: a change set for it must be a CREATE.
+    pub fn is_unborn(&self) -> bool {
+        self.status == "REVIEW_IN_PROGRESS"
+    }
+
+    pub fn is_complete(&self) -> bool {
+        matches!(
+            self.status.as_str(),
+            "CREATE_COMPLETE" | "UPDATE_COMPLETE" | "IMPORT_COMPLETE"
+        )
+    }
+}
+
+/// One line of a change set.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ResourceChange {
+    /// Add, Modify, Remove, Import or Dynamic.
+    pub action: String,
+    pub logical_id: String,
+    pub resource_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub physical_id: Option<String>,
+    /// True, False or Conditional, for a Modify.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub replacement: Option<String>,
+    /// What about the resource changes: Properties, Tags, ...
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub scope: Vec<String>,
+}
+
+impl ResourceChange {
+    /// The resource may be deleted and created anew: data in it can be lost.
+    pub fn may_replace(&self) -> bool {
+        matches!(
+            self.replacement.as_deref(),
+            Some("True") | Some("Conditional")
+        )
+    }
+}
+
+/// A resource that failed, and why, from the stack's events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FailedResource {
+    pub logical_id: String,
+    pub resource_type: String,
+    pub status: String,
+    pub reason: String,
+}
+
+/// The code and message of a service error, when AWS answered with one.
+fn service_error<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> (&str, &str) {
+    match e.as_service_error() {
+        Some(s) => (s.code().unwrap_or(""), s.message().unwrap_or("")),
+        None => ("", ""),
+    }
+}
+
+/// Errors worth waiting out: throttling, AWS-side 5xx, lost connections, timeouts.
+fn is_transient<E: ProvideErrorMetadata>(
+    e: &SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
+) -> bool {
+    let (code, _) = service_error(e);
+    matches!(
+        code,
+        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
+    ) || matches!(
+        e,
+        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
+    ) || e
+        .raw_response()
+        .is_some_and(|r| r.status().is_server_error())
+}
+
+/// Reads the stack; `None` when it does not exist (or was deleted).
+pub async fn describe(cfn: &Client, stack: &str) -> Result<Option<StackInfo>> {
+    let out = match cfn.describe_stacks().stack_name(stack).send().await {
+        Ok(out) => out,
+        Err(e) => {
+            let (code, message) = service_error(&e);
+            if code == "ValidationError" && message.contains("does not exist") {
+                return Ok(None);
+            }
+            return Err(aws_sdk_cloudformation::Error::from(e))
+                .with_context(|| format!("reading stack {stack} (DescribeStacks)"));
+        }
+    };
+    let Some(s) = out.stacks().first() else {
+        return Ok(None);
+    };
+    let status = s
+        .stack_status()
+        .map(|s| s.as_str().to_owned())
+        .unwrap_or_default();
+    if status == "DELETE_COMPLETE" {
+        return Ok(None);
+    }
+    Ok(Some(StackInfo {
+        status,
+        reason: s.stack_status_reason().map(str::to_owned),
+        parameters: s
+            .parameters()
+            .iter()
+            .filter_map(|p| {
+                Some((
+                    p.parameter_key()?.to_owned(),
+                    p.parameter_value()?.to_owned(),
+                ))
+            })
+            .collect(),
+        outputs: s
+            .outputs()
+            .iter()
+            .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
+            .collect(),
+    }))
+}
+
+/// Describes the stack, retrying transient errors with growing pauses until `deadline`.
+async fn describe_patiently(
+    cfn: &Client,
+    stack: &str,
+    poll: &mut Duration,
+    deadline: Instant,
+) -> Result<Option<StackInfo>> {
+    loop {
+        match describe(cfn, stack).await {
+            Ok(info) => return Ok(info),
+            Err(e) => {
+                let transient = e
+                    .downcast_ref::<aws_sdk_cloudformation::Error>()
+                    .is_some_and(|e| {
+                        matches!(
+                            e.code(),
+                            Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded")
+                        )
+                    });
+                if !transient || Instant::now() >= deadline {
+                    return Err(e);
+                }
+                *poll = (*poll * 2).min(MAX_POLL);
+                tracing::debug!("throttled reading stack {stack}; next look in {poll:?}");
+                tokio::time::sleep(*poll).await;
+            }
+        }
+    }
+}
+
+/// Waits while another operation runs on the stack (never races it), up to the timeout.
+pub async fn wait_until_idle(
+    cfn: &Client,
+    stack: &str,
+    timing: Timing,
+    on_wait: impl Fn(&str),
+) -> Result<Option<StackInfo>> {
+    let started = Instant::now();
+    let deadline = started + timing.timeout;
+    let mut poll = timing.poll;
+    let mut said = String::new();
+    loop {
+        let info = describe_patiently(cfn, stack, &mut poll, deadline).await?;
+        match info {
+            Some(i) if i.is_busy() => {
+                if Instant::now() >= deadline {
+                    bail!(
+                        "stack {stack} has been busy ({}) for {} s; giving up so as not to race that operation; run again when it finishes",
+                        i.status,
+                        started.elapsed().as_secs()
+                    );
+                }
+                if said != i.status {
+                    on_wait(&format!(
+                        "stack {stack} is busy ({}); waiting for it to finish",
+                        i.status
+                    ));
+                    said.clone_from(&i.status);
+                }
+                tokio::time::sleep(poll).await;
+            }
+            other => return Ok(other),
+        }
+    }
+}
+
+/// What a change set should do.
+#[derive(Debug, Clone)]
+pub struct ChangeSetSpec<'a> {
+    pub stack: &'a str,
+    pub name: &'a str,
+    /// True when the stack does not exist yet (or holds only change sets).
+    pub create: bool,
+    pub template_body: &'a str,
+    pub parameters: &'a [(String, String)],
+    pub tags: &'a [(String, String)],
+}
+
+/// The outcome of creating a change set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChangeSetResult {
+    /// Ready to execute, with its changes.
+    Ready(Vec<ResourceChange>),
+    /// AWS found nothing to change (it marks such a change set FAILED).
+    NoChanges,
+}
+
+/// AWS's two wordings of "this change set is empty".
+fn means_no_changes(reason: &str) -> bool {
+    reason.contains("didn't contain changes") || reason.contains("No updates are to be performed")
+}
+
+/// Creates a change set and waits until it is ready, then lists its changes.
+pub async fn create_change_set(
+    cfn: &Client,
+    spec: &ChangeSetSpec<'_>,
+    timing: Timing,
+) -> Result<ChangeSetResult> {
+    let stack = spec.stack;
+    cfn.create_change_set()
+        .stack_name(stack)
+        .change_set_name(spec.name)
+        .change_set_type(if spec.create {
+            ChangeSetType::Create
+        } else {
+            ChangeSetType::Update
+        })
+        .template_body(spec.template_body)
+        .set_parameters(Some(
+            spec.parameters
+                .iter()
+                .map(|(k, v)| {
+                    Parameter::builder()
+                        .parameter_key(k)
+                        .parameter_value(v)
+                        .build()
+                })
+                .collect(),
+        ))
+        .set_tags(Some(
+            spec.tags
+                .iter()
+                .map(|(k, v)| Tag::builder().key(k).value(v).build())
+                .collect(),
+        ))
+        .capabilities(Capability::CapabilityIam)
+        .description("created by fangops")
+        .send()
+        .await
+        .map_err(aws_sdk_cloudformation::Error::from)
+        .with_context(|| format!("creating change set {} for stack {stack}", spec.name))?;
+
+    let deadline = Instant::now() + timing.timeout;
+    let mut poll = timing.poll;
+    loop {
+        let out = match cfn
+            .describe_change_set()
+            .stack_name(stack)
+            .change_set_name(spec.name)
+            .send()
+            .await
+        {
+            Ok(out) => out,
+            Err(e) if is_transient(&e) && Instant::now() < deadline => {
+                poll = (poll * 2).min(MAX_POLL);
+                tokio::time::sleep(poll).await;
+                continue;
+            }
+            Err(e) => {
+                return Err(aws_sdk_cloudformation::Error::from(e))
+                    .with_context(|| format!("reading change set {} of stack {stack}", spec.name));
+            }
+        };
+        match out.status() {
+            Some(ChangeSetStatus::CreateComplete) => break,
+            Some(ChangeSetStatus::Failed) => {
+                let reason = out.status_reason().unwrap_or("no reason given");
+                if means_no_changes(reason) {
+                    return Ok(ChangeSetResult::NoChanges);
+                }
+                bail!(
+                    "change set {} for stack {stack} failed: {reason}",
+                    spec.name
+                );
+            }
+            _ if Instant::now() >= deadline => bail!(
+                "change set {} for stack {stack} was not ready after {} s",
+                spec.name,
+                timing.timeout.as_secs()
+            ),
+            _ => tokio::time::sleep(poll).await,
+        }
+    }
+    Ok(ChangeSetResult::Ready(
+        list_changes(cfn, stack, spec.name).await?,
+    ))
+}
+
+/// Every change of a ready change set, across pages.
+pub async fn list_changes(cfn: &Client, stack: &str, name: &str) -> Result<Vec<ResourceChange>> {
+    let mut changes = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = cfn
+            .describe_change_set()
+            .stack_name(stack)
+            .change_set_name(name)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(aws_sdk_cloudformation::Error::from)
+            .with_context(|| format!("reading change set {name} of stack {stack}"))?;
+        changes.extend(
+            out.changes()
+                .iter()
+                .filter_map(|c| c.resource_change())
+                .map(|rc| ResourceChange {
+                    action: rc
+                        .action()
+                        .map(|a| a.as_str().to_owned())
+                        .unwrap_or_default(),
+                    logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
+                    resource_type: rc.resource_type().unwrap_or_default().to_owned(),
+                    physical_id: rc.physical_resource_id().map(str::to_owned),
+                    replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+                    scope: rc.scope().iter().map(|s| s.as_str().to_owned()).collect(),
+                }),
+        );
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => return Ok(changes),
+        }
+    }
+}
+
+pub async fn delete_change_set(cfn: &Client, stack: &str, name: &str) -> Result<()> {
+    cfn.delete_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .send()
+        .await
+        .map_err(aws_sdk_cloudformation::Error::from)
+        .with_context(|| format!("deleting change set {name} of stack {stack}"))?;
+    Ok(())
+}
+
+/// Deletes change sets an interrupted fangops run left behind (named `prefix*`, never
+/// executed), so they do not pile up.
+pub async fn delete_stale_change_sets(cfn: &Client, stack: &str, prefix: &str) -> Result<usize> {
+    let out = cfn
+        .list_change_sets()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(aws_sdk_cloudformation::Error::from)
+        .with_context(|| format!("listing change sets of stack {stack}"))?;
+    let mut deleted = 0;
+    for s in out.summaries() {
+        let name = s.change_set_name().unwrap_or_default();
+        let unexecuted = !matches!(
+            s.execution_status(),
+            Some(ExecutionStatus::ExecuteInProgress | ExecutionStatus::ExecuteComplete)
+        );
+        if name.starts_with(prefix) && unexecuted {
+            delete_change_set(cfn, stack, name).await?;
+            deleted += 1;
+        }
+    }
+    Ok(deleted)
+}
+
+/// Follows a stack's events: remembers what it has seen and returns only new ones,
+/// oldest first.
+#[derive(Debug, Default)]
+pub struct EventCursor {
+    seen: HashSet<String>,
+}
+
+impl EventCursor {
+    /// Marks every event the stack has now as seen, so only later ones are reported.
+    pub async fn start(cfn: &Client, stack: &str) -> Self {
+        let mut cursor = Self::default();
+        // The stack may not exist yet, and a failed look only means older events show.
+        let _ = cursor.poll(cfn, stack).await;
+        cursor
+    }
+
+    /// New events since the last call. Stops paging at the first page that holds an
+    /// event already seen (events come newest first).
+    pub async fn poll(
+        &mut self,
+        cfn: &Client,
+        stack: &str,
+    ) -> Result<Vec<StackEvent>, aws_sdk_cloudformation::Error> {
+        let mut fresh = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let out = cfn
+                .describe_stack_events()
+                .stack_name(stack)
+                .set_next_token(token.take())
+                .send()
+                .await?;
+            let mut reached_seen = false;
+            for e in out.stack_events() {
+                let id = e.event_id().unwrap_or_default();
+                if self.seen.contains(id) {
+                    reached_seen = true;
+                } else {
+                    fresh.push(e.clone());
+                }
+            }
+            match out.next_token() {
+                Some(t) if !reached_seen && !t.is_empty() => token = Some(t.to_owned()),
+                _ => break,
+            }
+        }
+        for e in &fresh {
+            self.seen
+                .insert(e.event_id().unwrap_or_default().to_owned());
+        }
+        fresh.reverse();
+        Ok(fresh)
+    }
+}
+
+/// One line for one event: time, resource, type, status, reason.
+pub fn event_line(e: &StackEvent) -> String {
+    let time = e
+        .timestamp()
+        .and_then(|t| {
+            t.fmt(aws_sdk_cloudformation::primitives::DateTimeFormat::DateTime)
+                .ok()
+        })
+        .map(|t| t.get(11..19).unwrap_or(&t).to_owned())
+        .unwrap_or_default();
+    let mut line = format!(
+        "{time} {} {} {}",
+        e.logical_resource_id().unwrap_or("-"),
+        e.resource_type().unwrap_or("-"),
+        e.resource_status().map_or("-", |s| s.as_str())
+    );
+    if let Some(reason) = e.resource_status_reason().filter(|r| !r.is_empty()) {
+        line.push_str(": ");
+        line.push_str(reason);
+    }
+    line
+}
+
+/// How an operation on a stack ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct Finished {
+    pub status: String,
+    pub ok: bool,
+    pub failures: Vec<FailedResource>,
+}
+
+fn failures_from(events: &[StackEvent]) -> Vec<FailedResource> {
+    let failed: Vec<FailedResource> = events
+        .iter()
+        .filter(|e| {
+            e.resource_status()
+                .is_some_and(|s| s.as_str().ends_with("_FAILED"))
+        })
+        .map(|e| FailedResource {
+            logical_id: e.logical_resource_id().unwrap_or_default().to_owned(),
+            resource_type: e.resource_type().unwrap_or_default().to_owned(),
+            status: e
+                .resource_status()
+                .map(|s| s.as_str().to_owned())
+                .unwrap_or_default(),
+            reason: e.resource_status_reason().unwrap_or_default().to_owned(),
+        })
+        .collect();
+    // The stack's own event only repeats which resources failed; keep it when it is all
+    // there is.
+    let resources: Vec<FailedResource> = failed
+        .iter()
+        .filter(|f| f.resource_type != "AWS::CloudFormation::Stack")
+        .cloned()
+        .collect();
+    if resources.is_empty() {
+        failed
+    } else {
+        resources
+    }
+}
+
+/// Polls the stack until its operation ends, reporting each new event as it happens.
+pub async fn follow(
+    cfn: &Client,
+    stack: &str,
+    cursor: &mut EventCursor,
+    timing: Timing,
+    on_event: &impl Fn(&StackEvent),
+) -> Result<Finished> {
+    let deadline = Instant::now() + timing.timeout;
+    let mut poll = timing.poll;
+    let mut all = Vec::new();
+    let mut warned = false;
+    loop {
+        // Events are for people; a throttled or failed look is retried next time, with
+        // a longer pause, and never fails the deploy.
+        match cursor.poll(cfn, stack).await {
+            Ok(events) => {
+                for e in &events {
+                    on_event(e);
+                }
+                all.extend(events);
+            }
+            // A deleted stack has no events to read by name any more.
+            Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => {}
+            Err(e) => {
+                poll = (poll * 2).min(MAX_POLL);
+                if !warned {
+                    tracing::warn!(
+                        "reading events of stack {stack}: {e}; slowing down to one look every {} s",
+                        poll.as_secs_f32()
+                    );
+                    warned = true;
+                }
+            }
+        }
+        let info = describe_patiently(cfn, stack, &mut poll, deadline).await?;
+        let status = match &info {
+            None => "DELETE_COMPLETE".to_owned(),
+            Some(i) if i.is_busy() => {
+                if Instant::now() >= deadline {
+                    bail!(
+                        "stack {stack} is still {} after {} s; it goes on in AWS, look at it in the console",
+                        i.status,
+                        timing.timeout.as_secs()
+                    );
+                }
+                tokio::time::sleep(poll).await;
+                continue;
+            }
+            Some(i) => i.status.clone(),
+        };
+        // The last events may have arrived after the last look.
+        if let Ok(events) = cursor.poll(cfn, stack).await {
+            for e in &events {
+                on_event(e);
+            }
+            all.extend(events);
+        }
+        let ok = info.as_ref().is_none_or(StackInfo::is_complete);
+        return Ok(Finished {
+            failures: if ok { Vec::new() } else { failures_from(&all) },
+            ok,
+            status,
+        });
+    }
+}
+
+/// Executes a ready change set and follows the stack until the operation ends.
+pub async fn execute(
+    cfn: &Client,
+    stack: &str,
+    name: &str,
+    timing: Timing,
+    on_event: &impl Fn(&StackEvent),
+) -> Result<Finished> {
+    let mut cursor = EventCursor::start(cfn, stack).await;
+    cfn.execute_change_set()
+        .stack_name(stack)
+        .change_set_name(name)
+        .send()
+        .await
+        .map_err(aws_sdk_cloudformation::Error::from)
+        .with_context(|| format!("executing change set {name} of stack {stack}"))?;
+    follow(cfn, stack, &mut cursor, timing, on_event).await
+}
+
+/// Deletes the stack and waits until it is gone.
+pub async fn delete(
+    cfn: &Client,
+    stack: &str,
+    timing: Timing,
+    on_event: &impl Fn(&StackEvent),
+) -> Result<Finished> {
+    let mut cursor = EventCursor::start(cfn, stack).await;
+    cfn.delete_stack()
+        .stack_name(stack)
+        .send()
+        .await
+        .map_err(aws_sdk_cloudformation::Error::from)
+        .with_context(|| format!("deleting stack {stack}"))?;
+    let mut finished = follow(cfn, stack, &mut cursor, timing, on_event).await?;
+    finished.ok = finished.status == "DELETE_COMPLETE";
+    Ok(finished)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_no_change_wordings_are_recognised() {
+        assert!(means_no_changes(
+            "The submitted information didn't contain changes. Submit different information to create a change set."
+        ));
+        assert!(means_no_changes("No updates are to be performed."));
+        assert!(!means_no_changes(
+            "Template format error: unresolved resource"
+        ));
+    }
+
+    #[test]
+    fn busy_and_unborn() {
+        let info = |s: &str| StackInfo {
+            status: s.to_owned(),
+            reason: None,
+            parameters: BTreeMap::new(),
+            outputs: BTreeMap::new(),
+        };
+        assert!(info("UPDATE_IN_PROGRESS").is_busy());
+        assert!(info("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS").is_busy());
+        assert!(!info("REVIEW_IN_PROGRESS").is_busy());
+        assert!(info("REVIEW_IN_PROGRESS").is_unborn());
+        assert!(!info("UPDATE_ROLLBACK_COMPLETE").is_complete());
+        assert!(info("UPDATE_COMPLETE").is_complete());
+    }
+}

@@ -1,0 +1,205 @@
+//! The CloudFormation template, `infra/template.yaml`, read and checked before any
+//! AWS call: a syntax error or a parameter fangops cannot fill is a located error
+//! here, not a failed change set later.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_saphyr::Spanned;
+
+use crate::config::raw::yaml_diagnostic;
+use crate::diagnostics::{Diagnostic, InvalidInput};
+
+/// Where the template lives, relative to the project root.
+pub const TEMPLATE_PATH: &str = "infra/template.yaml";
+
+/// CloudFormation's limit for a template passed inline (TemplateBody).
+const MAX_INLINE_BYTES: usize = 51_200;
+
+#[derive(Debug, Clone)]
+pub struct Template {
+    pub path: PathBuf,
+    pub body: String,
+    /// Declared parameters, by name.
+    pub parameters: BTreeMap<String, Parameter>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Parameter {
+    pub has_default: bool,
+    pub line: u64,
+}
+
+#[derive(Deserialize)]
+struct RawTemplate {
+    #[serde(rename = "Parameters", default)]
+    parameters: BTreeMap<String, Spanned<RawParameter>>,
+    #[serde(rename = "Resources")]
+    resources: Spanned<BTreeMap<String, IgnoredAny>>,
+}
+
+#[derive(Deserialize)]
+struct RawParameter {
+    #[serde(rename = "Type")]
+    _kind: String,
+    #[serde(rename = "Default")]
+    default: Option<IgnoredAny>,
+}
+
+pub fn load(path: &Path) -> Result<Template, InvalidInput> {
+    let body = std::fs::read_to_string(path).map_err(|e| {
+        InvalidInput(vec![Diagnostic::whole_file(
+            path,
+            format!("cannot read the template: {e}"),
+        )])
+    })?;
+    parse(path, body)
+}
+
+pub fn parse(path: &Path, body: String) -> Result<Template, InvalidInput> {
+    let one = |d: Diagnostic| InvalidInput(vec![d]);
+    let mut key_path = String::new();
+    // CloudFormation's short forms (`!Ref`, `!Sub`, ...) are YAML tags; the parser
+    // keeps them on values that are skipped here.
+    let raw: RawTemplate = serde_saphyr::with_deserializer_from_str(&body, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            key_path = e.path().to_string().replace(".value", "");
+            e.into_inner()
+        })
+    })
+    .map_err(|e| one(yaml_diagnostic(path, e, key_path)))?;
+    if raw.resources.value.is_empty() {
+        return Err(one(Diagnostic::new(
+            path,
+            raw.resources.referenced.line(),
+            raw.resources.referenced.column(),
+            "the template declares no resources",
+        )
+        .with_key("Resources")));
+    }
+    if body.len() > MAX_INLINE_BYTES {
+        return Err(one(Diagnostic::whole_file(
+            path,
+            format!(
+                "the template is {} bytes; CloudFormation takes at most {MAX_INLINE_BYTES} inline",
+                body.len()
+            ),
+        )));
+    }
+    let parameters = raw
+        .parameters
+        .into_iter()
+        .map(|(name, p)| {
+            let param = Parameter {
+                has_default: p.value.default.is_some(),
+                line: p.referenced.line(),
+            };
+            (name, param)
+        })
+        .collect();
+    Ok(Template {
+        path: path.to_path_buf(),
+        body,
+        parameters,
+    })
+}
+
+impl Template {
+    /// Every parameter without a default must be set, and every parameter set must be
+    /// declared: CloudFormation would refuse either, after the upload.
+    pub fn check_parameters<'a>(
+        &self,
+        supplied: impl IntoIterator<Item = &'a str> + Clone,
+    ) -> Result<(), InvalidInput> {
+        let mut diags = Vec::new();
+        for (name, p) in &self.parameters {
+            if !p.has_default && !supplied.clone().into_iter().any(|s| s == name) {
+                diags.push(
+                    Diagnostic::new(
+                        &self.path,
+                        p.line,
+                        1,
+                        format!("parameter `{name}` has no default and fangops does not set it; give it a `Default`"),
+                    )
+                    .with_key(format!("Parameters.{name}")),
+                );
+            }
+        }
+        for name in supplied {
+            if !self.parameters.contains_key(name) {
+                diags.push(
+                    Diagnostic::whole_file(
+                        &self.path,
+                        format!(
+                            "fangops sets parameter `{name}`, which the template does not declare"
+                        ),
+                    )
+                    .with_key(format!("Parameters.{name}")),
+                );
+            }
+        }
+        if diags.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidInput(diags))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Result<Template, InvalidInput> {
+        parse(Path::new("infra/template.yaml"), s.to_owned())
+    }
+
+    #[test]
+    fn the_shipped_template_parses() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let t = load(&root.join(TEMPLATE_PATH)).unwrap();
+        assert!(t.parameters.contains_key("Fingerprint"));
+        assert!(!t.parameters["ArtifactBucket"].has_default);
+    }
+
+    #[test]
+    fn short_form_tags_are_accepted() {
+        let t = parse_str(
+            "Parameters:\n  A:\n    Type: String\nResources:\n  B:\n    Type: AWS::SQS::Queue\n    Properties:\n      QueueName: !Sub \"${AWS::StackName}-q\"\n      Tags: [{Key: a, Value: !Ref A}]\n",
+        )
+        .unwrap();
+        assert_eq!(t.parameters["A"].line, 3);
+    }
+
+    #[test]
+    fn syntax_error_is_located() {
+        let err = parse_str("Resources:\n  B:\n    Type: [unclosed\n").unwrap_err();
+        let d = &err.0[0];
+        assert_eq!(d.file, Path::new("infra/template.yaml"));
+        assert!(d.line >= 3, "{d}");
+    }
+
+    #[test]
+    fn no_resources_is_an_error() {
+        let err = parse_str("Resources: {}\n").unwrap_err();
+        assert!(err.0[0].message.contains("no resources"), "{}", err.0[0]);
+        assert!(parse_str("Parameters: {}\n").is_err());
+    }
+
+    #[test]
+    fn parameters_must_match() {
+        let t = parse_str(
+            "Parameters:\n  Known:\n    Type: String\n  Extra:\n    Type: String\n  Opt:\n    Type: String\n    Default: x\nResources:\n  B:\n    Type: AWS::SQS::Queue\n",
+        )
+        .unwrap();
+        let err = t.check_parameters(["Known", "Unknown"]).unwrap_err();
+        let text: Vec<String> = err.0.iter().map(ToString::to_string).collect();
+        assert_eq!(text.len(), 2, "{text:?}");
+        assert!(text[0].contains(":4:1: `Parameters.Extra`"), "{}", text[0]);
+        assert!(text[0].contains("no default"), "{}", text[0]);
+        assert!(text[1].contains("`Unknown`"), "{}", text[1]);
+        assert!(t.check_parameters(["Known", "Extra"]).is_ok());
+    }
+}

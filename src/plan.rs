@@ -1,0 +1,177 @@
+//! `fangops plan`: what a deploy would change, never changing it. The same change set
+//! a deploy creates is created, described, and deleted; a stack that did not exist
+//! before (CloudFormation creates an empty one to hold the change set) is removed too.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::aws::AwsContext;
+use crate::config::{self, EnvRef};
+use crate::deploy::stack::{self, ChangeSetResult, ChangeSetSpec, ResourceChange, Timing};
+use crate::deploy::{
+    self, ArtifactSource, ParameterChange, params, render_changes_markdown,
+    render_parameter_changes_markdown,
+};
+use crate::output::Ui;
+
+#[derive(Debug, Clone)]
+pub struct PlanRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+    pub artifacts: ArtifactSource,
+    pub artifact_bucket: Option<String>,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanReport {
+    pub env: String,
+    pub stack: String,
+    /// The stack does not exist yet: every resource is an Add.
+    pub new_stack: bool,
+    /// How the plan knows: `fingerprint` (the stack already is this), `change set`.
+    pub basis: String,
+    pub changes: Vec<ResourceChange>,
+    pub parameter_changes: Vec<ParameterChange>,
+    pub replacements: usize,
+    pub duration_s: f64,
+}
+
+impl PlanReport {
+    pub fn has_changes(&self) -> bool {
+        !self.changes.is_empty() || !self.parameter_changes.is_empty()
+    }
+
+    pub fn render_markdown(&self) -> String {
+        let mut out = format!("### Plan for `{}` ({})\n\n", self.stack, self.env);
+        if !self.has_changes() {
+            out += "No changes to the stack.\n";
+            return out;
+        }
+        let (add, modify, remove): (usize, usize, usize) = ["Add", "Modify", "Remove"]
+            .map(|a| self.changes.iter().filter(|c| c.action == a).count())
+            .into();
+        let params = self.parameter_changes.len();
+        out += &format!(
+            "{} resource change{}: {add} to add, {modify} to modify, {remove} to remove{}{}.\n\n",
+            self.changes.len(),
+            if self.changes.len() == 1 { "" } else { "s" },
+            if self.new_stack { " (new stack)" } else { "" },
+            match params {
+                0 => String::new(),
+                1 => "; 1 parameter changes".to_owned(),
+                n => format!("; {n} parameters change"),
+            }
+        );
+        if self.replacements > 0 {
+            out += &format!(
+                "> **Warning:** {} resource{} may be replaced (deleted and created again); data in {} can be lost.\n\n",
+                self.replacements,
+                if self.replacements == 1 { "" } else { "s" },
+                if self.replacements == 1 { "it" } else { "them" }
+            );
+        }
+        if !self.changes.is_empty() {
+            out += &render_changes_markdown(&self.changes);
+        }
+        if !self.parameter_changes.is_empty() {
+            if !self.changes.is_empty() {
+                out.push('\n');
+            }
+            out += &render_parameter_changes_markdown(&self.parameter_changes);
+        }
+        out
+    }
+}
+
+pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
+    let started = Instant::now();
+    let env = config::load(&req.env.path(&req.root))?;
+    let ctx = AwsContext::new(&env).await?;
+    let p = deploy::prepare(
+        &req.root,
+        env,
+        &ctx,
+        &req.artifacts,
+        req.artifact_bucket.as_deref(),
+    )
+    .await?;
+    let cfn = ctx.cloudformation();
+    let stack_name = p.env.stack.clone();
+    let timing = Timing::new(ctx.is_local(), req.timeout);
+    let progress = ui.progress(format!("planning stack {stack_name}"));
+    let existing =
+        stack::wait_until_idle(&cfn, &stack_name, timing, |l| progress.println(l)).await?;
+    let mut report = PlanReport {
+        env: p.env.name.clone(),
+        stack: stack_name.clone(),
+        new_stack: existing.is_none(),
+        basis: "change set".to_owned(),
+        changes: Vec::new(),
+        parameter_changes: Vec::new(),
+        replacements: 0,
+        duration_s: 0.0,
+    };
+    let unchanged = existing.as_ref().is_some_and(|i| {
+        i.is_complete() && i.parameters.get(params::FINGERPRINT) == Some(&p.fingerprint)
+    });
+    if unchanged {
+        report.basis = "fingerprint".to_owned();
+        report.duration_s = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+    report.parameter_changes = deploy::parameter_changes(existing.as_ref(), &p.parameters);
+    // A stack in ROLLBACK_COMPLETE is deleted and created by the deploy: all Adds.
+    let recreate = existing
+        .as_ref()
+        .is_some_and(|i| i.status == "ROLLBACK_COMPLETE");
+    let create = existing.as_ref().is_none_or(|i| i.is_unborn() || recreate);
+    if recreate {
+        progress.println(format!(
+            "stack {stack_name} is in ROLLBACK_COMPLETE; the deploy deletes and creates it again"
+        ));
+    }
+    let name = deploy::change_set_name();
+    let spec = ChangeSetSpec {
+        stack: &stack_name,
+        name: &name,
+        create,
+        template_body: &p.template.body,
+        parameters: &p.parameters,
+        tags: &p.tags,
+    };
+    // A ROLLBACK_COMPLETE stack takes no change set; describe it as a new stack under a
+    // scratch name instead.
+    let scratch;
+    let spec = if recreate {
+        scratch = format!("{stack_name}-plan");
+        ChangeSetSpec {
+            stack: &scratch,
+            ..spec
+        }
+    } else {
+        spec
+    };
+    let result = stack::create_change_set(&cfn, &spec, timing).await;
+    // Leave nothing behind, whatever happened.
+    let cleanup = async {
+        if existing.is_none() || recreate {
+            // The empty REVIEW_IN_PROGRESS stack that held the change set.
+            let _ = stack::delete(&cfn, spec.stack, timing, &|_| {}).await;
+        } else {
+            let _ = stack::delete_change_set(&cfn, spec.stack, spec.name).await;
+        }
+    };
+    cleanup.await;
+    drop(progress);
+    if let ChangeSetResult::Ready(changes) = result? {
+        report.replacements = changes.iter().filter(|c| c.may_replace()).count();
+        report.changes = changes;
+    }
+    report.new_stack = create;
+    report.duration_s = started.elapsed().as_secs_f64();
+    Ok(report)
+}

@@ -14,11 +14,14 @@ pub mod params;
 pub mod stack;
 pub mod template;
 
+#[cfg(test)]
+mod replay_tests;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::aws::AwsContext;
@@ -218,7 +221,9 @@ pub fn render_parameter_changes_markdown(changes: &[ParameterChange]) -> String 
         out += &format!(
             "| {} | {} | {} |\n",
             c.name,
-            c.old.as_deref().map_or("(unset)".to_owned(), |v| format!("`{}`", md_cell(v))),
+            c.old
+                .as_deref()
+                .map_or("(unset)".to_owned(), |v| format!("`{}`", md_cell(v))),
             format!("`{}`", md_cell(&c.new))
         );
     }
@@ -438,38 +443,9 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         duration_s: 0.0,
     };
 
-    let mut existing = stack::wait_until_idle(&cfn, &stack_name, timing, say).await?;
-    if let Some(info) = &existing {
-        match info.status.as_str() {
-            "ROLLBACK_COMPLETE" => {
-                say(&format!(
-                    "stack {stack_name} is in ROLLBACK_COMPLETE: its first create failed and it cannot be updated; deleting it and creating it again"
-                ));
-                let deleted =
-                    stack::delete(&cfn, &stack_name, timing, &|e| say(&stack::event_line(e)))
-                        .await?;
-                if !deleted.ok {
-                    bail!(
-                        "deleting stack {stack_name} (left in ROLLBACK_COMPLETE) ended in {}",
-                        deleted.status
-                    );
-                }
-                existing = None;
-                report.recreated = true;
-            }
-            s @ ("ROLLBACK_FAILED"
-            | "DELETE_FAILED"
-            | "UPDATE_ROLLBACK_FAILED"
-            | "IMPORT_ROLLBACK_FAILED") => bail!(
-                "stack {stack_name} is in {s}{}; CloudFormation needs a hand first (continue the rollback, or delete the stack with `fangops teardown`), then deploy again",
-                info.reason
-                    .as_deref()
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default()
-            ),
-            _ => {}
-        }
-    }
+    let settled = stack::settle(&cfn, &stack_name, timing, &say).await?;
+    report.recreated = settled.recreated;
+    let existing = settled.existing;
 
     let unchanged = existing.as_ref().is_some_and(|i| {
         i.is_complete() && i.parameters.get(params::FINGERPRINT) == Some(&p.fingerprint)

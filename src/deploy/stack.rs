@@ -237,6 +237,64 @@ pub async fn wait_until_idle(
     }
 }
 
+/// A stack ready for a change set, and whether getting it there took a delete.
+#[derive(Debug, Clone)]
+pub struct Settled {
+    pub existing: Option<StackInfo>,
+    /// The stack was in ROLLBACK_COMPLETE and has been deleted.
+    pub recreated: bool,
+}
+
+/// Gets the stack into a state a change set can act on: waits out another operation,
+/// deletes a stack left in ROLLBACK_COMPLETE by a failed first create (it can be
+/// neither updated nor used), and refuses the states that need a person.
+pub async fn settle(
+    cfn: &Client,
+    stack: &str,
+    timing: Timing,
+    say: &impl Fn(&str),
+) -> Result<Settled> {
+    let existing = wait_until_idle(cfn, stack, timing, say).await?;
+    let Some(info) = existing else {
+        return Ok(Settled {
+            existing: None,
+            recreated: false,
+        });
+    };
+    match info.status.as_str() {
+        "ROLLBACK_COMPLETE" => {
+            say(&format!(
+                "stack {stack} is in ROLLBACK_COMPLETE: its first create failed and it cannot be updated; deleting it and creating it again"
+            ));
+            let deleted = delete(cfn, stack, timing, &|e| say(&event_line(e))).await?;
+            if !deleted.ok {
+                bail!(
+                    "deleting stack {stack} (left in ROLLBACK_COMPLETE) ended in {}",
+                    deleted.status
+                );
+            }
+            Ok(Settled {
+                existing: None,
+                recreated: true,
+            })
+        }
+        s @ ("ROLLBACK_FAILED"
+        | "DELETE_FAILED"
+        | "UPDATE_ROLLBACK_FAILED"
+        | "IMPORT_ROLLBACK_FAILED") => bail!(
+            "stack {stack} is in {s}{}; CloudFormation needs a hand first (continue the rollback, or delete the stack with `fangops teardown`), then deploy again",
+            info.reason
+                .as_deref()
+                .map(|r| format!(" ({r})"))
+                .unwrap_or_default()
+        ),
+        _ => Ok(Settled {
+            existing: Some(info),
+            recreated: false,
+        }),
+    }
+}
+
 /// What a change set should do.
 #[derive(Debug, Clone)]
 pub struct ChangeSetSpec<'a> {

@@ -197,7 +197,8 @@ mod tests {
         let err = t.check_parameters(["Known", "Unknown"]).unwrap_err();
         let text: Vec<String> = err.0.iter().map(ToString::to_string).collect();
         assert_eq!(text.len(), 2, "{text:?}");
-        assert!(text[0].contains(":4:1: `Parameters.Extra`"), "{}", text[0]);
+        // The parameter's definition (its first line under the name).
+        assert!(text[0].contains(":5:1: `Parameters.Extra`"), "{}", text[0]);
         assert!(text[0].contains("no default"), "{}", text[0]);
         assert!(text[1].contains("`Unknown`"), "{}", text[1]);
         assert!(t.check_parameters(["Known", "Extra"]).is_ok());

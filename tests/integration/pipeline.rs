@@ -1,17 +1,17 @@
-//! The pipeline end to end on moto: bootstrap, run (the local runner driving the real
+//! The pipeline end to end on moto: deploy, run (the local runner driving the real
 //! handlers), results; at scale, with failing companies, and through S3 faults.
 
 use std::collections::HashSet;
 
 use crate::support::fault_proxy::{FaultKind, FaultPlan, FaultProxy, Only};
 use crate::support::moto::moto;
-use crate::support::{Project, fangops, local_env_yaml, repo_root, run, run_async, s3, unique};
+use crate::support::{
+    Project, deploy, fangops, local_env_yaml, repo_root, run, run_async, s3, unique,
+};
 
-fn bootstrap(dir: &std::path::Path, env: &str) {
-    let out = run(fangops(dir)
-        .args(["bootstrap", "--env", env])
-        .env("AWS_ENDPOINT_URL", &moto().endpoint));
-    assert_eq!(out.code, 0, "bootstrap: {out:?}");
+fn deployed(dir: &std::path::Path, env: &str) {
+    let out = deploy(dir, env);
+    assert_eq!(out.code, 0, "deploy: {out:?}");
 }
 
 fn results_json(dir: &std::path::Path, env: &str) -> serde_json::Value {
@@ -42,7 +42,7 @@ fn names(n: usize) -> Vec<String> {
 #[tokio::test]
 async fn shipped_companies_end_to_end() {
     // The repository's own local environment, as `make demo` runs it.
-    bootstrap(repo_root(), "local");
+    deployed(repo_root(), "local");
     let out = run(fangops(repo_root())
         .args(["run", "--env", "local", "--json"])
         .env("AWS_ENDPOINT_URL", &moto().endpoint));
@@ -111,7 +111,7 @@ async fn five_hundred_generated_companies() {
     let p = Project::new();
     let stack = unique("fang-t");
     p.env_file("big", local_env_yaml(&stack, &names(500)));
-    bootstrap(p.path(), "big");
+    deployed(p.path(), "big");
     let out = run(fangops(p.path()).args(["run", "--env", "big", "--json"]));
     assert_eq!(out.code, 0, "{out:?}");
     let report = out.json();
@@ -139,7 +139,7 @@ async fn s3_put_faults_lose_and_duplicate_nothing() {
     let stack = unique("fang-t");
     let companies = names(40);
     p.env_file("flaky", local_env_yaml(&stack, &companies));
-    bootstrap(p.path(), "flaky");
+    deployed(p.path(), "flaky");
     let plan = FaultPlan::new(11, 0.3).only(Only::S3Put).kinds(&[
         FaultKind::InternalError,
         FaultKind::Unavailable,
@@ -197,7 +197,7 @@ async fn failing_company_is_reported_and_ends_in_the_dlq() {
     )
     .replace("text_source: fixtures", "text_source: wikipedia");
     p.env_file("wiki", yaml);
-    bootstrap(p.path(), "wiki");
+    deployed(p.path(), "wiki");
     let out = run(fangops(p.path())
         .args(["run", "--env", "wiki", "--json"])
         .env("WIKIPEDIA_BASE_URL", wiki.uri()));
@@ -251,24 +251,13 @@ async fn failing_company_is_reported_and_ends_in_the_dlq() {
 }
 
 #[test]
-fn run_before_bootstrap_says_what_to_do() {
+fn run_before_deploy_says_what_to_do() {
     let p = Project::new();
     p.env_file("fresh", local_env_yaml(&unique("fang-t"), &names(1)));
     let out = run(fangops(p.path()).args(["run", "--env", "fresh"]));
     assert_eq!(out.code, 1, "{out:?}");
     assert!(
-        out.stderr.contains("fangops bootstrap --env fresh"),
-        "{}",
-        out.stderr
-    );
-}
-
-#[test]
-fn bootstrap_refuses_an_aws_environment() {
-    let out = run(fangops(repo_root()).args(["bootstrap", "--env", "dev"]));
-    assert_eq!(out.code, 1, "{out:?}");
-    assert!(
-        out.stderr.contains("bootstrap is for local environments"),
+        out.stderr.contains("fangops deploy --env fresh"),
         "{}",
         out.stderr
     );
@@ -278,7 +267,7 @@ fn bootstrap_refuses_an_aws_environment() {
 fn results_before_any_run() {
     let p = Project::new();
     p.env_file("empty", local_env_yaml(&unique("fang-t"), &names(1)));
-    bootstrap(p.path(), "empty");
+    deployed(p.path(), "empty");
     let out = run(fangops(p.path()).args(["results", "--env", "empty"]));
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("no runs yet"), "{}", out.stderr);

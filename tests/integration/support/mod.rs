@@ -89,10 +89,21 @@ pub struct Project {
 }
 
 impl Project {
+    /// With the repository's template in `infra/`, as a real project has it.
     pub fn new() -> Self {
         let dir = tempfile::tempdir().expect("creating a temp dir");
         std::fs::create_dir(dir.path().join("environments")).expect("creating environments/");
+        std::fs::create_dir(dir.path().join("infra")).expect("creating infra/");
+        std::fs::copy(
+            repo_root().join("infra/template.yaml"),
+            dir.path().join("infra/template.yaml"),
+        )
+        .expect("copying the template");
         Self { dir }
+    }
+
+    pub fn template_path(&self) -> PathBuf {
+        self.dir.path().join("infra/template.yaml")
     }
 
     pub fn path(&self) -> &Path {
@@ -139,4 +150,32 @@ pub fn s3() -> aws_sdk_s3::Client {
         ))
         .build();
     aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// Stand-in Lambda zips: moto stores function code without running it, so any zip
+/// will do, and building the real ones would cost every test minutes.
+pub fn fake_artifacts() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("creating a temp dir");
+        for (name, body) in [("producer", "producer"), ("sentiment", "sentiment")] {
+            // The smallest valid zip (an end-of-central-directory record) plus a comment
+            // that makes each one distinct.
+            let mut zip = b"PK\x05\x06".to_vec();
+            zip.extend([0u8; 16]);
+            zip.extend((body.len() as u16).to_le_bytes());
+            zip.extend(body.as_bytes());
+            std::fs::write(dir.path().join(format!("{name}.zip")), zip).expect("writing a zip");
+        }
+        dir
+    })
+    .path()
+}
+
+/// `fangops deploy --env ENV` on the shared moto with the stand-in zips.
+pub fn deploy(dir: &Path, env: &str) -> Run {
+    run(fangops(dir)
+        .args(["deploy", "--env", env, "--artifacts"])
+        .arg(fake_artifacts())
+        .env("AWS_ENDPOINT_URL", &moto::moto().endpoint))
 }

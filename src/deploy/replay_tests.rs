@@ -1,0 +1,553 @@
+//! What AWS does and moto does not, on recorded responses: the FAILED empty change
+//! set (both wordings), recovery from ROLLBACK_COMPLETE, a failed update that rolled
+//! back, throttled DescribeStackEvents, and an artifact bucket someone else owns.
+//! Bodies are CloudFormation's and S3's XML as AWS sends them (request ids shortened).
+
+use std::time::Duration;
+
+use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
+use aws_smithy_types::body::SdkBody;
+
+use super::stack::{self, ChangeSetResult, ChangeSetSpec, Timing};
+
+const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
+const STACK: &str = "fang-dev";
+const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/fang-dev/6d1a9c30-aea1-11f0-8a3c-0a7d3f1b2c4d";
+
+fn timing() -> Timing {
+    Timing {
+        poll: Duration::from_millis(1),
+        timeout: Duration::from_secs(5),
+    }
+}
+
+fn ok(action: &str, result: &str) -> (u16, String) {
+    (
+        200,
+        format!(
+            "<{action}Response xmlns=\"{NS}\">\n  <{action}Result>{result}</{action}Result>\n  <ResponseMetadata><RequestId>5f3e1a2b-0c9d-4e8f-a1b2-c3d4e5f60718</RequestId></ResponseMetadata>\n</{action}Response>\n"
+        ),
+    )
+}
+
+fn error(status: u16, code: &str, message: &str) -> (u16, String) {
+    (
+        status,
+        format!(
+            "<ErrorResponse xmlns=\"{NS}\">\n  <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\n  <RequestId>8a7b6c5d-4e3f-2a1b-0c9d-8e7f6a5b4c3d</RequestId>\n</ErrorResponse>\n"
+        ),
+    )
+}
+
+fn stack_xml(status: &str) -> String {
+    format!(
+        "<Stacks><member><StackId>{STACK_ID}</StackId><StackName>{STACK}</StackName><CreationTime>2026-11-30T09:12:03.441Z</CreationTime><StackStatus>{status}</StackStatus><Parameters><member><ParameterKey>MemoryMb</ParameterKey><ParameterValue>256</ParameterValue></member></Parameters><Outputs/><Tags/><DisableRollback>false</DisableRollback></member></Stacks>"
+    )
+}
+
+fn event_xml(id: &str, logical: &str, kind: &str, status: &str, reason: &str) -> String {
+    format!(
+        "<member><EventId>{id}</EventId><StackId>{STACK_ID}</StackId><StackName>{STACK}</StackName><LogicalResourceId>{logical}</LogicalResourceId><PhysicalResourceId>{logical}-phys</PhysicalResourceId><ResourceType>{kind}</ResourceType><Timestamp>2026-11-30T09:14:{:02}.118Z</Timestamp><ResourceStatus>{status}</ResourceStatus><ResourceStatusReason>{reason}</ResourceStatusReason></member>",
+        id.len()
+    )
+}
+
+fn events(members: &[String]) -> (u16, String) {
+    ok(
+        "DescribeStackEvents",
+        &format!("<StackEvents>{}</StackEvents>", members.concat()),
+    )
+}
+
+fn replay(responses: Vec<(u16, String)>) -> StaticReplayClient {
+    StaticReplayClient::new(
+        responses
+            .into_iter()
+            .map(|(status, body)| {
+                ReplayEvent::new(
+                    http::Request::builder()
+                        .uri("https://cloudformation.us-east-1.amazonaws.com/")
+                        .body(SdkBody::empty())
+                        .unwrap(),
+                    http::Response::builder()
+                        .status(status)
+                        .header("content-type", "text/xml")
+                        .body(SdkBody::from(body))
+                        .unwrap(),
+                )
+            })
+            .collect(),
+    )
+}
+
+fn credentials() -> aws_credential_types::Credentials {
+    aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "replay")
+}
+
+/// A client that makes one attempt per call, so fangops's own handling is what runs.
+fn cfn(replay: &StaticReplayClient) -> aws_sdk_cloudformation::Client {
+    let conf = aws_sdk_cloudformation::Config::builder()
+        .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .retry_config(aws_sdk_cloudformation::config::retry::RetryConfig::disabled())
+        .http_client(replay.clone())
+        .build();
+    aws_sdk_cloudformation::Client::from_conf(conf)
+}
+
+/// The `Action=` of every request the client sent, in order.
+fn actions(replay: &StaticReplayClient) -> Vec<String> {
+    replay
+        .actual_requests()
+        .map(|r| {
+            let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap();
+            body.split('&')
+                .find_map(|kv| kv.strip_prefix("Action="))
+                .unwrap_or("?")
+                .to_owned()
+        })
+        .collect()
+}
+
+fn spec<'a>(params: &'a [(String, String)]) -> ChangeSetSpec<'a> {
+    ChangeSetSpec {
+        stack: STACK,
+        name: "fangops-20261130091500-1a2b",
+        create: false,
+        template_body: "Resources: {}",
+        parameters: params,
+        tags: &[],
+    }
+}
+
+async fn empty_change_set_with(reason: &str) {
+    let replay = replay(vec![
+        ok(
+            "CreateChangeSet",
+            &format!(
+                "<Id>arn:aws:cloudformation:us-east-1:123456789012:changeSet/fangops-20261130091500-1a2b/0f1e2d3c</Id><StackId>{STACK_ID}</StackId>"
+            ),
+        ),
+        ok(
+            "DescribeChangeSet",
+            &format!(
+                "<ChangeSetName>fangops-20261130091500-1a2b</ChangeSetName><StackName>{STACK}</StackName><Status>FAILED</Status><StatusReason>{reason}</StatusReason><ExecutionStatus>UNAVAILABLE</ExecutionStatus><Changes/>"
+            ),
+        ),
+    ]);
+    let result = stack::create_change_set(&cfn(&replay), &spec(&[]), timing())
+        .await
+        .unwrap();
+    assert_eq!(result, ChangeSetResult::NoChanges);
+    assert_eq!(actions(&replay), ["CreateChangeSet", "DescribeChangeSet"]);
+}
+
+#[tokio::test]
+async fn aws_empty_change_set_is_a_clean_no_op() {
+    empty_change_set_with(
+        "The submitted information didn't contain changes. Submit different information to create a change set.",
+    )
+    .await;
+    empty_change_set_with("No updates are to be performed.").await;
+}
+
+#[tokio::test]
+async fn a_change_set_failing_for_another_reason_is_an_error() {
+    let replay = replay(vec![
+        ok("CreateChangeSet", "<Id>arn:cs</Id>"),
+        ok(
+            "DescribeChangeSet",
+            "<Status>CREATE_PENDING</Status><ExecutionStatus>UNAVAILABLE</ExecutionStatus>",
+        ),
+        ok(
+            "DescribeChangeSet",
+            "<Status>FAILED</Status><StatusReason>Parameters: [MemoryMb] must have values</StatusReason><ExecutionStatus>UNAVAILABLE</ExecutionStatus>",
+        ),
+    ]);
+    let err = stack::create_change_set(&cfn(&replay), &spec(&[]), timing())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("for stack fang-dev failed"), "{err}");
+    assert!(err.contains("[MemoryMb] must have values"), "{err}");
+}
+
+#[tokio::test]
+async fn change_set_details_are_read_across_pages_with_replacements() {
+    let change = |logical: &str, action: &str, replacement: &str| {
+        format!(
+            "<member><Type>Resource</Type><ResourceChange><Action>{action}</Action><LogicalResourceId>{logical}</LogicalResourceId><PhysicalResourceId>{logical}-phys</PhysicalResourceId><ResourceType>AWS::DynamoDB::Table</ResourceType><Replacement>{replacement}</Replacement><Scope><member>Properties</member></Scope><Details/></ResourceChange></member>"
+        )
+    };
+    let replay = replay(vec![
+        ok("CreateChangeSet", "<Id>arn:cs</Id>"),
+        ok(
+            "DescribeChangeSet",
+            "<Status>CREATE_COMPLETE</Status><ExecutionStatus>AVAILABLE</ExecutionStatus>",
+        ),
+        ok(
+            "DescribeChangeSet",
+            &format!(
+                "<Status>CREATE_COMPLETE</Status><Changes>{}</Changes><NextToken>page2</NextToken>",
+                change("CompaniesTable", "Modify", "True")
+            ),
+        ),
+        ok(
+            "DescribeChangeSet",
+            &format!(
+                "<Status>CREATE_COMPLETE</Status><Changes>{}</Changes>",
+                change("SentimentFunction", "Modify", "False")
+            ),
+        ),
+    ]);
+    let ChangeSetResult::Ready(changes) =
+        stack::create_change_set(&cfn(&replay), &spec(&[]), timing())
+            .await
+            .unwrap()
+    else {
+        panic!("expected changes")
+    };
+    assert_eq!(changes.len(), 2);
+    assert!(changes[0].may_replace());
+    assert!(!changes[1].may_replace());
+    assert_eq!(changes[0].scope, ["Properties"]);
+}
+
+#[tokio::test]
+async fn rollback_complete_stack_is_deleted_before_it_is_created_again() {
+    let replay = replay(vec![
+        // settle: the stack a failed first create left behind
+        ok("DescribeStacks", &stack_xml("ROLLBACK_COMPLETE")),
+        // delete: the cursor marks old events as seen
+        events(&[event_xml(
+            "e1",
+            STACK,
+            "AWS::CloudFormation::Stack",
+            "ROLLBACK_COMPLETE",
+            "",
+        )]),
+        ok("DeleteStack", ""),
+        events(&[
+            event_xml(
+                "e2",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "DELETE_IN_PROGRESS",
+                "User Initiated",
+            ),
+            event_xml(
+                "e1",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "ROLLBACK_COMPLETE",
+                "",
+            ),
+        ]),
+        ok("DescribeStacks", &stack_xml("DELETE_IN_PROGRESS")),
+        error(
+            400,
+            "ValidationError",
+            "Stack with id fang-dev does not exist",
+        ),
+        error(
+            400,
+            "ValidationError",
+            "Stack with id fang-dev does not exist",
+        ),
+        error(
+            400,
+            "ValidationError",
+            "Stack with id fang-dev does not exist",
+        ),
+    ]);
+    let said = std::sync::Mutex::new(Vec::<String>::new());
+    let settled = stack::settle(&cfn(&replay), STACK, timing(), &|l: &str| {
+        said.lock().unwrap().push(l.to_owned());
+    })
+    .await
+    .unwrap();
+    assert!(settled.recreated);
+    assert!(settled.existing.is_none());
+    let said = said.into_inner().unwrap();
+    assert!(said[0].contains("ROLLBACK_COMPLETE"), "{said:?}");
+    assert!(
+        said[0].contains("deleting it and creating it again"),
+        "{said:?}"
+    );
+    assert!(
+        said.iter().any(|l| l.contains("DELETE_IN_PROGRESS")),
+        "{said:?}"
+    );
+    assert_eq!(
+        actions(&replay),
+        [
+            "DescribeStacks",
+            "DescribeStackEvents",
+            "DeleteStack",
+            "DescribeStackEvents",
+            "DescribeStacks",
+            "DescribeStackEvents",
+            "DescribeStacks",
+            "DescribeStackEvents"
+        ]
+    );
+}
+
+#[tokio::test]
+async fn stacks_that_need_a_person_are_refused() {
+    let replay = replay(vec![ok(
+        "DescribeStacks",
+        &stack_xml("UPDATE_ROLLBACK_FAILED"),
+    )]);
+    let err = stack::settle(&cfn(&replay), STACK, timing(), &|_: &str| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("UPDATE_ROLLBACK_FAILED"), "{err}");
+    assert!(err.contains("continue the rollback"), "{err}");
+}
+
+#[tokio::test]
+async fn a_busy_stack_is_waited_for_then_times_out() {
+    let mut responses = vec![ok("DescribeStacks", &stack_xml("UPDATE_IN_PROGRESS")); 3];
+    responses.push(ok("DescribeStacks", &stack_xml("UPDATE_COMPLETE")));
+    let replay = replay(responses);
+    let said = std::sync::Mutex::new(Vec::<String>::new());
+    let info = stack::wait_until_idle(&cfn(&replay), STACK, timing(), |l: &str| {
+        said.lock().unwrap().push(l.to_owned());
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(info.status, "UPDATE_COMPLETE");
+    // Said once, not once per look.
+    assert_eq!(said.into_inner().unwrap().len(), 1);
+
+    let replay = self::replay(vec![
+        ok("DescribeStacks", &stack_xml("UPDATE_IN_PROGRESS"));
+        400
+    ]);
+    let short = Timing {
+        poll: Duration::from_millis(1),
+        timeout: Duration::from_millis(30),
+    };
+    let err = stack::wait_until_idle(&cfn(&replay), STACK, short, |_: &str| {})
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("busy (UPDATE_IN_PROGRESS)"), "{err}");
+    assert!(err.contains("not to race"), "{err}");
+}
+
+#[tokio::test]
+async fn failed_update_reports_the_failing_resources_and_why() {
+    let replay = replay(vec![
+        events(&[event_xml(
+            "e0",
+            STACK,
+            "AWS::CloudFormation::Stack",
+            "UPDATE_COMPLETE",
+            "",
+        )]),
+        ok("ExecuteChangeSet", ""),
+        events(&[
+            event_xml(
+                "e4",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                "The following resource(s) failed to update: [SentimentFunction]. ",
+            ),
+            event_xml(
+                "e3",
+                "SentimentFunction",
+                "AWS::Lambda::Function",
+                "UPDATE_FAILED",
+                "Resource handler returned message: \"Value 20000 at 'memorySize' failed to satisfy constraint: Member must have value less than or equal to 10240\"",
+            ),
+            event_xml(
+                "e2",
+                "SentimentFunction",
+                "AWS::Lambda::Function",
+                "UPDATE_IN_PROGRESS",
+                "",
+            ),
+            event_xml(
+                "e1",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_IN_PROGRESS",
+                "User Initiated",
+            ),
+            event_xml(
+                "e0",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_COMPLETE",
+                "",
+            ),
+        ]),
+        ok("DescribeStacks", &stack_xml("UPDATE_ROLLBACK_COMPLETE")),
+        events(&[
+            event_xml(
+                "e5",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_ROLLBACK_COMPLETE",
+                "",
+            ),
+            event_xml(
+                "e4",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_ROLLBACK_IN_PROGRESS",
+                "",
+            ),
+        ]),
+    ]);
+    let lines = std::sync::Mutex::new(Vec::<String>::new());
+    let finished = stack::execute(&cfn(&replay), STACK, "cs", timing(), &|e| {
+        lines.lock().unwrap().push(stack::event_line(e));
+    })
+    .await
+    .unwrap();
+    assert!(!finished.ok);
+    assert_eq!(finished.status, "UPDATE_ROLLBACK_COMPLETE");
+    assert_eq!(finished.failures.len(), 1, "{:?}", finished.failures);
+    let f = &finished.failures[0];
+    assert_eq!(f.logical_id, "SentimentFunction");
+    assert_eq!(f.status, "UPDATE_FAILED");
+    assert!(f.reason.contains("memorySize"), "{}", f.reason);
+    // Streamed oldest first, each event once.
+    let lines = lines.into_inner().unwrap();
+    assert_eq!(lines.len(), 5, "{lines:#?}");
+    assert!(
+        lines[0].contains("UPDATE_IN_PROGRESS: User Initiated"),
+        "{lines:#?}"
+    );
+    assert!(lines[4].contains("UPDATE_ROLLBACK_COMPLETE"), "{lines:#?}");
+}
+
+#[tokio::test]
+async fn throttled_stack_events_slow_down_but_do_not_fail_the_deploy() {
+    let replay = replay(vec![
+        events(&[]),
+        ok("ExecuteChangeSet", ""),
+        error(400, "Throttling", "Rate exceeded"),
+        ok("DescribeStacks", &stack_xml("UPDATE_IN_PROGRESS")),
+        error(400, "Throttling", "Rate exceeded"),
+        ok("DescribeStacks", &stack_xml("UPDATE_IN_PROGRESS")),
+        events(&[event_xml(
+            "e1",
+            STACK,
+            "AWS::CloudFormation::Stack",
+            "UPDATE_IN_PROGRESS",
+            "User Initiated",
+        )]),
+        error(400, "Throttling", "Rate exceeded"),
+        ok("DescribeStacks", &stack_xml("UPDATE_COMPLETE")),
+        events(&[
+            event_xml(
+                "e2",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_COMPLETE",
+                "",
+            ),
+            event_xml(
+                "e1",
+                STACK,
+                "AWS::CloudFormation::Stack",
+                "UPDATE_IN_PROGRESS",
+                "",
+            ),
+        ]),
+    ]);
+    let lines = std::sync::Mutex::new(Vec::<String>::new());
+    let finished = stack::execute(&cfn(&replay), STACK, "cs", timing(), &|e| {
+        lines.lock().unwrap().push(stack::event_line(e));
+    })
+    .await
+    .unwrap();
+    assert!(finished.ok, "{finished:?}");
+    assert_eq!(finished.status, "UPDATE_COMPLETE");
+    assert_eq!(lines.into_inner().unwrap().len(), 2);
+    assert_eq!(replay.actual_requests().count(), 10);
+}
+
+fn s3(replay: &StaticReplayClient) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new("us-east-1"))
+        .credentials_provider(credentials())
+        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
+        .http_client(replay.clone())
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+fn s3_replay(responses: Vec<(u16, &str)>) -> StaticReplayClient {
+    StaticReplayClient::new(
+        responses
+            .into_iter()
+            .map(|(status, body)| {
+                ReplayEvent::new(
+                    http::Request::builder()
+                        .uri("https://s3.us-east-1.amazonaws.com/")
+                        .body(SdkBody::empty())
+                        .unwrap(),
+                    http::Response::builder()
+                        .status(status)
+                        .header("content-type", "application/xml")
+                        .body(SdkBody::from(body.to_owned()))
+                        .unwrap(),
+                )
+            })
+            .collect(),
+    )
+}
+
+#[tokio::test]
+async fn artifact_bucket_owned_by_another_account_is_refused() {
+    // HeadBucket with ExpectedBucketOwner: 403, no body, when the owner differs.
+    let replay = s3_replay(vec![(403, "")]);
+    let err = super::artifacts::ensure_bucket(
+        &s3(&replay),
+        "fangops-artifacts-123456789012-us-east-1",
+        "us-east-1",
+        "123456789012",
+        true,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("does not belong to account 123456789012"),
+        "{err}"
+    );
+    assert!(err.contains("--artifact-bucket"), "{err}");
+    assert_eq!(replay.actual_requests().count(), 1, "nothing was created");
+}
+
+#[tokio::test]
+async fn artifact_bucket_name_taken_globally_is_refused() {
+    let replay = s3_replay(vec![
+        (404, ""),
+        (
+            409,
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>BucketAlreadyExists</Code><Message>The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.</Message><BucketName>fangops-artifacts-123456789012-us-east-1</BucketName><RequestId>0E5C7B1A2D3F4E5F</RequestId><HostId>aGVsbG8=</HostId></Error>",
+        ),
+    ]);
+    let err = super::artifacts::ensure_bucket(
+        &s3(&replay),
+        "fangops-artifacts-123456789012-us-east-1",
+        "us-east-1",
+        "123456789012",
+        true,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("taken by another AWS account"), "{err}");
+}

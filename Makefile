@@ -26,10 +26,12 @@ demo: setup ## Set up, start moto, and run the whole pipeline locally
 	export AWS_ENDPOINT_URL=http://127.0.0.1:$(MOTO_PORT); \
 	echo; echo "== fangops validate: every env file"; $(FANGOPS) validate; \
 	echo; echo "== fangops doctor --env local"; $(FANGOPS) doctor --env local; \
-	echo; echo "== fangops bootstrap --env local: table, queues, bucket, companies"; $(FANGOPS) bootstrap --env local; \
+	echo; echo "== fangops deploy --env local: the stack from infra/template.yaml, then the companies"; $(FANGOPS) deploy --env local --profile dev; \
+	echo; echo "== fangops deploy --env local, again: nothing changed, so no change set"; $(FANGOPS) deploy --env local --profile dev; \
 	echo; echo "== fangops run --env local: producer -> SQS -> sentiment -> S3"; $(FANGOPS) run --env local; \
 	echo; echo "== fangops results --env local"; $(FANGOPS) results --env local; \
 	mkdir -p dist; $(FANGOPS) results --env local --format html --out dist/results.html; \
+	echo; echo "== fangops teardown --env local --yes"; $(FANGOPS) teardown --env local --yes; \
 	echo; echo "demo done: open dist/results.html for the chart; 'make moto-start' keeps an emulator running to try more"
 
 test: setup ## Run every test (unit, integration against moto, lambdas)
@@ -48,6 +50,7 @@ schema: ## Regenerate environments/env.schema.json
 bench: setup ## Print the benchmarks' figures (builds in release: slow the first time)
 	$(CARGO) bench --bench companies
 	bench/pipeline.sh 1000
+	bench/deploy.sh 5
 	bench/artifacts.sh
 	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-producer
 	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-sentiment

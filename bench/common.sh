@@ -22,3 +22,27 @@ build_fangops() {
 }
 
 now() { python3 -c 'import time; print(time.monotonic())'; }
+
+# Stand-in Lambda zips for deploys on moto, which stores function code without running
+# it (the local runner drives the handlers in-process).
+fake_artifacts() {
+  local dir=$1
+  mkdir -p "$dir"
+  python3 - "$dir" <<'PY'
+import struct, sys
+for name in ("producer", "sentiment"):
+    comment = name.encode()
+    with open(f"{sys.argv[1]}/{name}.zip", "wb") as f:
+        f.write(b"PK\x05\x06" + b"\0" * 16 + struct.pack("<H", len(comment)) + comment)
+PY
+}
+
+# A scratch project: the repository's template and an environments/ folder.
+new_project() {
+  local dir
+  dir=$(mktemp -d)
+  mkdir -p "$dir/environments" "$dir/infra"
+  cp "$root/infra/template.yaml" "$dir/infra/"
+  fake_artifacts "$dir/artifacts"
+  echo "$dir"
+}

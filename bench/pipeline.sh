@@ -7,13 +7,12 @@ source "$(dirname "$0")/common.sh"
 n=${1:-1000}
 build_fangops
 start_moto
-project=$(mktemp -d); trap 'rm -rf "$project"' EXIT
-mkdir -p "$project/environments"
+project=$(new_project); trap 'rm -rf "$project"' EXIT
 {
   printf 'stack: fang-bench\nregion: us-east-1\nendpoint_url: %s\nsentiment: vader\ntext_source: fixtures\ncompanies:\n' "$MOTO_ENDPOINT"
   for i in $(seq -w 1 "$n"); do echo "  - Company $i"; done
 } > "$project/environments/bench.yaml"
-"$FANGOPS" -C "$project" bootstrap --env bench >/dev/null
+"$FANGOPS" -C "$project" deploy --env bench --artifacts "$project/artifacts" >/dev/null
 start=$(now)
 "$FANGOPS" -C "$project" run --env bench --json > "$project/run.json"
 end=$(now)

@@ -50,6 +50,9 @@ pub fn run(req: &ValidateRequest) -> ValidateReport {
             "no env files found (expected environments/*.yaml)",
         ));
     }
+    if req.env.is_none() {
+        check_template(&req.root, &mut report);
+    }
     for path in files {
         let shown = display_path(&req.root, &path);
         match config::load(&path) {
@@ -75,6 +78,36 @@ pub fn run(req: &ValidateRequest) -> ValidateReport {
         }
     }
     report
+}
+
+/// The template: it parses, fangops can fill its parameters, its IAM has no wildcards.
+/// A project without one (env files only) is fine until it deploys.
+fn check_template(root: &Path, report: &mut ValidateReport) {
+    use crate::deploy::{params, template};
+    let path = config::project_path(root, template::TEMPLATE_PATH);
+    if !path.exists() {
+        return;
+    }
+    let diags = match template::load(&path) {
+        Ok(t) => {
+            let mut diags = t.lint_iam();
+            if let Err(invalid) = t.check_parameters(params::SET_BY_FANGOPS) {
+                diags.extend(invalid.0);
+            }
+            diags
+        }
+        Err(invalid) => invalid.0,
+    };
+    report.files.push(FileSummary {
+        file: display_path(root, &path),
+        ok: diags.is_empty(),
+        stack: None,
+        companies: None,
+    });
+    if !diags.is_empty() {
+        report.ok = false;
+        report.errors.extend(diags);
+    }
 }
 
 /// Paths are shown relative to the project root, as a user would type them.
@@ -104,13 +137,11 @@ impl ValidateReport {
             out += &format!("{} {d}\n", paint(style::ERROR, "error:"));
         }
         for f in self.files.iter().filter(|f| f.ok) {
-            out += &format!(
-                "{} {} (stack {}, {} companies)\n",
-                paint(style::OK, "ok"),
-                f.file.display(),
-                f.stack.as_deref().unwrap_or("?"),
-                f.companies.unwrap_or(0)
-            );
+            let what = match (&f.stack, f.companies) {
+                (Some(stack), Some(n)) => format!(" (stack {stack}, {n} companies)"),
+                _ => String::new(),
+            };
+            out += &format!("{} {}{what}\n", paint(style::OK, "ok"), f.file.display());
         }
         let bad = self.files.iter().filter(|f| !f.ok).count();
         if !self.ok {

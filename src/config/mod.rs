@@ -65,6 +65,16 @@ impl EnvRef {
     }
 }
 
+/// A file of the project, relative to its root; kept relative for the default root so
+/// messages read `infra/template.yaml`, not `./infra/template.yaml`.
+pub fn project_path(root: &Path, rel: &str) -> PathBuf {
+    if root == Path::new(".") {
+        PathBuf::from(rel)
+    } else {
+        root.join(rel)
+    }
+}
+
 /// A validated environment, ready to act on.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvConfig {

@@ -219,12 +219,12 @@ pub fn render_parameter_changes_markdown(changes: &[ParameterChange]) -> String 
     let mut out = String::from("| parameter | from | to |\n|---|---|---|\n");
     for c in changes {
         out += &format!(
-            "| {} | {} | {} |\n",
+            "| {} | {} | `{}` |\n",
             c.name,
             c.old
                 .as_deref()
                 .map_or("(unset)".to_owned(), |v| format!("`{}`", md_cell(v))),
-            format!("`{}`", md_cell(&c.new))
+            md_cell(&c.new)
         );
     }
     out
@@ -341,7 +341,7 @@ pub async fn prepare(
     source: &ArtifactSource,
     artifact_bucket: Option<&str>,
 ) -> Result<Prepared> {
-    let template = template::load(&root.join(template::TEMPLATE_PATH))?;
+    let template = template::load(&config::project_path(root, template::TEMPLATE_PATH))?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);

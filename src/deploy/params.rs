@@ -17,6 +17,26 @@ fn visibility_timeout_s(timeout_s: u32) -> u32 {
     (timeout_s.saturating_mul(6)).min(43_200)
 }
 
+/// Every parameter fangops sets, the fingerprint included: what `validate` checks the
+/// template against.
+pub const SET_BY_FANGOPS: [&str; 15] = [
+    "Environment",
+    "ArtifactBucket",
+    "ProducerCodeKey",
+    "SentimentCodeKey",
+    "Architecture",
+    "MemoryMb",
+    "TimeoutS",
+    "QueueVisibilityTimeoutS",
+    "Schedule",
+    "Analyzer",
+    "TextSource",
+    "AlarmEmail",
+    "EnforceTls",
+    "LambdaConsumesQueue",
+    FINGERPRINT,
+];
+
 /// The code locations of the two functions.
 #[derive(Debug, Clone)]
 pub struct Code {
@@ -109,6 +129,26 @@ mod tests {
             fingerprint("T", &p(&[("A", "1"), ("B", "")]))
         );
         assert_eq!(a.len(), 64);
+    }
+
+    #[test]
+    fn set_by_fangops_lists_every_parameter() {
+        let env = crate::config::parse(
+            std::path::Path::new("environments/t.yaml"),
+            b"stack: fang-t\nregion: us-east-1\ncompanies: [A]\n",
+        )
+        .unwrap();
+        let code = Code {
+            bucket: "b".into(),
+            producer_key: "p".into(),
+            sentiment_key: "s".into(),
+        };
+        let mut names: Vec<String> = parameters(&env, &code, false)
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect();
+        names.push(FINGERPRINT.to_owned());
+        assert_eq!(names, SET_BY_FANGOPS);
     }
 
     #[test]

@@ -458,26 +458,38 @@ pub async fn delete_change_set(cfn: &Client, stack: &str, name: &str) -> Result<
 /// Deletes change sets an interrupted fangops run left behind (named `prefix*`, never
 /// executed), so they do not pile up.
 pub async fn delete_stale_change_sets(cfn: &Client, stack: &str, prefix: &str) -> Result<usize> {
-    let out = cfn
-        .list_change_sets()
-        .stack_name(stack)
-        .send()
-        .await
-        .map_err(aws_sdk_cloudformation::Error::from)
-        .with_context(|| format!("listing change sets of stack {stack}"))?;
-    let mut deleted = 0;
-    for s in out.summaries() {
-        let name = s.change_set_name().unwrap_or_default();
-        let unexecuted = !matches!(
-            s.execution_status(),
-            Some(ExecutionStatus::ExecuteInProgress | ExecutionStatus::ExecuteComplete)
-        );
-        if name.starts_with(prefix) && unexecuted {
-            delete_change_set(cfn, stack, name).await?;
-            deleted += 1;
+    let mut stale = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let out = cfn
+            .list_change_sets()
+            .stack_name(stack)
+            .set_next_token(token.take())
+            .send()
+            .await
+            .map_err(aws_sdk_cloudformation::Error::from)
+            .with_context(|| format!("listing change sets of stack {stack}"))?;
+        for s in out.summaries() {
+            let name = s.change_set_name().unwrap_or_default();
+            let unexecuted = !matches!(
+                s.execution_status(),
+                Some(ExecutionStatus::ExecuteInProgress | ExecutionStatus::ExecuteComplete)
+            );
+            // moto lists other stacks' change sets too.
+            let ours = s.stack_name().is_none_or(|n| n == stack);
+            if ours && name.starts_with(prefix) && unexecuted {
+                stale.push(name.to_owned());
+            }
+        }
+        match out.next_token() {
+            Some(t) if !t.is_empty() => token = Some(t.to_owned()),
+            _ => break,
         }
     }
-    Ok(deleted)
+    for name in &stale {
+        delete_change_set(cfn, stack, name).await?;
+    }
+    Ok(stale.len())
 }
 
 /// Follows a stack's events: remembers what it has seen and returns only new ones,

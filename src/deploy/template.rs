@@ -148,6 +148,104 @@ impl Template {
     }
 }
 
+/// Actions whose API takes no resource ARN, so `Resource: "*"` is the only way to
+/// allow them.
+const RESOURCE_STAR_OK: [&str; 2] = [
+    "comprehend:DetectSentiment",
+    "comprehend:BatchDetectSentiment",
+];
+
+impl Template {
+    /// Least privilege, checked: an Allow statement of an IAM role or policy may not
+    /// name every action of a service (`s3:*`, `*`), nor every resource (`*`) unless all
+    /// its actions take no resource ARN.
+    pub fn lint_iam(&self) -> Vec<Diagnostic> {
+        let Ok(doc) = serde_saphyr::from_str::<serde_json::Value>(&self.body) else {
+            return Vec::new(); // parse errors were reported by `parse`
+        };
+        let mut diags = Vec::new();
+        let Some(resources) = doc.get("Resources").and_then(|r| r.as_object()) else {
+            return diags;
+        };
+        for (logical, res) in resources {
+            let props = &res["Properties"];
+            let documents: Vec<(String, &serde_json::Value)> = match res["Type"].as_str() {
+                Some("AWS::IAM::Role") => props["Policies"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .enumerate()
+                    .map(|(i, p)| {
+                        (
+                            format!("Policies[{i}].PolicyDocument"),
+                            &p["PolicyDocument"],
+                        )
+                    })
+                    .collect(),
+                Some("AWS::IAM::Policy" | "AWS::IAM::ManagedPolicy") => {
+                    vec![("PolicyDocument".to_owned(), &props["PolicyDocument"])]
+                }
+                _ => continue,
+            };
+            for (doc_key, document) in documents {
+                let statements = match &document["Statement"] {
+                    serde_json::Value::Array(a) => a.iter().collect(),
+                    v @ serde_json::Value::Object(_) => vec![v],
+                    _ => Vec::new(),
+                };
+                for (i, st) in statements.into_iter().enumerate() {
+                    if st["Effect"] != "Allow" {
+                        continue;
+                    }
+                    let key = format!("Resources.{logical}.Properties.{doc_key}.Statement[{i}]");
+                    let line = st["Sid"]
+                        .as_str()
+                        .and_then(|sid| self.line_of(&format!("Sid: {sid}")))
+                        .or_else(|| self.line_of(&format!("  {logical}:")))
+                        .unwrap_or(1);
+                    let actions = strings(&st["Action"]);
+                    for a in actions.iter().filter(|a| **a == "*" || a.ends_with(":*")) {
+                        diags.push(
+                            Diagnostic::new(&self.path, line, 1, format!(
+                                "allows every action (`{a}`); list the actions the function calls"
+                            ))
+                            .with_key(key.clone()),
+                        );
+                    }
+                    let star = strings(&st["Resource"]).contains(&"*");
+                    if star && !actions.iter().all(|a| RESOURCE_STAR_OK.contains(a)) {
+                        diags.push(
+                            Diagnostic::new(&self.path, line, 1, format!(
+                                "allows {} on every resource (`*`); name the ARNs it touches (only {} need `*`)",
+                                actions.join(", "),
+                                RESOURCE_STAR_OK.join(" and ")
+                            ))
+                            .with_key(key),
+                        );
+                    }
+                }
+            }
+        }
+        diags
+    }
+
+    fn line_of(&self, needle: &str) -> Option<u64> {
+        self.body
+            .lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i as u64 + 1)
+    }
+}
+
+/// A string or a list of strings, as IAM allows for Action and Resource.
+fn strings(v: &serde_json::Value) -> Vec<&str> {
+    match v {
+        serde_json::Value::String(s) => vec![s.as_str()],
+        serde_json::Value::Array(a) => a.iter().filter_map(|s| s.as_str()).collect(),
+        _ => Vec::new(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -186,6 +284,31 @@ mod tests {
         let err = parse_str("Resources: {}\n").unwrap_err();
         assert!(err.0[0].message.contains("no resources"), "{}", err.0[0]);
         assert!(parse_str("Parameters: {}\n").is_err());
+    }
+
+    #[test]
+    fn the_shipped_template_has_least_privilege() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let t = load(&root.join(TEMPLATE_PATH)).unwrap();
+        assert_eq!(t.lint_iam(), Vec::new());
+    }
+
+    #[test]
+    fn wildcards_are_reported_with_their_statement() {
+        let t = parse_str(
+            "Resources:\n  R:\n    Type: AWS::IAM::Role\n    Properties:\n      Policies:\n        - PolicyName: p\n          PolicyDocument:\n            Statement:\n              - Sid: Comprehend\n                Effect: Allow\n                Action: comprehend:DetectSentiment\n                Resource: \"*\"\n              - Sid: Everything\n                Effect: Allow\n                Action: [\"comprehend:*\", s3:GetObject]\n                Resource: \"*\"\n              - Sid: TlsOnly\n                Effect: Deny\n                Action: \"s3:*\"\n                Resource: \"*\"\n",
+        )
+        .unwrap();
+        let diags = t.lint_iam();
+        let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
+        assert_eq!(diags.len(), 2, "{text:#?}");
+        assert!(text[0].contains(":13:1:"), "{}", text[0]);
+        assert!(text[0].contains("`comprehend:*`"), "{}", text[0]);
+        assert!(text[1].contains("every resource"), "{}", text[1]);
+        assert_eq!(
+            diags[1].key.as_deref(),
+            Some("Resources.R.Properties.Policies[0].PolicyDocument.Statement[1]")
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 mod support;
 
 mod build;
+mod deploy;
 mod doctor;
 mod faults;
 mod handler;

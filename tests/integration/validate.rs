@@ -61,7 +61,7 @@ fn every_error_in_every_file_with_exit_2() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("4 error(s) in 2 of 3 file(s)"),
+        out.stdout.contains("4 error(s) in 2 of 4 file(s)"),
         "{}",
         out.stdout
     );
@@ -82,7 +82,42 @@ fn json_output_has_the_same_errors() {
     assert_eq!(v["errors"][0]["line"], 3);
     assert_eq!(v["errors"][0]["column"], 22);
     assert_eq!(v["errors"][0]["key"], "lambda.memory_mb");
-    assert_eq!(v["files"][0]["ok"], false);
+    // The template comes first, then the env files.
+    assert_eq!(v["files"][0]["file"], "infra/template.yaml");
+    assert_eq!(v["files"][0]["ok"], true);
+    assert_eq!(v["files"][1]["ok"], false);
+}
+
+#[test]
+fn template_wildcards_and_unfillable_parameters_are_errors() {
+    let p = Project::new();
+    p.env_file(
+        "good",
+        "stack: fang-good\nregion: us-east-1\ncompanies: [A]\n",
+    );
+    let template = std::fs::read_to_string(p.template_path()).unwrap();
+    let template = template
+        .replacen("Action: dynamodb:Scan", "Action: \"dynamodb:*\"", 1)
+        .replacen(
+            "Parameters:\n",
+            "Parameters:\n  Extra:\n    Type: String\n",
+            1,
+        );
+    std::fs::write(p.template_path(), template).unwrap();
+    let out = run(fangops(p.path()).args(["validate"]));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stdout.contains("infra/template.yaml:")
+            && out.stdout.contains("allows every action (`dynamodb:*`)"),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains("`Parameters.Extra`: parameter `Extra` has no default"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[test]

@@ -35,6 +35,7 @@ pub fn fangops(dir: &Path) -> Command {
         .env("AWS_MAX_ATTEMPTS", "1")
         .env_remove("AWS_ENDPOINT_URL")
         .env_remove("AWS_PROFILE")
+        .env_remove("GITHUB_REF")
         .env_remove("FANGOPS_LOG")
         .stdin(std::process::Stdio::null());
     cmd

@@ -1,0 +1,460 @@
+//! deploy, plan and teardown on moto: create, no-op, update, plan that changes
+//! nothing, teardown; and the bad inputs that must change nothing. What moto cannot
+//! show (rollbacks, AWS's empty change set, throttling) is tested on recorded
+//! responses in `src/deploy/replay_tests.rs`.
+
+use std::time::Duration;
+
+use crate::support::moto::{moto, venv_python};
+use crate::support::{
+    Project, deploy, fake_artifacts, fangops, local_env_yaml, repo_root, run, unique,
+};
+
+fn cfn() -> aws_sdk_cloudformation::Client {
+    let conf = aws_sdk_cloudformation::Config::builder()
+        .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
+        .endpoint_url(&moto().endpoint)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "t", "t", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_cloudformation::Client::from_conf(conf)
+}
+
+fn ddb() -> aws_sdk_dynamodb::Client {
+    let conf = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
+        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
+        .endpoint_url(&moto().endpoint)
+        .credentials_provider(aws_credential_types::Credentials::new(
+            "t", "t", None, None, "tests",
+        ))
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(conf)
+}
+
+async fn stack_status(stack: &str) -> Option<String> {
+    match cfn().describe_stacks().stack_name(stack).send().await {
+        Ok(out) => out.stacks()[0]
+            .stack_status()
+            .map(|s| s.as_str().to_owned()),
+        Err(_) => None,
+    }
+}
+
+async fn stack_parameter(stack: &str, key: &str) -> Option<String> {
+    let out = cfn()
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .ok()?;
+    out.stacks()[0]
+        .parameters()
+        .iter()
+        .find(|p| p.parameter_key() == Some(key))
+        .and_then(|p| p.parameter_value().map(str::to_owned))
+}
+
+async fn change_set_count(stack: &str) -> usize {
+    cfn()
+        .list_change_sets()
+        .stack_name(stack)
+        .send()
+        .await
+        // moto lists every stack's change sets, whatever the filter.
+        .map(|o| {
+            o.summaries()
+                .iter()
+                .filter(|s| s.stack_name() == Some(stack))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+async fn table_companies(table: &str) -> Vec<String> {
+    let mut names = fang_producer::scan_companies(&ddb(), table).await.unwrap();
+    names.sort();
+    names
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| (*s).to_owned()).collect()
+}
+
+fn with_moto(cmd: &mut std::process::Command) -> &mut std::process::Command {
+    cmd.env("AWS_ENDPOINT_URL", &moto().endpoint)
+}
+
+#[tokio::test]
+async fn create_then_no_op_then_update_then_teardown() {
+    let p = Project::new();
+    let stack = unique("fang-d");
+    p.env_file("t", local_env_yaml(&stack, &names(&["Apple", "Netflix"])));
+
+    // Create: every resource is an Add, the companies are synced.
+    let out = deploy(p.path(), "t");
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(with_moto(
+        fangops(p.path())
+            .args(["deploy", "--env", "t", "--json", "--artifacts"])
+            .arg(fake_artifacts()),
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    let report = out.json();
+    // The second deploy found nothing to do, from the fingerprint alone.
+    assert_eq!(report["outcome"], "unchanged", "{report:#}");
+    assert_eq!(report["unchanged_because"], "fingerprint");
+    assert_eq!(
+        change_set_count(&stack).await,
+        1,
+        "no change set for a no-op"
+    );
+    assert_eq!(report["sync"]["unchanged"], 2);
+    assert_eq!(
+        stack_status(&stack).await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    assert_eq!(
+        table_companies(&format!("{stack}-companies")).await,
+        ["Apple", "Netflix"]
+    );
+    for a in report["artifacts"].as_array().unwrap() {
+        assert_eq!(a["uploaded"], false);
+        assert_eq!(a["sha256"].as_str().unwrap().len(), 64);
+    }
+
+    // Update: a new memory size and a company list change.
+    let mut yaml = local_env_yaml(&stack, &names(&["Apple", "Spotify"]));
+    yaml += "lambda:\n  memory_mb: 512\n";
+    p.env_file("t", yaml);
+    let out = run(with_moto(
+        fangops(p.path())
+            .args(["deploy", "--env", "t", "--json", "--artifacts"])
+            .arg(fake_artifacts()),
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    let report = out.json();
+    assert_eq!(report["outcome"], "updated", "{report:#}");
+    let params = report["parameter_changes"].as_array().unwrap();
+    assert_eq!(params.len(), 1, "{params:?}");
+    assert_eq!(params[0]["name"], "MemoryMb");
+    assert_eq!(params[0]["old"], "256");
+    assert_eq!(params[0]["new"], "512");
+    assert_eq!(
+        stack_parameter(&stack, "MemoryMb").await.as_deref(),
+        Some("512")
+    );
+    assert_eq!(report["sync"]["added"], serde_json::json!(["Spotify"]));
+    assert_eq!(report["sync"]["removed"], serde_json::json!(["Netflix"]));
+    assert_eq!(
+        table_companies(&format!("{stack}-companies")).await,
+        ["Apple", "Spotify"]
+    );
+    // Events were streamed as they happened, one line each.
+    assert!(out.stderr.contains("UPDATE_COMPLETE"), "{}", out.stderr);
+
+    // Teardown refuses without --yes, and changes nothing.
+    let out = run(with_moto(
+        fangops(p.path()).args(["teardown", "--env", "t"]),
+    ));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("pass --yes"), "{}", out.stderr);
+    assert!(stack_status(&stack).await.is_some());
+
+    let out = run(with_moto(
+        fangops(p.path()).args(["teardown", "--env", "t", "--yes", "--json"]),
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["stack_deleted"], true);
+    assert_eq!(stack_status(&stack).await, None);
+    let bucket = format!("{stack}-123456789012-results");
+    assert!(
+        crate::support::s3()
+            .head_bucket()
+            .bucket(&bucket)
+            .send()
+            .await
+            .is_err(),
+        "the results bucket is gone"
+    );
+    // The artifact bucket is shared and stays.
+    assert!(
+        crate::support::s3()
+            .head_bucket()
+            .bucket("fangops-artifacts-123456789012-us-east-1")
+            .send()
+            .await
+            .is_ok()
+    );
+
+    // A missing stack is a clean no-op.
+    let out = run(with_moto(
+        fangops(p.path()).args(["teardown", "--env", "t", "--yes"]),
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("nothing to tear down"), "{out:?}");
+}
+
+#[tokio::test]
+async fn plan_shows_changes_and_leaves_nothing_behind() {
+    let p = Project::new();
+    let stack = unique("fang-p");
+    p.env_file("t", local_env_yaml(&stack, &names(&["Apple"])));
+    let plan = |extra: &[&str]| {
+        run(with_moto(
+            fangops(p.path())
+                .args(["plan", "--env", "t", "--artifacts"])
+                .arg(fake_artifacts())
+                .args(extra),
+        ))
+    };
+
+    // A new stack: all Adds, and afterwards no stack exists.
+    let out = plan(&["--json"]);
+    assert_eq!(out.code, 0, "{out:?}");
+    let report = out.json();
+    assert_eq!(report["new_stack"], true);
+    let changes = report["changes"].as_array().unwrap();
+    assert!(changes.len() >= 12, "{changes:?}");
+    assert!(changes.iter().all(|c| c["action"] == "Add"));
+    assert!(
+        changes
+            .iter()
+            .any(|c| c["logical_id"] == "SentimentFunction")
+    );
+    assert_eq!(stack_status(&stack).await, None, "plan created no stack");
+
+    assert_eq!(deploy(p.path(), "t").code, 0);
+    let out = plan(&["--detailed-exitcode"]);
+    assert_eq!(out.code, 0, "no changes: {out:?}");
+    assert!(out.stdout.contains("No changes"), "{}", out.stdout);
+
+    let mut yaml = local_env_yaml(&stack, &names(&["Apple"]));
+    yaml += "lambda:\n  timeout_s: 90\n";
+    p.env_file("t", yaml);
+    let before = change_set_count(&stack).await;
+    let out = plan(&["--detailed-exitcode"]);
+    assert_eq!(out.code, 3, "changes: {out:?}");
+    assert!(
+        out.stdout.contains("| TimeoutS | `60` | `90` |"),
+        "{}",
+        out.stdout
+    );
+    // Never executed, and its change set deleted.
+    assert_eq!(
+        stack_parameter(&stack, "TimeoutS").await.as_deref(),
+        Some("60")
+    );
+    assert_eq!(change_set_count(&stack).await, before);
+}
+
+#[tokio::test]
+async fn a_deploy_killed_midway_converges_when_run_again() {
+    let p = Project::new();
+    let stack = unique("fang-k");
+    p.env_file("t", local_env_yaml(&stack, &names(&["Apple", "Netflix"])));
+    // Kill it at increasing moments: before, during and after the change set.
+    for delay_ms in [150, 300, 600] {
+        let mut child = with_moto(
+            fangops(p.path())
+                .args(["deploy", "--env", "t", "--artifacts"])
+                .arg(fake_artifacts()),
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let out = deploy(p.path(), "t");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(
+        stack_status(&stack).await.as_deref(),
+        Some("CREATE_COMPLETE")
+    );
+    assert_eq!(
+        table_companies(&format!("{stack}-companies")).await,
+        ["Apple", "Netflix"]
+    );
+    let out = deploy(p.path(), "t");
+    assert!(out.stdout.contains("unchanged"), "{out:?}");
+}
+
+/// Bad input: exit 2, a message that names the file, and no stack.
+async fn refused(p: &Project, stack: &str, args: &[&str], expected: &[&str]) {
+    let out = run(with_moto(
+        fangops(p.path())
+            .args(["deploy", "--env", "t", "--artifacts"])
+            .arg(fake_artifacts())
+            .args(args),
+    ));
+    assert_eq!(out.code, 2, "{out:?}");
+    for e in expected {
+        assert!(out.stderr.contains(e), "expected {e:?} in:\n{}", out.stderr);
+    }
+    assert_eq!(stack_status(stack).await, None, "nothing was created");
+}
+
+#[tokio::test]
+async fn a_template_with_a_syntax_error_changes_nothing() {
+    let p = Project::new();
+    let stack = unique("fang-b");
+    p.env_file("t", local_env_yaml(&stack, &names(&["Apple"])));
+    let template = std::fs::read_to_string(p.template_path()).unwrap();
+    std::fs::write(
+        p.template_path(),
+        template.replacen("Resources:\n", "Resources:\n  Broken: [unclosed\n", 1),
+    )
+    .unwrap();
+    refused(&p, &stack, &[], &["infra/template.yaml:"]).await;
+}
+
+#[tokio::test]
+async fn a_template_parameter_fangops_cannot_fill_changes_nothing() {
+    let p = Project::new();
+    let stack = unique("fang-b");
+    p.env_file("t", local_env_yaml(&stack, &names(&["Apple"])));
+    let template = std::fs::read_to_string(p.template_path()).unwrap();
+    std::fs::write(
+        p.template_path(),
+        template.replacen(
+            "Parameters:\n",
+            "Parameters:\n  KmsKeyArn:\n    Type: String\n",
+            1,
+        ),
+    )
+    .unwrap();
+    refused(
+        &p,
+        &stack,
+        &[],
+        &[
+            "infra/template.yaml:",
+            "`Parameters.KmsKeyArn`",
+            "no default",
+        ],
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn an_invalid_stack_name_changes_nothing() {
+    let p = Project::new();
+    p.env_file("t", local_env_yaml("Fang_Bad", &names(&["Apple"])));
+    refused(&p, "Fang_Bad", &[], &["environments/t.yaml:1:", "`stack`"]).await;
+}
+
+#[tokio::test]
+async fn a_protected_env_outside_main_changes_nothing() {
+    let p = Project::new();
+    let stack = unique("fang-prot");
+    let mut yaml = local_env_yaml(&stack, &names(&["Apple"]));
+    yaml += "protected: true\n";
+    p.env_file("t", yaml);
+    refused(
+        &p,
+        &stack,
+        &[],
+        &["is protected", "--allow-protected", &stack],
+    )
+    .await;
+    // The override must name the right stack.
+    refused(
+        &p,
+        &stack,
+        &["--allow-protected", "fang-other"],
+        &["names stack fang-other"],
+    )
+    .await;
+    // On main in CI it deploys.
+    let out = run(with_moto(
+        fangops(p.path())
+            .args(["deploy", "--env", "t", "--artifacts"])
+            .arg(fake_artifacts())
+            .env("GITHUB_REF", "refs/heads/main"),
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    // Teardown of a protected env needs its stack's name.
+    let out = run(with_moto(
+        fangops(p.path()).args(["teardown", "--env", "t", "--yes"]),
+    ));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains(&format!("--confirm {stack}")),
+        "{}",
+        out.stderr
+    );
+    let out = run(with_moto(fangops(p.path()).args([
+        "teardown",
+        "--env",
+        "t",
+        "--yes",
+        "--confirm",
+        &stack,
+    ])));
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+#[tokio::test]
+async fn credentials_for_another_account_change_nothing() {
+    let p = Project::new();
+    let stack = unique("fang-acct");
+    let mut yaml = local_env_yaml(&stack, &names(&["Apple"]));
+    yaml += "account: \"111111111111\"\n";
+    p.env_file("t", yaml);
+    let out = run(with_moto(
+        fangops(p.path())
+            .args(["deploy", "--env", "t", "--artifacts"])
+            .arg(fake_artifacts()),
+    ));
+    assert_eq!(out.code, 1, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "credentials are for account 123456789012, environments/t.yaml expects 111111111111"
+        ),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(stack_status(&stack).await, None);
+}
+
+#[test]
+fn the_template_passes_cfn_lint() {
+    let cfn_lint = venv_python().with_file_name("cfn-lint");
+    let out = std::process::Command::new(&cfn_lint)
+        .arg(repo_root().join("infra/template.yaml"))
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", cfn_lint.display()));
+    assert!(
+        out.status.success(),
+        "cfn-lint:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// The template's names are the ones fangops derives (src/resources.rs).
+#[test]
+fn template_names_match_the_derived_names() {
+    let template = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    for suffix in [
+        "-companies\"",
+        "-companies-dlq\"",
+        "-${AWS::AccountId}-results\"",
+        "-producer\"",
+        "-sentiment\"",
+    ] {
+        assert!(
+            template.contains(&format!("!Sub \"${{AWS::StackName}}{suffix}")),
+            "{suffix}"
+        );
+    }
+    assert!(template.contains(&format!(
+        "maxReceiveCount: {}",
+        fangops::local::MAX_RECEIVES
+    )));
+}

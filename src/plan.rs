@@ -175,3 +175,48 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plan_markdown_snapshot() {
+        let change = |action: &str, id: &str, replacement: Option<&str>| ResourceChange {
+            action: action.into(),
+            logical_id: id.into(),
+            resource_type: "AWS::SQS::Queue".into(),
+            physical_id: None,
+            replacement: replacement.map(Into::into),
+            scope: Vec::new(),
+        };
+        let mut report = PlanReport {
+            env: "prod".into(),
+            stack: "fang-prod".into(),
+            new_stack: false,
+            basis: "change set".into(),
+            changes: vec![
+                change("Modify", "CompaniesQueue", Some("True")),
+                change("Add", "ExtraQueue", None),
+                change("Remove", "OldQueue", None),
+            ],
+            parameter_changes: vec![ParameterChange {
+                name: "Schedule".into(),
+                old: Some("rate(1 day)".into()),
+                new: "cron(0 6 * * ? *)".into(),
+            }],
+            replacements: 1,
+            duration_s: 1.0,
+        };
+        insta::assert_snapshot!("plan_changes", report.render_markdown());
+        report.changes.clear();
+        report.parameter_changes.clear();
+        report.replacements = 0;
+        assert!(!report.has_changes());
+        assert!(
+            report
+                .render_markdown()
+                .contains("No changes to the stack.")
+        );
+    }
+}

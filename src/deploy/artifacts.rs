@@ -31,7 +31,7 @@ pub struct Artifact {
     /// Whether this deploy uploaded it (false: it was already there).
     pub uploaded: bool,
     #[serde(skip)]
-    bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
 }
 
 /// Reads `DIR/producer.zip` and `DIR/sentiment.zip`, as `fangops build` writes them.

@@ -248,9 +248,12 @@ pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
     out
 }
 
-/// Keeps a value from breaking out of a markdown table cell.
+/// Keeps a value (an AWS reason, a parameter) from breaking out of a markdown table
+/// cell or injecting HTML into a rendered comment.
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    html_escape::encode_text(s)
+        .replace('|', "\\|")
+        .replace(['\n', '\r'], " ")
 }
 
 pub fn human_size(bytes: u64) -> String {
@@ -590,6 +593,97 @@ mod tests {
         assert!(name.starts_with(CHANGE_SET_PREFIX));
         assert!(name.len() <= 128);
         assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
+    }
+
+    fn sample_report(outcome: Outcome) -> DeployReport {
+        let change =
+            |action: &str, id: &str, kind: &str, replacement: Option<&str>| ResourceChange {
+                action: action.into(),
+                logical_id: id.into(),
+                resource_type: kind.into(),
+                physical_id: None,
+                replacement: replacement.map(Into::into),
+                scope: Vec::new(),
+            };
+        DeployReport {
+            env: "dev".into(),
+            stack: "fang-dev".into(),
+            region: "us-east-1".into(),
+            outcome,
+            unchanged_because: None,
+            recreated: false,
+            final_status: Some(match outcome {
+                Outcome::Failed => "UPDATE_ROLLBACK_COMPLETE".into(),
+                _ => "UPDATE_COMPLETE".into(),
+            }),
+            changes: vec![
+                change(
+                    "Modify",
+                    "CompaniesTable",
+                    "AWS::DynamoDB::Table",
+                    Some("True"),
+                ),
+                change(
+                    "Modify",
+                    "SentimentFunction",
+                    "AWS::Lambda::Function",
+                    Some("False"),
+                ),
+                change(
+                    "Add",
+                    "AlarmEmailSubscription",
+                    "AWS::SNS::Subscription",
+                    None,
+                ),
+            ],
+            parameter_changes: vec![ParameterChange {
+                name: "MemoryMb".into(),
+                old: Some("256".into()),
+                new: "512".into(),
+            }],
+            failures: match outcome {
+                Outcome::Failed => vec![FailedResource {
+                    logical_id: "SentimentFunction".into(),
+                    resource_type: "AWS::Lambda::Function".into(),
+                    status: "UPDATE_FAILED".into(),
+                    reason: "Value 20000 at 'memorySize' | must be <= 10240".into(),
+                }],
+                _ => Vec::new(),
+            },
+            artifacts: vec![Artifact {
+                function: "producer".into(),
+                path: "dist/producer.zip".into(),
+                size: 3_840_000,
+                sha256: "ab".repeat(32),
+                key: format!("artifacts/{}.zip", "ab".repeat(32)),
+                uploaded: true,
+                bytes: Vec::new(),
+            }],
+            artifact_bucket: "fangops-artifacts-123456789012-us-east-1".into(),
+            outputs: BTreeMap::from([("CompaniesTable".into(), "fang-dev-companies".into())]),
+            resources: Names::new("fang-dev", "123456789012"),
+            fingerprint: "f".repeat(64),
+            sync: Some(SyncReport {
+                table: "fang-dev-companies".into(),
+                added: vec!["Spotify".into()],
+                removed: Vec::new(),
+                unchanged: 4,
+                dry_run: false,
+            }),
+            duration_s: 42.25,
+        }
+    }
+
+    #[test]
+    fn deploy_report_markdown_snapshot() {
+        insta::assert_snapshot!(
+            "deploy_updated",
+            sample_report(Outcome::Updated).render_markdown()
+        );
+        insta::assert_snapshot!(
+            "deploy_failed",
+            sample_report(Outcome::Failed).render_markdown()
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use crate::aws::AwsContext;
 use crate::config::{self, EnvRef};
 use crate::deploy::stack::{self, ChangeSetResult, ChangeSetSpec, ResourceChange, Timing};
 use crate::deploy::{
-    self, ArtifactSource, ParameterChange, params, render_changes_markdown,
+    self, ArtifactSource, ParameterChange, render_changes_markdown,
     render_parameter_changes_markdown,
 };
 use crate::output::Ui;
@@ -115,10 +115,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         replacements: 0,
         duration_s: 0.0,
     };
-    let unchanged = existing.as_ref().is_some_and(|i| {
-        i.is_complete() && i.parameters.get(params::FINGERPRINT) == Some(&p.fingerprint)
-    });
-    if unchanged {
+    if p.is_current(existing.as_ref()) {
         report.basis = "fingerprint".to_owned();
         report.duration_s = started.elapsed().as_secs_f64();
         return Ok(report);

@@ -391,6 +391,16 @@ pub async fn prepare(
     })
 }
 
+impl Prepared {
+    /// The stack already is what this deploy would make it: complete, and carrying
+    /// this fingerprint. Deploy and plan then need no change set.
+    pub fn is_current(&self, existing: Option<&StackInfo>) -> bool {
+        existing.is_some_and(|i| {
+            i.is_complete() && i.parameters.get(params::FINGERPRINT) == Some(&self.fingerprint)
+        })
+    }
+}
+
 /// A change set name unique enough for one stack.
 pub fn change_set_name() -> String {
     let now = time::OffsetDateTime::now_utc();
@@ -450,10 +460,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
     report.recreated = settled.recreated;
     let existing = settled.existing;
 
-    let unchanged = existing.as_ref().is_some_and(|i| {
-        i.is_complete() && i.parameters.get(params::FINGERPRINT) == Some(&p.fingerprint)
-    });
-    if unchanged {
+    if p.is_current(existing.as_ref()) {
         drop(progress);
         report.unchanged_because = Some("fingerprint".to_owned());
         report.outputs = existing.map(|i| i.outputs).unwrap_or_default();

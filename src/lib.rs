@@ -27,8 +27,11 @@ pub mod exit;
 pub mod local;
 pub mod output;
 pub mod plan;
+#[cfg(test)]
+mod replay;
 pub mod resources;
 pub mod results;
+pub mod retry;
 pub mod run;
 pub mod sync;
 pub mod teardown;

@@ -84,6 +84,11 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
                 exit::FAILURE
             })
         }
+        Command::Sync(args) => {
+            let report = fangops::sync::run(&args.into_request(&root), ui).await?;
+            ui.report(&report, || report.render());
+            Ok(exit::SUCCESS)
+        }
         Command::Teardown(args) => {
             let report = fangops::teardown::teardown(&args.into_request(&root), ui).await?;
             ui.report(&report, || report.render());

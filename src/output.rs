@@ -83,6 +83,14 @@ impl Progress {
 }
 
 impl Progress {
+    /// Progress worth a glance but not a log line: updates the spinner on a terminal,
+    /// prints nothing otherwise (a CI log of 400 "batch N" lines helps no one).
+    pub fn tick(&self, message: impl Into<String>) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(message.into());
+        }
+    }
+
     /// A line that stays (an event), printed above the spinner on a terminal and as a
     /// log line otherwise.
     pub fn println(&self, line: impl Into<String>) {

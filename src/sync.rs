@@ -1,30 +1,89 @@
 //! `fangops sync`: makes the companies table hold exactly the env file's companies.
 //!
-//! The file is the desired state. The table is read whole (paginated scan), the
-//! difference computed, and the writes and deletes sent in BatchWriteItem calls of
-//! 25, with UnprocessedItems sent again until none are left.
+//! The file is the desired state. The table is read whole (a paginated scan of the key
+//! only), the difference computed, and the writes and deletes sent as BatchWriteItem
+//! calls of 25, several at once. Throttling, 5xx answers, dropped connections and
+//! UnprocessedItems are retried with jittered backoff until done or the deadline.
+//!
+//! Every write is idempotent (a put of a missing key, a delete of a present one), so a
+//! sync killed midway, or two syncs racing, still end with the table equal to the file:
+//! the next run computes the difference from what is there. The sync owns the set of
+//! keys, nothing else: an item that is in the file is never rewritten, so attributes
+//! written out of band survive.
 
 use std::collections::{BTreeSet, HashMap};
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow};
 use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRequest};
+use futures::StreamExt;
 use serde::Serialize;
 
-use crate::config::EnvConfig;
+use crate::aws::AwsContext;
+use crate::config::{self, EnvConfig, EnvRef};
+use crate::diagnostics::{Diagnostic, InvalidInput};
+use crate::output::Ui;
+use crate::resources::Names;
+use crate::retry::{Backoff, is_transient};
 
 /// DynamoDB's limit on the requests of one BatchWriteItem call.
 const BATCH: usize = 25;
-/// Attempts per batch while DynamoDB keeps returning UnprocessedItems.
-const ATTEMPTS: u32 = 8;
+/// BatchWriteItem calls in flight at once. Eight keep an on-demand table (and moto)
+/// busy without tripping its per-partition limits on a fresh table.
+pub const DEFAULT_CONCURRENCY: usize = 8;
+/// Names listed in a refusal or a human report before "and N more".
+const LIST_LIMIT: usize = 20;
+
+#[derive(Debug, Clone, Copy)]
+pub struct SyncOptions {
+    pub dry_run: bool,
+    /// Go ahead even when the sync would delete more than the env file allows.
+    pub allow_mass_delete: bool,
+    pub concurrency: usize,
+    /// The whole sync (scan and writes) gives up after this long.
+    pub timeout: Duration,
+}
+
+impl Default for SyncOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            allow_mass_delete: false,
+            concurrency: DEFAULT_CONCURRENCY,
+            timeout: Duration::from_secs(600),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SyncRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+    pub options: SyncOptions,
+}
+
+/// What the calls took; retries are what made a faulty network invisible.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct WriteStats {
+    pub scan_pages: u64,
+    pub batch_calls: u64,
+    /// Items DynamoDB returned as UnprocessedItems and that were sent again.
+    pub unprocessed_resent: u64,
+    /// Calls that failed with a transient error and were made again.
+    pub errors_retried: u64,
+}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct SyncReport {
+    pub env: String,
     pub table: String,
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub unchanged: usize,
     pub dry_run: bool,
+    pub stats: WriteStats,
+    pub duration_s: f64,
 }
 
 impl SyncReport {
@@ -41,111 +100,731 @@ impl SyncReport {
             self.unchanged
         )
     }
+
+    /// For a terminal: the counts, then the names (the first few of each side).
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "Companies in {} ({}): {}{}\n",
+            self.table,
+            self.env,
+            self.summary(),
+            if self.dry_run {
+                " (dry run: nothing written)"
+            } else {
+                ""
+            }
+        );
+        for (sign, names) in [("+", &self.added), ("-", &self.removed)] {
+            for n in names.iter().take(LIST_LIMIT) {
+                out += &format!("  {sign} {n}\n");
+            }
+            if names.len() > LIST_LIMIT {
+                out += &format!("  {sign} … and {} more\n", names.len() - LIST_LIMIT);
+            }
+        }
+        if !self.dry_run && self.changed() {
+            out += &format!(
+                "{} BatchWriteItem calls in {:.1} s",
+                self.stats.batch_calls, self.duration_s
+            );
+            let retried = self.stats.errors_retried + self.stats.unprocessed_resent;
+            if retried > 0 {
+                out += &format!(
+                    "; {} failed calls and {} unprocessed items retried",
+                    self.stats.errors_retried, self.stats.unprocessed_resent
+                );
+            }
+            out += ".\n";
+        }
+        out
+    }
 }
 
-/// The difference between the live table and the file: what to add and remove.
-pub fn diff<'a>(
-    live: &'a BTreeSet<String>,
-    wanted: impl Iterator<Item = &'a str>,
-) -> (Vec<String>, Vec<String>, usize) {
+/// The difference between the live table and the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Diff {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: usize,
+}
+
+/// Keys compare exactly: the file's spelling is what the producer reads, so a live
+/// "APPLE" against a file's "Apple" is one removal and one addition.
+pub fn diff<'a>(live: &BTreeSet<String>, wanted: impl Iterator<Item = &'a str>) -> Diff {
     let wanted: BTreeSet<&str> = wanted.collect();
-    let added = wanted
-        .iter()
-        .filter(|w| !live.contains(**w))
-        .map(|w| (*w).to_owned())
-        .collect();
-    let removed = live
-        .iter()
-        .filter(|l| !wanted.contains(l.as_str()))
-        .cloned()
-        .collect();
-    let unchanged = live.iter().filter(|l| wanted.contains(l.as_str())).count();
-    (added, removed, unchanged)
+    Diff {
+        added: wanted
+            .iter()
+            .filter(|w| !live.contains(**w))
+            .map(|w| (*w).to_owned())
+            .collect(),
+        removed: live
+            .iter()
+            .filter(|l| !wanted.contains(l.as_str()))
+            .cloned()
+            .collect(),
+        unchanged: live.iter().filter(|l| wanted.contains(l.as_str())).count(),
+    }
 }
 
+/// Refuses a sync that deletes more than `max_percent` of a non-empty live table, or
+/// all of it. A truncated list from a bad merge must not silently empty prod.
+pub fn check_mass_delete(
+    env: &EnvConfig,
+    diff: &Diff,
+    live: usize,
+    allow: bool,
+) -> Result<(), InvalidInput> {
+    let removing = diff.removed.len();
+    if allow || removing == 0 {
+        return Ok(());
+    }
+    let max = env.sync.max_delete_percent as usize;
+    // An empty list empties the table: refused whatever the configured share.
+    let empties = env.companies.is_empty();
+    // Integer comparison: removing / live > max / 100.
+    if !empties && removing * 100 <= max * live {
+        return Ok(());
+    }
+    let why = if empties {
+        "every company in it, as the file lists none".to_owned()
+    } else {
+        format!(
+            "{}% of it, more than the {max}% allowed (sync.max_delete_percent)",
+            removing * 100 / live
+        )
+    };
+    let names: Vec<&str> = diff
+        .removed
+        .iter()
+        .take(LIST_LIMIT)
+        .map(String::as_str)
+        .collect();
+    let more = removing.saturating_sub(LIST_LIMIT);
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    Err(InvalidInput(vec![
+        Diagnostic::whole_file(
+            &env.path,
+            format!(
+                "the sync would delete {removing} of the {live} companies in the table, {why}: {}{more}. \
+                 If that is intended, pass --allow-mass-delete",
+                names.join(", ")
+            ),
+        )
+        .with_key("companies"),
+    ]))
+}
+
+/// The table's company names, or None when the table does not exist (yet).
+pub async fn read_live(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    deadline: Instant,
+    stats: &mut WriteStats,
+) -> Result<Option<BTreeSet<String>>> {
+    let mut live = BTreeSet::new();
+    let mut start: Option<HashMap<String, AttributeValue>> = None;
+    let mut backoff = Backoff::new(deadline);
+    loop {
+        let page = ddb
+            .scan()
+            .table_name(table)
+            .projection_expression("#c")
+            .expression_attribute_names("#c", fang_producer::COMPANY_ATTRIBUTE)
+            .set_exclusive_start_key(start.clone())
+            .send()
+            .await;
+        let page = match page {
+            Ok(page) => page,
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_resource_not_found_exception()) =>
+            {
+                return Ok(None);
+            }
+            Err(e) if is_transient(&e) => {
+                stats.errors_retried += 1;
+                tracing::debug!("scan of {table} failed, retrying: {e}");
+                if backoff.wait().await {
+                    continue;
+                }
+                return Err(aws_sdk_dynamodb::Error::from(e))
+                    .with_context(|| format!("reading the companies in table {table}"))
+                    .context("gave up at the deadline");
+            }
+            Err(e) => {
+                return Err(aws_sdk_dynamodb::Error::from(e))
+                    .with_context(|| format!("reading the companies in table {table}"));
+            }
+        };
+        stats.scan_pages += 1;
+        live.extend(page.items().iter().filter_map(|item| {
+            item.get(fang_producer::COMPANY_ATTRIBUTE)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+        }));
+        match page.last_evaluated_key {
+            Some(key) if !key.is_empty() => start = Some(key),
+            _ => return Ok(Some(live)),
+        }
+    }
+}
+
+/// `fangops sync --env E`: loads the env, checks the account, syncs.
+pub async fn run(req: &SyncRequest, ui: &Ui) -> Result<SyncReport> {
+    let env = config::load(&req.env.path(&req.root))?;
+    let ctx = AwsContext::new(&env).await?;
+    ctx.ensure_account().await?;
+    let account = ctx.identity().await?.account.clone();
+    let names = Names::new(&env.stack, &account);
+    sync(&env, &ctx.dynamodb(), &names.table, req.options, ui).await
+}
+
+/// Makes `table` hold exactly the env's companies (or, dry, says what that would take).
 pub async fn sync(
     env: &EnvConfig,
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
-    dry_run: bool,
+    opts: SyncOptions,
+    ui: &Ui,
 ) -> Result<SyncReport> {
-    let live: BTreeSet<String> = fang_producer::scan_companies(ddb, table)
-        .await
-        .with_context(|| format!("reading the companies in table {table}"))?
-        .into_iter()
-        .collect();
-    let (added, removed, unchanged) = diff(&live, env.companies.names());
-    let report = SyncReport {
+    let started = Instant::now();
+    let deadline = started + opts.timeout;
+    let mut stats = WriteStats::default();
+    let live = read_live(ddb, table, deadline, &mut stats)
+        .await?
+        .ok_or_else(|| {
+            anyhow!(
+                "table {table} does not exist; deploy the environment first with `fangops deploy --env {}`",
+                env.name
+            )
+        })?;
+    let d = diff(&live, env.companies.names());
+    check_mass_delete(env, &d, live.len(), opts.allow_mass_delete)?;
+    let mut report = SyncReport {
+        env: env.name.clone(),
         table: table.to_owned(),
-        added,
-        removed,
-        unchanged,
-        dry_run,
+        added: d.added,
+        removed: d.removed,
+        unchanged: d.unchanged,
+        dry_run: opts.dry_run,
+        stats,
+        duration_s: 0.0,
     };
-    if dry_run || !report.changed() {
-        return Ok(report);
+    if !opts.dry_run && report.changed() {
+        write(
+            ddb,
+            table,
+            &report.added,
+            &report.removed,
+            opts,
+            deadline,
+            ui,
+            &mut report.stats,
+        )
+        .await?;
     }
-    let key = |name: &str| {
-        HashMap::from([(
-            fang_producer::COMPANY_ATTRIBUTE.to_owned(),
-            AttributeValue::S(name.to_owned()),
-        )])
-    };
-    let mut requests = Vec::with_capacity(report.added.len() + report.removed.len());
-    for name in &report.added {
-        requests.push(
-            WriteRequest::builder()
-                .put_request(PutRequest::builder().set_item(Some(key(name))).build()?)
-                .build(),
-        );
-    }
-    for name in &report.removed {
-        requests.push(
-            WriteRequest::builder()
-                .delete_request(DeleteRequest::builder().set_key(Some(key(name))).build()?)
-                .build(),
-        );
-    }
-    for chunk in requests.chunks(BATCH) {
-        write_batch(ddb, table, chunk.to_vec()).await?;
-    }
+    report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }
 
+fn key(name: &str) -> HashMap<String, AttributeValue> {
+    HashMap::from([(
+        fang_producer::COMPANY_ATTRIBUTE.to_owned(),
+        AttributeValue::S(name.to_owned()),
+    )])
+}
+
+/// Puts then deletes, in batches of 25 with `concurrency` calls in flight. Puts go
+/// first so that a sync stopped midway leaves a superset, never a hole, for a run.
+#[allow(clippy::too_many_arguments)]
+async fn write(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    added: &[String],
+    removed: &[String],
+    opts: SyncOptions,
+    deadline: Instant,
+    ui: &Ui,
+    stats: &mut WriteStats,
+) -> Result<()> {
+    let puts = added.chunks(BATCH).map(|chunk| {
+        chunk
+            .iter()
+            .map(|n| {
+                WriteRequest::builder()
+                    .put_request(
+                        PutRequest::builder()
+                            .set_item(Some(key(n)))
+                            .build()
+                            .expect("item is set"),
+                    )
+                    .build()
+            })
+            .collect::<Vec<_>>()
+    });
+    let deletes = removed.chunks(BATCH).map(|chunk| {
+        chunk
+            .iter()
+            .map(|n| {
+                WriteRequest::builder()
+                    .delete_request(
+                        DeleteRequest::builder()
+                            .set_key(Some(key(n)))
+                            .build()
+                            .expect("key is set"),
+                    )
+                    .build()
+            })
+            .collect::<Vec<_>>()
+    });
+    let total = added.len().div_ceil(BATCH) + removed.len().div_ceil(BATCH);
+    let progress = ui.progress(format!(
+        "syncing {table}: {} to add, {} to remove",
+        added.len(),
+        removed.len()
+    ));
+    let mut done = 0;
+    let mut results = futures::stream::iter(puts.chain(deletes))
+        .map(|batch| write_batch(ddb, table, batch, deadline))
+        .buffer_unordered(opts.concurrency.max(1));
+    let mut failed = None;
+    while let Some(result) = results.next().await {
+        let batch_stats = match result {
+            Ok(s) => s,
+            Err((e, s)) => {
+                failed = Some(e);
+                s
+            }
+        };
+        stats.batch_calls += batch_stats.batch_calls;
+        stats.unprocessed_resent += batch_stats.unprocessed_resent;
+        stats.errors_retried += batch_stats.errors_retried;
+        if failed.is_some() {
+            // Stop here: the writes are idempotent, so the next sync resumes from
+            // whatever the batches still in flight did or did not write.
+            break;
+        }
+        done += 1;
+        progress.tick(format!("syncing {table}: batch {done} of {total}"));
+    }
+    drop(progress);
+    match failed {
+        None => Ok(()),
+        Some(e) => Err(e.context(format!(
+            "syncing the companies of table {table} stopped after {done} of {total} batches; \
+             run the sync again, it picks up where this one stopped"
+        ))),
+    }
+}
+
+/// One batch, until every item is processed, a non-transient error, or the deadline.
 async fn write_batch(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
     batch: Vec<WriteRequest>,
-) -> Result<()> {
-    let mut pending = HashMap::from([(table.to_owned(), batch)]);
-    for attempt in 0..ATTEMPTS {
-        let out = ddb
+    deadline: Instant,
+) -> Result<WriteStats, (anyhow::Error, WriteStats)> {
+    let mut stats = WriteStats::default();
+    let mut pending = batch;
+    let mut backoff = Backoff::new(deadline);
+    loop {
+        stats.batch_calls += 1;
+        let sent = ddb
             .batch_write_item()
-            .set_request_items(Some(pending))
+            .request_items(table, pending.clone())
             .send()
-            .await
-            .map_err(aws_sdk_dynamodb::Error::from)
-            .with_context(|| format!("writing companies to table {table}"))?;
-        pending = out.unprocessed_items.unwrap_or_default();
-        pending.retain(|_, v| !v.is_empty());
-        if pending.is_empty() {
-            return Ok(());
+            .await;
+        match sent {
+            Ok(out) => {
+                let left = out
+                    .unprocessed_items
+                    .and_then(|mut m| m.remove(table))
+                    .unwrap_or_default();
+                if left.is_empty() {
+                    return Ok(stats);
+                }
+                tracing::debug!(
+                    "{} of {} items unprocessed in {table}",
+                    left.len(),
+                    pending.len()
+                );
+                stats.unprocessed_resent += left.len() as u64;
+                pending = left;
+            }
+            Err(e) if is_transient(&e) => {
+                tracing::debug!("BatchWriteItem on {table} failed, retrying: {e}");
+                stats.errors_retried += 1;
+            }
+            Err(e) => {
+                let e = anyhow::Error::from(aws_sdk_dynamodb::Error::from(e))
+                    .context(format!("writing companies to table {table}"));
+                return Err((e, stats));
+            }
         }
-        tokio::time::sleep(Duration::from_millis(50 << attempt)).await;
+        if !backoff.wait().await {
+            let e = anyhow!(
+                "gave up at the deadline with {} items of a batch still unwritten to table {table}",
+                pending.len()
+            );
+            return Err((e, stats));
+        }
     }
-    bail!("DynamoDB left items unprocessed in table {table} after {ATTEMPTS} attempts")
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn env_with(max_percent: Option<u32>, companies: &[&str]) -> EnvConfig {
+        let mut yaml = "stack: fang-dev\nregion: us-east-1\n".to_owned();
+        if let Some(p) = max_percent {
+            yaml += &format!("sync:\n  max_delete_percent: {p}\n");
+        }
+        yaml += "companies:";
+        if companies.is_empty() {
+            yaml += " []";
+        }
+        yaml += "\n";
+        for c in companies {
+            yaml += &format!("  - {c}\n");
+        }
+        config::parse(
+            std::path::Path::new("environments/dev.yaml"),
+            yaml.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    fn live(names: &[&str]) -> BTreeSet<String> {
+        names.iter().map(|s| (*s).to_owned()).collect()
+    }
+
+    #[test]
+    fn mass_delete_guard_counts_the_share_of_the_live_table() {
+        let table = live(&["A", "B", "C", "D"]);
+        // Two of four is 50%: allowed by default.
+        let env = env_with(None, &["A", "B"]);
+        let d = diff(&table, env.companies.names());
+        assert!(check_mass_delete(&env, &d, 4, false).is_ok());
+        // Three of four is 75%: refused, with the count, the share and the names.
+        let env = env_with(None, &["A"]);
+        let d = diff(&table, env.companies.names());
+        let err = check_mass_delete(&env, &d, 4, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("environments/dev.yaml"), "{err}");
+        assert!(err.contains("companies"), "{err}");
+        assert!(err.contains("delete 3 of the 4 companies"), "{err}");
+        assert!(
+            err.contains("75% of it, more than the 50% allowed"),
+            "{err}"
+        );
+        assert!(err.contains("B, C, D"), "{err}");
+        assert!(err.contains("--allow-mass-delete"), "{err}");
+        assert!(check_mass_delete(&env, &d, 4, true).is_ok());
+        // A stricter env refuses what the default allows.
+        let env = env_with(Some(25), &["A", "B"]);
+        let d = diff(&table, env.companies.names());
+        assert!(check_mass_delete(&env, &d, 4, false).is_err());
+    }
+
+    #[test]
+    fn emptying_the_table_is_always_refused() {
+        let env = env_with(Some(100), &[]);
+        let d = diff(&live(&["A"]), env.companies.names());
+        let err = check_mass_delete(&env, &d, 1, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("every company in it"), "{err}");
+        // An empty table and an empty file: nothing to delete, nothing to refuse.
+        assert!(check_mass_delete(&env, &Diff::default(), 0, false).is_ok());
+    }
+
+    #[test]
+    fn a_long_refusal_lists_twenty_names_and_a_count() {
+        let names: Vec<String> = (0..100).map(|i| format!("Company {i:03}")).collect();
+        let table: BTreeSet<String> = names.iter().cloned().collect();
+        let env = env_with(None, &["Company 000"]);
+        let d = diff(&table, env.companies.names());
+        let err = check_mass_delete(&env, &d, 100, false)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("Company 020 and 79 more"), "{err}");
+        assert!(!err.contains("Company 021"), "{err}");
+    }
+
     #[test]
     fn diff_is_a_set_difference() {
         let live: BTreeSet<String> = ["A", "B", "C"].iter().map(|s| (*s).to_owned()).collect();
-        let (added, removed, unchanged) = diff(&live, ["B", "C", "D"].into_iter());
-        assert_eq!(added, ["D"]);
-        assert_eq!(removed, ["A"]);
-        assert_eq!(unchanged, 2);
+        let d = diff(&live, ["B", "C", "D"].into_iter());
+        assert_eq!(d.added, ["D"]);
+        assert_eq!(d.removed, ["A"]);
+        assert_eq!(d.unchanged, 2);
+    }
+}
+
+/// What AWS does and moto does not: UnprocessedItems, throttled writes and scans, a
+/// table that never drains before the deadline. Bodies are DynamoDB's JSON as sent.
+#[cfg(test)]
+mod replay_tests {
+    use std::time::Duration;
+
+    use aws_smithy_http_client::test_util::StaticReplayClient;
+
+    use super::*;
+
+    const TABLE: &str = "fang-dev-companies";
+
+    fn env(companies: &[&str]) -> EnvConfig {
+        let mut yaml = "stack: fang-dev\nregion: us-east-1\ncompanies:\n".to_owned();
+        for c in companies {
+            yaml += &format!("  - {c}\n");
+        }
+        config::parse(
+            std::path::Path::new("environments/dev.yaml"),
+            yaml.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    fn ddb(responses: Vec<(u16, String)>) -> (StaticReplayClient, aws_sdk_dynamodb::Client) {
+        let replay = crate::replay::replay(
+            "https://dynamodb.us-east-1.amazonaws.com/",
+            "application/x-amz-json-1.0",
+            responses,
+        );
+        let client = crate::replay::client!(aws_sdk_dynamodb, &replay);
+        (replay, client)
+    }
+
+    fn scan(names: &[&str], last: Option<&str>) -> (u16, String) {
+        let items: Vec<_> = names
+            .iter()
+            .map(|n| serde_json::json!({ "company": { "S": n } }))
+            .collect();
+        let mut body = serde_json::json!({
+            "Count": names.len(), "ScannedCount": names.len(), "Items": items
+        });
+        if let Some(l) = last {
+            body["LastEvaluatedKey"] = serde_json::json!({ "company": { "S": l } });
+        }
+        (200, body.to_string())
+    }
+
+    fn unprocessed(puts: &[&str]) -> (u16, String) {
+        let reqs: Vec<_> = puts
+            .iter()
+            .map(|n| serde_json::json!({ "PutRequest": { "Item": { "company": { "S": n } } } }))
+            .collect();
+        let mut body = serde_json::json!({ "UnprocessedItems": {} });
+        if !reqs.is_empty() {
+            body["UnprocessedItems"][TABLE] = serde_json::json!(reqs);
+        }
+        (200, body.to_string())
+    }
+
+    fn error(code: &str, message: &str) -> (u16, String) {
+        (
+            400,
+            serde_json::json!({
+                "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
+                "message": message
+            })
+            .to_string(),
+        )
+    }
+
+    const THROTTLED: &str = "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.";
+
+    /// The companies each BatchWriteItem request put, in order.
+    fn puts_sent(replay: &StaticReplayClient) -> Vec<Vec<String>> {
+        replay
+            .actual_requests()
+            .filter(|r| {
+                r.headers()
+                    .get("x-amz-target")
+                    .is_some_and(|t| t.ends_with("BatchWriteItem"))
+            })
+            .map(|r| {
+                let body: serde_json::Value =
+                    serde_json::from_slice(r.body().bytes().unwrap()).unwrap();
+                body["RequestItems"][TABLE]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|w| {
+                        w["PutRequest"]["Item"]["company"]["S"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned()
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    fn opts() -> SyncOptions {
+        SyncOptions {
+            concurrency: 1,
+            timeout: Duration::from_secs(30),
+            ..Default::default()
+        }
+    }
+
+    fn ui() -> Ui {
+        Ui {
+            json: false,
+            ci: true,
+            interactive: false,
+            color: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn unprocessed_items_are_sent_again_until_none_are_left() {
+        let (replay, ddb) = ddb(vec![
+            scan(&[], None),
+            unprocessed(&["Apple", "Nvidia"]),
+            unprocessed(&["Nvidia"]),
+            unprocessed(&[]),
+        ]);
+        let report = sync(
+            &env(&["Apple", "Meta", "Nvidia"]),
+            &ddb,
+            TABLE,
+            opts(),
+            &ui(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.added, ["Apple", "Meta", "Nvidia"]);
+        assert_eq!(
+            puts_sent(&replay),
+            [
+                vec!["Apple", "Meta", "Nvidia"],
+                vec!["Apple", "Nvidia"],
+                vec!["Nvidia"]
+            ]
+        );
+        assert_eq!(report.stats.batch_calls, 3);
+        assert_eq!(report.stats.unprocessed_resent, 3);
+        assert_eq!(report.stats.errors_retried, 0);
+    }
+
+    #[tokio::test]
+    async fn throttled_scans_and_writes_are_retried() {
+        let (replay, ddb) = ddb(vec![
+            scan(&["Apple"], Some("Apple")),
+            error(
+                "ThrottlingException",
+                "Rate of requests exceeds the allowed throughput.",
+            ),
+            scan(&["Meta"], None),
+            error("ProvisionedThroughputExceededException", THROTTLED),
+            (
+                500,
+                r#"{"__type":"com.amazon.coral.service#InternalFailure"}"#.to_owned(),
+            ),
+            unprocessed(&[]),
+            unprocessed(&[]),
+        ]);
+        let report = sync(
+            &env(&["Apple", "Nvidia"]),
+            &ddb,
+            TABLE,
+            SyncOptions {
+                allow_mass_delete: true,
+                ..opts()
+            },
+            &ui(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(report.added, ["Nvidia"]);
+        assert_eq!(report.removed, ["Meta"]);
+        assert_eq!(report.unchanged, 1);
+        assert_eq!(report.stats.scan_pages, 2);
+        assert_eq!(report.stats.errors_retried, 3);
+        assert_eq!(report.stats.batch_calls, 4);
+        assert_eq!(replay.actual_requests().count(), 7);
+        // The retried scan page asked for the same start key again.
+        let second_scan: serde_json::Value = serde_json::from_slice(
+            replay
+                .actual_requests()
+                .nth(2)
+                .unwrap()
+                .body()
+                .bytes()
+                .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(second_scan["ExclusiveStartKey"]["company"]["S"], "Apple");
+    }
+
+    #[tokio::test]
+    async fn a_permanent_error_fails_at_once_and_names_the_table() {
+        let (replay, ddb) = ddb(vec![
+            scan(&[], None),
+            error(
+                "AccessDeniedException",
+                "User: arn:aws:sts::123456789012:assumed-role/ci/x is not authorized to perform: dynamodb:BatchWriteItem",
+            ),
+        ]);
+        let err = sync(&env(&["Apple"]), &ddb, TABLE, opts(), &ui())
+            .await
+            .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("writing companies to table fang-dev-companies"),
+            "{text}"
+        );
+        assert!(text.contains("not authorized"), "{text}");
+        assert!(text.contains("run the sync again"), "{text}");
+        assert_eq!(replay.actual_requests().count(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_table_that_never_drains_stops_at_the_deadline() {
+        let mut responses = vec![scan(&[], None)];
+        responses.extend((0..200).map(|_| unprocessed(&["Apple"])));
+        let (_replay, ddb) = ddb(responses);
+        let err = sync(
+            &env(&["Apple"]),
+            &ddb,
+            TABLE,
+            SyncOptions {
+                timeout: Duration::from_millis(400),
+                ..opts()
+            },
+            &ui(),
+        )
+        .await
+        .unwrap_err();
+        let text = format!("{err:#}");
+        assert!(
+            text.contains("gave up at the deadline with 1 items"),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_missing_table_says_to_deploy_first() {
+        let (_replay, ddb) = ddb(vec![error(
+            "ResourceNotFoundException",
+            "Requested resource not found",
+        )]);
+        let err = sync(&env(&["Apple"]), &ddb, TABLE, opts(), &ui())
+            .await
+            .unwrap_err();
+        assert!(
+            format!("{err:#}")
+                .contains("deploy the environment first with `fangops deploy --env dev`"),
+            "{err:#}"
+        );
     }
 }

@@ -50,6 +50,9 @@ pub struct DeployArgs {
     /// Do not sync the companies table after the stack.
     #[arg(long)]
     pub no_sync: bool,
+    /// Let the sync delete more of the table than `sync.max_delete_percent` allows.
+    #[arg(long, conflicts_with = "no_sync")]
+    pub allow_mass_delete: bool,
     /// Also write the deploy report (markdown) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -65,6 +68,7 @@ impl DeployArgs {
             allow_protected: self.allow_protected,
             timeout: Duration::from_secs(self.timeout),
             sync: !self.no_sync,
+            allow_mass_delete: self.allow_mass_delete,
         };
         (req, self.report)
     }

@@ -6,6 +6,7 @@ mod deploy;
 mod doctor;
 mod pipeline;
 mod schema;
+mod sync;
 mod validate;
 
 use std::path::PathBuf;
@@ -17,6 +18,7 @@ pub use deploy::{DeployArgs, PlanArgs, TeardownArgs};
 pub use doctor::DoctorArgs;
 pub use pipeline::{ResultsArgs, RunArgs};
 pub use schema::SchemaArgs;
+pub use sync::SyncArgs;
 pub use validate::ValidateArgs;
 
 const EXIT_CODES: &str = "\
@@ -74,6 +76,8 @@ pub enum Command {
     Plan(PlanArgs),
     /// Deploy an environment's stack, then sync its companies.
     Deploy(DeployArgs),
+    /// Make the companies table equal the env file's list (writes and deletes).
+    Sync(SyncArgs),
     /// Delete an environment: its stack, its buckets' contents, its log groups.
     Teardown(TeardownArgs),
     /// Run the pipeline once and wait for its results.

@@ -14,6 +14,9 @@ pub const ALARM_DLQ_MESSAGES: u32 = 1;
 pub const ALARM_ERRORS_PER_5M: u32 = 1;
 /// Alarm when the oldest message in the queue is at least this old, in seconds.
 pub const ALARM_OLDEST_MESSAGE_AGE_S: u32 = 3600;
+/// A sync refuses to delete more than this share of the live table, in percent,
+/// without `--allow-mass-delete`: a list truncated by a bad merge must not empty prod.
+pub const SYNC_MAX_DELETE_PERCENT: u32 = 50;
 /// How often the pipeline runs.
 pub const SCHEDULE: &str = "rate(1 day)";
 

@@ -92,6 +92,7 @@ pub struct EnvConfig {
     pub sentiment: Analyzer,
     pub text_source: TextSource,
     pub alarms: AlarmsConfig,
+    pub sync: SyncConfig,
     #[serde(serialize_with = "serialize_companies")]
     pub companies: CompanyList,
 }
@@ -130,6 +131,11 @@ pub struct AlarmsConfig {
     pub dlq_messages: u32,
     pub errors_per_5m: u32,
     pub oldest_message_age_s: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SyncConfig {
+    pub max_delete_percent: u32,
 }
 
 /// Reads and validates one env file. The error lists every problem found.
@@ -253,6 +259,20 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         problems.push(at(path, email, "alarms.email", m));
     }
 
+    let sync = raw.sync.unwrap_or_default();
+    let max_delete_percent =
+        spanned_or(&sync.max_delete_percent, defaults::SYNC_MAX_DELETE_PERCENT);
+    if let Some(p) = &sync.max_delete_percent
+        && p.value > 100
+    {
+        problems.push(at(
+            path,
+            p,
+            "sync.max_delete_percent",
+            format!("{}% is not a share of the table (0 to 100)", p.value),
+        ));
+    }
+
     let companies = CompanyList::from_entries(raw.companies.iter().map(|c| RawEntry {
         text: &c.value,
         line: c.referenced.line(),
@@ -299,6 +319,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
                 .oldest_message_age_s
                 .unwrap_or(defaults::ALARM_OLDEST_MESSAGE_AGE_S),
         },
+        sync: SyncConfig { max_delete_percent },
         companies,
     })
 }

@@ -60,6 +60,9 @@ pub struct RawEnvFile {
     /// CloudWatch alarms and who hears about them.
     #[serde(default)]
     pub alarms: Option<RawAlarms>,
+    /// How `fangops sync` makes the companies table match this file.
+    #[serde(default)]
+    pub sync: Option<RawSync>,
     /// The companies to watch: the desired content of the companies table. A set: order
     /// does not matter, duplicates (ignoring case and spacing) are an error.
     #[schemars(with = "Vec<String>")]
@@ -98,6 +101,17 @@ pub struct RawAlarms {
     /// Alarm when the oldest queued message is at least this old, in seconds. Default: 3600.
     #[serde(default)]
     pub oldest_message_age_s: Option<u32>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSync {
+    /// A sync that would delete more than this share of the live table, in percent,
+    /// refuses without `--allow-mass-delete`; so does one that would empty it.
+    /// 0 to 100. Default: 50.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 0, max = 100))]
+    pub max_delete_percent: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -59,6 +59,8 @@ pub struct DeployRequest {
     pub timeout: Duration,
     /// Sync the companies afterwards (on by default).
     pub sync: bool,
+    /// Let that sync delete more of the table than the env file allows.
+    pub allow_mass_delete: bool,
 }
 
 /// How the deploy ended.
@@ -456,6 +458,17 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         duration_s: 0.0,
     };
 
+    if req.sync {
+        // The sync after the stack must not be the first to find out that it would
+        // empty the table: refuse now, before the stack changes.
+        let mut stats = sync::WriteStats::default();
+        let deadline = Instant::now() + req.timeout;
+        let ddb = ctx.dynamodb();
+        if let Some(live) = sync::read_live(&ddb, &p.names.table, deadline, &mut stats).await? {
+            let d = sync::diff(&live, p.env.companies.names());
+            sync::check_mass_delete(&p.env, &d, live.len(), req.allow_mass_delete)?;
+        }
+    }
     let settled = stack::settle(&cfn, &stack_name, timing, &say).await?;
     report.recreated = settled.recreated;
     let existing = settled.existing;
@@ -464,7 +477,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         drop(progress);
         report.unchanged_because = Some("fingerprint".to_owned());
         report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
-        return finish(report, &p, &ctx, req, started).await;
+        return finish(report, &p, &ctx, req, started, ui).await;
     }
 
     let s3 = ctx.s3();
@@ -500,7 +513,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
             drop(progress);
             report.unchanged_because = Some("empty change set".to_owned());
             report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
-            return finish(report, &p, &ctx, req, started).await;
+            return finish(report, &p, &ctx, req, started, ui).await;
         }
         ChangeSetResult::Ready(changes) => {
             for c in &changes {
@@ -537,7 +550,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         .await?
         .map(|i| i.outputs)
         .unwrap_or_default();
-    finish(report, &p, &ctx, req, started).await
+    finish(report, &p, &ctx, req, started, ui).await
 }
 
 /// After a successful (or unchanged) stack: sync the companies, time the whole.
@@ -547,9 +560,14 @@ async fn finish(
     ctx: &AwsContext,
     req: &DeployRequest,
     started: Instant,
+    ui: &Ui,
 ) -> Result<DeployReport> {
     if req.sync {
-        let sync = sync::sync(&p.env, &ctx.dynamodb(), &p.names.table, false)
+        let opts = sync::SyncOptions {
+            allow_mass_delete: req.allow_mass_delete,
+            ..Default::default()
+        };
+        let sync = sync::sync(&p.env, &ctx.dynamodb(), &p.names.table, opts, ui)
             .await
             .context("syncing the companies after the deploy")?;
         tracing::info!("companies in {}: {}", sync.table, sync.summary());
@@ -675,7 +693,7 @@ mod tests {
                 added: vec!["Spotify".into()],
                 removed: Vec::new(),
                 unchanged: 4,
-                dry_run: false,
+                ..Default::default()
             }),
             duration_s: 42.25,
         }

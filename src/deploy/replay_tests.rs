@@ -5,8 +5,7 @@
 
 use std::time::Duration;
 
-use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
-use aws_smithy_types::body::SdkBody;
+use aws_smithy_http_client::test_util::StaticReplayClient;
 
 use super::stack::{self, ChangeSetResult, ChangeSetSpec, Timing};
 
@@ -60,40 +59,15 @@ fn events(members: &[String]) -> (u16, String) {
 }
 
 fn replay(responses: Vec<(u16, String)>) -> StaticReplayClient {
-    StaticReplayClient::new(
-        responses
-            .into_iter()
-            .map(|(status, body)| {
-                ReplayEvent::new(
-                    http::Request::builder()
-                        .uri("https://cloudformation.us-east-1.amazonaws.com/")
-                        .body(SdkBody::empty())
-                        .unwrap(),
-                    http::Response::builder()
-                        .status(status)
-                        .header("content-type", "text/xml")
-                        .body(SdkBody::from(body))
-                        .unwrap(),
-                )
-            })
-            .collect(),
+    crate::replay::replay(
+        "https://cloudformation.us-east-1.amazonaws.com/",
+        "text/xml",
+        responses,
     )
 }
 
-fn credentials() -> aws_credential_types::Credentials {
-    aws_credential_types::Credentials::new("AKIDTEST", "secret", None, None, "replay")
-}
-
-/// A client that makes one attempt per call, so fangops's own handling is what runs.
 fn cfn(replay: &StaticReplayClient) -> aws_sdk_cloudformation::Client {
-    let conf = aws_sdk_cloudformation::Config::builder()
-        .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
-        .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .retry_config(aws_sdk_cloudformation::config::retry::RetryConfig::disabled())
-        .http_client(replay.clone())
-        .build();
-    aws_sdk_cloudformation::Client::from_conf(conf)
+    crate::replay::client!(aws_sdk_cloudformation, replay)
 }
 
 /// The `Action=` of every request the client sent, in order.
@@ -477,33 +451,16 @@ async fn throttled_stack_events_slow_down_but_do_not_fail_the_deploy() {
 }
 
 fn s3(replay: &StaticReplayClient) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .credentials_provider(credentials())
-        .retry_config(aws_sdk_s3::config::retry::RetryConfig::disabled())
-        .http_client(replay.clone())
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    crate::replay::client!(aws_sdk_s3, replay)
 }
 
 fn s3_replay(responses: Vec<(u16, &str)>) -> StaticReplayClient {
-    StaticReplayClient::new(
+    crate::replay::replay(
+        "https://s3.us-east-1.amazonaws.com/",
+        "application/xml",
         responses
             .into_iter()
-            .map(|(status, body)| {
-                ReplayEvent::new(
-                    http::Request::builder()
-                        .uri("https://s3.us-east-1.amazonaws.com/")
-                        .body(SdkBody::empty())
-                        .unwrap(),
-                    http::Response::builder()
-                        .status(status)
-                        .header("content-type", "application/xml")
-                        .body(SdkBody::from(body.to_owned()))
-                        .unwrap(),
-                )
-            })
+            .map(|(s, b)| (s, b.to_owned()))
             .collect(),
     )
 }

@@ -10,29 +10,7 @@ use crate::support::{
     Project, deploy, fake_artifacts, fangops, local_env_yaml, repo_root, run, unique,
 };
 
-fn cfn() -> aws_sdk_cloudformation::Client {
-    let conf = aws_sdk_cloudformation::Config::builder()
-        .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
-        .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
-        .endpoint_url(&moto().endpoint)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "t", "t", None, None, "tests",
-        ))
-        .build();
-    aws_sdk_cloudformation::Client::from_conf(conf)
-}
-
-fn ddb() -> aws_sdk_dynamodb::Client {
-    let conf = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
-        .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
-        .endpoint_url(&moto().endpoint)
-        .credentials_provider(aws_credential_types::Credentials::new(
-            "t", "t", None, None, "tests",
-        ))
-        .build();
-    aws_sdk_dynamodb::Client::from_conf(conf)
-}
+use crate::support::{cloudformation as cfn, dynamodb as ddb};
 
 async fn stack_status(stack: &str) -> Option<String> {
     match cfn().describe_stacks().stack_name(stack).send().await {

@@ -14,4 +14,5 @@ mod faults;
 mod handler;
 mod harness;
 mod pipeline;
+mod sync;
 mod validate;

@@ -139,18 +139,72 @@ pub fn local_env_yaml(stack: &str, companies: &[String]) -> String {
     yaml
 }
 
-/// An S3 client on the shared moto, for checking what fangops wrote.
+/// `moto_client!(aws_sdk_x)`: a client of that SDK crate on the shared moto, for
+/// setting up and checking what fangops did. An optional closure adjusts the builder.
+macro_rules! moto_client {
+    ($sdk:ident) => {
+        moto_client!($sdk, |b| b)
+    };
+    ($sdk:ident, $adjust:expr) => {{
+        let builder = $sdk::Config::builder()
+            .behavior_version($sdk::config::BehaviorVersion::latest())
+            .region($sdk::config::Region::new("us-east-1"))
+            .endpoint_url(&moto::moto().endpoint)
+            .credentials_provider(aws_credential_types::Credentials::new(
+                "t", "t", None, None, "tests",
+            ));
+        #[allow(clippy::redundant_closure_call)]
+        let builder = ($adjust)(builder);
+        $sdk::Client::from_conf(builder.build())
+    }};
+}
+
 pub fn s3() -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::Config::builder()
-        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-        .region(aws_sdk_s3::config::Region::new("us-east-1"))
-        .endpoint_url(&moto::moto().endpoint)
-        .force_path_style(true)
-        .credentials_provider(aws_sdk_s3::config::Credentials::new(
-            "t", "t", None, None, "tests",
-        ))
-        .build();
-    aws_sdk_s3::Client::from_conf(conf)
+    moto_client!(aws_sdk_s3, |b: aws_sdk_s3::config::Builder| b
+        .force_path_style(true))
+}
+
+pub fn dynamodb() -> aws_sdk_dynamodb::Client {
+    moto_client!(aws_sdk_dynamodb)
+}
+
+pub fn cloudformation() -> aws_sdk_cloudformation::Client {
+    moto_client!(aws_sdk_cloudformation)
+}
+
+/// The company names in a table, sorted; `None` when it does not exist.
+pub async fn table_companies(table: &str) -> Vec<String> {
+    fang_producer::scan_companies(&dynamodb(), table)
+        .await
+        .unwrap_or_else(|e| panic!("scanning {table}: {e}"))
+}
+
+/// A companies table as the stack makes it (key `company`), without deploying one.
+pub async fn create_companies_table(table: &str) {
+    use aws_sdk_dynamodb::types::{
+        AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
+    };
+    dynamodb()
+        .create_table()
+        .table_name(table)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name("company")
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .unwrap(),
+        )
+        .key_schema(
+            KeySchemaElement::builder()
+                .attribute_name("company")
+                .key_type(KeyType::Hash)
+                .build()
+                .unwrap(),
+        )
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("creating {table}: {e:?}"));
 }
 
 /// Stand-in Lambda zips: moto stores function code without running it, so any zip

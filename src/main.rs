@@ -89,6 +89,11 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             ui.report(&report, || report.render());
             Ok(exit::SUCCESS)
         }
+        Command::Companies(args) => {
+            let report = fangops::companies::edit::run(&args.into_request(&root)?)?;
+            ui.report(&report, || report.render());
+            Ok(exit::SUCCESS)
+        }
         Command::Teardown(args) => {
             let report = fangops::teardown::teardown(&args.into_request(&root), ui).await?;
             ui.report(&report, || report.render());

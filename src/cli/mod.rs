@@ -18,7 +18,7 @@ pub use deploy::{DeployArgs, PlanArgs, TeardownArgs};
 pub use doctor::DoctorArgs;
 pub use pipeline::{ResultsArgs, RunArgs};
 pub use schema::SchemaArgs;
-pub use sync::SyncArgs;
+pub use sync::{CompaniesArgs, SyncArgs};
 pub use validate::ValidateArgs;
 
 const EXIT_CODES: &str = "\
@@ -78,6 +78,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Make the companies table equal the env file's list (writes and deletes).
     Sync(SyncArgs),
+    /// Edit an env file's company list in place: add, remove, rename.
+    Companies(CompaniesArgs),
     /// Delete an environment: its stack, its buckets' contents, its log groups.
     Teardown(TeardownArgs),
     /// Run the pipeline once and wait for its results.

@@ -8,6 +8,7 @@
 mod support;
 
 mod build;
+mod companies;
 mod deploy;
 mod doctor;
 mod faults;

@@ -5,6 +5,8 @@
 //! pull-request diff. Normalizing once, here, is what lets "Apple", " Apple " and the
 //! decomposed and composed forms of "Nestlé" count as the same company.
 
+pub mod edit;
+
 use std::collections::HashMap;
 use std::fmt;
 

@@ -1,0 +1,863 @@
+//! `fangops companies add|remove|rename`: edits the `companies` list of an env file in
+//! place, the GitOps form of the original CLI's add/remove/update.
+//!
+//! The edit is textual, anchored on the byte spans the YAML parser reports for each
+//! entry, so everything else in the file (comments, key order, indentation, quoting,
+//! line endings) stays byte for byte. New names go where a reviewer expects them: at
+//! their alphabetical place when the list is sorted, at the end otherwise. The result
+//! is parsed and validated again, and must hold exactly the intended names, before it
+//! replaces the file atomically (a temporary file renamed over it).
+//!
+//! A general lossless YAML editor (yaml-edit) exists, but it is young and this edit is
+//! narrow: one top-level sequence of scalars, whose spans serde-saphyr already gives.
+
+use std::collections::BTreeSet;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use super::{identity_key, normalize};
+use crate::config::{self, EnvRef, raw};
+use crate::diagnostics::{Diagnostic, InvalidInput};
+
+/// What to do to the list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Edit {
+    Add(Vec<String>),
+    Remove(Vec<String>),
+    Rename { from: String, to: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct EditRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+    pub edit: Edit,
+    /// Show the change; leave the file alone.
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct Renamed {
+    pub from: String,
+    pub to: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct EditReport {
+    pub file: PathBuf,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub renamed: Vec<Renamed>,
+    /// Names asked to be added that the list already has (with the file's spelling).
+    pub already_listed: Vec<String>,
+    pub companies: usize,
+    pub written: bool,
+}
+
+impl EditReport {
+    pub fn changed(&self) -> bool {
+        !self.added.is_empty() || !self.removed.is_empty() || !self.renamed.is_empty()
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for n in &self.added {
+            out += &format!("+ {n}\n");
+        }
+        for n in &self.removed {
+            out += &format!("- {n}\n");
+        }
+        for Renamed { from, to } in &self.renamed {
+            out += &format!("~ {from} → {to}\n");
+        }
+        for n in &self.already_listed {
+            out += &format!("= {n} (already listed)\n");
+        }
+        let what = if !self.changed() {
+            "unchanged".to_owned()
+        } else if self.written {
+            "updated".to_owned()
+        } else {
+            "would be updated (dry run)".to_owned()
+        };
+        out += &format!(
+            "{}: {what}, {} companies\n",
+            self.file.display(),
+            self.companies
+        );
+        out
+    }
+}
+
+/// Reads names from a file, one per line; blank lines and `#` comments are skipped.
+/// `-` reads standard input.
+pub fn read_names(path: &Path) -> Result<Vec<String>> {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin()).context("reading names from standard input")?
+    } else {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("reading names from {}", path.display()))?
+    };
+    Ok(text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Reads the env file, edits it, validates the result and (unless dry) writes it.
+pub fn run(req: &EditRequest) -> Result<EditReport> {
+    let path = req.env.path(&req.root);
+    let bytes = std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        // config::load gives the located error.
+        config::parse(&path, &bytes)?;
+        bail!("{} is not UTF-8", path.display());
+    };
+    let (new_text, mut report) = apply(&path, text, &req.edit)?;
+    report.file = path.clone();
+    if report.changed() && !req.dry_run {
+        write_atomically(&path, new_text.as_bytes())?;
+        report.written = true;
+    }
+    Ok(report)
+}
+
+/// Replaces `path` with `contents` so that a crash leaves the old file or the new one,
+/// never half of either: a temporary file in the same folder, synced, renamed over.
+pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".fangops-")
+        .tempfile_in(dir)
+        .with_context(|| format!("creating a temporary file in {}", dir.display()))?;
+    tmp.write_all(contents)
+        .and_then(|()| tmp.as_file().sync_all())
+        .with_context(|| format!("writing {}", tmp.path().display()))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        // Keep the file's mode; tempfile creates 0600.
+        let _ = std::fs::set_permissions(tmp.path(), meta.permissions());
+    }
+    tmp.persist(path)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
+}
+
+/// One entry of the list as written: its value and the bytes of its scalar.
+#[derive(Debug, Clone)]
+struct Entry {
+    name: String,
+    key: String,
+    start: usize,
+    end: usize,
+}
+
+/// A change to the text: replace `start..end` with `text`.
+#[derive(Debug)]
+struct Splice {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+fn invalid(path: &Path, message: impl Into<String>) -> InvalidInput {
+    InvalidInput(vec![
+        Diagnostic::whole_file(path, message).with_key("companies"),
+    ])
+}
+
+/// The edit itself, on text: returns the new text and what changed. Pure, so every
+/// layout case is a unit test.
+pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport), InvalidInput> {
+    let (bom, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
+    // The file must be valid before: an edit is no way to hide a problem in it.
+    config::parse(path, body.as_bytes())?;
+    let raw = raw::from_str(path, body).map_err(|d| InvalidInput(vec![d]))?;
+    let entries: Vec<Entry> = raw
+        .companies
+        .iter()
+        .map(|c| {
+            let span = c.referenced.span();
+            let start = span.byte_offset().unwrap_or(0) as usize;
+            let end = start + span.byte_len().unwrap_or(0) as usize;
+            let name = normalize(&c.value).unwrap_or_else(|_| c.value.clone());
+            Entry {
+                key: identity_key(&name),
+                name,
+                start,
+                end,
+            }
+        })
+        .collect();
+    if entries
+        .iter()
+        .any(|e| e.end > body.len() || e.start >= e.end)
+    {
+        return Err(invalid(
+            path,
+            "cannot locate the companies list's entries in the file",
+        ));
+    }
+
+    let mut report = EditReport {
+        file: path.to_path_buf(),
+        ..Default::default()
+    };
+    let by_key: std::collections::HashMap<&str, &Entry> =
+        entries.iter().map(|e| (e.key.as_str(), e)).collect();
+    let find = |key: &str| by_key.get(key).copied();
+    let mut to_add: Vec<String> = Vec::new();
+    let mut to_remove: Vec<&Entry> = Vec::new();
+    let mut renames: Vec<(&Entry, String)> = Vec::new();
+    match edit {
+        Edit::Add(names) => {
+            let mut seen = BTreeSet::new();
+            for raw_name in names {
+                let name = normalize_arg(path, raw_name)?;
+                let key = identity_key(&name);
+                if let Some(e) = find(&key) {
+                    report.already_listed.push(e.name.clone());
+                } else if seen.insert(key) {
+                    to_add.push(name);
+                }
+            }
+        }
+        Edit::Remove(names) => {
+            let mut missing = Vec::new();
+            let mut seen = BTreeSet::new();
+            for raw_name in names {
+                let name = normalize_arg(path, raw_name)?;
+                let key = identity_key(&name);
+                match find(&key) {
+                    Some(e) if seen.insert(key) => to_remove.push(e),
+                    Some(_) => {}
+                    None => missing.push(name),
+                }
+            }
+            if !missing.is_empty() {
+                return Err(invalid(
+                    path,
+                    format!(
+                        "not in the list, so not removed: {}; nothing was changed",
+                        missing.join(", ")
+                    ),
+                ));
+            }
+        }
+        Edit::Rename { from, to } => {
+            let from = normalize_arg(path, from)?;
+            let to = normalize_arg(path, to)?;
+            let Some(old) = find(&identity_key(&from)) else {
+                return Err(invalid(path, format!("{from} is not in the list")));
+            };
+            if let Some(other) = find(&identity_key(&to))
+                && other.start != old.start
+            {
+                return Err(invalid(
+                    path,
+                    format!("{to} is already in the list (as {})", other.name),
+                ));
+            }
+            if old.name != to {
+                renames.push((old, to));
+            }
+        }
+    }
+
+    let flow = entries
+        .first()
+        .is_some_and(|e| prev_non_space(body, e.start).is_some_and(|c| c == '[' || c == ','));
+    let newline = if body.contains("\r\n") { "\r\n" } else { "\n" };
+    let mut splices = Vec::new();
+    for (e, to) in &renames {
+        splices.push(Splice {
+            start: e.start,
+            end: e.end,
+            text: scalar(to),
+        });
+        report.renamed.push(Renamed {
+            from: e.name.clone(),
+            to: to.clone(),
+        });
+    }
+    let remaining = entries.len() - to_remove.len();
+    if flow {
+        flow_edits(
+            path,
+            body,
+            &entries,
+            &to_remove,
+            &to_add,
+            &renames,
+            &mut splices,
+        )?;
+    } else if !to_remove.is_empty() || !to_add.is_empty() {
+        block_edits(
+            path,
+            body,
+            &entries,
+            &to_remove,
+            &to_add,
+            remaining,
+            newline,
+            &mut splices,
+        )?;
+    }
+    report.added = to_add.clone();
+    report.removed = to_remove.iter().map(|e| e.name.clone()).collect();
+
+    splices.sort_by_key(|s| (s.start, s.end));
+    if splices.windows(2).any(|w| w[0].end > w[1].start) {
+        return Err(invalid(path, "cannot edit this list layout safely"));
+    }
+    let mut out = String::with_capacity(body.len() + 64 * to_add.len());
+    out.push_str(bom);
+    let mut at = 0;
+    for s in &splices {
+        out.push_str(&body[at..s.start]);
+        out.push_str(&s.text);
+        at = s.end;
+    }
+    out.push_str(&body[at..]);
+
+    // The result must parse, validate, and list exactly the intended names.
+    let after = config::parse(path, out.as_bytes())?;
+    let mut expected: BTreeSet<String> = entries.iter().map(|e| e.name.clone()).collect();
+    for e in &to_remove {
+        expected.remove(&e.name);
+    }
+    for (e, to) in &renames {
+        expected.remove(&e.name);
+        expected.insert(to.clone());
+    }
+    expected.extend(to_add.iter().cloned());
+    let got: BTreeSet<String> = after.companies.names().map(str::to_owned).collect();
+    if got != expected {
+        return Err(invalid(
+            path,
+            "this list's layout cannot be edited safely; nothing was changed (edit it by hand)",
+        ));
+    }
+    report.companies = got.len();
+    Ok((out, report))
+}
+
+fn normalize_arg(path: &Path, raw_name: &str) -> Result<String, InvalidInput> {
+    normalize(raw_name).map_err(|e| invalid(path, format!("{raw_name:?}: {e}")))
+}
+
+fn prev_non_space(text: &str, at: usize) -> Option<char> {
+    text[..at].chars().rev().find(|c| !c.is_whitespace())
+}
+
+fn line_start(text: &str, at: usize) -> usize {
+    text[..at].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// Just past the newline ending the line that holds `at` (or the end of the text).
+fn line_end(text: &str, at: usize) -> usize {
+    text[at..].find('\n').map_or(text.len(), |i| at + i + 1)
+}
+
+/// A name as YAML: plain when that reads back as the same string in any context
+/// (block or flow), double-quoted (JSON escapes are valid YAML) otherwise.
+pub fn scalar(name: &str) -> String {
+    let plain_chars = name.chars().enumerate().all(|(i, c)| {
+        c.is_alphanumeric()
+            || (i > 0 && matches!(c, ' ' | '.' | '&' | '\'' | '-' | '(' | ')' | '/' | '+'))
+    });
+    let lower = name.to_ascii_lowercase();
+    let special = matches!(
+        lower.as_str(),
+        "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n" | "null" | "nan" | "inf"
+    ) || name.parse::<f64>().is_ok()
+        || name.starts_with(|c: char| c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_digit() || "._-:+eE".contains(c));
+    if plain_chars && !special && !name.is_empty() {
+        name.to_owned()
+    } else {
+        serde_json::to_string(name).expect("a string serializes")
+    }
+}
+
+/// Block lists: one line per entry. Removal drops the entry's lines (with a trailing
+/// comment on them); additions copy the indentation and dash of their neighbour.
+#[allow(clippy::too_many_arguments)]
+fn block_edits(
+    path: &Path,
+    body: &str,
+    entries: &[Entry],
+    to_remove: &[&Entry],
+    to_add: &[String],
+    remaining: usize,
+    newline: &str,
+    splices: &mut Vec<Splice>,
+) -> Result<(), InvalidInput> {
+    for e in to_remove {
+        let start = line_start(body, e.start);
+        if !body[start..e.start].trim_start().starts_with('-') {
+            return Err(invalid(path, "cannot locate an entry's line in the list"));
+        }
+        splices.push(Splice {
+            start,
+            end: line_end(body, e.end),
+            text: String::new(),
+        });
+    }
+    if remaining == 0 && to_add.is_empty() {
+        // `companies:` with nothing under it would be null: say `[]`.
+        let key_end = companies_key_end(path, body)?;
+        splices.push(Splice {
+            start: key_end,
+            end: key_end,
+            text: " []".to_owned(),
+        });
+        return Ok(());
+    }
+    if to_add.is_empty() {
+        return Ok(());
+    }
+    let Some(last) = entries.last() else {
+        return add_to_empty(path, body, to_add, newline, splices);
+    };
+    let prefix = |e: &Entry| {
+        let line = &body[line_start(body, e.start)..e.start];
+        let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+        format!("{indent}- ")
+    };
+    let sorted = entries.windows(2).all(|w| w[0].key <= w[1].key);
+    let mut ordered = to_add.to_vec();
+    ordered.sort_by_key(|n| identity_key(n));
+    // Each new name goes before the first entry that sorts after it (when the list
+    // is sorted), else after the last entry. One splice per insertion point.
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    for name in &ordered {
+        let key = identity_key(name);
+        let before = sorted
+            .then(|| entries.get(entries.partition_point(|e| e.key <= key)))
+            .flatten();
+        let (at, p) = match before {
+            Some(e) => (line_start(body, e.start), prefix(e)),
+            None => (line_end(body, last.end), prefix(last)),
+        };
+        let mut line = format!("{p}{}{newline}", scalar(name));
+        if at == body.len() && !body.ends_with('\n') {
+            line.insert_str(0, newline);
+        }
+        match inserts.iter_mut().find(|(a, _)| *a == at) {
+            Some((_, text)) => text.push_str(&line),
+            None => inserts.push((at, line)),
+        }
+    }
+    for (at, text) in inserts {
+        // An insertion point where a removed line starts goes into that splice.
+        match splices
+            .iter_mut()
+            .find(|s| s.start == at && s.end > s.start)
+        {
+            Some(s) => s.text.insert_str(0, &text),
+            None => splices.push(Splice {
+                start: at,
+                end: at,
+                text,
+            }),
+        }
+    }
+    Ok(())
+}
+
+/// Where the top-level `companies:` key's colon ends.
+fn companies_key_end(path: &Path, body: &str) -> Result<usize, InvalidInput> {
+    let mut offset = 0;
+    for line in body.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("companies") {
+            let trimmed = rest.trim_start_matches([' ', '\t']);
+            if trimmed.starts_with(':') {
+                return Ok(offset + "companies".len() + (rest.len() - trimmed.len()) + 1);
+            }
+        }
+        offset += line.len();
+    }
+    Err(invalid(path, "cannot find the top-level `companies:` key"))
+}
+
+/// `companies: []` (or `[ ]`) becomes a block list under the key.
+fn add_to_empty(
+    path: &Path,
+    body: &str,
+    to_add: &[String],
+    newline: &str,
+    splices: &mut Vec<Splice>,
+) -> Result<(), InvalidInput> {
+    let key_end = companies_key_end(path, body)?;
+    let open = key_end
+        + body[key_end..]
+            .find(|c: char| !c.is_whitespace())
+            .ok_or_else(|| invalid(path, "cannot find the companies list"))?;
+    let close = body[open..]
+        .find(']')
+        .map(|i| open + i + 1)
+        .filter(|_| body[open..].starts_with('['))
+        .ok_or_else(|| invalid(path, "cannot find the companies list"))?;
+    if !body[open + 1..close - 1].trim().is_empty() {
+        return Err(invalid(path, "cannot edit this list layout safely"));
+    }
+    let mut sorted = to_add.to_vec();
+    sorted.sort_by_key(|n| identity_key(n));
+    let mut text = String::new();
+    for n in &sorted {
+        text += &format!("{newline}  - {}", scalar(n));
+    }
+    // Whatever followed `[]` on its line (a comment) stays after the key's line.
+    let rest_of_line = &body[close..line_end(body, close)];
+    let rest = rest_of_line.trim_end_matches(['\r', '\n']);
+    let eol = &rest_of_line[rest.len()..];
+    splices.push(Splice {
+        start: key_end,
+        end: close + rest.len(),
+        text: format!("{rest}{text}"),
+    });
+    if eol.is_empty() {
+        splices
+            .last_mut()
+            .expect("just pushed")
+            .text
+            .push_str(newline);
+    }
+    Ok(())
+}
+
+/// Flow lists (`[A, B]`): the entries between the brackets are written out again, in
+/// their order, with additions at the end. Refused when a comment sits inside them,
+/// which rewriting would lose.
+fn flow_edits(
+    path: &Path,
+    body: &str,
+    entries: &[Entry],
+    to_remove: &[&Entry],
+    to_add: &[String],
+    renames: &[(&Entry, String)],
+    splices: &mut Vec<Splice>,
+) -> Result<(), InvalidInput> {
+    if to_remove.is_empty() && to_add.is_empty() {
+        return Ok(()); // a rename alone is a splice of the scalar
+    }
+    splices.clear();
+    let first = &entries[0];
+    let last = entries.last().expect("flow lists here are not empty");
+    let open = body[..first.start]
+        .rfind('[')
+        .ok_or_else(|| invalid(path, "cannot find the companies list"))?;
+    let close = body[last.end..]
+        .find(']')
+        .map(|i| last.end + i)
+        .ok_or_else(|| invalid(path, "cannot find the companies list"))?;
+    let mut between = vec![&body[open + 1..first.start], &body[last.end..close]];
+    between.extend(entries.windows(2).map(|w| &body[w[0].end..w[1].start]));
+    if between.iter().any(|b| b.contains('#')) {
+        return Err(invalid(
+            path,
+            "the companies list is a flow list ([...]) with comments inside; make it a block list (one `- name` per line) to edit it with fangops",
+        ));
+    }
+    let mut items: Vec<String> = Vec::new();
+    for e in entries {
+        if to_remove.iter().any(|r| r.start == e.start) {
+            continue;
+        }
+        match renames.iter().find(|(r, _)| r.start == e.start) {
+            Some((_, to)) => items.push(scalar(to)),
+            None => items.push(body[e.start..e.end].to_owned()),
+        }
+    }
+    items.extend(to_add.iter().map(|n| scalar(n)));
+    splices.push(Splice {
+        start: open,
+        end: close + 1,
+        text: format!("[{}]", items.join(", ")),
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "# The dev environment.\nstack: fang-dev   # the stack\nregion: us-east-1\n";
+
+    fn edit(text: &str, e: Edit) -> (String, EditReport) {
+        apply(Path::new("environments/dev.yaml"), text, &e).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn edit_err(text: &str, e: Edit) -> String {
+        apply(Path::new("environments/dev.yaml"), text, &e)
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn add(names: &[&str]) -> Edit {
+        Edit::Add(names.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    fn remove(names: &[&str]) -> Edit {
+        Edit::Remove(names.iter().map(|s| (*s).to_owned()).collect())
+    }
+
+    #[test]
+    fn add_to_a_sorted_list_goes_in_order_and_keeps_everything_else() {
+        let text = format!(
+            "{HEAD}companies:\n  # big tech\n  - Apple     # since 2020\n  - Meta\n  - Nvidia\nalarms:\n  dlq_messages: 1\n"
+        );
+        let (out, report) = edit(&text, add(&["Microsoft", "Adobe", "Zoom"]));
+        assert_eq!(
+            out,
+            format!(
+                "{HEAD}companies:\n  # big tech\n  - Adobe\n  - Apple     # since 2020\n  - Meta\n  - Microsoft\n  - Nvidia\n  - Zoom\nalarms:\n  dlq_messages: 1\n"
+            )
+        );
+        assert_eq!(report.added, ["Microsoft", "Adobe", "Zoom"]);
+        assert_eq!(report.companies, 6);
+    }
+
+    #[test]
+    fn add_to_an_unsorted_list_appends_with_its_indentation() {
+        let text = format!("{HEAD}companies:\n    - Nvidia\n    - Apple\n");
+        let (out, _) = edit(&text, add(&["Meta"]));
+        assert_eq!(
+            out,
+            format!("{HEAD}companies:\n    - Nvidia\n    - Apple\n    - Meta\n")
+        );
+    }
+
+    #[test]
+    fn add_at_the_end_of_a_file_without_a_final_newline() {
+        let text = format!("{HEAD}companies:\n- Apple");
+        let (out, _) = edit(&text, add(&["Meta"]));
+        assert_eq!(out, format!("{HEAD}companies:\n- Apple\n- Meta\n"));
+    }
+
+    #[test]
+    fn already_listed_names_are_reported_not_added() {
+        let text = format!("{HEAD}companies:\n  - Apple\n");
+        let (out, report) = edit(&text, add(&["  apple ", "Meta", "META"]));
+        assert_eq!(out, format!("{HEAD}companies:\n  - Apple\n  - Meta\n"));
+        assert_eq!(report.already_listed, ["Apple"]);
+        assert_eq!(report.added, ["Meta"]);
+        let (same, report) = edit(&text, add(&["APPLE"]));
+        assert_eq!(same, text);
+        assert!(!report.changed());
+    }
+
+    #[test]
+    fn names_that_need_quotes_get_them() {
+        let text = format!("{HEAD}companies:\n  - Apple\n");
+        let (out, _) = edit(
+            &text,
+            add(&[
+                "Yes",
+                "3M",
+                "AT&T",
+                "Foo: Bar",
+                "#hash",
+                "Procter & Gamble",
+                "Crédit Agricole",
+                "a, b",
+            ]),
+        );
+        let after = config::parse(Path::new("x.yaml"), out.as_bytes()).unwrap();
+        let names: Vec<_> = after.companies.names().collect();
+        for n in [
+            "Yes",
+            "3M",
+            "AT&T",
+            "Foo: Bar",
+            "#hash",
+            "Procter & Gamble",
+            "Crédit Agricole",
+            "a, b",
+        ] {
+            assert!(names.contains(&n), "{n} missing from {names:?}\n{out}");
+        }
+        assert!(out.contains("  - \"Yes\"\n"), "{out}");
+        assert!(out.contains("  - AT&T\n"), "{out}");
+        assert!(out.contains("  - Crédit Agricole\n"), "{out}");
+    }
+
+    #[test]
+    fn remove_drops_the_line_and_its_comment_only() {
+        let text = format!(
+            "{HEAD}companies:\n  - Apple\n  - \"Meta\"  # renamed from Facebook\n  - Nvidia\n# trailing comment\n"
+        );
+        let (out, report) = edit(&text, remove(&["meta"]));
+        assert_eq!(
+            out,
+            format!("{HEAD}companies:\n  - Apple\n  - Nvidia\n# trailing comment\n")
+        );
+        assert_eq!(report.removed, ["Meta"]);
+    }
+
+    #[test]
+    fn removing_a_missing_name_changes_nothing() {
+        let text = format!("{HEAD}companies:\n  - Apple\n");
+        let err = edit_err(&text, remove(&["Apple", "Appel"]));
+        assert!(
+            err.contains("not in the list, so not removed: Appel"),
+            "{err}"
+        );
+        assert!(err.contains("environments/dev.yaml"), "{err}");
+    }
+
+    #[test]
+    fn removing_every_name_leaves_an_empty_list() {
+        let text = format!("{HEAD}companies:   # watched\n  - Apple\n  - Meta\nalarms: {{}}\n");
+        let (out, _) = edit(&text, remove(&["Apple", "Meta"]));
+        assert_eq!(
+            out,
+            format!("{HEAD}companies: []   # watched\nalarms: {{}}\n")
+        );
+    }
+
+    #[test]
+    fn add_and_remove_at_the_same_place() {
+        let text = format!("{HEAD}companies:\n  - Apple\n  - Meta\n  - Nvidia\n");
+        let (out, _) = edit(&text, remove(&["Meta"]));
+        let (out, _) = edit(&out, add(&["Microsoft"]));
+        assert_eq!(
+            out,
+            format!("{HEAD}companies:\n  - Apple\n  - Microsoft\n  - Nvidia\n")
+        );
+    }
+
+    #[test]
+    fn add_to_an_empty_flow_list_makes_a_block_list() {
+        let text = format!("{HEAD}companies: []  # none yet\nalarms: {{}}\n");
+        let (out, _) = edit(&text, add(&["Meta", "Apple"]));
+        assert_eq!(
+            out,
+            format!("{HEAD}companies:  # none yet\n  - Apple\n  - Meta\nalarms: {{}}\n")
+        );
+    }
+
+    #[test]
+    fn rename_keeps_position_comment_and_quoting_rules() {
+        let text = format!("{HEAD}companies:\n  - Apple\n  - Facebook   # FB\n  - Nvidia\n");
+        let (out, report) = edit(
+            &text,
+            Edit::Rename {
+                from: "facebook".into(),
+                to: "Meta Platforms".into(),
+            },
+        );
+        assert_eq!(
+            out,
+            format!("{HEAD}companies:\n  - Apple\n  - Meta Platforms   # FB\n  - Nvidia\n")
+        );
+        assert_eq!(
+            report.renamed,
+            [Renamed {
+                from: "Facebook".into(),
+                to: "Meta Platforms".into()
+            }]
+        );
+        let err = edit_err(
+            &text,
+            Edit::Rename {
+                from: "Facebook".into(),
+                to: "APPLE".into(),
+            },
+        );
+        assert!(
+            err.contains("APPLE is already in the list (as Apple)"),
+            "{err}"
+        );
+        let err = edit_err(
+            &text,
+            Edit::Rename {
+                from: "Twitter".into(),
+                to: "X".into(),
+            },
+        );
+        assert!(err.contains("Twitter is not in the list"), "{err}");
+    }
+
+    #[test]
+    fn flow_lists_are_rewritten_in_place() {
+        let text = format!("{HEAD}companies: [Apple, \"Meta\", Nvidia]  # short list\n");
+        let (out, _) = edit(&text, remove(&["Meta"]));
+        assert_eq!(
+            out,
+            format!("{HEAD}companies: [Apple, Nvidia]  # short list\n")
+        );
+        let (out, _) = edit(&out, add(&["Zoom"]));
+        assert_eq!(
+            out,
+            format!("{HEAD}companies: [Apple, Nvidia, Zoom]  # short list\n")
+        );
+        let (out, _) = edit(
+            &out,
+            Edit::Rename {
+                from: "Zoom".into(),
+                to: "Zoom Video".into(),
+            },
+        );
+        assert_eq!(
+            out,
+            format!("{HEAD}companies: [Apple, Nvidia, Zoom Video]  # short list\n")
+        );
+        let commented = format!("{HEAD}companies: [\n  Apple,  # one\n  Meta\n]\n");
+        let err = edit_err(&commented, add(&["Zoom"]));
+        assert!(err.contains("make it a block list"), "{err}");
+    }
+
+    #[test]
+    fn crlf_and_bom_are_kept() {
+        let text = format!(
+            "\u{feff}{}companies:\r\n  - Apple\r\n",
+            HEAD.replace('\n', "\r\n")
+        );
+        let (out, _) = edit(&text, add(&["Meta"]));
+        assert_eq!(
+            out,
+            format!(
+                "\u{feff}{}companies:\r\n  - Apple\r\n  - Meta\r\n",
+                HEAD.replace('\n', "\r\n")
+            )
+        );
+    }
+
+    #[test]
+    fn invalid_names_and_invalid_files_change_nothing() {
+        let text = format!("{HEAD}companies:\n  - Apple\n");
+        let err = edit_err(&text, add(&["Evil\u{202E}Corp"]));
+        assert!(err.contains("U+202E"), "{err}");
+        let err = edit_err(&text, add(&["   "]));
+        assert!(err.contains("empty"), "{err}");
+        let broken = format!("{HEAD}region: eu-west-1\ncompanies:\n  - Apple\n");
+        let err = edit_err(&broken, add(&["Meta"]));
+        assert!(err.contains("environments/dev.yaml:"), "{err}");
+    }
+
+    #[test]
+    fn the_shipped_env_files_round_trip_every_edit() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        for name in ["local", "dev", "prod"] {
+            let path = root.join(format!("environments/{name}.yaml"));
+            let text = std::fs::read_to_string(&path).unwrap();
+            let (added, _) = edit(&text, add(&["Zeta Test Co"]));
+            let (back, _) = edit(&added, remove(&["Zeta Test Co"]));
+            assert_eq!(back, text, "{name}.yaml did not round-trip");
+        }
+    }
+}

@@ -10,7 +10,8 @@
 //! - [`aws`]: SDK configuration, endpoints, credentials and the account guard
 //! - [`resources`]: the names of an environment's resources, derived from its stack
 //! - [`deploy`] (template, parameters, artifacts, CloudFormation), [`plan`],
-//!   [`teardown`]: the stacks; [`sync`]: the companies table equals the file
+//!   [`teardown`]: the stacks; [`sync`]: the companies table equals the file;
+//!   [`drift`]: how far the live environment is from the repository
 //! - [`build`]: the Lambda zips; [`run`] and [`local`] (the local runner): a pipeline
 //!   run; [`results`]: tables, JSON and the HTML page
 //! - [`validate`], [`doctor`]: the commands of the same name
@@ -23,6 +24,7 @@ pub mod config;
 pub mod deploy;
 pub mod diagnostics;
 pub mod doctor;
+pub mod drift;
 pub mod exit;
 pub mod local;
 pub mod output;

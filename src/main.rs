@@ -89,6 +89,15 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             ui.report(&report, || report.render());
             Ok(exit::SUCCESS)
         }
+        Command::Drift(args) => {
+            let report = fangops::drift::drift(&args.into_request(&root), ui).await?;
+            ui.report(&report, || report.render());
+            Ok(if report.drifted {
+                exit::CHANGES
+            } else {
+                exit::SUCCESS
+            })
+        }
         Command::Companies(args) => {
             let report = fangops::companies::edit::run(&args.into_request(&root)?)?;
             ui.report(&report, || report.render());

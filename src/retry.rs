@@ -18,6 +18,7 @@ const TRANSIENT_CODES: &[&str] = &[
     "Throttling",
     "ProvisionedThroughputExceededException",
     "RequestLimitExceeded",
+    "TooManyRequestsException",
     "InternalServerError",
     "ServiceUnavailable",
     "TransactionInProgressException",

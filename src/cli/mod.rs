@@ -18,7 +18,7 @@ pub use deploy::{DeployArgs, PlanArgs, TeardownArgs};
 pub use doctor::DoctorArgs;
 pub use pipeline::{ResultsArgs, RunArgs};
 pub use schema::SchemaArgs;
-pub use sync::{CompaniesArgs, SyncArgs};
+pub use sync::{CompaniesArgs, DriftArgs, SyncArgs};
 pub use validate::ValidateArgs;
 
 const EXIT_CODES: &str = "\
@@ -26,7 +26,7 @@ Exit codes:
   0  success
   1  failure (an AWS error, a failed check)
   2  usage or validation error: bad flags or bad input files; nothing was changed
-  3  `plan --detailed-exitcode` only: the plan has changes
+  3  `plan --detailed-exitcode`: the plan has changes; `drift`: drift found
 
 Environment:
   CI=true            one plain log line per event, no progress display
@@ -78,6 +78,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Make the companies table equal the env file's list (writes and deletes).
     Sync(SyncArgs),
+    /// Compare the live environment with the repository: companies and stack drift.
+    Drift(DriftArgs),
     /// Edit an env file's company list in place: add, remove, rename.
     Companies(CompaniesArgs),
     /// Delete an environment: its stack, its buckets' contents, its log groups.

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use fangops::companies::edit::{self, Edit, EditRequest};
 use fangops::config::EnvRef;
+use fangops::drift::DriftRequest;
 use fangops::sync::{SyncOptions, SyncRequest};
 
 #[derive(Debug, clap::Args)]
@@ -119,5 +120,25 @@ impl CompaniesArgs {
             edit,
             dry_run: target.dry_run,
         })
+    }
+}
+
+#[derive(Debug, clap::Args)]
+pub struct DriftArgs {
+    /// The environment: a name or a path.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Give up waiting for CloudFormation's drift detection after this many seconds.
+    #[arg(long, default_value_t = 300, value_name = "S")]
+    pub timeout: u64,
+}
+
+impl DriftArgs {
+    pub fn into_request(self, root: &Path) -> DriftRequest {
+        DriftRequest {
+            root: root.to_path_buf(),
+            env: EnvRef::parse(&self.env),
+            timeout: Duration::from_secs(self.timeout),
+        }
     }
 }

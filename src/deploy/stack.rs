@@ -15,6 +15,8 @@ use aws_sdk_cloudformation::types::{
 };
 use serde::Serialize;
 
+use crate::retry::is_transient;
+
 /// How often to look and how long to wait at most.
 #[derive(Debug, Clone, Copy)]
 pub struct Timing {
@@ -109,22 +111,6 @@ fn service_error<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> (&str, &str)
         Some(s) => (s.code().unwrap_or(""), s.message().unwrap_or("")),
         None => ("", ""),
     }
-}
-
-/// Errors worth waiting out: throttling, AWS-side 5xx, lost connections, timeouts.
-fn is_transient<E: ProvideErrorMetadata>(
-    e: &SdkError<E, aws_sdk_cloudformation::config::http::HttpResponse>,
-) -> bool {
-    let (code, _) = service_error(e);
-    matches!(
-        code,
-        "Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException"
-    ) || matches!(
-        e,
-        SdkError::DispatchFailure(_) | SdkError::TimeoutError(_) | SdkError::ResponseError(_)
-    ) || e
-        .raw_response()
-        .is_some_and(|r| r.status().is_server_error())
 }
 
 /// Reads the stack; `None` when it does not exist (or was deleted).

@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use crate::support::fault_proxy::{FaultKind, FaultPlan, FaultProxy};
 use crate::support::moto::moto;
 use crate::support::{
-    Project, create_companies_table, dynamodb, fangops, local_env_yaml, run, run_async,
+    Project, create_companies_table, deploy, dynamodb, fangops, local_env_yaml, run, run_async,
     table_companies, unique,
 };
 
@@ -251,4 +251,57 @@ fn sync_without_a_table_says_to_deploy_first() {
         "{}",
         out.stderr
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn drift_finds_out_of_band_companies_and_deploy_guards_mass_deletes() {
+    let stack = unique("drift");
+    let project = Project::new();
+    let file = names("Drift", 6);
+    project.env_file("e", local_env_yaml(&stack, &file));
+    let out = deploy(project.path(), "e");
+    assert_eq!(out.code, 0, "{out:?}");
+    let table = format!("{stack}-companies");
+    assert_eq!(table_companies(&table).await, file);
+
+    let out = run(fangops(project.path()).args(["drift", "--env", "e", "--json"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["drifted"], false);
+
+    put(&table, "Out Of Band", None).await;
+    dynamodb()
+        .delete_item()
+        .table_name(&table)
+        .key("company", AttributeValue::S(file[0].clone()))
+        .send()
+        .await
+        .unwrap();
+    let out = run(fangops(project.path()).args(["drift", "--env", "e", "--json"]));
+    assert_eq!(out.code, 3, "{out:?}");
+    let j = out.json();
+    assert_eq!(
+        j["companies"]["only_live"],
+        serde_json::json!(["Out Of Band"])
+    );
+    assert_eq!(j["companies"]["only_in_file"], serde_json::json!([file[0]]));
+    assert_eq!(j["companies"]["in_both"], 5);
+    // moto has no drift detection: said, not failed.
+    assert_eq!(j["stack"]["state"], "unavailable", "{j}");
+    let human = run(fangops(project.path()).args(["drift", "--env", "e"]));
+    assert_eq!(human.code, 3);
+    assert!(
+        human
+            .stdout
+            .contains("1 only in the table, 1 only in the file, 5 in both"),
+        "{}",
+        human.stdout
+    );
+
+    // A deploy whose sync would delete most of the table refuses before the stack.
+    project.env_file("e", local_env_yaml(&stack, &file[..1]));
+    let out = deploy(project.path(), "e");
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(out.stderr.contains("--allow-mass-delete"), "{}", out.stderr);
+    assert!(!out.stderr.contains("change set"), "{}", out.stderr);
+    assert_eq!(table_companies(&table).await.len(), 6);
 }

@@ -27,6 +27,7 @@ pub mod doctor;
 pub mod drift;
 pub mod exit;
 pub mod local;
+pub mod markdown;
 pub mod output;
 pub mod plan;
 #[cfg(test)]

@@ -15,7 +15,9 @@ use crate::deploy::{
     self, ArtifactSource, ParameterChange, render_changes_markdown,
     render_parameter_changes_markdown,
 };
+use crate::markdown::{self, escape as md};
 use crate::output::Ui;
+use crate::sync::{self, CompaniesPlan};
 
 #[derive(Debug, Clone)]
 pub struct PlanRequest {
@@ -24,6 +26,9 @@ pub struct PlanRequest {
     pub artifacts: ArtifactSource,
     pub artifact_bucket: Option<String>,
     pub timeout: Duration,
+    /// The git revision to compare the companies with when the live table cannot be
+    /// read (a pull request's base branch).
+    pub base: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -37,17 +42,30 @@ pub struct PlanReport {
     pub changes: Vec<ResourceChange>,
     pub parameter_changes: Vec<ParameterChange>,
     pub replacements: usize,
+    pub companies: CompaniesPlan,
     pub duration_s: f64,
 }
 
 impl PlanReport {
     pub fn has_changes(&self) -> bool {
+        self.stack_changes() || self.companies.changed()
+    }
+
+    fn stack_changes(&self) -> bool {
         !self.changes.is_empty() || !self.parameter_changes.is_empty()
     }
 
     pub fn render_markdown(&self) -> String {
         let mut out = format!("### Plan for `{}` ({})\n\n", self.stack, self.env);
-        if !self.has_changes() {
+        out += &self.render_stack_markdown();
+        out.push('\n');
+        out += &render_companies_markdown(&self.companies);
+        out
+    }
+
+    fn render_stack_markdown(&self) -> String {
+        let mut out = String::new();
+        if !self.stack_changes() {
             out += "No changes to the stack.\n";
             return out;
         }
@@ -87,6 +105,61 @@ impl PlanReport {
     }
 }
 
+/// Companies listed in a plan before "and N more": enough to review, bounded.
+const COMPANY_ROWS: usize = 50;
+
+pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
+    let mut out = String::from("#### Companies\n\n");
+    if c.against == "unknown" {
+        out += &format!(
+            "Not compared: {}.\n",
+            md(c.note.as_deref().unwrap_or("no basis"))
+        );
+        return out;
+    }
+    let against = match c.against.as_str() {
+        "live table" => "the live table".to_owned(),
+        "new table" => "a new, empty table".to_owned(),
+        rev => format!("the file at {}", markdown::code(rev)),
+    };
+    if !c.changed() {
+        out += &format!(
+            "No changes against {against} ({} companies).\n",
+            c.unchanged
+        );
+    } else {
+        out += &format!(
+            "{} to add, {} to remove, {} unchanged (against {against}).\n\n",
+            c.added.len(),
+            c.removed.len(),
+            c.unchanged
+        );
+        out += "| | Company |\n|---|---|\n";
+        let rows = c
+            .added
+            .iter()
+            .map(|n| ("+", n))
+            .chain(c.removed.iter().map(|n| ("−", n)));
+        let total = c.added.len() + c.removed.len();
+        for (sign, name) in rows.take(COMPANY_ROWS) {
+            out += &format!("| {sign} | {} |\n", md(name));
+        }
+        if total > COMPANY_ROWS {
+            out += &format!("| | … and {} more |\n", total - COMPANY_ROWS);
+        }
+    }
+    if let Some(why) = &c.refused {
+        out += &format!(
+            "\n> **Blocked:** {}. The sync after the deploy refuses this unless the deploy is given `--allow-mass-delete`.\n",
+            md(why.trim_end_matches(". If that is intended, pass --allow-mass-delete"))
+        );
+    }
+    if let (Some(note), false) = (&c.note, c.against == "unknown") {
+        out += &format!("\n_{}._\n", md(note));
+    }
+    out
+}
+
 pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     let started = Instant::now();
     let env = config::load(&req.env.path(&req.root))?;
@@ -99,6 +172,14 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         req.artifact_bucket.as_deref(),
     )
     .await?;
+    let companies = sync::plan(
+        &p.env,
+        &ctx.dynamodb(),
+        &p.names.table,
+        req.base.as_deref(),
+        req.timeout,
+    )
+    .await;
     let cfn = ctx.cloudformation();
     let stack_name = p.env.stack.clone();
     let timing = Timing::new(ctx.is_local(), req.timeout);
@@ -113,6 +194,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         changes: Vec::new(),
         parameter_changes: Vec::new(),
         replacements: 0,
+        companies,
         duration_s: 0.0,
     };
     if p.is_current(existing.as_ref()) {
@@ -203,17 +285,66 @@ mod tests {
                 new: "cron(0 6 * * ? *)".into(),
             }],
             replacements: 1,
+            companies: CompaniesPlan {
+                against: "live table".into(),
+                added: vec![
+                    "Spotify".into(),
+                    "<script>alert(1)</script> | @octocat".into(),
+                ],
+                removed: vec!["Netflix".into()],
+                unchanged: 4,
+                ..Default::default()
+            },
             duration_s: 1.0,
         };
         insta::assert_snapshot!("plan_changes", report.render_markdown());
         report.changes.clear();
         report.parameter_changes.clear();
         report.replacements = 0;
+        assert!(report.has_changes(), "the companies still change");
+        report.companies.added.clear();
+        report.companies.removed.clear();
         assert!(!report.has_changes());
+        let text = report.render_markdown();
+        assert!(text.contains("No changes to the stack."), "{text}");
         assert!(
-            report
-                .render_markdown()
-                .contains("No changes to the stack.")
+            text.contains("No changes against the live table (4 companies)."),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn companies_section_snapshots() {
+        let many: Vec<String> = (0..60).map(|i| format!("New Co {i:02}")).collect();
+        let blocked = CompaniesPlan {
+            against: "live table".into(),
+            added: vec!["Apple".into()],
+            removed: vec!["Amazon".into(), "Meta".into(), "Nvidia".into()],
+            unchanged: 1,
+            refused: Some("the sync would delete 3 of the 4 companies in the table, 75% of it, more than the 50% allowed (sync.max_delete_percent): Amazon, Meta, Nvidia. If that is intended, pass --allow-mass-delete".into()),
+            note: None,
+        };
+        insta::assert_snapshot!("companies_blocked", render_companies_markdown(&blocked));
+        let from_base = CompaniesPlan {
+            against: "origin/main".into(),
+            added: many,
+            removed: Vec::new(),
+            unchanged: 7,
+            refused: None,
+            note: Some("the live table could not be read: AccessDeniedException".into()),
+        };
+        insta::assert_snapshot!(
+            "companies_against_base",
+            render_companies_markdown(&from_base)
+        );
+        let unknown = CompaniesPlan {
+            against: "unknown".into(),
+            note: Some("the live table could not be read: AccessDeniedException".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            render_companies_markdown(&unknown),
+            "#### Companies\n\nNot compared: the live table could not be read: AccessDeniedException.\n"
         );
     }
 }

@@ -274,6 +274,85 @@ pub async fn read_live(
     }
 }
 
+/// The companies part of a plan: what the sync after a deploy would do.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct CompaniesPlan {
+    /// What the file was compared with: `live table`, `new table` (the stack does not
+    /// exist yet), `REV` (the base branch's file), or `unknown`.
+    pub against: String,
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub unchanged: usize,
+    /// Why the sync would refuse (a mass delete), when it would.
+    pub refused: Option<String>,
+    /// Why the live table was not the basis, when it was not.
+    pub note: Option<String>,
+}
+
+impl CompaniesPlan {
+    pub fn changed(&self) -> bool {
+        !self.added.is_empty() || !self.removed.is_empty()
+    }
+}
+
+/// Compares the env's companies with the live table when it can be read, else with
+/// the same env file at `base` (a pull request's base branch).
+pub async fn plan(
+    env: &EnvConfig,
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    base: Option<&str>,
+    timeout: Duration,
+) -> CompaniesPlan {
+    let mut stats = WriteStats::default();
+    let deadline = Instant::now() + timeout;
+    let (against, live, note) = match read_live(ddb, table, deadline, &mut stats).await {
+        Ok(Some(live)) => ("live table".to_owned(), Some(live), None),
+        Ok(None) => ("new table".to_owned(), Some(BTreeSet::new()), None),
+        Err(e) => {
+            let note = format!("the live table could not be read: {e:#}");
+            match base.map(|rev| (rev, config::load_at_rev(&env.path, rev))) {
+                Some((rev, Ok(base_env))) => {
+                    let names = base_env
+                        .map(|b| b.companies.names().map(str::to_owned).collect())
+                        .unwrap_or_default();
+                    (rev.to_owned(), Some(names), Some(note))
+                }
+                Some((rev, Err(e))) => (
+                    "unknown".to_owned(),
+                    None,
+                    Some(format!("{note}; and the file at {rev}: {e:#}")),
+                ),
+                None => ("unknown".to_owned(), None, Some(note)),
+            }
+        }
+    };
+    let Some(live) = live else {
+        return CompaniesPlan {
+            against,
+            note,
+            ..Default::default()
+        };
+    };
+    let d = diff(&live, env.companies.names());
+    let refused = check_mass_delete(env, &d, live.len(), false)
+        .err()
+        .map(|e| {
+            e.0.into_iter()
+                .map(|d| d.message)
+                .collect::<Vec<_>>()
+                .join("; ")
+        });
+    CompaniesPlan {
+        against,
+        added: d.added,
+        removed: d.removed,
+        unchanged: d.unchanged,
+        refused,
+        note,
+    }
+}
+
 /// `fangops sync --env E`: loads the env, checks the account, syncs.
 pub async fn run(req: &SyncRequest, ui: &Ui) -> Result<SyncReport> {
     let env = config::load(&req.env.path(&req.root))?;

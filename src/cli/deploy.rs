@@ -90,6 +90,10 @@ pub struct PlanArgs {
     /// Also write the plan (markdown) to FILE.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Compare the companies with the env file at this git revision when the live
+    /// table cannot be read [default in Actions: origin/$GITHUB_BASE_REF].
+    #[arg(long, value_name = "REV")]
+    pub base: Option<String>,
 }
 
 impl PlanArgs {
@@ -100,6 +104,12 @@ impl PlanArgs {
             artifacts: self.artifacts.source(root),
             artifact_bucket: self.artifacts.artifact_bucket,
             timeout: Duration::from_secs(self.timeout),
+            base: self.base.or_else(|| {
+                std::env::var("GITHUB_BASE_REF")
+                    .ok()
+                    .filter(|b| !b.is_empty())
+                    .map(|b| format!("origin/{b}"))
+            }),
         };
         (req, self.detailed_exitcode, self.out)
     }

@@ -150,6 +150,41 @@ pub fn load(path: &Path) -> Result<EnvConfig, InvalidInput> {
     parse(path, &bytes)
 }
 
+/// The env file as committed at git revision `rev` (a pull request's base branch):
+/// `Ok(None)` when the file did not exist there (a new environment).
+pub fn load_at_rev(path: &Path, rev: &str) -> anyhow::Result<Option<EnvConfig>> {
+    use anyhow::Context;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let file = path
+        .file_name()
+        .context("an env file path names a file")?
+        .to_string_lossy();
+    // `REV:./NAME` is relative to the working directory, which `-C` sets.
+    let out = std::process::Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["show", &format!("{rev}:./{file}")])
+        .output()
+        .with_context(|| format!("running git to read {} at {rev}", path.display()))?;
+    if !out.status.success() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if stderr.contains("does not exist in") || stderr.contains("exists on disk, but not in") {
+            return Ok(None);
+        }
+        anyhow::bail!(
+            "reading {} at {rev} with git: {}",
+            path.display(),
+            stderr.trim()
+        );
+    }
+    parse(path, &out.stdout)
+        .map(Some)
+        .map_err(|e| anyhow::Error::new(e).context(format!("the env file at {rev} is not valid")))
+}
+
 /// Parses and validates env-file contents; `path` is used for messages and the name.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<EnvConfig, InvalidInput> {
     let text = decode(path, bytes).map_err(|d| InvalidInput(vec![d]))?;

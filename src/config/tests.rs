@@ -462,3 +462,34 @@ fn shipped_env_files_are_valid() {
     assert!(load(&dir.join("local.yaml")).unwrap().is_local());
     assert!(load(&dir.join("prod.yaml")).unwrap().protected);
 }
+
+#[test]
+fn env_file_at_a_git_revision() {
+    let dir = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = std::process::Command::new("git")
+            .arg("-C")
+            .arg(dir.path())
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.com"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "git {args:?}: {out:?}");
+    };
+    git(&["init", "-q", "-b", "main"]);
+    std::fs::create_dir(dir.path().join("environments")).unwrap();
+    let path = dir.path().join("environments/dev.yaml");
+    std::fs::write(&path, VALID).unwrap();
+    git(&["add", "."]);
+    git(&["commit", "-q", "-m", "base"]);
+    std::fs::write(&path, VALID.replace("Apple", "Spotify")).unwrap();
+
+    let base = super::load_at_rev(&path, "main").unwrap().unwrap();
+    assert!(base.companies.names().any(|n| n == "Apple"));
+    assert_eq!(base.name, "dev");
+    let new_env = dir.path().join("environments/new.yaml");
+    std::fs::write(&new_env, VALID).unwrap();
+    assert!(super::load_at_rev(&new_env, "main").unwrap().is_none());
+    let err = super::load_at_rev(&path, "no-such-branch").unwrap_err();
+    assert!(format!("{err:#}").contains("no-such-branch"), "{err:#}");
+}

@@ -221,12 +221,12 @@ pub fn render_parameter_changes_markdown(changes: &[ParameterChange]) -> String 
     let mut out = String::from("| parameter | from | to |\n|---|---|---|\n");
     for c in changes {
         out += &format!(
-            "| {} | {} | `{}` |\n",
-            c.name,
+            "| {} | {} | {} |\n",
+            md_cell(&c.name),
             c.old
                 .as_deref()
-                .map_or("(unset)".to_owned(), |v| format!("`{}`", md_cell(v))),
-            md_cell(&c.new)
+                .map_or("(unset)".to_owned(), markdown::code),
+            markdown::code(&c.new)
         );
     }
     out
@@ -250,13 +250,7 @@ pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
     out
 }
 
-/// Keeps a value (an AWS reason, a parameter) from breaking out of a markdown table
-/// cell or injecting HTML into a rendered comment.
-fn md_cell(s: &str) -> String {
-    html_escape::encode_text(s)
-        .replace('|', "\\|")
-        .replace(['\n', '\r'], " ")
-}
+use crate::markdown::{self, escape as md_cell};
 
 pub fn human_size(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)]

@@ -226,6 +226,23 @@ async fn plan_shows_changes_and_leaves_nothing_behind() {
         Some("60")
     );
     assert_eq!(change_set_count(&stack).await, before);
+
+    // A company edit alone is a change too, shown against the live table.
+    let out = run(fangops(p.path()).args(["companies", "add", "--env", "t", "Spotify"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(fangops(p.path()).args(["companies", "remove", "--env", "t", "Apple"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = plan(&["--detailed-exitcode"]);
+    assert_eq!(out.code, 3, "changes: {out:?}");
+    assert!(
+        out.stdout
+            .contains("1 to add, 1 to remove, 0 unchanged (against the live table)."),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("| + | Spotify |"), "{}", out.stdout);
+    assert!(out.stdout.contains("| − | Apple |"), "{}", out.stdout);
+    assert!(out.stdout.contains("**Blocked:**"), "{}", out.stdout);
 }
 
 #[tokio::test]

@@ -28,6 +28,7 @@ demo: setup ## Set up, start moto, and run the whole pipeline locally
 	echo; echo "== fangops doctor --env local"; $(FANGOPS) doctor --env local; \
 	echo; echo "== fangops deploy --env local: the stack from infra/template.yaml, then the companies"; $(FANGOPS) deploy --env local --profile dev; \
 	echo; echo "== fangops deploy --env local, again: nothing changed, so no change set"; $(FANGOPS) deploy --env local --profile dev; \
+	echo; echo "== fangops drift --env local: the live environment against the repository"; $(FANGOPS) drift --env local; \
 	echo; echo "== fangops run --env local: producer -> SQS -> sentiment -> S3"; $(FANGOPS) run --env local; \
 	echo; echo "== fangops results --env local"; $(FANGOPS) results --env local; \
 	mkdir -p dist; $(FANGOPS) results --env local --format html --out dist/results.html; \
@@ -51,6 +52,7 @@ bench: setup ## Print the benchmarks' figures (builds in release: slow the first
 	$(CARGO) bench --bench companies
 	bench/pipeline.sh 1000
 	bench/deploy.sh 5
+	bench/sync.sh
 	bench/artifacts.sh
 	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-producer
 	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-sentiment

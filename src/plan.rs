@@ -151,7 +151,7 @@ pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
     if let Some(why) = &c.refused {
         out += &format!(
             "\n> **Blocked:** {}. The sync after the deploy refuses this unless the deploy is given `--allow-mass-delete`.\n",
-            md(why.trim_end_matches(". If that is intended, pass --allow-mass-delete"))
+            md(why)
         );
     }
     if let (Some(note), false) = (&c.note, c.against == "unknown") {
@@ -321,7 +321,7 @@ mod tests {
             added: vec!["Apple".into()],
             removed: vec!["Amazon".into(), "Meta".into(), "Nvidia".into()],
             unchanged: 1,
-            refused: Some("the sync would delete 3 of the 4 companies in the table, 75% of it, more than the 50% allowed (sync.max_delete_percent): Amazon, Meta, Nvidia. If that is intended, pass --allow-mass-delete".into()),
+            refused: Some("the sync would delete 3 of the 4 companies in the table, 75% of it, more than the 50% allowed (sync.max_delete_percent): Amazon, Meta, Nvidia".into()),
             note: None,
         };
         insta::assert_snapshot!("companies_blocked", render_companies_markdown(&blocked));

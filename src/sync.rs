@@ -82,6 +82,9 @@ pub struct SyncReport {
     pub removed: Vec<String>,
     pub unchanged: usize,
     pub dry_run: bool,
+    /// Dry run only: why the real sync would refuse (a mass delete).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub blocked: Option<String>,
     pub stats: WriteStats,
     pub duration_s: f64,
 }
@@ -121,6 +124,11 @@ impl SyncReport {
             if names.len() > LIST_LIMIT {
                 out += &format!("  {sign} … and {} more\n", names.len() - LIST_LIMIT);
             }
+        }
+        if let Some(why) = &self.blocked {
+            out += &format!(
+                "The sync would refuse: {why}. Pass --allow-mass-delete if that is intended.\n"
+            );
         }
         if !self.dry_run && self.changed() {
             out += &format!(
@@ -167,24 +175,20 @@ pub fn diff<'a>(live: &BTreeSet<String>, wanted: impl Iterator<Item = &'a str>) 
     }
 }
 
-/// Refuses a sync that deletes more than `max_percent` of a non-empty live table, or
-/// all of it. A truncated list from a bad merge must not silently empty prod.
-pub fn check_mass_delete(
-    env: &EnvConfig,
-    diff: &Diff,
-    live: usize,
-    allow: bool,
-) -> Result<(), InvalidInput> {
+/// Why a sync deleting `diff.removed` from a table of `live` names would be a mass
+/// delete: more than `sync.max_delete_percent` of a non-empty table, or all of it
+/// because the file lists none. A truncated list from a bad merge must not silently
+/// empty prod.
+pub fn mass_delete(env: &EnvConfig, diff: &Diff, live: usize) -> Option<String> {
     let removing = diff.removed.len();
-    if allow || removing == 0 {
-        return Ok(());
+    if removing == 0 {
+        return None;
     }
     let max = env.sync.max_delete_percent as usize;
-    // An empty list empties the table: refused whatever the configured share.
     let empties = env.companies.is_empty();
     // Integer comparison: removing / live > max / 100.
     if !empties && removing * 100 <= max * live {
-        return Ok(());
+        return None;
     }
     let why = if empties {
         "every company in it, as the file lists none".to_owned()
@@ -206,17 +210,29 @@ pub fn check_mass_delete(
     } else {
         String::new()
     };
-    Err(InvalidInput(vec![
-        Diagnostic::whole_file(
-            &env.path,
-            format!(
-                "the sync would delete {removing} of the {live} companies in the table, {why}: {}{more}. \
-                 If that is intended, pass --allow-mass-delete",
-                names.join(", ")
-            ),
-        )
-        .with_key("companies"),
-    ]))
+    Some(format!(
+        "the sync would delete {removing} of the {live} companies in the table, {why}: {}{more}",
+        names.join(", ")
+    ))
+}
+
+/// [`mass_delete`] as an input error, unless the user allowed it.
+pub fn check_mass_delete(
+    env: &EnvConfig,
+    diff: &Diff,
+    live: usize,
+    allow: bool,
+) -> Result<(), InvalidInput> {
+    match mass_delete(env, diff, live) {
+        Some(why) if !allow => Err(InvalidInput(vec![
+            Diagnostic::whole_file(
+                &env.path,
+                format!("{why}. If that is intended, pass --allow-mass-delete"),
+            )
+            .with_key("companies"),
+        ])),
+        _ => Ok(()),
+    }
 }
 
 /// The table's company names, or None when the table does not exist (yet).
@@ -262,6 +278,8 @@ pub async fn read_live(
             }
         };
         stats.scan_pages += 1;
+        // Waits grow with consecutive failures, not with failures over a long scan.
+        backoff = Backoff::new(deadline);
         live.extend(page.items().iter().filter_map(|item| {
             item.get(fang_producer::COMPANY_ATTRIBUTE)
                 .and_then(|v| v.as_s().ok())
@@ -383,7 +401,11 @@ pub async fn sync(
             )
         })?;
     let d = diff(&live, env.companies.names());
-    check_mass_delete(env, &d, live.len(), opts.allow_mass_delete)?;
+    // A dry run shows the refusal a real sync would meet, beside the diff.
+    let blocked = mass_delete(env, &d, live.len()).filter(|_| !opts.allow_mass_delete);
+    if !opts.dry_run {
+        check_mass_delete(env, &d, live.len(), opts.allow_mass_delete)?;
+    }
     let mut report = SyncReport {
         env: env.name.clone(),
         table: table.to_owned(),
@@ -391,6 +413,7 @@ pub async fn sync(
         removed: d.removed,
         unchanged: d.unchanged,
         dry_run: opts.dry_run,
+        blocked,
         stats,
         duration_s: 0.0,
     };

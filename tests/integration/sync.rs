@@ -113,6 +113,22 @@ async fn a_mass_delete_is_refused_and_changes_nothing() {
     );
     assert!(out.stderr.contains("Live 00009"), "{}", out.stderr);
     assert_eq!(table_companies(&table).await, live);
+    // A dry run shows the diff and the refusal the real sync would meet.
+    let dry = run(fangops(project.path()).args(["sync", "--env", "e", "--dry-run"]));
+    assert_eq!(dry.code, 0, "{dry:?}");
+    assert!(
+        dry.stdout
+            .contains("would be: 0 added, 7 removed, 3 unchanged"),
+        "{}",
+        dry.stdout
+    );
+    assert!(
+        dry.stdout
+            .contains("The sync would refuse: the sync would delete 7"),
+        "{}",
+        dry.stdout
+    );
+    assert_eq!(table_companies(&table).await, live);
 
     // An empty list is refused whatever the share.
     project.env_file(

@@ -8,17 +8,39 @@ use super::Schedule;
 pub const LAMBDA_MEMORY_MB: u32 = 256;
 /// Lambda timeout for both functions, in seconds.
 pub const LAMBDA_TIMEOUT_S: u32 = 60;
-/// Alarm when the dead-letter queue holds at least this many messages.
-pub const ALARM_DLQ_MESSAGES: u32 = 1;
-/// Alarm when a function reports at least this many errors in 5 minutes.
-pub const ALARM_ERRORS_PER_5M: u32 = 1;
-/// Alarm when the oldest message in the queue is at least this old, in seconds.
-pub const ALARM_OLDEST_MESSAGE_AGE_S: u32 = 3600;
+/// Alarm thresholds; every alarm evaluates 5-minute periods, once, unless set otherwise
+/// (the no-results alarm's period follows the schedule).
+pub const ALARM_PERIOD_S: u32 = 300;
+pub const ALARM_EVALUATION_PERIODS: u32 = 1;
+/// Errors of a function in a period.
+pub const ALARM_ERRORS: f64 = 1.0;
+/// Throttled invocations of a function in a period.
+pub const ALARM_THROTTLES: f64 = 1.0;
+/// Messages in the dead-letter queue.
+pub const ALARM_DLQ_MESSAGES: f64 = 1.0;
+/// Age of the oldest queued message, in seconds.
+pub const ALARM_OLDEST_MESSAGE_AGE_S: f64 = 3600.0;
+/// The sentiment function's longest run, in percent of its timeout.
+pub const ALARM_SENTIMENT_DURATION_PERCENT: f64 = 80.0;
+/// Results written over the no-results period below which the alarm fires.
+pub const ALARM_NO_RESULTS: f64 = 1.0;
 /// A sync refuses to delete more than this share of the live table, in percent,
 /// without `--allow-mass-delete`: a list truncated by a bad merge must not empty prod.
 pub const SYNC_MAX_DELETE_PERCENT: u32 = 50;
 /// How often the pipeline runs.
 pub const SCHEDULE: &str = "rate(1 day)";
+
+/// The no-results alarm's period: the schedule's longest gap between runs plus slack
+/// for the run itself (the gap again, at most an hour), so that every period holds at
+/// least one run's results. `None` when that exceeds CloudWatch's 7-day limit or the
+/// schedule hardly runs. Measured over 2026 for crons, so that it never changes by
+/// itself.
+pub fn no_results_period_s(schedule: &Schedule) -> Option<u32> {
+    let from = time::Date::from_calendar_date(2026, time::Month::January, 1).ok()?;
+    let gap = schedule.longest_gap_s(from)?;
+    let period = (gap + gap.min(3600)).div_ceil(60) * 60;
+    u32::try_from(period).ok().filter(|p| *p <= 604_800)
+}
 
 pub fn schedule() -> Schedule {
     Schedule::parse(SCHEDULE).expect("the default schedule is valid")

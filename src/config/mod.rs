@@ -125,12 +125,25 @@ pub struct LambdaConfig {
     pub arch: Arch,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlarmsConfig {
     pub email: Option<String>,
-    pub dlq_messages: u32,
-    pub errors_per_5m: u32,
-    pub oldest_message_age_s: u32,
+    pub errors: AlarmSetting,
+    pub throttles: AlarmSetting,
+    pub dlq_messages: AlarmSetting,
+    pub oldest_message_age_s: AlarmSetting,
+    pub sentiment_duration_percent: AlarmSetting,
+    pub no_results: AlarmSetting,
+    pub dashboard: bool,
+}
+
+/// One alarm as configured, defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct AlarmSetting {
+    pub enabled: bool,
+    pub threshold: f64,
+    pub period_s: u32,
+    pub evaluation_periods: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -293,6 +306,71 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
     {
         problems.push(at(path, email, "alarms.email", m));
     }
+    let mut alarm = |key: &str, raw: &Option<raw::RawAlarm>, threshold: f64, period_s: u32| {
+        alarm_setting(path, key, raw.as_ref(), threshold, period_s, &mut problems)
+    };
+    let errors = alarm(
+        "errors",
+        &alarms.errors,
+        defaults::ALARM_ERRORS,
+        defaults::ALARM_PERIOD_S,
+    );
+    let throttles = alarm(
+        "throttles",
+        &alarms.throttles,
+        defaults::ALARM_THROTTLES,
+        defaults::ALARM_PERIOD_S,
+    );
+    let dlq_messages = alarm(
+        "dlq_messages",
+        &alarms.dlq_messages,
+        defaults::ALARM_DLQ_MESSAGES,
+        defaults::ALARM_PERIOD_S,
+    );
+    let oldest_message_age_s = alarm(
+        "oldest_message_age_s",
+        &alarms.oldest_message_age_s,
+        defaults::ALARM_OLDEST_MESSAGE_AGE_S,
+        defaults::ALARM_PERIOD_S,
+    );
+    let sentiment_duration_percent = alarm(
+        "sentiment_duration_percent",
+        &alarms.sentiment_duration_percent,
+        defaults::ALARM_SENTIMENT_DURATION_PERCENT,
+        defaults::ALARM_PERIOD_S,
+    );
+    let no_results_period = schedule.as_ref().and_then(defaults::no_results_period_s);
+    let mut no_results = alarm(
+        "no_results",
+        &alarms.no_results,
+        defaults::ALARM_NO_RESULTS,
+        no_results_period.unwrap_or(86_400),
+    );
+    // A schedule with gaps over a week cannot be watched by one CloudWatch period: off
+    // unless the file sets the period itself.
+    let explicit_period = alarms
+        .no_results
+        .as_ref()
+        .is_some_and(|a| a.period_s.is_some());
+    if no_results_period.is_none() && !explicit_period {
+        no_results.enabled = false;
+    }
+    if let Some(p) = alarms
+        .sentiment_duration_percent
+        .as_ref()
+        .and_then(|a| a.threshold.as_ref())
+        .filter(|t| t.value > 100.0)
+    {
+        problems.push(at(
+            path,
+            p,
+            "alarms.sentiment_duration_percent.threshold",
+            format!(
+                "{}% of the timeout can never be reached (the function stops at 100%)",
+                p.value
+            ),
+        ));
+    }
 
     let sync = raw.sync.unwrap_or_default();
     let max_delete_percent =
@@ -346,17 +424,101 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         text_source: raw.text_source.unwrap_or_default(),
         alarms: AlarmsConfig {
             email: alarms.email.map(|e| e.value),
-            dlq_messages: alarms.dlq_messages.unwrap_or(defaults::ALARM_DLQ_MESSAGES),
-            errors_per_5m: alarms
-                .errors_per_5m
-                .unwrap_or(defaults::ALARM_ERRORS_PER_5M),
-            oldest_message_age_s: alarms
-                .oldest_message_age_s
-                .unwrap_or(defaults::ALARM_OLDEST_MESSAGE_AGE_S),
+            errors,
+            throttles,
+            dlq_messages,
+            oldest_message_age_s,
+            sentiment_duration_percent,
+            no_results,
+            dashboard: alarms.dashboard.unwrap_or(true),
         },
         sync: SyncConfig { max_delete_percent },
         companies,
     })
+}
+
+/// One alarm's settings with defaults applied; every bad value becomes a problem.
+fn alarm_setting(
+    path: &Path,
+    key: &str,
+    raw: Option<&raw::RawAlarm>,
+    threshold: f64,
+    period_s: u32,
+    problems: &mut Vec<Diagnostic>,
+) -> AlarmSetting {
+    let Some(raw) = raw else {
+        return AlarmSetting {
+            enabled: true,
+            threshold,
+            period_s,
+            evaluation_periods: defaults::ALARM_EVALUATION_PERIODS,
+        };
+    };
+    let key = |field: &str| format!("alarms.{key}.{field}");
+    if let Some(t) = &raw.threshold
+        && !(t.value.is_finite() && t.value >= 0.0)
+    {
+        problems.push(at(
+            path,
+            t,
+            &key("threshold"),
+            format!("{} is not a threshold: use a number of at least 0", t.value),
+        ));
+    }
+    if let Some(p) = &raw.period_s
+        && !(matches!(p.value, 10 | 20 | 30) || (p.value > 0 && p.value % 60 == 0))
+    {
+        problems.push(at(
+            path,
+            p,
+            &key("period_s"),
+            format!(
+                "{} s is not a CloudWatch alarm period: use 10, 20, 30 or a multiple of 60",
+                p.value
+            ),
+        ));
+    }
+    if let Some(e) = &raw.evaluation_periods
+        && e.value == 0
+    {
+        problems.push(at(
+            path,
+            e,
+            &key("evaluation_periods"),
+            "at least 1 period is needed",
+        ));
+    }
+    let setting = AlarmSetting {
+        enabled: raw.enabled.unwrap_or(true),
+        threshold: spanned_or(&raw.threshold, threshold),
+        period_s: spanned_or(&raw.period_s, period_s),
+        evaluation_periods: spanned_or(&raw.evaluation_periods, defaults::ALARM_EVALUATION_PERIODS),
+    };
+    // CloudWatch's limit on the window an alarm looks at.
+    let window = u64::from(setting.period_s) * u64::from(setting.evaluation_periods);
+    let max = if setting.period_s < 3600 {
+        86_400
+    } else {
+        604_800
+    };
+    if window > max
+        && let Some(at_span) = raw.evaluation_periods.as_ref().or(raw.period_s.as_ref())
+    {
+        problems.push(at(
+            path,
+            at_span,
+            &key("evaluation_periods"),
+            format!(
+                "period_s × evaluation_periods is {window} s; CloudWatch allows at most {max} s{}",
+                if max == 86_400 {
+                    " for periods under an hour"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    setting
 }
 
 fn spanned_or<T: Copy>(v: &Option<Spanned<T>>, default: T) -> T {

@@ -85,6 +85,8 @@ pub struct RawLambda {
     pub arch: Option<Arch>,
 }
 
+/// CloudWatch alarms: each one is on with its defaults unless set here. Every alarm
+/// notifies the stack's SNS topic when it fires and when it recovers.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAlarms {
@@ -92,15 +94,49 @@ pub struct RawAlarms {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub email: Option<Spanned<String>>,
-    /// Alarm when the dead-letter queue holds at least this many messages. Default: 1.
+    /// Errors of each function (Sum in a period). Default threshold: 1 in 5 minutes.
     #[serde(default)]
-    pub dlq_messages: Option<u32>,
-    /// Alarm when a function reports at least this many errors in 5 minutes. Default: 1.
+    pub errors: Option<RawAlarm>,
+    /// Throttled invocations of each function. Default threshold: 1 in 5 minutes.
     #[serde(default)]
-    pub errors_per_5m: Option<u32>,
-    /// Alarm when the oldest queued message is at least this old, in seconds. Default: 3600.
+    pub throttles: Option<RawAlarm>,
+    /// Messages in the dead-letter queue (companies that failed 3 times). Default: 1.
     #[serde(default)]
-    pub oldest_message_age_s: Option<u32>,
+    pub dlq_messages: Option<RawAlarm>,
+    /// Age of the oldest message in the queue, in seconds. Default: 3600.
+    #[serde(default)]
+    pub oldest_message_age_s: Option<RawAlarm>,
+    /// The sentiment function's longest run, in percent of its timeout. Default: 80.
+    #[serde(default)]
+    pub sentiment_duration_percent: Option<RawAlarm>,
+    /// Fewer results written than the threshold over a period (default 1 over the
+    /// schedule's interval): the pipeline that silently stopped.
+    #[serde(default)]
+    pub no_results: Option<RawAlarm>,
+    /// Also keep a CloudWatch dashboard of the same metrics. Default: true.
+    #[serde(default)]
+    pub dashboard: Option<bool>,
+}
+
+/// One alarm's settings; anything omitted takes the alarm's default.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAlarm {
+    /// `false` turns this alarm off (fangops then deletes it). Default: true.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// The value that fires the alarm; at least 0.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub threshold: Option<Spanned<f64>>,
+    /// Length of one evaluation period in seconds: 10, 20, 30 or a multiple of 60.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub period_s: Option<Spanned<u32>>,
+    /// Consecutive breaching periods before the alarm fires. Default: 1.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub evaluation_periods: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -54,7 +54,12 @@ fn valid_minimal_file_gets_documented_defaults() {
     assert_eq!(cfg.lambda.arch, Arch::Arm64);
     assert_eq!(cfg.sentiment, Analyzer::Comprehend);
     assert_eq!(cfg.text_source, TextSource::Wikipedia);
-    assert_eq!(cfg.alarms.dlq_messages, defaults::ALARM_DLQ_MESSAGES);
+    assert_eq!(
+        cfg.alarms.dlq_messages.threshold,
+        defaults::ALARM_DLQ_MESSAGES
+    );
+    assert_eq!(cfg.alarms.no_results.period_s, 86_400 + 3600);
+    assert!(cfg.alarms.no_results.enabled);
     assert!(!cfg.protected);
     assert!(!cfg.is_local());
     assert_eq!(
@@ -66,7 +71,7 @@ fn valid_minimal_file_gets_documented_defaults() {
 #[test]
 fn full_file_parses_every_key() {
     let cfg = parse_str(
-        "stack: fang-dev\nregion: eu-west-1\naccount: \"012345678901\"\nendpoint_url: http://127.0.0.1:4566\nprotected: true\nschedule: cron(0 6 ? * MON-FRI *)\nlambda: { memory_mb: 512, timeout_s: 30, arch: x86_64 }\nsentiment: vader\ntext_source: fixtures\nalarms:\n  email: team@example.com\n  dlq_messages: 5\n  errors_per_5m: 2\n  oldest_message_age_s: 600\ncompanies: [Netflix]\n",
+        "stack: fang-dev\nregion: eu-west-1\naccount: \"012345678901\"\nendpoint_url: http://127.0.0.1:4566\nprotected: true\nschedule: cron(0 6 ? * MON-FRI *)\nlambda: { memory_mb: 512, timeout_s: 30, arch: x86_64 }\nsentiment: vader\ntext_source: fixtures\nalarms:\n  email: team@example.com\n  dlq_messages: { threshold: 5 }\n  errors: { threshold: 2, period_s: 60, evaluation_periods: 3 }\n  oldest_message_age_s: { threshold: 600 }\n  throttles: { enabled: false }\n  dashboard: false\nsync: { max_delete_percent: 10 }\ncompanies: [Netflix]\n",
     )
     .unwrap();
     assert_eq!(cfg.account.as_deref(), Some("012345678901"));
@@ -83,7 +88,65 @@ fn full_file_parses_every_key() {
     assert_eq!(cfg.sentiment, Analyzer::Vader);
     assert_eq!(cfg.text_source, TextSource::Fixtures);
     assert_eq!(cfg.alarms.email.as_deref(), Some("team@example.com"));
-    assert_eq!(cfg.alarms.oldest_message_age_s, 600);
+    assert_eq!(cfg.alarms.oldest_message_age_s.threshold, 600.0);
+    assert_eq!(cfg.alarms.dlq_messages.threshold, 5.0);
+    assert_eq!(
+        cfg.alarms.errors,
+        crate::config::AlarmSetting {
+            enabled: true,
+            threshold: 2.0,
+            period_s: 60,
+            evaluation_periods: 3
+        }
+    );
+    assert!(!cfg.alarms.throttles.enabled);
+    assert!(!cfg.alarms.dashboard);
+    assert_eq!(cfg.sync.max_delete_percent, 10);
+    // Weekdays at 06:00: the longest gap is Friday to Monday, plus an hour of slack.
+    assert_eq!(cfg.alarms.no_results.period_s, 3 * 86_400 + 3600);
+}
+
+#[test]
+fn bad_alarm_settings_name_file_line_and_key() {
+    let errs = errors(
+        "stack: fang-test\nregion: us-east-1\nalarms:\n  email: not-an-address\n  errors: { threshold: -1 }\n  dlq_messages: { period_s: 90 }\n  throttles: { period_s: 300, evaluation_periods: 300 }\n  sentiment_duration_percent: { threshold: 120 }\ncompanies: [A]\n",
+    );
+    let want = [
+        ("4:10", "alarms.email", "not-an-address"),
+        ("5:24", "alarms.errors.threshold", "-1 is not a threshold"),
+        (
+            "6:29",
+            "alarms.dlq_messages.period_s",
+            "90 s is not a CloudWatch alarm period",
+        ),
+        (
+            "7:51",
+            "alarms.throttles.evaluation_periods",
+            "CloudWatch allows at most 86400 s",
+        ),
+        (
+            "8:44",
+            "alarms.sentiment_duration_percent.threshold",
+            "can never be reached",
+        ),
+    ];
+    assert_eq!(errs.len(), want.len(), "{errs:#?}");
+    for (shown, (pos, key, text)) in errs.iter().zip(want) {
+        assert!(
+            shown.starts_with(&format!("{FILE}:{pos}: `{key}`: ")),
+            "{shown}"
+        );
+        assert!(shown.contains(text), "{shown}");
+    }
+}
+
+#[test]
+fn unknown_alarm_key_is_located_with_a_suggestion() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nalarms:\n  error: { threshold: 1 }\ncompanies: []\n",
+        "4:3",
+        "unknown field `error`",
+    );
 }
 
 // ---- bad input: structure -------------------------------------------------------

@@ -618,13 +618,13 @@ mod tests {
     #[test]
     fn add_to_a_sorted_list_goes_in_order_and_keeps_everything_else() {
         let text = format!(
-            "{HEAD}companies:\n  # big tech\n  - Apple     # since 2020\n  - Meta\n  - Nvidia\nalarms:\n  dlq_messages: 1\n"
+            "{HEAD}companies:\n  # big tech\n  - Apple     # since 2020\n  - Meta\n  - Nvidia\nalarms:\n  dlq_messages: {{ threshold: 1 }}\n"
         );
         let (out, report) = edit(&text, add(&["Microsoft", "Adobe", "Zoom"]));
         assert_eq!(
             out,
             format!(
-                "{HEAD}companies:\n  # big tech\n  - Adobe\n  - Apple     # since 2020\n  - Meta\n  - Microsoft\n  - Nvidia\n  - Zoom\nalarms:\n  dlq_messages: 1\n"
+                "{HEAD}companies:\n  # big tech\n  - Adobe\n  - Apple     # since 2020\n  - Meta\n  - Microsoft\n  - Nvidia\n  - Zoom\nalarms:\n  dlq_messages: {{ threshold: 1 }}\n"
             )
         );
         assert_eq!(report.added, ["Microsoft", "Adobe", "Zoom"]);

@@ -11,12 +11,14 @@
 //! - [`resources`]: the names of an environment's resources, derived from its stack
 //! - [`deploy`] (template, parameters, artifacts, CloudFormation), [`plan`],
 //!   [`teardown`]: the stacks; [`sync`]: the companies table equals the file;
-//!   [`drift`]: how far the live environment is from the repository
+//!   [`drift`]: how far the live environment is from the repository; [`alarms`]:
+//!   CloudWatch alarms and dashboard
 //! - [`build`]: the Lambda zips; [`run`] and [`local`] (the local runner): a pipeline
 //!   run; [`results`]: tables, JSON and the HTML page
 //! - [`validate`], [`doctor`]: the commands of the same name
 //! - [`output`]: human, JSON and CI output, logging and progress
 
+pub mod alarms;
 pub mod aws;
 pub mod build;
 pub mod companies;

@@ -89,6 +89,11 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             ui.report(&report, || report.render());
             Ok(exit::SUCCESS)
         }
+        Command::Alarms(args) => {
+            let report = fangops::alarms::run(&args.into_request(&root), ui).await?;
+            ui.report(&report, || report.render());
+            Ok(exit::SUCCESS)
+        }
         Command::Drift(args) => {
             let report = fangops::drift::drift(&args.into_request(&root), ui).await?;
             ui.report(&report, || report.render());

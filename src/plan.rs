@@ -5,9 +5,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::alarms::{self, AlarmsReport};
 use crate::aws::AwsContext;
 use crate::config::{self, EnvRef};
 use crate::deploy::stack::{self, ChangeSetResult, ChangeSetSpec, ResourceChange, Timing};
@@ -43,12 +44,16 @@ pub struct PlanReport {
     pub parameter_changes: Vec<ParameterChange>,
     pub replacements: usize,
     pub companies: CompaniesPlan,
+    /// What the deploy would do to the alarms (and dashboard).
+    pub alarms: Option<AlarmsReport>,
     pub duration_s: f64,
 }
 
 impl PlanReport {
     pub fn has_changes(&self) -> bool {
-        self.stack_changes() || self.companies.changed()
+        self.stack_changes()
+            || self.companies.changed()
+            || self.alarms.as_ref().is_some_and(AlarmsReport::changed)
     }
 
     fn stack_changes(&self) -> bool {
@@ -60,6 +65,10 @@ impl PlanReport {
         out += &self.render_stack_markdown();
         out.push('\n');
         out += &render_companies_markdown(&self.companies);
+        if let Some(alarms) = &self.alarms {
+            out.push('\n');
+            out += &alarms.render_markdown();
+        }
         out
     }
 
@@ -180,6 +189,17 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         req.timeout,
     )
     .await;
+    let account = ctx.identity().await?.account.clone();
+    let alarms = alarms::install(
+        &p.env,
+        &ctx.cloudwatch(),
+        &p.names,
+        ctx.region(),
+        &account,
+        true,
+    )
+    .await
+    .context("comparing the alarms")?;
     let cfn = ctx.cloudformation();
     let stack_name = p.env.stack.clone();
     let timing = Timing::new(ctx.is_local(), req.timeout);
@@ -195,6 +215,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         parameter_changes: Vec::new(),
         replacements: 0,
         companies,
+        alarms: Some(alarms),
         duration_s: 0.0,
     };
     if p.is_current(existing.as_ref()) {
@@ -295,6 +316,7 @@ mod tests {
                 unchanged: 4,
                 ..Default::default()
             },
+            alarms: None,
             duration_s: 1.0,
         };
         insta::assert_snapshot!("plan_changes", report.render_markdown());

@@ -40,6 +40,8 @@ pub struct TeardownReport {
     pub stack_deleted: bool,
     pub objects_deleted: u64,
     pub log_groups_deleted: Vec<String>,
+    /// fangops's alarms of the stack (they live outside it).
+    pub alarms_deleted: usize,
     pub artifact_bucket_deleted: Option<String>,
     pub duration_s: f64,
 }
@@ -48,6 +50,7 @@ impl TeardownReport {
     pub fn render(&self) -> String {
         if !self.stack_deleted
             && self.log_groups_deleted.is_empty()
+            && self.alarms_deleted == 0
             && self.objects_deleted == 0
             && self.artifact_bucket_deleted.is_none()
         {
@@ -57,7 +60,7 @@ impl TeardownReport {
             );
         }
         let mut out = format!(
-            "tore down {} ({}) in {:.1} s: {}{} objects deleted, {} log groups deleted\n",
+            "tore down {} ({}) in {:.1} s: {}{} objects deleted, {} log groups deleted, {} alarms deleted\n",
             self.stack,
             self.env,
             self.duration_s,
@@ -67,7 +70,8 @@ impl TeardownReport {
                 ""
             },
             self.objects_deleted,
-            self.log_groups_deleted.len()
+            self.log_groups_deleted.len(),
+            self.alarms_deleted
         );
         if let Some(b) = &self.artifact_bucket_deleted {
             out += &format!("artifact bucket {b} deleted\n");
@@ -121,6 +125,7 @@ pub async fn teardown(req: &TeardownRequest, ui: &Ui) -> Result<TeardownReport> 
         stack_deleted: false,
         objects_deleted: 0,
         log_groups_deleted: Vec::new(),
+        alarms_deleted: 0,
         artifact_bucket_deleted: None,
         duration_s: 0.0,
     };
@@ -159,6 +164,7 @@ pub async fn teardown(req: &TeardownRequest, ui: &Ui) -> Result<TeardownReport> 
         report.stack_deleted = true;
     }
     report.log_groups_deleted = delete_log_groups(&ctx.logs(), &env.stack).await?;
+    report.alarms_deleted = crate::alarms::remove_all(&ctx.cloudwatch(), &env.stack).await?;
     if req.artifacts {
         let bucket = req
             .artifact_bucket

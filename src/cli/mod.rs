@@ -1,6 +1,7 @@
 //! The command line: clap types only. Each subcommand's arguments become a core
 //! request in its own file; nothing below `src/cli` is visible to the core.
 
+mod alarms;
 mod build;
 mod deploy;
 mod doctor;
@@ -13,6 +14,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
+pub use alarms::AlarmsArgs;
 pub use build::BuildArgs;
 pub use deploy::{DeployArgs, PlanArgs, TeardownArgs};
 pub use doctor::DoctorArgs;
@@ -78,6 +80,8 @@ pub enum Command {
     Deploy(DeployArgs),
     /// Make the companies table equal the env file's list (writes and deletes).
     Sync(SyncArgs),
+    /// Install the env file's CloudWatch alarms and dashboard (deploy does it too).
+    Alarms(AlarmsArgs),
     /// Compare the live environment with the repository: companies and stack drift.
     Drift(DriftArgs),
     /// Edit an env file's company list in place: add, remove, rename.

@@ -24,6 +24,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::alarms::{self, AlarmsReport};
 use crate::aws::AwsContext;
 use crate::build::{self, BuildRequest};
 use crate::config::{self, EnvConfig, EnvRef};
@@ -96,6 +97,8 @@ pub struct DeployReport {
     pub fingerprint: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarms: Option<AlarmsReport>,
     pub duration_s: f64,
 }
 
@@ -168,6 +171,9 @@ impl DeployReport {
         out.push('\n');
         if let Some(sync) = &self.sync {
             out += &format!("Companies in `{}`: {}.\n\n", sync.table, sync.summary());
+        }
+        if let Some(alarms) = &self.alarms {
+            out += &format!("Alarms: {}.\n\n", alarms.summary());
         }
         if !self.outputs.is_empty() {
             out += "| output | value |\n|---|---|\n";
@@ -449,6 +455,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         resources: p.names.clone(),
         fingerprint: p.fingerprint.clone(),
         sync: None,
+        alarms: None,
         duration_s: 0.0,
     };
 
@@ -567,6 +574,19 @@ async fn finish(
         tracing::info!("companies in {}: {}", sync.table, sync.summary());
         report.sync = Some(sync);
     }
+    let account = ctx.identity().await?.account.clone();
+    let alarms = alarms::install(
+        &p.env,
+        &ctx.cloudwatch(),
+        &p.names,
+        ctx.region(),
+        &account,
+        false,
+    )
+    .await
+    .context("installing the alarms after the deploy")?;
+    tracing::info!("alarms of {}: {}", p.env.stack, alarms.summary());
+    report.alarms = Some(alarms);
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -687,6 +707,12 @@ mod tests {
                 added: vec!["Spotify".into()],
                 removed: Vec::new(),
                 unchanged: 4,
+                ..Default::default()
+            }),
+            alarms: Some(AlarmsReport {
+                env: "dev".into(),
+                topic: "arn:aws:sns:us-east-1:123456789012:fang-dev-alarms".into(),
+                unchanged: 8,
                 ..Default::default()
             }),
             duration_s: 42.25,

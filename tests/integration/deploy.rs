@@ -90,6 +90,9 @@ async fn create_then_no_op_then_update_then_teardown() {
         "no change set for a no-op"
     );
     assert_eq!(report["sync"]["unchanged"], 2);
+    // The first deploy installed the alarms; this one found them as wanted.
+    assert_eq!(report["alarms"]["unchanged"], 8, "{report:#}");
+    assert_eq!(report["alarms"]["changes"], serde_json::json!([]));
     assert_eq!(
         stack_status(&stack).await.as_deref(),
         Some("CREATE_COMPLETE")
@@ -146,6 +149,11 @@ async fn create_then_no_op_then_update_then_teardown() {
     ));
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(out.json()["stack_deleted"], true);
+    assert_eq!(
+        out.json()["alarms_deleted"],
+        8,
+        "the alarms live outside the stack"
+    );
     assert_eq!(stack_status(&stack).await, None);
     let bucket = format!("{stack}-123456789012-results");
     assert!(

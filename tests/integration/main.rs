@@ -7,6 +7,7 @@
 
 mod support;
 
+mod alarms;
 mod build;
 mod companies;
 mod deploy;

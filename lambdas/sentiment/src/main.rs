@@ -1,7 +1,8 @@
 //! The Lambda entry point: builds the clients and the text source once, then runs the
 //! library's handler for each SQS batch. Configuration comes from the environment the
 //! template sets: RESULTS_BUCKET, TEXT_SOURCE (wikipedia|fixtures), ANALYZER
-//! (comprehend|vader), WIKIPEDIA_BASE_URL (optional).
+//! (comprehend|vader), STACK_NAME (the dimension of the results metric),
+//! WIKIPEDIA_BASE_URL (optional).
 
 use fang_sentiment::analyze::Analyzer;
 use fang_sentiment::text::{TextSource, WIKIPEDIA_BASE_URL, Wikipedia};
@@ -38,10 +39,18 @@ async fn main() -> Result<(), Error> {
         bucket: required_env("RESULTS_BUCKET")?,
         write_summary: true,
     };
+    let stack = required_env("STACK_NAME")?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
-        let deps = &deps;
+        let (deps, stack) = (&deps, &stack);
         async move {
-            let outcome = handle_batch(deps, &event.payload, time::OffsetDateTime::now_utc()).await;
+            let now = time::OffsetDateTime::now_utc();
+            let outcome = handle_batch(deps, &event.payload, now).await;
+            // The "no results" alarm's metric, as an embedded-metric-format log line.
+            let ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
+            println!(
+                "{}",
+                fang_shared::metrics::results_written_line(stack, outcome.succeeded.len(), ms)
+            );
             Ok::<_, Error>(outcome.response)
         }
     }))

@@ -3,6 +3,7 @@
 //! so a change to the contract is a compile error on the other side, not a runtime one.
 
 pub mod keys;
+pub mod metrics;
 pub mod summary;
 
 use std::fmt;

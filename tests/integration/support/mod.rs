@@ -143,13 +143,13 @@ pub fn local_env_yaml(stack: &str, companies: &[String]) -> String {
 /// setting up and checking what fangops did. An optional closure adjusts the builder.
 macro_rules! moto_client {
     ($sdk:ident) => {
-        moto_client!($sdk, |b| b)
+        $crate::support::moto_client!($sdk, |b| b)
     };
     ($sdk:ident, $adjust:expr) => {{
         let builder = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
             .region($sdk::config::Region::new("us-east-1"))
-            .endpoint_url(&moto::moto().endpoint)
+            .endpoint_url(&$crate::support::moto::moto().endpoint)
             .credentials_provider(aws_credential_types::Credentials::new(
                 "t", "t", None, None, "tests",
             ));
@@ -158,6 +158,7 @@ macro_rules! moto_client {
         $sdk::Client::from_conf(builder.build())
     }};
 }
+pub(crate) use moto_client;
 
 pub fn s3() -> aws_sdk_s3::Client {
     moto_client!(aws_sdk_s3, |b: aws_sdk_s3::config::Builder| b

@@ -23,6 +23,7 @@ pub mod aws;
 pub mod build;
 pub mod companies;
 pub mod config;
+pub mod cost;
 pub mod deploy;
 pub mod diagnostics;
 pub mod doctor;

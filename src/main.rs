@@ -89,6 +89,18 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             ui.report(&report, || report.render());
             Ok(exit::SUCCESS)
         }
+        Command::Cost(args) => {
+            let (req, markdown) = args.into_request(&root);
+            let report = fangops::cost::run(&req).await?;
+            ui.report(&report, || {
+                if markdown {
+                    report.render_markdown()
+                } else {
+                    report.render()
+                }
+            });
+            Ok(exit::SUCCESS)
+        }
         Command::Alarms(args) => {
             let report = fangops::alarms::run(&args.into_request(&root), ui).await?;
             ui.report(&report, || report.render());

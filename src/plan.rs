@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::alarms::{self, AlarmsReport};
 use crate::aws::AwsContext;
 use crate::config::{self, EnvRef};
+use crate::cost::CostReport;
 use crate::deploy::stack::{self, ChangeSetResult, ChangeSetSpec, ResourceChange, Timing};
 use crate::deploy::{
     self, ArtifactSource, ParameterChange, render_changes_markdown,
@@ -46,6 +47,8 @@ pub struct PlanReport {
     pub companies: CompaniesPlan,
     /// What the deploy would do to the alarms (and dashboard).
     pub alarms: Option<AlarmsReport>,
+    /// The cost estimate, with the delta against the base branch when known.
+    pub cost: Option<CostReport>,
     pub duration_s: f64,
 }
 
@@ -68,6 +71,10 @@ impl PlanReport {
         if let Some(alarms) = &self.alarms {
             out.push('\n');
             out += &alarms.render_markdown();
+        }
+        if let Some(cost) = &self.cost {
+            out.push('\n');
+            out += &cost.render_markdown();
         }
         out
     }
@@ -169,6 +176,22 @@ pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
     out
 }
 
+/// The cost section; a plan without it (no pricing table for the region, a base
+/// revision git cannot read) is still a plan, so problems are warnings here.
+pub fn cost_section(
+    root: &std::path::Path,
+    env: &crate::config::EnvConfig,
+    base: Option<&str>,
+) -> Option<CostReport> {
+    match crate::cost::section(root, env, base) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!("no cost estimate: {e:#}");
+            None
+        }
+    }
+}
+
 pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     let started = Instant::now();
     let env = config::load(&req.env.path(&req.root))?;
@@ -216,6 +239,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         replacements: 0,
         companies,
         alarms: Some(alarms),
+        cost: cost_section(&req.root, &p.env, req.base.as_deref()),
         duration_s: 0.0,
     };
     if p.is_current(existing.as_ref()) {
@@ -317,6 +341,7 @@ mod tests {
                 ..Default::default()
             },
             alarms: None,
+            cost: None,
             duration_s: 1.0,
         };
         insta::assert_snapshot!("plan_changes", report.render_markdown());

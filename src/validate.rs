@@ -52,6 +52,7 @@ pub fn run(req: &ValidateRequest) -> ValidateReport {
     }
     if req.env.is_none() {
         check_template(&req.root, &mut report);
+        check_pricing(&req.root, &mut report);
     }
     for path in files {
         let shown = display_path(&req.root, &path);
@@ -107,6 +108,39 @@ fn check_template(root: &Path, report: &mut ValidateReport) {
     if !diags.is_empty() {
         report.ok = false;
         report.errors.extend(diags);
+    }
+}
+
+/// Every pricing table under `infra/pricing/`: complete, no negative price, known units.
+fn check_pricing(root: &Path, report: &mut ValidateReport) {
+    let dir = config::project_path(root, crate::cost::pricing::PRICING_DIR);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return;
+    };
+    let mut files: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
+        .collect();
+    files.sort();
+    for path in files {
+        let shown = display_path(root, &path);
+        let diags = match std::fs::read_to_string(&path) {
+            Ok(text) => crate::cost::pricing::parse(&shown, &text)
+                .err()
+                .map(|e| e.0)
+                .unwrap_or_default(),
+            Err(e) => vec![Diagnostic::whole_file(&shown, format!("cannot read: {e}"))],
+        };
+        report.files.push(FileSummary {
+            file: shown,
+            ok: diags.is_empty(),
+            stack: None,
+            companies: None,
+        });
+        if !diags.is_empty() {
+            report.ok = false;
+            report.errors.extend(diags);
+        }
     }
 }
 

@@ -104,12 +104,7 @@ impl PlanArgs {
             artifacts: self.artifacts.source(root),
             artifact_bucket: self.artifacts.artifact_bucket,
             timeout: Duration::from_secs(self.timeout),
-            base: self.base.or_else(|| {
-                std::env::var("GITHUB_BASE_REF")
-                    .ok()
-                    .filter(|b| !b.is_empty())
-                    .map(|b| format!("origin/{b}"))
-            }),
+            base: self.base.or_else(github_base),
         };
         (req, self.detailed_exitcode, self.out)
     }
@@ -149,4 +144,12 @@ impl TeardownArgs {
             timeout: Duration::from_secs(self.timeout),
         }
     }
+}
+
+/// A pull request's base branch in Actions, as a revision the checkout has.
+pub fn github_base() -> Option<String> {
+    std::env::var("GITHUB_BASE_REF")
+        .ok()
+        .filter(|b| !b.is_empty())
+        .map(|b| format!("origin/{b}"))
 }

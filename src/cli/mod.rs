@@ -3,6 +3,7 @@
 
 mod alarms;
 mod build;
+mod cost;
 mod deploy;
 mod doctor;
 mod pipeline;
@@ -16,6 +17,7 @@ use clap::{Parser, Subcommand};
 
 pub use alarms::AlarmsArgs;
 pub use build::BuildArgs;
+pub use cost::CostArgs;
 pub use deploy::{DeployArgs, PlanArgs, TeardownArgs};
 pub use doctor::DoctorArgs;
 pub use pipeline::{ResultsArgs, RunArgs};
@@ -82,6 +84,8 @@ pub enum Command {
     Sync(SyncArgs),
     /// Install the env file's CloudWatch alarms and dashboard (deploy does it too).
     Alarms(AlarmsArgs),
+    /// Estimate an environment's monthly cost and TCO; actual spend from Cost Explorer.
+    Cost(CostArgs),
     /// Compare the live environment with the repository: companies and stack drift.
     Drift(DriftArgs),
     /// Edit an env file's company list in place: add, remove, rename.

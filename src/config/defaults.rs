@@ -27,6 +27,16 @@ pub const ALARM_NO_RESULTS: f64 = 1.0;
 /// A sync refuses to delete more than this share of the live table, in percent,
 /// without `--allow-mass-delete`: a list truncated by a bad merge must not empty prod.
 pub const SYNC_MAX_DELETE_PERCENT: u32 = 50;
+/// Cost-model assumptions (see `RawCost` for what each means).
+pub const COST_SENTIMENT_MS_PER_COMPANY: f64 = 800.0;
+pub const COST_PRODUCER_MS_PER_RUN: f64 = 300.0;
+pub const COST_PRODUCER_MS_PER_COMPANY: f64 = 2.0;
+pub const COST_TEXT_CHARS_PER_COMPANY: f64 = 1200.0;
+pub const COST_RESULT_KB: f64 = 2.0;
+pub const COST_LOG_KB_PER_COMPANY: f64 = 0.5;
+pub const COST_ALARM_NOTIFICATIONS_PER_MONTH: f64 = 4.0;
+pub const COST_COMPANY_CHANGES_PER_MONTH: f64 = 10.0;
+pub const COST_EXPLORER_REQUESTS_PER_MONTH: f64 = 20.0;
 /// How often the pipeline runs.
 pub const SCHEDULE: &str = "rate(1 day)";
 

@@ -93,6 +93,7 @@ pub struct EnvConfig {
     pub text_source: TextSource,
     pub alarms: AlarmsConfig,
     pub sync: SyncConfig,
+    pub cost: CostAssumptions,
     #[serde(serialize_with = "serialize_companies")]
     pub companies: CompanyList,
 }
@@ -144,6 +145,20 @@ pub struct AlarmSetting {
     pub threshold: f64,
     pub period_s: u32,
     pub evaluation_periods: u32,
+}
+
+/// The cost model's assumptions, defaults applied.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CostAssumptions {
+    pub sentiment_ms_per_company: f64,
+    pub producer_ms_per_run: f64,
+    pub producer_ms_per_company: f64,
+    pub text_chars_per_company: f64,
+    pub result_kb: f64,
+    pub log_kb_per_company: f64,
+    pub alarm_notifications_per_month: f64,
+    pub company_changes_per_month: f64,
+    pub cost_explorer_requests_per_month: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -386,6 +401,72 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         ));
     }
 
+    let raw_cost = raw.cost.unwrap_or_default();
+    let mut assume = |key: &str, v: &Option<Spanned<f64>>, default: f64| match v {
+        None => default,
+        Some(s) if s.value.is_finite() && s.value >= 0.0 => s.value,
+        Some(s) => {
+            problems.push(at(
+                path,
+                s,
+                &format!("cost.{key}"),
+                format!(
+                    "{} is not a usable assumption: use a number of at least 0",
+                    s.value
+                ),
+            ));
+            default
+        }
+    };
+    let has_email = alarms.email.is_some();
+    let cost = CostAssumptions {
+        sentiment_ms_per_company: assume(
+            "sentiment_ms_per_company",
+            &raw_cost.sentiment_ms_per_company,
+            defaults::COST_SENTIMENT_MS_PER_COMPANY,
+        ),
+        producer_ms_per_run: assume(
+            "producer_ms_per_run",
+            &raw_cost.producer_ms_per_run,
+            defaults::COST_PRODUCER_MS_PER_RUN,
+        ),
+        producer_ms_per_company: assume(
+            "producer_ms_per_company",
+            &raw_cost.producer_ms_per_company,
+            defaults::COST_PRODUCER_MS_PER_COMPANY,
+        ),
+        text_chars_per_company: assume(
+            "text_chars_per_company",
+            &raw_cost.text_chars_per_company,
+            defaults::COST_TEXT_CHARS_PER_COMPANY,
+        ),
+        result_kb: assume("result_kb", &raw_cost.result_kb, defaults::COST_RESULT_KB),
+        log_kb_per_company: assume(
+            "log_kb_per_company",
+            &raw_cost.log_kb_per_company,
+            defaults::COST_LOG_KB_PER_COMPANY,
+        ),
+        alarm_notifications_per_month: assume(
+            "alarm_notifications_per_month",
+            &raw_cost.alarm_notifications_per_month,
+            if has_email {
+                defaults::COST_ALARM_NOTIFICATIONS_PER_MONTH
+            } else {
+                0.0
+            },
+        ),
+        company_changes_per_month: assume(
+            "company_changes_per_month",
+            &raw_cost.company_changes_per_month,
+            defaults::COST_COMPANY_CHANGES_PER_MONTH,
+        ),
+        cost_explorer_requests_per_month: assume(
+            "cost_explorer_requests_per_month",
+            &raw_cost.cost_explorer_requests_per_month,
+            defaults::COST_EXPLORER_REQUESTS_PER_MONTH,
+        ),
+    };
+
     let companies = CompanyList::from_entries(raw.companies.iter().map(|c| RawEntry {
         text: &c.value,
         line: c.referenced.line(),
@@ -433,6 +514,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
             dashboard: alarms.dashboard.unwrap_or(true),
         },
         sync: SyncConfig { max_delete_percent },
+        cost,
         companies,
     })
 }

@@ -63,6 +63,9 @@ pub struct RawEnvFile {
     /// How `fangops sync` makes the companies table match this file.
     #[serde(default)]
     pub sync: Option<RawSync>,
+    /// Assumptions of the cost estimate (`fangops cost`); each has a default.
+    #[serde(default)]
+    pub cost: Option<RawCost>,
     /// The companies to watch: the desired content of the companies table. A set: order
     /// does not matter, duplicates (ignoring case and spacing) are an error.
     #[schemars(with = "Vec<String>")]
@@ -137,6 +140,50 @@ pub struct RawAlarm {
     #[serde(default)]
     #[schemars(with = "Option<u32>", range(min = 1))]
     pub evaluation_periods: Option<Spanned<u32>>,
+}
+
+/// What the cost model cannot know from the rest of the file. Every value is at
+/// least 0; each appears in the estimate's list of assumptions.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCost {
+    /// Sentiment function time per company (fetch, analyze, write), ms. Default: 800.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub sentiment_ms_per_company: Option<Spanned<f64>>,
+    /// Producer time per run before the first company, ms. Default: 300.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub producer_ms_per_run: Option<Spanned<f64>>,
+    /// Producer time per company queued, ms. Default: 2.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub producer_ms_per_company: Option<Spanned<f64>>,
+    /// Characters of text per company sent to Comprehend (at most 5,000 count).
+    /// Default: 1200, a typical Wikipedia summary.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub text_chars_per_company: Option<Spanned<f64>>,
+    /// Size of one result object in S3, KB. Default: 2.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub result_kb: Option<Spanned<f64>>,
+    /// Log output per company processed, KB. Default: 0.5.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub log_kb_per_company: Option<Spanned<f64>>,
+    /// Alarm e-mails a month (each ALARM and each OK). Default: 4 with an e-mail, else 0.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub alarm_notifications_per_month: Option<Spanned<f64>>,
+    /// Companies added or removed a month (sync writes). Default: 10.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub company_changes_per_month: Option<Spanned<f64>>,
+    /// Cost Explorer requests a month (`fangops cost` makes 2 per run). Default: 20.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0))]
+    pub cost_explorer_requests_per_month: Option<Spanned<f64>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

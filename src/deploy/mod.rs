@@ -99,6 +99,8 @@ pub struct DeployReport {
     pub sync: Option<SyncReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub alarms: Option<AlarmsReport>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost: Option<crate::cost::CostReport>,
     pub duration_s: f64,
 }
 
@@ -181,6 +183,9 @@ impl DeployReport {
                 out += &format!("| {k} | `{v}` |\n");
             }
             out.push('\n');
+        }
+        if let Some(cost) = &self.cost {
+            out += &cost.render_markdown();
         }
         out
     }
@@ -456,6 +461,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         fingerprint: p.fingerprint.clone(),
         sync: None,
         alarms: None,
+        cost: None,
         duration_s: 0.0,
     };
 
@@ -587,6 +593,7 @@ async fn finish(
     .context("installing the alarms after the deploy")?;
     tracing::info!("alarms of {}: {}", p.env.stack, alarms.summary());
     report.alarms = Some(alarms);
+    report.cost = crate::plan::cost_section(&req.root, &p.env, None);
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -715,6 +722,7 @@ mod tests {
                 unchanged: 8,
                 ..Default::default()
             }),
+            cost: None,
             duration_s: 42.25,
         }
     }

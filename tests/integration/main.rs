@@ -10,6 +10,7 @@ mod support;
 mod alarms;
 mod build;
 mod companies;
+mod cost;
 mod deploy;
 mod doctor;
 mod faults;

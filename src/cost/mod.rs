@@ -1,0 +1,571 @@
+//! `fangops cost`: a total-cost-of-ownership estimate for an environment, from its env
+//! file and a pricing table, with the delta against the same file at a git revision
+//! (as infracost shows on a pull request), and actual spend from Cost Explorer.
+
+pub mod actual;
+pub mod model;
+pub mod pricing;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::aws::AwsContext;
+use crate::config::{self, EnvConfig, EnvRef};
+use crate::markdown::escape as md;
+
+pub use model::Estimate;
+
+#[derive(Debug, Clone)]
+pub struct CostRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+    /// Compare with the env file at this git revision.
+    pub base: Option<String>,
+    pub free_tier: bool,
+    /// Ask Cost Explorer for the actual spend (2 requests, $0.02).
+    pub actual: bool,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceDelta {
+    pub service: String,
+    pub base: f64,
+    pub head: f64,
+    pub delta: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CostReport {
+    pub estimate: Estimate,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseEstimate>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub actual: Option<actual::Actual>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BaseEstimate {
+    pub rev: String,
+    /// None when the env file did not exist at that revision (a new environment).
+    pub estimate: Option<Estimate>,
+    pub deltas: Vec<ServiceDelta>,
+    pub monthly_delta: f64,
+}
+
+fn usd(v: f64) -> String {
+    // Cents, and a sign that never says "-0.00".
+    let cents = (v * 100.0).round() / 100.0;
+    if cents == 0.0 {
+        "$0.00".to_owned()
+    } else if cents < 0.0 {
+        format!("-${:.2}", -cents)
+    } else {
+        format!("${cents:.2}")
+    }
+}
+
+fn signed(v: f64) -> String {
+    let cents = (v * 100.0).round() / 100.0;
+    if cents > 0.0 {
+        format!("+{}", usd(cents))
+    } else {
+        usd(cents)
+    }
+}
+
+/// The estimate of `env`, and of the same file at `base`, with per-service deltas.
+pub fn estimate_with_base(
+    env: &EnvConfig,
+    table: &pricing::PricingTable,
+    base: Option<(&str, Option<&EnvConfig>)>,
+    free_tier: bool,
+) -> (Estimate, Option<BaseEstimate>) {
+    let head = model::estimate(env, table, free_tier);
+    let base = base.map(|(rev, base_env)| {
+        let b = base_env.map(|e| model::estimate(e, table, free_tier));
+        let mut services: Vec<String> = head.services.iter().map(|s| s.service.clone()).collect();
+        if let Some(b) = &b {
+            for s in &b.services {
+                if !services.contains(&s.service) {
+                    services.push(s.service.clone());
+                }
+            }
+        }
+        let get = |e: Option<&Estimate>, name: &str| {
+            e.and_then(|e| e.services.iter().find(|s| s.service == name))
+                .map_or(0.0, |s| s.monthly)
+        };
+        let deltas = services
+            .iter()
+            .map(|s| {
+                let (bv, hv) = (get(b.as_ref(), s), get(Some(&head), s));
+                ServiceDelta {
+                    service: s.clone(),
+                    base: bv,
+                    head: hv,
+                    delta: hv - bv,
+                }
+            })
+            .collect();
+        BaseEstimate {
+            rev: rev.to_owned(),
+            monthly_delta: head.monthly - b.as_ref().map_or(0.0, |b| b.monthly),
+            estimate: b,
+            deltas,
+        }
+    });
+    (head, base)
+}
+
+impl CostReport {
+    /// The markdown section of plans, deploy reports and `fangops cost --markdown`.
+    pub fn render_markdown(&self) -> String {
+        let e = &self.estimate;
+        let mut out = format!(
+            "#### Cost estimate\n\n**{}/month**, {} a year, {} per company per month ({} companies, {:.1} runs a month; {}, prices checked {}{}).\n\n",
+            usd(e.monthly),
+            usd(e.yearly),
+            usd(e.per_company_monthly),
+            e.companies,
+            e.runs_per_month,
+            md(&e.region),
+            md(&e.prices_checked),
+            if e.free_tier {
+                ", free tier applied"
+            } else {
+                ""
+            }
+        );
+        match &self.base {
+            Some(b) => {
+                out += &format!(
+                    "| service | {} | this change | delta |\n|---|---:|---:|---:|\n",
+                    crate::markdown::code(&b.rev)
+                );
+                for d in &b.deltas {
+                    out += &format!(
+                        "| {} | {} | {} | {} |\n",
+                        md(&d.service),
+                        usd(d.base),
+                        usd(d.head),
+                        signed(d.delta)
+                    );
+                }
+                let base_total = b.estimate.as_ref().map_or(0.0, |b| b.monthly);
+                out += &format!(
+                    "| **total** | **{}** | **{}** | **{}** |\n",
+                    usd(base_total),
+                    usd(e.monthly),
+                    signed(b.monthly_delta)
+                );
+                if b.estimate.is_none() {
+                    out += &format!(
+                        "\nThe env file is new: it did not exist at {}.\n",
+                        crate::markdown::code(&b.rev)
+                    );
+                }
+            }
+            None => {
+                out += "| service | monthly |\n|---|---:|\n";
+                for s in &e.services {
+                    out += &format!("| {} | {} |\n", md(&s.service), usd(s.monthly));
+                }
+                out += &format!("| **total** | **{}** |\n", usd(e.monthly));
+            }
+        }
+        if let Some(a) = &self.actual {
+            out += &format!(
+                "\nActual spend (Cost Explorer, tag {}): ",
+                crate::markdown::code(&a.tag)
+            );
+            match &a.spend {
+                actual::Spend::Available {
+                    month_to_date,
+                    start,
+                    ..
+                } => {
+                    out += &format!("{} month to date (since {start})", usd(*month_to_date));
+                }
+                actual::Spend::NotAvailable { reason } => {
+                    out += &format!("not available ({})", md(reason));
+                }
+            }
+            match &a.forecast {
+                actual::Forecast::Available { month_total, .. } => {
+                    out += &format!("; forecast for the month {}.\n", usd(*month_total));
+                }
+                actual::Forecast::NotAvailable { reason } => {
+                    out += &format!("; forecast not available ({}).\n", md(reason));
+                }
+            }
+        }
+        out += "\n<details><summary>Assumptions</summary>\n\n| assumption | value | from |\n|---|---|---|\n";
+        for a in &e.assumptions {
+            out += &format!(
+                "| {} | {} | {} |\n",
+                md(&a.name),
+                md(&a.value),
+                md(&a.source)
+            );
+        }
+        out += "\n</details>\n";
+        out
+    }
+
+    /// For a terminal: the table and the assumptions, plain.
+    pub fn render(&self) -> String {
+        let e = &self.estimate;
+        let mut out = format!(
+            "Cost of {} ({}, prices checked {}{}):\n",
+            e.env,
+            e.region,
+            e.prices_checked,
+            if e.free_tier {
+                ", free tier applied"
+            } else {
+                ""
+            }
+        );
+        let width = e
+            .services
+            .iter()
+            .map(|s| s.service.len())
+            .chain(
+                self.base
+                    .iter()
+                    .flat_map(|b| b.deltas.iter().map(|d| d.service.len())),
+            )
+            .max()
+            .unwrap_or(10)
+            .max(10);
+        match &self.base {
+            Some(b) => {
+                out += &format!(
+                    "  {:width$}  {:>10}  {:>10}  {:>10}\n",
+                    "service", b.rev, "this", "delta"
+                );
+                for d in &b.deltas {
+                    out += &format!(
+                        "  {:width$}  {:>10}  {:>10}  {:>10}\n",
+                        d.service,
+                        usd(d.base),
+                        usd(d.head),
+                        signed(d.delta)
+                    );
+                }
+                out += &format!(
+                    "  {:width$}  {:>10}  {:>10}  {:>10}\n",
+                    "total",
+                    usd(b.estimate.as_ref().map_or(0.0, |b| b.monthly)),
+                    usd(e.monthly),
+                    signed(b.monthly_delta)
+                );
+            }
+            None => {
+                for s in &e.services {
+                    out += &format!("  {:width$}  {:>10}\n", s.service, usd(s.monthly));
+                }
+                out += &format!("  {:width$}  {:>10}\n", "total a month", usd(e.monthly));
+            }
+        }
+        out += &format!(
+            "  yearly TCO {}, per company per month {} ({} companies, {:.1} runs a month)\n",
+            usd(e.yearly),
+            usd(e.per_company_monthly),
+            e.companies,
+            e.runs_per_month
+        );
+        if let Some(a) = &self.actual {
+            match &a.spend {
+                actual::Spend::Available {
+                    month_to_date,
+                    by_service,
+                    ..
+                } => {
+                    out += &format!("  actual, month to date: {}\n", usd(*month_to_date));
+                    for s in by_service {
+                        out += &format!("    {}  {}\n", s.service, usd(s.amount));
+                    }
+                }
+                actual::Spend::NotAvailable { reason } => {
+                    out += &format!("  actual spend: not available ({reason})\n");
+                }
+            }
+            match &a.forecast {
+                actual::Forecast::Available { month_total, .. } => {
+                    out += &format!("  forecast for the month: {}\n", usd(*month_total));
+                }
+                actual::Forecast::NotAvailable { reason } => {
+                    out += &format!("  forecast: not available ({reason})\n");
+                }
+            }
+        }
+        out += "Assumptions:\n";
+        for a in &e.assumptions {
+            out += &format!("  {}: {} ({})\n", a.name, a.value, a.source);
+        }
+        out
+    }
+}
+
+/// The cost section for a plan or a deploy report: the estimate, and the delta
+/// against `base` when given. No Cost Explorer calls (they cost money).
+pub fn section(root: &std::path::Path, env: &EnvConfig, base: Option<&str>) -> Result<CostReport> {
+    let table = pricing::load(root, &env.region)?;
+    let base_env = match base {
+        Some(rev) => Some((rev, config::load_at_rev(&env.path, rev)?)),
+        None => None,
+    };
+    let (estimate, base) = estimate_with_base(
+        env,
+        &table,
+        base_env.as_ref().map(|(r, e)| (*r, e.as_ref())),
+        false,
+    );
+    Ok(CostReport {
+        estimate,
+        base,
+        actual: None,
+    })
+}
+
+pub async fn run(req: &CostRequest) -> Result<CostReport> {
+    let env = config::load(&req.env.path(&req.root))?;
+    let table = pricing::load(&req.root, &env.region)?;
+    let base_env = match &req.base {
+        Some(rev) => Some((rev.as_str(), config::load_at_rev(&env.path, rev)?)),
+        None => None,
+    };
+    let (estimate, base) = estimate_with_base(
+        &env,
+        &table,
+        base_env.as_ref().map(|(r, e)| (*r, e.as_ref())),
+        req.free_tier,
+    );
+    let actual = if req.actual {
+        let ctx = AwsContext::new(&env).await?;
+        // Cost Explorer answers in us-east-1 only, whatever the stack's region.
+        let conf = aws_sdk_costexplorer::config::Builder::from(ctx.sdk_config())
+            .region(aws_sdk_costexplorer::config::Region::new("us-east-1"))
+            .build();
+        let ce = aws_sdk_costexplorer::Client::from_conf(conf);
+        let today = time::OffsetDateTime::now_utc().date();
+        Some(actual::fetch(&ce, &env.stack, today).await)
+    } else {
+        None
+    };
+    Ok(CostReport {
+        estimate,
+        base,
+        actual,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table() -> pricing::PricingTable {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml");
+        pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    fn env(companies: &[&str], extra: &str) -> EnvConfig {
+        let mut yaml = format!("stack: fang-dev\nregion: us-east-1\n{extra}companies:\n");
+        for c in companies {
+            yaml += &format!("  - {c}\n");
+        }
+        config::parse(
+            std::path::Path::new("environments/dev.yaml"),
+            yaml.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn markdown_with_a_delta_against_the_base_branch() {
+        let base = env(&["Amazon", "Apple"], "");
+        let head = env(
+            &["Amazon", "Apple", "Netflix", "Nvidia"],
+            "schedule: rate(12 hours)\n",
+        );
+        let (estimate, base) =
+            estimate_with_base(&head, &table(), Some(("origin/main", Some(&base))), false);
+        let b = base.as_ref().unwrap();
+        assert!(b.monthly_delta > 0.0);
+        let comprehend = b
+            .deltas
+            .iter()
+            .find(|d| d.service == "Amazon Comprehend")
+            .unwrap();
+        // Twice the companies, twice the runs: four times the units.
+        assert!((comprehend.head - 4.0 * comprehend.base).abs() < 1e-9);
+        let report = CostReport {
+            estimate,
+            base,
+            actual: None,
+        };
+        insta::assert_snapshot!("cost_delta", report.render_markdown());
+    }
+
+    #[test]
+    fn a_new_env_file_is_all_delta_and_actual_spend_is_shown() {
+        let head = env(&["Amazon"], "");
+        let (estimate, base) =
+            estimate_with_base(&head, &table(), Some(("origin/main", None)), false);
+        assert!((base.as_ref().unwrap().monthly_delta - estimate.monthly).abs() < 1e-12);
+        let report = CostReport {
+            estimate,
+            base,
+            actual: Some(actual::Actual {
+                tag: "fangops:stack=fang-dev".into(),
+                spend: actual::Spend::Available {
+                    start: "2026-11-01".into(),
+                    end: "2026-11-30".into(),
+                    by_service: vec![actual::ServiceSpend {
+                        service: "Amazon CloudWatch".into(),
+                        amount: 3.91,
+                    }],
+                    month_to_date: 3.91,
+                },
+                forecast: actual::Forecast::NotAvailable {
+                    reason: "Cost Explorer has no data yet".into(),
+                },
+            }),
+        };
+        let text = report.render_markdown();
+        assert!(
+            text.contains("The env file is new: it did not exist at `origin/main`."),
+            "{text}"
+        );
+        assert!(text.contains("$3.91 month to date (since 2026-11-01); forecast not available (Cost Explorer has no data yet)."), "{text}");
+        assert!(report.render().contains("actual, month to date: $3.91"));
+    }
+
+    #[test]
+    fn money_reads_well() {
+        assert_eq!(usd(0.004), "$0.00");
+        assert_eq!(usd(-0.004), "$0.00");
+        assert_eq!(usd(1234.5), "$1234.50");
+        assert_eq!(signed(0.5), "+$0.50");
+        assert_eq!(signed(-0.5), "-$0.50");
+        assert_eq!(signed(0.001), "$0.00");
+    }
+}
+
+/// Cost Explorer's forecast and its refusals, on recorded responses (moto has no
+/// GetCostForecast). Bodies are Cost Explorer's JSON as AWS sends it.
+#[cfg(test)]
+mod replay_tests {
+    use super::actual::{self, Forecast, Spend};
+
+    fn ce(
+        responses: Vec<(u16, String)>,
+    ) -> (
+        aws_smithy_http_client::test_util::StaticReplayClient,
+        aws_sdk_costexplorer::Client,
+    ) {
+        let replay = crate::replay::replay(
+            "https://ce.us-east-1.amazonaws.com/",
+            "application/x-amz-json-1.1",
+            responses,
+        );
+        let client = crate::replay::client!(aws_sdk_costexplorer, &replay);
+        (replay, client)
+    }
+
+    fn day(d: u8) -> time::Date {
+        time::Date::from_calendar_date(2026, time::Month::November, d).unwrap()
+    }
+
+    const USAGE: &str = r#"{"GroupDefinitions":[{"Key":"SERVICE","Type":"DIMENSION"}],"ResultsByTime":[{"TimePeriod":{"Start":"2026-11-01","End":"2026-11-30"},"Total":{},"Groups":[{"Keys":["Amazon CloudWatch"],"Metrics":{"UnblendedCost":{"Amount":"3.9133","Unit":"USD"}}},{"Keys":["Amazon Simple Queue Service"],"Metrics":{"UnblendedCost":{"Amount":"0.2411","Unit":"USD"}}}],"Estimated":true}],"DimensionValueAttributes":[]}"#;
+
+    #[tokio::test]
+    async fn spend_by_service_and_the_forecast_for_the_rest_of_the_month() {
+        let (replay, ce) = ce(vec![
+            (200, USAGE.into()),
+            (200, r#"{"Total":{"Amount":"0.1450","Unit":"USD"},"ForecastResultsByTime":[{"TimePeriod":{"Start":"2026-11-30","End":"2026-12-01"},"MeanValue":"0.1450"}]}"#.into()),
+        ]);
+        let a = actual::fetch(&ce, "fang-dev", day(30)).await;
+        let Spend::Available {
+            by_service,
+            month_to_date,
+            start,
+            end,
+        } = &a.spend
+        else {
+            panic!("{a:?}")
+        };
+        assert_eq!((start.as_str(), end.as_str()), ("2026-11-01", "2026-11-30"));
+        assert_eq!(by_service[0].service, "Amazon CloudWatch");
+        assert!((month_to_date - 4.1544).abs() < 1e-9);
+        let Forecast::Available { month_total, end } = &a.forecast else {
+            panic!("{a:?}")
+        };
+        assert_eq!(end, "2026-12-01");
+        assert!((month_total - 4.2994).abs() < 1e-9);
+        // One request each, both filtered on the stack's tag.
+        let bodies: Vec<serde_json::Value> = replay
+            .actual_requests()
+            .map(|r| serde_json::from_slice(r.body().bytes().unwrap()).unwrap())
+            .collect();
+        assert_eq!(bodies.len(), 2);
+        for b in &bodies {
+            assert_eq!(b["Filter"]["Tags"]["Key"], "fangops:stack");
+            assert_eq!(b["Filter"]["Tags"]["Values"][0], "fang-dev");
+        }
+        assert_eq!(bodies[0]["GroupBy"][0]["Key"], "SERVICE");
+    }
+
+    #[tokio::test]
+    async fn no_access_and_no_history_are_not_available_not_errors() {
+        let (_r, ce) = ce(vec![
+            (400, r#"{"__type":"AccessDeniedException","Message":"User: arn:aws:sts::123456789012:assumed-role/ci/x is not authorized to perform: ce:GetCostAndUsage"}"#.into()),
+            (400, r#"{"__type":"DataUnavailableException","Message":"Insufficient amount of historical data to generate forecast."}"#.into()),
+        ]);
+        let a = actual::fetch(&ce, "fang-dev", day(15)).await;
+        assert_eq!(
+            a.spend,
+            Spend::NotAvailable {
+                reason: "no Cost Explorer access for these credentials (ce:GetCostAndUsage, ce:GetCostForecast)".into()
+            }
+        );
+        let Forecast::NotAvailable { reason } = &a.forecast else {
+            panic!()
+        };
+        assert!(reason.contains("no data yet"), "{reason}");
+    }
+
+    #[tokio::test]
+    async fn an_untagged_account_says_to_activate_the_tag() {
+        let (_r, ce) = ce(vec![
+            (200, r#"{"ResultsByTime":[{"TimePeriod":{"Start":"2026-11-01","End":"2026-11-15"},"Total":{},"Groups":[],"Estimated":true}]}"#.into()),
+            (200, r#"{"Total":{"Amount":"0","Unit":"USD"},"ForecastResultsByTime":[]}"#.into()),
+        ]);
+        let a = actual::fetch(&ce, "fang-dev", day(15)).await;
+        let Spend::NotAvailable { reason } = &a.spend else {
+            panic!("{a:?}")
+        };
+        assert!(
+            reason.contains("activate it as a cost allocation tag"),
+            "{reason}"
+        );
+    }
+
+    #[tokio::test]
+    async fn on_the_first_of_the_month_only_the_forecast_is_asked() {
+        let (replay, ce) = ce(vec![(
+            200,
+            r#"{"Total":{"Amount":"5.00","Unit":"USD"},"ForecastResultsByTime":[]}"#.into(),
+        )]);
+        let a = actual::fetch(&ce, "fang-dev", day(1)).await;
+        assert_eq!(replay.actual_requests().count(), 1);
+        let Forecast::Available { month_total, .. } = a.forecast else {
+            panic!()
+        };
+        assert!((month_total - 5.0).abs() < 1e-9);
+    }
+}

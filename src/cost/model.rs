@@ -1,0 +1,532 @@
+//! The usage model: what one environment uses in an average month, derived from its
+//! env file (schedule, companies, function settings, alarms) and the stated
+//! assumptions, priced with a pricing table. Every number that is not read from the
+//! file is an assumption and is listed with the estimate.
+
+use serde::Serialize;
+
+use super::pricing::PricingTable;
+use crate::config::{Analyzer, Arch, EnvConfig};
+
+/// Days in an average month (365 / 12): monthly figures are yearly ones over 12.
+pub const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
+/// The event source mapping's batch size (template: BatchSize 10).
+const BATCH: f64 = 10.0;
+/// Lambda's SQS event source mapping polls with 5 long polls of up to 20 s even when
+/// the queue is empty.
+const ESM_POLLERS: f64 = 5.0;
+const LONG_POLL_S: f64 = 20.0;
+/// Comprehend analyzes at most 5,000 bytes; units are 100 characters, 3 at least.
+const COMPREHEND_MAX_CHARS: f64 = 5000.0;
+/// A companies-table item (the name and the key), bytes.
+const ITEM_BYTES: f64 = 100.0;
+/// Lambda's own log lines per invocation (START, END, REPORT) and the metric line, KB.
+const LOG_KB_PER_INVOCATION: f64 = 0.4;
+/// Log groups keep 30 days (template: LogRetentionDays).
+const LOG_RETENTION_DAYS: f64 = 30.0;
+const KB_PER_GB: f64 = 1024.0 * 1024.0;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Assumption {
+    pub name: String,
+    pub value: String,
+    /// `env file`, `default`, or how it was derived.
+    pub source: String,
+}
+
+/// One priced quantity.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Line {
+    pub service: String,
+    pub price_key: String,
+    pub what: String,
+    /// In the price's base unit (requests, GB-seconds, GB-months, ...).
+    pub quantity: f64,
+    pub free: f64,
+    pub cost: f64,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ServiceCost {
+    pub service: String,
+    pub monthly: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Estimate {
+    pub env: String,
+    pub region: String,
+    pub free_tier: bool,
+    pub prices_checked: String,
+    pub companies: usize,
+    pub runs_per_month: f64,
+    pub lines: Vec<Line>,
+    pub services: Vec<ServiceCost>,
+    pub monthly: f64,
+    pub yearly: f64,
+    pub per_company_monthly: f64,
+    pub assumptions: Vec<Assumption>,
+}
+
+fn service_name(code: &str) -> &str {
+    match code {
+        "AWSLambda" => "AWS Lambda",
+        "AWSQueueService" => "Amazon SQS",
+        "AmazonDynamoDB" => "Amazon DynamoDB",
+        "AmazonS3" => "Amazon S3",
+        "comprehend" => "Amazon Comprehend",
+        "AmazonCloudWatch" => "Amazon CloudWatch",
+        "AmazonSNS" => "Amazon SNS",
+        "AmazonEventBridge" => "Amazon EventBridge",
+        "AWSCostExplorer" => "AWS Cost Explorer",
+        other => other,
+    }
+}
+
+/// Runs in an average month: a year of the schedule (2026, as the alarms use) over 12.
+pub fn runs_per_month(env: &EnvConfig) -> f64 {
+    let from = time::Date::from_calendar_date(2026, time::Month::January, 1).expect("a date");
+    env.schedule.runs_between(from, 365) as f64 / 12.0
+}
+
+pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estimate {
+    let a = &env.cost;
+    let n = env.companies.len() as f64;
+    let runs = runs_per_month(env);
+    let batches = (n / BATCH).ceil();
+    let mem_gb = f64::from(env.lambda.memory_mb) / 1024.0;
+
+    let mut assumptions = Vec::new();
+    let mut assume = |name: &str, value: String, source: &str| {
+        assumptions.push(Assumption {
+            name: name.to_owned(),
+            value,
+            source: source.to_owned(),
+        });
+    };
+    assume(
+        "runs a month",
+        format!("{runs:.2}"),
+        &format!("schedule {} over 2026, / 12", env.schedule),
+    );
+    assume("companies", format!("{n}"), "env file");
+    assume(
+        "SQS batches a run",
+        format!("{batches}"),
+        "companies / 10 (the event source mapping's batch size)",
+    );
+    assume(
+        "function memory",
+        format!(
+            "{} MB, {}",
+            env.lambda.memory_mb,
+            arch_name(env.lambda.arch)
+        ),
+        "env file",
+    );
+    let cost_source = |default: f64, v: f64| {
+        if (v - default).abs() < f64::EPSILON {
+            "default"
+        } else {
+            "env file"
+        }
+    };
+    use crate::config::defaults as d;
+    assume(
+        "producer time a run",
+        format!(
+            "{} ms + {} ms a company",
+            a.producer_ms_per_run, a.producer_ms_per_company
+        ),
+        cost_source(d::COST_PRODUCER_MS_PER_RUN, a.producer_ms_per_run),
+    );
+    assume(
+        "sentiment time a company",
+        format!("{} ms", a.sentiment_ms_per_company),
+        cost_source(d::COST_SENTIMENT_MS_PER_COMPANY, a.sentiment_ms_per_company),
+    );
+    let chars = a.text_chars_per_company.min(COMPREHEND_MAX_CHARS);
+    let units_per_doc = (chars / 100.0).ceil().max(3.0);
+    if env.sentiment == Analyzer::Comprehend {
+        assume(
+            "text a company",
+            format!("{chars} characters = {units_per_doc} Comprehend units"),
+            "cost.text_chars_per_company, at most 5,000; units of 100 characters, 3 at least",
+        );
+    } else {
+        assume(
+            "analyzer",
+            "VADER, embedded: no Comprehend charges".into(),
+            "env file",
+        );
+    }
+    assume(
+        "result object",
+        format!("{} KB, kept (no expiry)", a.result_kb),
+        cost_source(d::COST_RESULT_KB, a.result_kb),
+    );
+    assume(
+        "S3 storage",
+        "first-year average: 6.5 months of results".into(),
+        "results accumulate; the estimate averages months 1-12",
+    );
+    assume(
+        "SQS idle polling",
+        format!("{} pollers × one 20 s long poll", ESM_POLLERS),
+        "Lambda's event source mapping polls even when the queue is empty",
+    );
+    assume(
+        "logs",
+        format!(
+            "{LOG_KB_PER_INVOCATION} KB an invocation + {} KB a company, kept 30 days",
+            a.log_kb_per_company
+        ),
+        "Lambda's START/END/REPORT lines and fangops's log lines",
+    );
+    assume(
+        "alarm e-mails a month",
+        format!("{}", a.alarm_notifications_per_month),
+        if env.alarms.email.is_some() {
+            "cost.alarm_notifications_per_month"
+        } else {
+            "no alarms.email"
+        },
+    );
+    assume(
+        "company changes a month",
+        format!("{}", a.company_changes_per_month),
+        "cost.company_changes_per_month",
+    );
+    assume(
+        "Cost Explorer requests a month",
+        format!("{}", a.cost_explorer_requests_per_month),
+        "cost.cost_explorer_requests_per_month (fangops cost makes 2)",
+    );
+    if free_tier {
+        assume("free tier", "applied: allowances are per account, shared with its other workloads; some end after 12 months".into(), "--free-tier");
+    }
+
+    let mut usage: Vec<(&str, String, f64)> = Vec::new();
+    let mut use_ = |key: &'static str, what: String, q: f64| usage.push((key, what, q));
+    // Lambda
+    use_(
+        "lambda_requests",
+        "invocations: 1 producer + 1 sentiment a batch, a run".into(),
+        runs * (1.0 + batches),
+    );
+    let producer_s = (a.producer_ms_per_run + a.producer_ms_per_company * n) / 1000.0;
+    let sentiment_s = n * a.sentiment_ms_per_company / 1000.0;
+    let gb_key = match env.lambda.arch {
+        Arch::Arm64 => "lambda_gb_seconds_arm64",
+        Arch::X86_64 => "lambda_gb_seconds_x86_64",
+    };
+    use_(
+        gb_key,
+        "compute: run time × memory".into(),
+        runs * (producer_s + sentiment_s) * mem_gb,
+    );
+    // SQS: send, receive and delete a batch each; idle polling all month.
+    let idle_polls = ESM_POLLERS * DAYS_PER_MONTH * 86_400.0 / LONG_POLL_S;
+    use_(
+        "sqs_requests",
+        "send, receive, delete a batch; idle long polls".into(),
+        runs * batches * 3.0 + idle_polls,
+    );
+    // DynamoDB: one scan a run (0.5 RRU per 4 KB, eventually consistent), sync writes.
+    let rru_per_scan = ((n * ITEM_BYTES / 4096.0).ceil() * 0.5).max(0.5);
+    use_(
+        "dynamodb_read_request_units",
+        "the producer's scan".into(),
+        runs * rru_per_scan,
+    );
+    use_(
+        "dynamodb_write_request_units",
+        "sync writes".into(),
+        a.company_changes_per_month,
+    );
+    use_(
+        "dynamodb_storage",
+        "the companies table".into(),
+        n * ITEM_BYTES / (KB_PER_GB * 1024.0),
+    );
+    // S3: results, manifest and summary; per batch a manifest GET and a listing.
+    let lists = batches * (n / 1000.0).ceil().max(1.0);
+    use_(
+        "s3_put_requests",
+        "results, manifest, summary; listings".into(),
+        runs * (n + 2.0 + lists),
+    );
+    use_(
+        "s3_get_requests",
+        "manifest a batch; results for the summary".into(),
+        runs * (batches + n),
+    );
+    let monthly_gb = runs * n * (a.result_kb + 0.2) / KB_PER_GB;
+    use_(
+        "s3_storage",
+        "results (average of the first year)".into(),
+        monthly_gb * 6.5,
+    );
+    // Comprehend
+    if env.sentiment == Analyzer::Comprehend {
+        use_(
+            "comprehend_sentiment_units",
+            "sentiment of each text".into(),
+            runs * n * units_per_doc,
+        );
+    }
+    // CloudWatch
+    let alarms = [
+        (&env.alarms.errors, 2.0),
+        (&env.alarms.throttles, 2.0),
+        (&env.alarms.dlq_messages, 1.0),
+        (&env.alarms.oldest_message_age_s, 1.0),
+        (&env.alarms.sentiment_duration_percent, 1.0),
+        (&env.alarms.no_results, 1.0),
+    ]
+    .iter()
+    .filter(|(s, _)| s.enabled)
+    .map(|(_, count)| count)
+    .sum::<f64>();
+    use_("cloudwatch_alarms", "alarms".into(), alarms);
+    use_("cloudwatch_custom_metrics", "ResultsWritten".into(), 1.0);
+    if env.alarms.dashboard {
+        use_(
+            "cloudwatch_dashboards",
+            "the pipeline dashboard".into(),
+            1.0,
+        );
+    }
+    let log_gb =
+        runs * ((1.0 + batches) * LOG_KB_PER_INVOCATION + n * a.log_kb_per_company) / KB_PER_GB;
+    use_("cloudwatch_logs_ingestion", "function logs".into(), log_gb);
+    use_(
+        "cloudwatch_logs_storage",
+        "function logs, 30 days".into(),
+        log_gb * LOG_RETENTION_DAYS / DAYS_PER_MONTH,
+    );
+    // SNS, EventBridge, Cost Explorer
+    use_(
+        "sns_email_notifications",
+        "alarm e-mails".into(),
+        a.alarm_notifications_per_month,
+    );
+    use_("eventbridge_scheduled_invocations", "schedule".into(), runs);
+    use_(
+        "cost_explorer_api_requests",
+        "fangops cost".into(),
+        a.cost_explorer_requests_per_month,
+    );
+
+    let mut lines = Vec::new();
+    for (key, what, quantity) in usage {
+        let p = table.get(key);
+        let free = if free_tier {
+            p.free.map_or(0.0, |(q, _)| q)
+        } else {
+            0.0
+        };
+        let billable = (quantity - free).max(0.0);
+        lines.push(Line {
+            service: service_name(&p.service_code).to_owned(),
+            price_key: key.to_owned(),
+            what,
+            quantity,
+            free: free.min(quantity),
+            cost: billable / p.scale * p.price,
+        });
+    }
+    let mut services: Vec<ServiceCost> = Vec::new();
+    for l in &lines {
+        match services.iter_mut().find(|s| s.service == l.service) {
+            Some(s) => s.monthly += l.cost,
+            None => services.push(ServiceCost {
+                service: l.service.clone(),
+                monthly: l.cost,
+            }),
+        }
+    }
+    let monthly: f64 = lines.iter().map(|l| l.cost).sum();
+    Estimate {
+        env: env.name.clone(),
+        region: table.region.clone(),
+        free_tier,
+        prices_checked: table.checked().to_owned(),
+        companies: env.companies.len(),
+        runs_per_month: runs,
+        lines,
+        services,
+        monthly,
+        yearly: monthly * 12.0,
+        per_company_monthly: if n > 0.0 { monthly / n } else { 0.0 },
+        assumptions,
+    }
+}
+
+fn arch_name(a: Arch) -> &'static str {
+    match a {
+        Arch::Arm64 => "arm64",
+        Arch::X86_64 => "x86_64",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Hand-computed cases, the arithmetic written out. R is runs a month, B batches a
+    //! run; prices are the shipped us-east-1 table's.
+    use super::*;
+
+    fn table() -> PricingTable {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml");
+        super::super::pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
+    }
+
+    fn env(schedule: &str, companies: usize, arch: &str) -> EnvConfig {
+        let mut yaml = format!(
+            "stack: fang-cost\nregion: us-east-1\nschedule: {schedule}\nlambda: {{ memory_mb: 256, arch: {arch} }}\ncompanies:\n"
+        );
+        for i in 0..companies {
+            yaml += &format!("  - Company {i}\n");
+        }
+        crate::config::parse(
+            std::path::Path::new("environments/cost.yaml"),
+            yaml.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    #[track_caller]
+    fn cents(got: f64, want: f64) {
+        assert!((got - want).abs() < 0.005, "got {got:.6}, want {want:.6}");
+    }
+
+    fn service(e: &Estimate, name: &str) -> f64 {
+        e.services
+            .iter()
+            .find(|s| s.service == name)
+            .map_or(0.0, |s| s.monthly)
+    }
+
+    #[test]
+    fn five_companies_daily() {
+        // R = 365/12 = 30.416667, B = 1.
+        let e = estimate(&env("rate(1 day)", 5, "arm64"), &table(), false);
+        cents(e.runs_per_month, 30.416667);
+        // Lambda: R×2 requests × $0.20/M = $0.000012; (0.31 s + 5×0.8 s) × 0.25 GB × R
+        // = 32.774 GB-s × $0.0000133334 = $0.000437.
+        cents(service(&e, "AWS Lambda"), 0.000449);
+        // SQS: R×1×3 + 5 pollers × R days × 86,400 s / 20 s = 91.25 + 657,000 requests
+        // × $0.40/M = $0.262837.
+        cents(service(&e, "Amazon SQS"), 0.262837);
+        // Comprehend: 1,200 characters = 12 units × 5 × R = 1,825 units × $0.0001.
+        cents(service(&e, "Amazon Comprehend"), 0.1825);
+        // S3: R × (5 results + manifest + summary + 1 listing) = 243.3 PUTs × $0.005/K
+        // + R × (1 + 5) = 182.5 GETs × $0.0004/K + 0.00415 GB × $0.023.
+        cents(service(&e, "Amazon S3"), 0.001385);
+        // CloudWatch: 8 alarms × $0.10 + 1 metric × $0.30 + 1 dashboard × $3.00 + logs.
+        cents(service(&e, "Amazon CloudWatch"), 4.10005);
+        cents(service(&e, "AWS Cost Explorer"), 0.20);
+        cents(e.monthly, 4.7473);
+        cents(e.yearly, 4.7473 * 12.0);
+        cents(e.per_company_monthly, 4.7473 / 5.0);
+    }
+
+    #[test]
+    fn a_thousand_companies_hourly_arm64_against_x86_64() {
+        // R = 365×24/12 = 730, B = 100.
+        let arm = estimate(&env("rate(1 hour)", 1000, "arm64"), &table(), false);
+        let x86 = estimate(&env("rate(1 hour)", 1000, "x86_64"), &table(), false);
+        cents(arm.runs_per_month, 730.0);
+        // Requests: 730 × 101 = 73,730 × $0.20/M = $0.014746. Compute: (0.3 + 2.0 s
+        // + 1,000 × 0.8 s) × 0.25 GB × 730 = 146,419.75 GB-s.
+        cents(
+            service(&arm, "AWS Lambda"),
+            0.014746 + 146_419.75 * 0.0000133334,
+        );
+        cents(
+            service(&x86, "AWS Lambda"),
+            0.014746 + 146_419.75 * 0.0000166667,
+        );
+        // SQS: 730 × 100 × 3 + 657,000 = 876,000 requests × $0.40/M.
+        cents(service(&arm, "Amazon SQS"), 0.3504);
+        // S3: 730 × (1,000 + 2 + 100 listings) = 804,460 PUTs × $0.005/K = $4.0223;
+        // 730 × 1,100 = 803,000 GETs × $0.0004/K = $0.3212; 730 × 1,000 × 2.2 KB =
+        // 1.5316 GB a month × 6.5 × $0.023 = $0.228974.
+        cents(service(&arm, "Amazon S3"), 4.0223 + 0.3212 + 0.228974);
+        // Comprehend: 730 × 1,000 × 12 units × $0.0001 = $876.
+        cents(service(&arm, "Amazon Comprehend"), 876.0);
+        // CloudWatch: $4.10 + logs (101 × 0.4 + 1,000 × 0.5 KB) × 730 = 0.376217 GB
+        // × $0.50 + 0.376217 × 30/30.4167 × $0.03.
+        cents(
+            service(&arm, "Amazon CloudWatch"),
+            4.10 + 0.188108 + 0.011132,
+        );
+        cents(arm.monthly, 887.3911);
+        // arm64's GB-second is 20% cheaper: the whole difference is Lambda compute.
+        cents(
+            x86.monthly - arm.monthly,
+            146_419.75 * (0.0000166667 - 0.0000133334),
+        );
+    }
+
+    #[test]
+    fn free_tier_subtracts_the_allowances() {
+        let e = estimate(&env("rate(1 hour)", 1000, "arm64"), &table(), true);
+        // Lambda, SQS, CloudWatch (8 alarms ≤ 10, 1 metric ≤ 10, 1 dashboard ≤ 3, logs
+        // ≤ 5 GB) and EventBridge fall inside the free tier.
+        cents(service(&e, "AWS Lambda"), 0.0);
+        cents(service(&e, "Amazon SQS"), 0.0);
+        cents(service(&e, "Amazon CloudWatch"), 0.0);
+        // S3: (804,460 - 2,000) PUTs + (803,000 - 20,000) GETs + (9.955 - 5) GB.
+        cents(service(&e, "Amazon S3"), 4.0123 + 0.3132 + 0.113974);
+        // Comprehend: 8,760,000 - 50,000 units.
+        cents(service(&e, "Amazon Comprehend"), 871.0);
+        cents(e.monthly, 875.6406);
+        let line = e
+            .lines
+            .iter()
+            .find(|l| l.price_key == "comprehend_sentiment_units")
+            .unwrap();
+        assert_eq!(line.free, 50_000.0);
+        assert!(e.assumptions.iter().any(|a| a.name == "free tier"));
+    }
+
+    #[test]
+    fn vader_has_no_comprehend_line_and_weekday_crons_run_less() {
+        let mut e = env("cron(0 6 ? * MON-FRI *)", 5, "arm64");
+        e.sentiment = Analyzer::Vader;
+        let est = estimate(&e, &table(), false);
+        // 2026 has 261 weekdays: 261 / 12 = 21.75 runs a month.
+        cents(est.runs_per_month, 21.75);
+        assert!(
+            est.lines
+                .iter()
+                .all(|l| l.price_key != "comprehend_sentiment_units")
+        );
+        assert!(est.assumptions.iter().any(|a| a.value.contains("VADER")));
+    }
+
+    #[test]
+    fn long_texts_are_bounded_by_what_comprehend_reads() {
+        let mut e = env("rate(1 day)", 1, "arm64");
+        e.cost.text_chars_per_company = 20_000.0;
+        let est = estimate(&e, &table(), false);
+        let line = est
+            .lines
+            .iter()
+            .find(|l| l.price_key == "comprehend_sentiment_units")
+            .unwrap();
+        // 5,000 characters at most: 50 units a text.
+        cents(line.quantity, 50.0 * 365.0 / 12.0);
+        e.cost.text_chars_per_company = 50.0;
+        let est = estimate(&e, &table(), false);
+        let line = est
+            .lines
+            .iter()
+            .find(|l| l.price_key == "comprehend_sentiment_units")
+            .unwrap();
+        // Short texts still cost 3 units.
+        cents(line.quantity, 3.0 * 365.0 / 12.0);
+    }
+}

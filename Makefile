@@ -32,6 +32,7 @@ demo: setup ## Set up, start moto, and run the whole pipeline locally
 	echo; echo "== fangops run --env local: producer -> SQS -> sentiment -> S3"; $(FANGOPS) run --env local; \
 	echo; echo "== fangops results --env local"; $(FANGOPS) results --env local; \
 	mkdir -p dist; $(FANGOPS) results --env local --format html --out dist/results.html; \
+	echo; echo "== fangops cost --env prod --no-actual: what production will cost a month, and why"; $(FANGOPS) cost --env prod --no-actual; \
 	echo; echo "== fangops teardown --env local --yes"; $(FANGOPS) teardown --env local --yes; \
 	echo; echo "demo done: open dist/results.html for the chart; 'make moto-start' keeps an emulator running to try more"
 

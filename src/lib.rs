@@ -21,6 +21,7 @@
 pub mod alarms;
 pub mod aws;
 pub mod build;
+pub mod comment;
 pub mod companies;
 pub mod config;
 pub mod cost;

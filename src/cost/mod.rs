@@ -122,6 +122,13 @@ pub fn estimate_with_base(
 impl CostReport {
     /// The markdown section of plans, deploy reports and `fangops cost --markdown`.
     pub fn render_markdown(&self) -> String {
+        let (main, assumptions) = self.render_markdown_parts();
+        format!("{main}\n<details><summary>Assumptions</summary>\n\n{assumptions}\n</details>\n")
+    }
+
+    /// The estimate and the delta, and apart the assumptions table (which a pull-request
+    /// comment folds, and drops first when it must be shorter).
+    pub fn render_markdown_parts(&self) -> (String, String) {
         let e = &self.estimate;
         let mut out = format!(
             "#### Cost estimate\n\n**{}/month**, {} a year, {} per company per month ({} companies, {:.1} runs a month; {}, prices checked {}{}).\n\n",
@@ -201,17 +208,16 @@ impl CostReport {
                 }
             }
         }
-        out += "\n<details><summary>Assumptions</summary>\n\n| assumption | value | from |\n|---|---|---|\n";
+        let mut assumptions = String::from("| assumption | value | from |\n|---|---|---|\n");
         for a in &e.assumptions {
-            out += &format!(
+            assumptions += &format!(
                 "| {} | {} | {} |\n",
                 md(&a.name),
                 md(&a.value),
                 md(&a.source)
             );
         }
-        out += "\n</details>\n";
-        out
+        (out, assumptions)
     }
 
     /// For a terminal: the table and the assumptions, plain.

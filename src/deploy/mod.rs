@@ -599,7 +599,7 @@ async fn finish(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn env(protected: bool) -> EnvConfig {
@@ -641,7 +641,7 @@ mod tests {
         assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     }
 
-    fn sample_report(outcome: Outcome) -> DeployReport {
+    pub(crate) fn sample_report(outcome: Outcome) -> DeployReport {
         let change =
             |action: &str, id: &str, kind: &str, replacement: Option<&str>| ResourceChange {
                 action: action.into(),

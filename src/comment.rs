@@ -1,0 +1,511 @@
+//! The pull-request comment: everything a reviewer needs about one environment, most
+//! important first, in one comment that every push edits in place.
+//!
+//! Order: a hidden marker (how fangops finds its comment again), a one-line verdict,
+//! a summary table, then what can hurt (replacements, mass deletes) before what
+//! cannot, the change set, the companies diff, the alarm changes, the cost with its
+//! delta, and folded details. GitHub refuses comments over 65,536 characters: the
+//! details go first, then the body is cut at a line with a note saying so. Every
+//! outside string is escaped (`crate::markdown`) or fenced, so no company name can
+//! break the layout or inject HTML.
+
+use crate::cost::CostReport;
+use crate::deploy::{
+    DeployReport, Outcome, render_changes_markdown, render_parameter_changes_markdown,
+};
+use crate::markdown::{code, escape as md};
+use crate::plan::PlanReport;
+use crate::sync::CompaniesPlan;
+
+/// GitHub's limit on a comment body, in characters.
+pub const LIMIT: usize = 65_536;
+
+/// The hidden first line that identifies fangops's comment for an environment.
+pub fn marker(env: &str) -> String {
+    format!("<!-- fangops env={env} -->")
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn cost_line(cost: &CostReport) -> String {
+    let e = &cost.estimate;
+    match &cost.base {
+        Some(b) => {
+            let base = b.estimate.as_ref().map_or(0.0, |b| b.monthly);
+            let pct = if base > 0.0 {
+                format!(" ({:+.1}%)", b.monthly_delta / base * 100.0)
+            } else {
+                String::new()
+            };
+            format!(
+                "{} → {} a month{pct}, {} a year",
+                money(base),
+                money(e.monthly),
+                money(e.yearly)
+            )
+        }
+        None => format!("{} a month, {} a year", money(e.monthly), money(e.yearly)),
+    }
+}
+
+fn money(v: f64) -> String {
+    format!("${:.2}", (v * 100.0).round() / 100.0)
+}
+
+/// A fenced ```diff block of the companies to add and remove; the fence is longer than
+/// any run of backticks in a name, so no name can close it.
+fn companies_diff(c: &CompaniesPlan, limit: usize) -> String {
+    let longest = c
+        .added
+        .iter()
+        .chain(&c.removed)
+        .map(|n| n.split(|ch| ch != '`').map(str::len).max().unwrap_or(0))
+        .max()
+        .unwrap_or(0);
+    let fence = "`".repeat((longest + 1).max(3));
+    let mut out = format!("{fence}diff\n");
+    let lines = c
+        .added
+        .iter()
+        .map(|n| format!("+ {n}"))
+        .chain(c.removed.iter().map(|n| format!("- {n}")));
+    let total = c.added.len() + c.removed.len();
+    for l in lines.take(limit) {
+        out += &l;
+        out.push('\n');
+    }
+    if total > limit {
+        out += &format!("# … and {} more\n", total - limit);
+    }
+    out += &fence;
+    out.push('\n');
+    out
+}
+
+/// The plan as a pull-request comment.
+pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
+    let (add, modify, remove) = ["Add", "Modify", "Remove"]
+        .map(|a| p.changes.iter().filter(|c| c.action == a).count())
+        .into();
+    let stack_changes = p.changes.len() + p.parameter_changes.len();
+    let company_changes = p.companies.added.len() + p.companies.removed.len();
+    let alarm_changes = p.alarms.as_ref().map_or(0, |a| a.changes.len());
+    let total = stack_changes + company_changes + alarm_changes;
+    let blocked = p.companies.refused.as_ref();
+
+    let mut verdict = if let Some(why) = blocked {
+        format!("**blocked**: {}", md(why.split(':').next().unwrap_or(why)))
+    } else if total == 0 {
+        "no changes".to_owned()
+    } else {
+        plural(total, "change", "changes")
+    };
+    if let Some(c) = &p.cost
+        && let Some(b) = &c.base
+        && (b.monthly_delta * 100.0).round() != 0.0
+    {
+        verdict += &format!(
+            ", cost {}{}/month",
+            if b.monthly_delta > 0.0 { "+" } else { "-" },
+            money(b.monthly_delta.abs())
+        );
+    }
+    let mut head = format!(
+        "{}\n### fangops plan · {} (stack {}) — {verdict}\n\n",
+        marker(&p.env),
+        code(&p.env),
+        code(&p.stack)
+    );
+
+    head += "| | |\n|---|---|\n";
+    let infra = if stack_changes == 0 {
+        "no changes".to_owned()
+    } else {
+        let mut s = format!("{add} add, {modify} modify, {remove} remove");
+        if !p.parameter_changes.is_empty() {
+            s += &format!(
+                ", {}",
+                plural(p.parameter_changes.len(), "parameter", "parameters")
+            );
+        }
+        if p.replacements > 0 {
+            s += &format!(", **{} replaced**", p.replacements);
+        }
+        if p.new_stack {
+            s += " (new stack)";
+        }
+        s
+    };
+    head += &format!("| Infrastructure | {infra} |\n");
+    let c = &p.companies;
+    let companies = if c.against == "unknown" {
+        "not compared".to_owned()
+    } else if company_changes == 0 {
+        format!("no changes ({})", c.unchanged)
+    } else {
+        let before = c.unchanged + c.removed.len();
+        let after = c.unchanged + c.added.len();
+        format!(
+            "+{} −{} ({before} → {after})",
+            c.added.len(),
+            c.removed.len()
+        )
+    };
+    head += &format!("| Companies | {companies} |\n");
+    if let Some(a) = &p.alarms {
+        head += &format!(
+            "| Alarms | {} |\n",
+            if a.changes.is_empty() {
+                "no changes".to_owned()
+            } else {
+                plural(a.changes.len(), "change", "changes")
+            }
+        );
+    }
+    if let Some(cost) = &p.cost {
+        head += &format!("| Cost | {} |\n", cost_line(cost));
+    }
+    head.push('\n');
+
+    // What can hurt, first.
+    if let Some(why) = blocked {
+        head += &format!(
+            "> [!CAUTION]\n> The deploy's sync refuses this: {}. Deploy with `--allow-mass-delete` if it is intended.\n\n",
+            md(why)
+        );
+    }
+    if p.replacements > 0 {
+        head += &format!(
+            "> [!WARNING]\n> {} replaced (deleted and created again): data in {} can be lost.\n\n",
+            plural(p.replacements, "resource is", "resources are"),
+            if p.replacements == 1 { "it" } else { "them" }
+        );
+    }
+    if stack_changes > 0 {
+        head += "**Infrastructure**\n\n";
+        if !p.changes.is_empty() {
+            head += &render_changes_markdown(&p.changes);
+            head.push('\n');
+        }
+        if !p.parameter_changes.is_empty() {
+            head += &render_parameter_changes_markdown(&p.parameter_changes);
+            head.push('\n');
+        }
+    }
+    if company_changes > 0 {
+        head += &format!(
+            "**Companies** (against {})\n\n",
+            match c.against.as_str() {
+                "live table" => "the live table".to_owned(),
+                "new table" => "a new table".to_owned(),
+                rev => format!("the file at {}", code(rev)),
+            }
+        );
+        head += &companies_diff(c, 1000);
+        head.push('\n');
+    }
+    if let Some(a) = &p.alarms
+        && !a.changes.is_empty()
+    {
+        head += &a.render_markdown().replacen("#### Alarms", "**Alarms**", 1);
+        head.push('\n');
+    }
+    let mut details = String::new();
+    if let Some(cost) = &p.cost {
+        let (main, assumptions) = cost.render_markdown_parts();
+        head += &main.replacen("#### Cost estimate", "**Cost estimate**", 1);
+        head.push('\n');
+        details += "**Cost assumptions**\n\n";
+        details += &assumptions;
+        details.push('\n');
+    }
+    details += &format!(
+        "Plan basis: {}; companies compared with {}; generated by fangops {}{}.\n",
+        md(&p.basis),
+        md(&c.against),
+        env!("CARGO_PKG_VERSION"),
+        commit
+            .map(|c| format!(" for commit {}", code(c)))
+            .unwrap_or_default()
+    );
+    bound(head, &details)
+}
+
+/// The deploy report as a pull-request comment (it replaces the plan's).
+pub fn deploy_comment(r: &DeployReport, commit: Option<&str>) -> String {
+    let verdict = match r.outcome {
+        Outcome::Created => "created".to_owned(),
+        Outcome::Updated => format!("updated ({})", plural(r.changes.len(), "change", "changes")),
+        Outcome::Unchanged => "unchanged".to_owned(),
+        Outcome::Failed => format!(
+            "**failed** ({})",
+            md(r.final_status.as_deref().unwrap_or("no status"))
+        ),
+    };
+    let mut head = format!(
+        "{}\n### fangops deploy · {} (stack {}) — {verdict}\n\n",
+        marker(&r.env),
+        code(&r.env),
+        code(&r.stack)
+    );
+    // The deploy report already lists failures first, then changes, artifacts, sync.
+    let body = r.render_markdown();
+    let body = body
+        .split_once("\n\n")
+        .map_or(body.as_str(), |(_, rest)| rest);
+    let (main, details) = match body.find("<details>") {
+        Some(i) => (&body[..i], &body[i..]),
+        None => (body, ""),
+    };
+    head += main;
+    let details = format!(
+        "{details}\nGenerated by fangops {}{}.\n",
+        env!("CARGO_PKG_VERSION"),
+        commit
+            .map(|c| format!(" for commit {}", code(c)))
+            .unwrap_or_default()
+    );
+    bound(head, &details)
+}
+
+/// Fits GitHub's limit: the head and folded details; without the details when too
+/// long; cut at a line with a note when the head alone is.
+pub fn bound(head: String, details: &str) -> String {
+    let folded = format!("<details><summary>Details</summary>\n\n{details}\n</details>\n");
+    if head.chars().count() + folded.chars().count() <= LIMIT {
+        return head + &folded;
+    }
+    let dropped = "_Details were left out to fit GitHub's comment size limit; run `fangops plan` for all of them._\n";
+    if head.chars().count() + dropped.len() <= LIMIT {
+        return head + dropped;
+    }
+    let note = "\n\n_…cut here to fit GitHub's 65,536-character limit; the full report is in the workflow's log and step summary._\n";
+    // Room for the note and for closing a fence the cut leaves open.
+    let budget = LIMIT - note.chars().count() - 64;
+    let cut: String = head.chars().take(budget).collect();
+    let mut cut = match cut.rfind('\n') {
+        Some(i) => cut[..i].to_owned(),
+        None => cut,
+    };
+    if let Some(fence) = open_fence(&cut) {
+        cut += "\n";
+        cut += &fence;
+    }
+    cut + note
+}
+
+/// The fence of a code block left open at the end of `text`, if any.
+fn open_fence(text: &str) -> Option<String> {
+    let mut open: Option<usize> = None;
+    for line in text.lines() {
+        let run = line.len() - line.trim_start_matches('`').len();
+        match open {
+            None if run >= 3 => open = Some(run),
+            Some(n) if run >= n && line.trim_start_matches('`').trim().is_empty() => open = None,
+            _ => {}
+        }
+    }
+    open.map(|n| "`".repeat(n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::alarms::{Action, AlarmChange, AlarmsReport, FieldChange};
+    use crate::deploy::ParameterChange;
+    use crate::deploy::stack::ResourceChange;
+
+    fn env(companies: &[&str], extra: &str) -> crate::config::EnvConfig {
+        let mut yaml = format!("stack: fang-dev\nregion: us-east-1\n{extra}companies:\n");
+        for c in companies {
+            yaml += &format!("  - {}\n", serde_json::to_string(c).unwrap());
+        }
+        crate::config::parse(
+            std::path::Path::new("environments/dev.yaml"),
+            yaml.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    fn cost(base: &[&str], head: &[&str]) -> CostReport {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml");
+        let table =
+            crate::cost::pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (b, h) = (env(base, ""), env(head, ""));
+        let (estimate, base) =
+            crate::cost::estimate_with_base(&h, &table, Some(("origin/main", Some(&b))), false);
+        CostReport {
+            estimate,
+            base,
+            actual: None,
+        }
+    }
+
+    fn plan(companies: CompaniesPlan, cost: Option<CostReport>) -> PlanReport {
+        PlanReport {
+            env: "dev".into(),
+            stack: "fang-dev".into(),
+            new_stack: false,
+            basis: "fingerprint".into(),
+            changes: Vec::new(),
+            parameter_changes: Vec::new(),
+            replacements: 0,
+            companies,
+            alarms: Some(AlarmsReport {
+                env: "dev".into(),
+                topic: "arn:aws:sns:us-east-1:123456789012:fang-dev-alarms".into(),
+                unchanged: 8,
+                dry_run: true,
+                ..Default::default()
+            }),
+            cost,
+            duration_s: 1.0,
+        }
+    }
+
+    fn live(added: &[&str], removed: &[&str], unchanged: usize) -> CompaniesPlan {
+        CompaniesPlan {
+            against: "live table".into(),
+            added: added.iter().map(|s| (*s).to_owned()).collect(),
+            removed: removed.iter().map(|s| (*s).to_owned()).collect(),
+            unchanged,
+            refused: None,
+            note: None,
+        }
+    }
+
+    const FIVE: [&str; 5] = ["Amazon", "Apple", "Meta", "Netflix", "Nvidia"];
+
+    #[test]
+    fn no_change() {
+        let c = plan_comment(
+            &plan(live(&[], &[], 5), Some(cost(&FIVE, &FIVE))),
+            Some("abc1234"),
+        );
+        assert!(c.starts_with("<!-- fangops env=dev -->\n### fangops plan · `dev` (stack `fang-dev`) — no changes\n"), "{c}");
+        insta::assert_snapshot!("comment_no_change", c);
+    }
+
+    #[test]
+    fn companies_only_and_names_cannot_break_it() {
+        let hostile = "Evil ``` <img src=x onerror=alert(1)> @octocat | **x**";
+        let c = plan_comment(
+            &plan(
+                live(&["Microsoft", hostile], &["Netflix"], 4),
+                Some(cost(
+                    &FIVE,
+                    &["Amazon", "Apple", "Meta", "Nvidia", "Microsoft", hostile],
+                )),
+            ),
+            None,
+        );
+        // The name sits inside a fence longer than its own backticks.
+        assert!(
+            c.contains(&format!(
+                "````diff\n+ Microsoft\n+ {hostile}\n- Netflix\n````\n"
+            )),
+            "{c}"
+        );
+        assert!(
+            !c.contains("<img src=x onerror=alert(1)> @octocat |**"),
+            "{c}"
+        );
+        insta::assert_snapshot!("comment_companies_only", c);
+    }
+
+    #[test]
+    fn template_change_with_replacement_comes_first() {
+        let mut p = plan(live(&[], &[], 5), Some(cost(&FIVE, &FIVE)));
+        p.basis = "change set".into();
+        p.changes = vec![
+            ResourceChange {
+                action: "Modify".into(),
+                logical_id: "CompaniesTable".into(),
+                resource_type: "AWS::DynamoDB::Table".into(),
+                physical_id: Some("fang-dev-companies".into()),
+                replacement: Some("True".into()),
+                scope: vec!["Properties".into()],
+            },
+            ResourceChange {
+                action: "Modify".into(),
+                logical_id: "SentimentFunction".into(),
+                resource_type: "AWS::Lambda::Function".into(),
+                physical_id: None,
+                replacement: Some("False".into()),
+                scope: vec!["Properties".into()],
+            },
+        ];
+        p.parameter_changes = vec![ParameterChange {
+            name: "MemoryMb".into(),
+            old: Some("256".into()),
+            new: "512".into(),
+        }];
+        p.replacements = 1;
+        p.alarms.as_mut().unwrap().changes = vec![AlarmChange {
+            name: "fang-dev-sentiment-duration".into(),
+            action: Action::Change,
+            fields: vec![FieldChange {
+                field: "threshold".into(),
+                old: "48000".into(),
+                new: "96000".into(),
+            }],
+        }];
+        let c = plan_comment(&p, Some("abc1234"));
+        let warning = c.find("[!WARNING]").unwrap();
+        assert!(warning < c.find("**Infrastructure**").unwrap());
+        insta::assert_snapshot!("comment_replacement", c);
+    }
+
+    #[test]
+    fn cost_increase_shows_in_the_verdict() {
+        let more: Vec<String> = (0..200).map(|i| format!("New Co {i:03}")).collect();
+        let added: Vec<&str> = more.iter().map(String::as_str).collect();
+        let head: Vec<&str> = FIVE.iter().copied().chain(added.iter().copied()).collect();
+        let c = plan_comment(&plan(live(&added, &[], 5), Some(cost(&FIVE, &head))), None);
+        let first = c.lines().nth(1).unwrap();
+        assert!(first.contains("— 200 changes, cost +$"), "{first}");
+        assert!(c.contains("| Companies | +200 −0 (5 → 205) |"), "{c}");
+        insta::assert_snapshot!("comment_cost_increase", c);
+    }
+
+    #[test]
+    fn blocked_mass_delete_is_the_verdict() {
+        let mut companies = live(&[], &["Amazon", "Apple", "Meta"], 2);
+        companies.refused = Some("the sync would delete 3 of the 5 companies in the table, 60% of it, more than the 50% allowed (sync.max_delete_percent): Amazon, Apple, Meta".into());
+        let c = plan_comment(&plan(companies, None), None);
+        assert!(c.lines().nth(1).unwrap().contains("— **blocked**: the sync would delete 3 of the 5 companies in the table, 60% of it, more than the 50% allowed \\(sync.max\\_delete\\_percent\\)"), "{c}");
+        assert!(c.contains("> [!CAUTION]"), "{c}");
+    }
+
+    #[test]
+    fn failed_deploy() {
+        let r = crate::deploy::tests::sample_report(Outcome::Failed);
+        let c = deploy_comment(&r, Some("abc1234"));
+        assert!(c.starts_with("<!-- fangops env=dev -->\n### fangops deploy · `dev` (stack `fang-dev`) — **failed** (UPDATE\\_ROLLBACK\\_COMPLETE)"), "{c}");
+        insta::assert_snapshot!("comment_failed_deploy", c);
+    }
+
+    #[test]
+    fn oversized_plan_drops_details_then_cuts_at_a_line_inside_the_limit() {
+        let many: Vec<String> = (0..5000)
+            .map(|i| format!("A company with a long name, number {i:05}"))
+            .collect();
+        let added: Vec<&str> = many.iter().map(String::as_str).collect();
+        // 1,000 diff lines fit with the details: the diff itself says how many more.
+        let c = plan_comment(&plan(live(&added, &[], 0), None), None);
+        assert!(c.chars().count() <= LIMIT);
+        assert!(c.contains("# … and 4000 more\n"), "{}", &c[c.len() - 500..]);
+        // A head too long on its own: details dropped, then cut, the fence closed.
+        let head = format!("{}\n```diff\n{}", marker("dev"), "+ x\n".repeat(20_000));
+        let cut = bound(head, "details");
+        assert!(cut.chars().count() <= LIMIT, "{}", cut.chars().count());
+        assert!(cut.ends_with("```\n\n_…cut here to fit GitHub's 65,536-character limit; the full report is in the workflow's log and step summary._\n"), "{}", &cut[cut.len() - 300..]);
+        assert!(!cut.contains("<details>"));
+        let short = bound("head\n".into(), &"d".repeat(LIMIT));
+        assert!(short.contains("Details were left out"), "{short}");
+        insta::assert_snapshot!("comment_oversized_tail", &c[c.len() - 400..]);
+    }
+}

@@ -30,6 +30,7 @@ pub mod diagnostics;
 pub mod doctor;
 pub mod drift;
 pub mod exit;
+pub mod github;
 pub mod local;
 pub mod markdown;
 pub mod output;

@@ -62,11 +62,21 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             Ok(exit::SUCCESS)
         }
         Command::Plan(args) => {
+            let comment = args.comment.target();
             let (req, detailed, out) = args.into_request(&root);
             let report = fangops::plan::plan(&req, ui).await?;
             let markdown = report.render_markdown();
             write_out(out.as_deref(), &markdown)?;
-            ui.report(&report, || markdown);
+            match comment {
+                Some((target, out)) => {
+                    let body = fangops::comment::plan_comment(&report, target.sha.as_deref());
+                    post(&target, &report.env, &body, out.as_deref(), ui).await?;
+                    if ui.json {
+                        ui.report(&report, String::new);
+                    }
+                }
+                None => ui.report(&report, || markdown),
+            }
             Ok(if detailed && report.has_changes() {
                 exit::CHANGES
             } else {
@@ -74,9 +84,14 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             })
         }
         Command::Deploy(args) => {
+            let comment = args.comment.target();
             let (req, out) = args.into_request(&root);
             let report = fangops::deploy::deploy(&req, ui).await?;
             write_out(out.as_deref(), &report.render_markdown())?;
+            if let Some((target, out)) = comment {
+                let body = fangops::comment::deploy_comment(&report, target.sha.as_deref());
+                post(&target, &report.env, &body, out.as_deref(), ui).await?;
+            }
             ui.report(&report, || report.render());
             Ok(if report.ok() {
                 exit::SUCCESS
@@ -87,6 +102,11 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
         Command::Sync(args) => {
             let report = fangops::sync::run(&args.into_request(&root), ui).await?;
             ui.report(&report, || report.render());
+            Ok(exit::SUCCESS)
+        }
+        Command::Comment(args) => {
+            let (env, body, target, out) = args.into_parts(&root)?;
+            post(&target, &env, &body, out.as_deref(), ui).await?;
             Ok(exit::SUCCESS)
         }
         Command::Cost(args) => {
@@ -162,6 +182,45 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             Ok(exit::SUCCESS)
         }
     }
+}
+
+/// Posts (or, without a token, prints) an environment's pull-request comment.
+async fn post(
+    target: &fangops::github::Target,
+    env: &str,
+    body: &str,
+    out: Option<&std::path::Path>,
+    ui: &Ui,
+) -> Result<()> {
+    let marker = fangops::comment::marker(env);
+    // With --json, stdout is the report: a comment without a token goes to stderr.
+    let outcome = if ui.json && out.is_none() && target.token.is_none() {
+        use std::io::Write;
+        let _ = writeln!(anstream::stderr(), "{body}");
+        fangops::github::CommentOutcome {
+            posted: fangops::github::Posted::NotPosted,
+            pr: target.pr,
+            url: None,
+        }
+    } else {
+        fangops::github::deliver(target, &marker, body, out).await?
+    };
+    match outcome.posted {
+        fangops::github::Posted::NotPosted => {
+            tracing::info!("no GITHUB_TOKEN (or repository): the comment was not posted")
+        }
+        posted => tracing::info!(
+            "comment {} on pull request #{}{}",
+            if posted == fangops::github::Posted::Created {
+                "created"
+            } else {
+                "updated"
+            },
+            outcome.pr.unwrap_or_default(),
+            outcome.url.map(|u| format!(": {u}")).unwrap_or_default()
+        ),
+    }
+    Ok(())
 }
 
 /// Writes a rendered report to a file when asked to.

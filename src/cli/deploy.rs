@@ -56,6 +56,8 @@ pub struct DeployArgs {
     /// Also write the deploy report (markdown) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub comment: CommentArgs,
 }
 
 impl DeployArgs {
@@ -94,6 +96,8 @@ pub struct PlanArgs {
     /// table cannot be read [default in Actions: origin/$GITHUB_BASE_REF].
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
+    #[command(flatten)]
+    pub comment: CommentArgs,
 }
 
 impl PlanArgs {
@@ -152,4 +156,88 @@ pub fn github_base() -> Option<String> {
         .ok()
         .filter(|b| !b.is_empty())
         .map(|b| format!("origin/{b}"))
+}
+
+/// Posting a report as the environment's pull-request comment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommentArgs {
+    /// Post the report as this environment's pull-request comment (edited in place on
+    /// every run). Without GITHUB_TOKEN it is printed instead (or written, --comment-out).
+    #[arg(long)]
+    pub comment: bool,
+    /// The repository, owner/name [default: $GITHUB_REPOSITORY].
+    #[arg(long, value_name = "OWNER/NAME", requires = "comment")]
+    pub repo: Option<String>,
+    /// The pull request [default: from $GITHUB_EVENT_PATH, or the PR of $GITHUB_SHA].
+    #[arg(long, value_name = "N", requires = "comment")]
+    pub pr: Option<u64>,
+    /// Without a token, write the comment to FILE instead of printing it.
+    #[arg(long, value_name = "FILE", requires = "comment")]
+    pub comment_out: Option<PathBuf>,
+}
+
+impl CommentArgs {
+    pub fn target(&self) -> Option<(fangops::github::Target, Option<PathBuf>)> {
+        self.comment.then(|| {
+            (
+                fangops::github::Target::from_env(self.repo.clone(), self.pr),
+                self.comment_out.clone(),
+            )
+        })
+    }
+}
+
+/// `fangops comment`: any rendered report as the environment's comment.
+#[derive(Debug, clap::Args)]
+pub struct CommentCmdArgs {
+    /// The environment whose comment to create or edit: a name or a path.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The markdown to post (a `plan --out` or `deploy --report` file); `-` for stdin.
+    #[arg(long, value_name = "FILE")]
+    pub file: PathBuf,
+    /// The repository, owner/name [default: $GITHUB_REPOSITORY].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// The pull request [default: from $GITHUB_EVENT_PATH, or the PR of $GITHUB_SHA].
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// Without a token, write the comment to FILE instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub comment_out: Option<PathBuf>,
+}
+
+impl CommentCmdArgs {
+    /// The env's name (for the marker), the body, where to post, and the fallback file.
+    pub fn into_parts(
+        self,
+        root: &Path,
+    ) -> anyhow::Result<(String, String, fangops::github::Target, Option<PathBuf>)> {
+        use anyhow::Context;
+        let env = match EnvRef::parse(&self.env) {
+            EnvRef::Name(n) => n,
+            EnvRef::Path(p) => p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        };
+        let body = if self.file == Path::new("-") {
+            std::io::read_to_string(std::io::stdin()).context("reading the comment from stdin")?
+        } else {
+            let path = if self.file.is_absolute() {
+                self.file.clone()
+            } else {
+                root.join(&self.file)
+            };
+            std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?
+        };
+        let marker = fangops::comment::marker(&env);
+        let body = if body.starts_with(&marker) {
+            body
+        } else {
+            fangops::comment::bound(format!("{marker}\n{body}"), "")
+        };
+        let target = fangops::github::Target::from_env(self.repo, self.pr);
+        Ok((env, body, target, self.comment_out))
+    }
 }

@@ -18,7 +18,7 @@ use clap::{Parser, Subcommand};
 pub use alarms::AlarmsArgs;
 pub use build::BuildArgs;
 pub use cost::CostArgs;
-pub use deploy::{DeployArgs, PlanArgs, TeardownArgs};
+pub use deploy::{CommentCmdArgs, DeployArgs, PlanArgs, TeardownArgs};
 pub use doctor::DoctorArgs;
 pub use pipeline::{ResultsArgs, RunArgs};
 pub use schema::SchemaArgs;
@@ -78,6 +78,8 @@ pub enum Command {
     Build(BuildArgs),
     /// Show what a deploy would change (a change set, created and deleted, never run).
     Plan(PlanArgs),
+    /// Post a rendered report as an environment's pull-request comment (edited in place).
+    Comment(CommentCmdArgs),
     /// Deploy an environment's stack, then sync its companies.
     Deploy(DeployArgs),
     /// Make the companies table equal the env file's list (writes and deletes).

@@ -14,6 +14,7 @@ mod cost;
 mod deploy;
 mod doctor;
 mod faults;
+mod github;
 mod handler;
 mod harness;
 mod pipeline;

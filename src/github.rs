@@ -1,0 +1,279 @@
+//! GitHub: one comment per environment per pull request, found again by its hidden
+//! marker and edited in place, and the step summary.
+//!
+//! Where to post comes from the Actions environment (`GITHUB_REPOSITORY`, the event
+//! file at `GITHUB_EVENT_PATH`, `GITHUB_SHA`, `GITHUB_API_URL`) with flags to
+//! override; the token only from `GITHUB_TOKEN`, and it never appears in any output.
+//! Without a token the comment is printed or written to a file, so everything works
+//! locally.
+
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use octocrab::Octocrab;
+use serde::Serialize;
+
+/// A token that cannot leak through `{:?}` or `{}`.
+#[derive(Clone)]
+pub struct Token(String);
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Token(***)")
+    }
+}
+
+/// Where a comment goes, as far as the environment and the flags say.
+#[derive(Debug, Clone, Default)]
+pub struct Target {
+    pub api_url: Option<String>,
+    pub token: Option<Token>,
+    /// `owner/name`.
+    pub repository: Option<String>,
+    pub pr: Option<u64>,
+    /// The commit a merge deployed: its pull request is found from it.
+    pub sha: Option<String>,
+}
+
+impl Target {
+    /// The Actions environment, then the flags on top.
+    pub fn from_env(repository: Option<String>, pr: Option<u64>) -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+        let event_pr = var("GITHUB_EVENT_PATH").and_then(|p| pr_from_event(&PathBuf::from(p)));
+        Self {
+            api_url: var("GITHUB_API_URL"),
+            token: var("GITHUB_TOKEN").map(Token),
+            repository: repository.or_else(|| var("GITHUB_REPOSITORY")),
+            pr: pr.or(event_pr),
+            sha: var("GITHUB_SHA"),
+        }
+    }
+}
+
+/// The pull request number of a `pull_request` event (or an issue comment on one).
+fn pr_from_event(path: &PathBuf) -> Option<u64> {
+    let event: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    event["pull_request"]["number"]
+        .as_u64()
+        .or_else(|| event["number"].as_u64())
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Posted {
+    Created,
+    Updated,
+    /// No token (or no pull request): the comment was printed or written instead.
+    NotPosted,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CommentOutcome {
+    pub posted: Posted,
+    pub pr: Option<u64>,
+    pub url: Option<String>,
+}
+
+fn client(target: &Target) -> Result<Octocrab> {
+    let token = target
+        .token
+        .as_ref()
+        .ok_or_else(|| anyhow!("no GITHUB_TOKEN"))?;
+    let mut b = Octocrab::builder().personal_token(token.0.clone());
+    if let Some(url) = &target.api_url {
+        b = b
+            .base_uri(url.as_str())
+            .map_err(|_| anyhow!("GITHUB_API_URL is not a URL: {url}"))?;
+    }
+    b.build().context("setting up the GitHub client")
+}
+
+/// What a GitHub error means for the user; never includes the token.
+fn explain(e: octocrab::Error, what: &str, repo: &str, pr: u64) -> anyhow::Error {
+    match &e {
+        octocrab::Error::GitHub { source, .. } => match source.status_code.as_u16() {
+            401 => anyhow!("{what}: GitHub rejected the token (401); check GITHUB_TOKEN"),
+            403 => anyhow!(
+                "{what}: the token may not write comments on {repo} (403: {}); give the workflow job `permissions: pull-requests: write`",
+                source.message
+            ),
+            404 => anyhow!(
+                "{what}: pull request #{pr} was not found in {repo} (404); it may be gone, or the token cannot see the repository"
+            ),
+            code => anyhow!("{what}: GitHub answered {code}: {}", source.message),
+        },
+        _ => anyhow!("{what}: {e}"),
+    }
+}
+
+/// Rate limits and GitHub's own hiccups are worth another try; nothing else is.
+fn retryable(e: &octocrab::Error) -> bool {
+    match e {
+        octocrab::Error::GitHub { source, .. } => {
+            let code = source.status_code.as_u16();
+            code == 429
+                || code >= 500
+                || (code == 403 && source.message.to_ascii_lowercase().contains("rate limit"))
+        }
+        octocrab::Error::Hyper { .. } | octocrab::Error::Service { .. } => true,
+        _ => false,
+    }
+}
+
+/// Runs `op` until it succeeds, fails for good, or 4 attempts (1, 2, 4 s apart).
+async fn with_retries<T, F, Fut>(mut op: F) -> std::result::Result<T, octocrab::Error>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = std::result::Result<T, octocrab::Error>>,
+{
+    let mut delay = Duration::from_secs(1);
+    for attempt in 1.. {
+        match op().await {
+            Err(e) if attempt < 4 && retryable(&e) => {
+                tracing::info!(
+                    "GitHub asked to slow down or failed; trying again in {} s",
+                    delay.as_secs()
+                );
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+            }
+            other => return other,
+        }
+    }
+    unreachable!("the loop returns")
+}
+
+fn split_repo(repo: &str) -> Result<(&str, &str)> {
+    repo.split_once('/')
+        .filter(|(o, n)| !o.is_empty() && !n.is_empty())
+        .ok_or_else(|| anyhow!("{repo:?} is not a repository: use owner/name"))
+}
+
+/// Creates the environment's comment on the pull request, or edits the one that
+/// carries its marker (looked for on every page of the comments).
+pub async fn upsert(target: &Target, marker: &str, body: &str) -> Result<CommentOutcome> {
+    let repo = target
+        .repository
+        .as_deref()
+        .ok_or_else(|| anyhow!("no repository: set GITHUB_REPOSITORY or pass --repo owner/name"))?;
+    let (owner, name) = split_repo(repo)?;
+    let gh = client(target)?;
+    let pr = match target.pr {
+        Some(pr) => pr,
+        None => {
+            let sha = target.sha.as_deref().ok_or_else(|| {
+                anyhow!("no pull request: pass --pr N, or run on a pull_request event or a push whose commit came from one")
+            })?;
+            match pr_for_commit(&gh, owner, name, sha).await? {
+                Some(pr) => pr,
+                None => bail!(
+                    "commit {sha} belongs to no pull request in {repo}; nothing to comment on"
+                ),
+            }
+        }
+    };
+    let mut existing = None;
+    for page in 1u32.. {
+        let route = format!("/repos/{owner}/{name}/issues/{pr}/comments?per_page=100&page={page}");
+        let comments: Vec<serde_json::Value> =
+            with_retries(|| gh.get(&route, None::<&()>))
+                .await
+                .map_err(|e| explain(e, "listing the pull request's comments", repo, pr))?;
+        existing = comments
+            .iter()
+            .find(|c| c["body"].as_str().is_some_and(|b| b.starts_with(marker)))
+            .and_then(|c| c["id"].as_u64());
+        if existing.is_some() || comments.len() < 100 {
+            break;
+        }
+    }
+    let payload = serde_json::json!({ "body": body });
+    let (posted, answer): (Posted, serde_json::Value) = match existing {
+        Some(id) => {
+            let route = format!("/repos/{owner}/{name}/issues/comments/{id}");
+            let answer = with_retries(|| gh.patch(&route, Some(&payload)))
+                .await
+                .map_err(|e| explain(e, "updating the fangops comment", repo, pr))?;
+            (Posted::Updated, answer)
+        }
+        None => {
+            let route = format!("/repos/{owner}/{name}/issues/{pr}/comments");
+            let answer = with_retries(|| gh.post(&route, Some(&payload)))
+                .await
+                .map_err(|e| explain(e, "creating the fangops comment", repo, pr))?;
+            (Posted::Created, answer)
+        }
+    };
+    Ok(CommentOutcome {
+        posted,
+        pr: Some(pr),
+        url: answer["html_url"].as_str().map(str::to_owned),
+    })
+}
+
+/// The pull request a commit was merged from (the first GitHub lists).
+pub async fn pr_for_commit(
+    gh: &Octocrab,
+    owner: &str,
+    name: &str,
+    sha: &str,
+) -> Result<Option<u64>> {
+    let route = format!("/repos/{owner}/{name}/commits/{sha}/pulls");
+    let pulls: Vec<serde_json::Value> = with_retries(|| gh.get(&route, None::<&()>))
+        .await
+        .map_err(|e| {
+            explain(
+                e,
+                "finding the pull request of the commit",
+                &format!("{owner}/{name}"),
+                0,
+            )
+        })?;
+    Ok(pulls.first().and_then(|p| p["number"].as_u64()))
+}
+
+/// Appends the report to the job's summary page when Actions provides one.
+pub fn step_summary(body: &str) -> Result<bool> {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return Ok(false);
+    };
+    use std::io::Write;
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .with_context(|| {
+            format!(
+                "opening the step summary {}",
+                PathBuf::from(&path).display()
+            )
+        })?;
+    writeln!(f, "{body}").context("writing the step summary")?;
+    Ok(true)
+}
+
+/// Posts the comment when there is a token and somewhere to post it; otherwise prints
+/// it (or writes it to `out`). Either way the step summary gets it in Actions.
+pub async fn deliver(
+    target: &Target,
+    marker: &str,
+    body: &str,
+    out: Option<&std::path::Path>,
+) -> Result<CommentOutcome> {
+    step_summary(body)?;
+    if target.token.is_none() || target.repository.is_none() {
+        match out {
+            Some(path) => std::fs::write(path, body)
+                .with_context(|| format!("writing the comment to {}", path.display()))?,
+            None => println!("{body}"),
+        }
+        return Ok(CommentOutcome {
+            posted: Posted::NotPosted,
+            pr: target.pr,
+            url: None,
+        });
+    }
+    upsert(target, marker, body).await
+}

@@ -33,6 +33,11 @@ demo: setup ## Set up, start moto, and run the whole pipeline locally
 	echo; echo "== fangops results --env local"; $(FANGOPS) results --env local; \
 	mkdir -p dist; $(FANGOPS) results --env local --format html --out dist/results.html; \
 	echo; echo "== fangops cost --env prod --no-actual: what production will cost a month, and why"; $(FANGOPS) cost --env prod --no-actual; \
+	echo; echo "== a pull request: a copy of the local env gains Spotify and loses Netflix; the comment a reviewer gets"; \
+	mkdir -p dist/pr; cp environments/local.yaml dist/pr/local.yaml; \
+	$(FANGOPS) companies add --env dist/pr/local.yaml Spotify; \
+	$(FANGOPS) companies remove --env dist/pr/local.yaml Netflix; \
+	env -u GITHUB_TOKEN $(FANGOPS) plan --env dist/pr/local.yaml --profile dev --base file:environments/local.yaml --comment; \
 	echo; echo "== fangops teardown --env local --yes"; $(FANGOPS) teardown --env local --yes; \
 	echo; echo "demo done: open dist/results.html for the chart; 'make moto-start' keeps an emulator running to try more"
 

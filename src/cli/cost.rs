@@ -10,8 +10,8 @@ pub struct CostArgs {
     /// The environment: a name or a path.
     #[arg(long, value_name = "ENV")]
     pub env: String,
-    /// Also estimate the env file at this git revision and show the delta
-    /// [default in Actions: origin/$GITHUB_BASE_REF].
+    /// Also estimate the env file at this git revision and show the delta; `file:PATH`
+    /// compares with another env file [default in Actions: origin/$GITHUB_BASE_REF].
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
     /// Subtract the AWS free tier (per account, shared; some allowances expire).

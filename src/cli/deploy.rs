@@ -93,7 +93,8 @@ pub struct PlanArgs {
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Compare the companies with the env file at this git revision when the live
-    /// table cannot be read [default in Actions: origin/$GITHUB_BASE_REF].
+    /// table cannot be read, and the cost; `file:PATH` compares with another env file
+    /// [default in Actions: origin/$GITHUB_BASE_REF].
     #[arg(long, value_name = "REV")]
     pub base: Option<String>,
     #[command(flatten)]

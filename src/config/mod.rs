@@ -180,8 +180,18 @@ pub fn load(path: &Path) -> Result<EnvConfig, InvalidInput> {
 
 /// The env file as committed at git revision `rev` (a pull request's base branch):
 /// `Ok(None)` when the file did not exist there (a new environment).
+///
+/// `file:PATH` instead of a revision names another env file to compare with (a copy
+/// being edited, as in `make demo`).
 pub fn load_at_rev(path: &Path, rev: &str) -> anyhow::Result<Option<EnvConfig>> {
     use anyhow::Context;
+    if let Some(other) = rev.strip_prefix("file:") {
+        let other = Path::new(other);
+        if !other.exists() {
+            return Ok(None);
+        }
+        return load(other).map(Some).map_err(anyhow::Error::new);
+    }
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

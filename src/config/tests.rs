@@ -553,6 +553,15 @@ fn env_file_at_a_git_revision() {
     let new_env = dir.path().join("environments/new.yaml");
     std::fs::write(&new_env, VALID).unwrap();
     assert!(super::load_at_rev(&new_env, "main").unwrap().is_none());
+    let other = super::load_at_rev(&path, &format!("file:{}", new_env.display()))
+        .unwrap()
+        .unwrap();
+    assert!(other.companies.names().any(|n| n == "Apple"));
+    assert!(
+        super::load_at_rev(&path, "file:/no/such.yaml")
+            .unwrap()
+            .is_none()
+    );
     let err = super::load_at_rev(&path, "no-such-branch").unwrap_err();
     assert!(format!("{err:#}").contains("no-such-branch"), "{err:#}");
 }

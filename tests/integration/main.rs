@@ -20,3 +20,4 @@ mod harness;
 mod pipeline;
 mod sync;
 mod validate;
+mod workflows;

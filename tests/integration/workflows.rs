@@ -1,0 +1,122 @@
+//! The workflows' security rules, checked on their YAML: every third-party action
+//! pinned by commit SHA, no persisted checkout credentials, least permissions per job,
+//! AWS only by OIDC role assumption, one deploy per environment at a time, and fork
+//! pull requests never near credentials. (actionlint itself: see README, "CI".)
+
+use crate::support::repo_root;
+
+fn workflow(name: &str) -> serde_json::Value {
+    let path = repo_root().join(".github/workflows").join(name);
+    let text = std::fs::read_to_string(&path).unwrap();
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn steps(job: &serde_json::Value) -> Vec<&serde_json::Value> {
+    job["steps"]
+        .as_array()
+        .map(|s| s.iter().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn every_workflow_follows_the_rules() {
+    for name in ["ci.yml", "pull-request.yml", "deploy.yml"] {
+        let w = workflow(name);
+        assert_eq!(
+            w["permissions"],
+            serde_json::json!({}),
+            "{name}: no default permissions"
+        );
+        for (job_name, job) in w["jobs"].as_object().unwrap() {
+            let perms = job["permissions"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{name}/{job_name}: permissions per job"));
+            assert_eq!(
+                perms.get("contents").and_then(|v| v.as_str()),
+                Some("read"),
+                "{name}/{job_name}"
+            );
+            for step in steps(job) {
+                if let Some(uses) = step["uses"].as_str() {
+                    let (_, rev) = uses
+                        .split_once('@')
+                        .unwrap_or_else(|| panic!("{name}: {uses} unpinned"));
+                    assert!(
+                        rev.len() == 40 && rev.bytes().all(|b| b.is_ascii_hexdigit()),
+                        "{name}: {uses} is not pinned by commit SHA"
+                    );
+                    if uses.starts_with("actions/checkout@") {
+                        assert_eq!(
+                            step["with"]["persist-credentials"], false,
+                            "{name}/{job_name}: persist-credentials"
+                        );
+                    }
+                    if uses.starts_with("aws-actions/configure-aws-credentials@") {
+                        assert!(
+                            step["with"]["role-to-assume"].is_string(),
+                            "{name}/{job_name}: OIDC role"
+                        );
+                        assert!(
+                            step["with"]["aws-access-key-id"].is_null(),
+                            "{name}/{job_name}: no stored keys"
+                        );
+                        assert_eq!(
+                            perms.get("id-token").and_then(|v| v.as_str()),
+                            Some("write"),
+                            "{name}/{job_name}"
+                        );
+                    }
+                }
+                if let Some(run) = step["run"].as_str() {
+                    assert!(
+                        !run.contains("secrets."),
+                        "{name}/{job_name}: secrets in a script"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn deploys_never_race_and_forks_never_deploy() {
+    let pr = workflow("pull-request.yml");
+    let dev = &pr["jobs"]["dev"];
+    assert_eq!(dev["concurrency"]["group"], "fangops-dev");
+    assert_eq!(dev["concurrency"]["cancel-in-progress"], false);
+    assert_eq!(
+        dev["if"],
+        "github.event.pull_request.head.repo.full_name == github.repository"
+    );
+    let fork = &pr["jobs"]["fork"];
+    assert_eq!(
+        fork["if"],
+        "github.event.pull_request.head.repo.full_name != github.repository"
+    );
+    assert!(
+        fork["permissions"].get("id-token").is_none(),
+        "a fork gets no AWS role"
+    );
+    assert!(
+        steps(fork)
+            .iter()
+            .all(|s| s["run"].as_str().is_none_or(|r| !r.contains("deploy")))
+    );
+    let deploy = workflow("deploy.yml");
+    assert_eq!(
+        deploy["on"]["push"]["branches"],
+        serde_json::json!(["main"])
+    );
+    let prod = &deploy["jobs"]["prod"];
+    assert_eq!(
+        prod["environment"], "prod",
+        "required reviewers live on the environment"
+    );
+    assert_eq!(prod["concurrency"]["group"], "fangops-prod");
+    assert_eq!(prod["concurrency"]["cancel-in-progress"], false);
+    assert!(steps(prod).iter().any(|s| {
+        s["run"]
+            .as_str()
+            .is_some_and(|r| r.contains("fangops deploy --env prod") && r.contains("--comment"))
+    }));
+}

@@ -217,3 +217,59 @@ async fn without_a_token_the_comment_is_printed_or_written() {
             .starts_with("<!-- fangops env=dev -->")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_merge_the_report_goes_to_the_pull_request_of_the_commit() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/pipeline/commits/0123abc/pulls"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(vec![serde_json::json!({ "number": 31 })]),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/pipeline/issues/31/comments"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(vec![comment(8, "<!-- fangops env=prod -->\nplan")]),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PATCH"))
+        .and(path("/repos/acme/pipeline/issues/comments/8"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(comment(8, "x")))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let p = Project::new();
+    let summary = p.path().join("summary.md");
+    let mut cmd = fangops(p.path());
+    cmd.args([
+        "comment",
+        "--env",
+        "prod",
+        "--repo",
+        "acme/pipeline",
+        "--file",
+    ])
+    .arg(comment_file(&p))
+    .env("GITHUB_TOKEN", TOKEN)
+    .env("GITHUB_API_URL", server.uri())
+    .env("GITHUB_SHA", "0123abc")
+    .env("GITHUB_STEP_SUMMARY", &summary);
+    let out = run_async(cmd).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains("comment updated on pull request #31"),
+        "{}",
+        out.stderr
+    );
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        written.starts_with("<!-- fangops env=prod -->"),
+        "{written}"
+    );
+    assert!(!written.contains(TOKEN));
+}

@@ -754,6 +754,25 @@ pub async fn remove_all(cw: &Client, stack: &str) -> Result<usize> {
     Ok(names.len())
 }
 
+/// [`install`] with the region, account and client of an AWS context.
+pub async fn install_in(
+    ctx: &AwsContext,
+    env: &EnvConfig,
+    names: &Names,
+    dry_run: bool,
+) -> Result<AlarmsReport> {
+    let account = ctx.identity().await?.account.clone();
+    install(
+        env,
+        &ctx.cloudwatch(),
+        names,
+        ctx.region(),
+        &account,
+        dry_run,
+    )
+    .await
+}
+
 /// `fangops alarms --env E [--dry-run]`.
 pub async fn run(req: &AlarmsRequest, _ui: &Ui) -> Result<AlarmsReport> {
     let env = config::load(&req.env.path(&req.root))?;
@@ -761,15 +780,7 @@ pub async fn run(req: &AlarmsRequest, _ui: &Ui) -> Result<AlarmsReport> {
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);
-    install(
-        &env,
-        &ctx.cloudwatch(),
-        &names,
-        ctx.region(),
-        &account,
-        req.dry_run,
-    )
-    .await
+    install_in(&ctx, &env, &names, req.dry_run).await
 }
 
 #[cfg(test)]

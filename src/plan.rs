@@ -212,17 +212,9 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         req.timeout,
     )
     .await;
-    let account = ctx.identity().await?.account.clone();
-    let alarms = alarms::install(
-        &p.env,
-        &ctx.cloudwatch(),
-        &p.names,
-        ctx.region(),
-        &account,
-        true,
-    )
-    .await
-    .context("comparing the alarms")?;
+    let alarms = alarms::install_in(&ctx, &p.env, &p.names, true)
+        .await
+        .context("comparing the alarms")?;
     let cfn = ctx.cloudformation();
     let stack_name = p.env.stack.clone();
     let timing = Timing::new(ctx.is_local(), req.timeout);

@@ -580,17 +580,9 @@ async fn finish(
         tracing::info!("companies in {}: {}", sync.table, sync.summary());
         report.sync = Some(sync);
     }
-    let account = ctx.identity().await?.account.clone();
-    let alarms = alarms::install(
-        &p.env,
-        &ctx.cloudwatch(),
-        &p.names,
-        ctx.region(),
-        &account,
-        false,
-    )
-    .await
-    .context("installing the alarms after the deploy")?;
+    let alarms = alarms::install_in(ctx, &p.env, &p.names, false)
+        .await
+        .context("installing the alarms after the deploy")?;
     tracing::info!("alarms of {}: {}", p.env.stack, alarms.summary());
     report.alarms = Some(alarms);
     report.cost = crate::plan::cost_section(&req.root, &p.env, None);

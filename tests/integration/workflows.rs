@@ -28,6 +28,10 @@ fn every_workflow_follows_the_rules() {
             "{name}: no default permissions"
         );
         for (job_name, job) in w["jobs"].as_object().unwrap() {
+            assert!(
+                job["env"]["GITHUB_TOKEN"].is_null(),
+                "{name}/{job_name}: the token only on the steps that post"
+            );
             let perms = job["permissions"]
                 .as_object()
                 .unwrap_or_else(|| panic!("{name}/{job_name}: permissions per job"));

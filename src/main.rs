@@ -88,11 +88,19 @@ async fn run(cli: Cli, ui: &Ui) -> Result<u8> {
             let (req, out) = args.into_request(&root);
             let report = fangops::deploy::deploy(&req, ui).await?;
             write_out(out.as_deref(), &report.render_markdown())?;
+            // The report first: a comment GitHub refuses must not hide what the deploy did.
+            ui.report(&report, || report.render());
             if let Some((target, out)) = comment {
                 let body = fangops::comment::deploy_comment(&report, target.sha.as_deref());
-                post(&target, &report.env, &body, out.as_deref(), ui).await?;
+                post(&target, &report.env, &body, out.as_deref(), ui)
+                    .await
+                    .with_context(|| {
+                        format!(
+                            "the deploy of {} ended {:?}, but its report could not be posted",
+                            report.stack, report.outcome
+                        )
+                    })?;
             }
-            ui.report(&report, || report.render());
             Ok(if report.ok() {
                 exit::SUCCESS
             } else {

@@ -273,3 +273,58 @@ async fn after_a_merge_the_report_goes_to_the_pull_request_of_the_commit() {
     );
     assert!(!written.contains(TOKEN));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_comment_does_not_hide_what_the_deploy_did() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(serde_json::json!({
+            "message": "Resource not accessible by integration"
+        })))
+        .mount(&server)
+        .await;
+    let stack = crate::support::unique("ghdeploy");
+    let p = Project::new();
+    p.env_file(
+        "e",
+        crate::support::local_env_yaml(&stack, &["Apple".to_owned()]),
+    );
+    let mut cmd = fangops(p.path());
+    cmd.args([
+        "deploy",
+        "--env",
+        "e",
+        "--comment",
+        "--repo",
+        "acme/pipeline",
+        "--pr",
+        "7",
+        "--artifacts",
+    ])
+    .arg(crate::support::fake_artifacts())
+    .env("AWS_ENDPOINT_URL", &crate::support::moto::moto().endpoint)
+    .env("GITHUB_TOKEN", TOKEN)
+    .env("GITHUB_API_URL", server.uri());
+    let out = run_async(cmd).await;
+    assert_eq!(out.code, 1, "{out:?}");
+    // The report is printed, and the error says the deploy itself went through.
+    assert!(
+        out.stdout
+            .contains(&format!("### Deploy of `{stack}` (e): created")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stderr.contains(&format!(
+            "the deploy of {stack} ended Created, but its report could not be posted"
+        )),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("pull-requests: write"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains(TOKEN) && !out.stderr.contains(TOKEN));
+}

@@ -86,9 +86,7 @@ fn companies_diff(c: &CompaniesPlan, limit: usize) -> String {
 
 /// The plan as a pull-request comment.
 pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
-    let (add, modify, remove) = ["Add", "Modify", "Remove"]
-        .map(|a| p.changes.iter().filter(|c| c.action == a).count())
-        .into();
+    let (add, modify, remove) = crate::plan::action_counts(&p.changes);
     let stack_changes = p.changes.len() + p.parameter_changes.len();
     let company_changes = p.companies.added.len() + p.companies.removed.len();
     let alarm_changes = p.alarms.as_ref().map_or(0, |a| a.changes.len());

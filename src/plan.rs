@@ -85,9 +85,7 @@ impl PlanReport {
             out += "No changes to the stack.\n";
             return out;
         }
-        let (add, modify, remove): (usize, usize, usize) = ["Add", "Modify", "Remove"]
-            .map(|a| self.changes.iter().filter(|c| c.action == a).count())
-            .into();
+        let (add, modify, remove) = action_counts(&self.changes);
         let params = self.parameter_changes.len();
         out += &format!(
             "{} resource change{}: {add} to add, {modify} to modify, {remove} to remove{}{}.\n\n",
@@ -119,6 +117,13 @@ impl PlanReport {
         }
         out
     }
+}
+
+/// How many of the changes add, modify and remove a resource.
+pub fn action_counts(changes: &[ResourceChange]) -> (usize, usize, usize) {
+    ["Add", "Modify", "Remove"]
+        .map(|a| changes.iter().filter(|c| c.action == a).count())
+        .into()
 }
 
 /// Companies listed in a plan before "and N more": enough to review, bounded.

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::pricing::PricingTable;
 use crate::config::{Analyzer, Arch, EnvConfig};
+use crate::resources::Names;
 
 /// Days in an average month (365 / 12): monthly figures are yearly ones over 12.
 pub const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
@@ -276,18 +277,10 @@ pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estim
         );
     }
     // CloudWatch
-    let alarms = [
-        (&env.alarms.errors, 2.0),
-        (&env.alarms.throttles, 2.0),
-        (&env.alarms.dlq_messages, 1.0),
-        (&env.alarms.oldest_message_age_s, 1.0),
-        (&env.alarms.sentiment_duration_percent, 1.0),
-        (&env.alarms.no_results, 1.0),
-    ]
-    .iter()
-    .filter(|(s, _)| s.enabled)
-    .map(|(_, count)| count)
-    .sum::<f64>();
+    // The alarms fangops would install: counted from the same list, so the estimate
+    // follows any alarm added there. Names and topic do not change the count.
+    let alarms =
+        crate::alarms::desired(env, &Names::new(&env.stack, "000000000000"), "").len() as f64;
     use_("cloudwatch_alarms", "alarms".into(), alarms);
     use_("cloudwatch_custom_metrics", "ResultsWritten".into(), 1.0);
     if env.alarms.dashboard {

@@ -92,7 +92,7 @@ pub enum Command {
     Drift(DriftArgs),
     /// Edit an env file's company list in place: add, remove, rename.
     Companies(CompaniesArgs),
-    /// Delete an environment: its stack, its buckets' contents, its log groups.
+    /// Delete an environment: its stack, its buckets' contents, its log groups, its alarms.
     Teardown(TeardownArgs),
     /// Run the pipeline once and wait for its results.
     Run(RunArgs),

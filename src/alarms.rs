@@ -31,6 +31,8 @@ pub const RESULTS_METRIC: &str = fang_shared::metrics::RESULTS_WRITTEN;
 pub struct AlarmsRequest {
     pub root: PathBuf,
     pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
     pub dry_run: bool,
 }
 
@@ -372,7 +374,7 @@ async fn list(cw: &Client, stack: &str) -> Result<(Vec<AlarmSpec>, Vec<String>)>
         .send();
     while let Some(page) = pages.next().await {
         let page = page
-            .map_err(aws_sdk_cloudwatch::Error::from)
+            .map_err(crate::aws::error)
             .with_context(|| format!("listing the alarms of stack {stack} (DescribeAlarms)"))?;
         for a in page.metric_alarms() {
             if a.alarm_description().is_some_and(|d| d.ends_with(&mark)) {
@@ -554,7 +556,7 @@ async fn put(cw: &Client, a: &AlarmSpec, stack: &str, env: &str) -> Result<()> {
         )
         .send()
         .await
-        .map_err(aws_sdk_cloudwatch::Error::from)
+        .map_err(crate::aws::error)
         .with_context(|| format!("writing alarm {} (PutMetricAlarm)", a.name))?;
     Ok(())
 }
@@ -617,7 +619,7 @@ async fn sync_dashboard(
             None
         }
         Err(e) => {
-            return Err(aws_sdk_cloudwatch::Error::from(e))
+            return Err(crate::aws::error(e))
                 .with_context(|| format!("reading dashboard {name} (GetDashboard)"));
         }
     };
@@ -635,7 +637,7 @@ async fn sync_dashboard(
                 .dashboard_body(want)
                 .send()
                 .await
-                .map_err(aws_sdk_cloudwatch::Error::from)
+                .map_err(crate::aws::error)
                 .with_context(|| format!("writing dashboard {name} (PutDashboard)"))?;
             Ok(true)
         }
@@ -655,7 +657,7 @@ pub async fn delete_dashboard(cw: &Client, name: &str) -> Result<()> {
         {
             Ok(())
         }
-        Err(e) => Err(aws_sdk_cloudwatch::Error::from(e))
+        Err(e) => Err(crate::aws::error(e))
             .with_context(|| format!("deleting dashboard {name} (DeleteDashboards)")),
     }
 }
@@ -667,7 +669,7 @@ pub async fn delete(cw: &Client, names: &[String]) -> Result<()> {
             .set_alarm_names(Some(chunk.to_vec()))
             .send()
             .await
-            .map_err(aws_sdk_cloudwatch::Error::from)
+            .map_err(crate::aws::error)
             .with_context(|| format!("deleting alarms {} (DeleteAlarms)", chunk.join(", ")))?;
     }
     Ok(())
@@ -776,7 +778,7 @@ pub async fn install_in(
 /// `fangops alarms --env E [--dry-run]`.
 pub async fn run(req: &AlarmsRequest, _ui: &Ui) -> Result<AlarmsReport> {
     let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env).await?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);

@@ -1,6 +1,7 @@
 //! AWS client setup, in one place, for every command.
 //!
-//! Region and endpoint come from the env file (`AWS_ENDPOINT_URL` overrides the file's
+//! Region and endpoint come from the env file (the request's endpoint override, which
+//! the command line takes from `AWS_ENDPOINT_URL`, wins over the file's
 //! `endpoint_url`), credentials from the SDK's default chain (environment, profile,
 //! web identity for GitHub's OIDC, container and instance roles). Against an emulator
 //! on loopback fangops uses fixed dummy credentials, so real keys are never sent to it.
@@ -11,12 +12,11 @@ use anyhow::{Context, Result, bail};
 use aws_config::{BehaviorVersion, Region, SdkConfig};
 use aws_credential_types::Credentials;
 use aws_credential_types::provider::ProvideCredentials;
+// The same types in every SDK crate; DynamoDB's re-exports spare direct dependencies.
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use tokio::sync::OnceCell;
 
 use crate::config::{EnvConfig, is_loopback};
-
-/// The environment variable that overrides the env file's `endpoint_url`.
-pub const ENDPOINT_ENV: &str = "AWS_ENDPOINT_URL";
 
 /// Who the credentials belong to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -47,14 +47,10 @@ pub struct AwsContext {
 }
 
 impl AwsContext {
-    pub async fn new(env: &EnvConfig) -> Result<Self> {
-        let endpoint = match std::env::var(ENDPOINT_ENV) {
-            Ok(v) if !v.trim().is_empty() => Some(
-                url::Url::parse(v.trim())
-                    .with_context(|| format!("{ENDPOINT_ENV}={v:?} is not a URL"))?,
-            ),
-            _ => env.endpoint_url.clone(),
-        };
+    /// `endpoint_override` (from `AWS_ENDPOINT_URL` at the edge) wins over the file's
+    /// `endpoint_url`.
+    pub async fn new(env: &EnvConfig, endpoint_override: Option<&url::Url>) -> Result<Self> {
+        let endpoint = endpoint_override.or(env.endpoint_url.as_ref()).cloned();
         let local = endpoint.as_ref().is_some_and(is_loopback);
         let mut loader =
             aws_config::defaults(BehaviorVersion::latest()).region(Region::new(env.region.clone()));
@@ -189,6 +185,48 @@ impl AwsContext {
             self.expected_account.as_deref(),
             &self.env_file,
         )
+    }
+}
+
+/// An AWS error as fangops shows it: the service's code and message when AWS answered
+/// (the SDK's own `Display` says "unhandled error (Code)" and drops the message that
+/// says what is wrong), else the transport failure with its causes. Callers add the
+/// action and the resource with `.context(...)`, and match on [`AwsError::code`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{text}")]
+pub struct AwsError {
+    code: Option<String>,
+    text: String,
+}
+
+impl AwsError {
+    /// The service's error code (`ValidationError`, `AccessDenied`, `Throttling`).
+    pub fn code(&self) -> Option<&str> {
+        self.code.as_deref()
+    }
+}
+
+/// Turns any SDK call's error into an [`AwsError`]; the one formatter fangops uses.
+pub fn error<E, R>(e: SdkError<E, R>) -> AwsError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match e.as_service_error() {
+        Some(s) => {
+            let code = s.code().map(str::to_owned);
+            let text = match (s.code(), s.message()) {
+                (Some(c), Some(m)) if !m.is_empty() => format!("{c}: {m}"),
+                (Some(c), _) => c.to_owned(),
+                (None, Some(m)) if !m.is_empty() => m.to_owned(),
+                (None, _) => DisplayErrorContext(&e).to_string(),
+            };
+            AwsError { code, text }
+        }
+        None => AwsError {
+            code: None,
+            text: DisplayErrorContext(&e).to_string(),
+        },
     }
 }
 

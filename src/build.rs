@@ -29,6 +29,8 @@ pub struct BuildRequest {
     /// Cargo profile: `lambda` (release, optimized for size) for real artifacts; `dev`
     /// builds fast (tests use it).
     pub profile: String,
+    /// The cargo to run: `$CARGO` when fangops itself runs under cargo, else `cargo`.
+    pub cargo: PathBuf,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -63,13 +65,9 @@ pub fn host_arch() -> Option<Arch> {
     }
 }
 
-fn cargo() -> String {
-    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
-}
-
 /// Cross builds need the target's standard library and a linker for it; cargo-zigbuild
 /// (with the `ziglang` package from PyPI) provides the latter on any Linux host.
-fn check_cross_toolchain(triple: &str) -> Result<()> {
+fn check_cross_toolchain(cargo: &Path, triple: &str) -> Result<()> {
     let installed = Command::new("rustup")
         .args(["target", "list", "--installed"])
         .output()
@@ -84,7 +82,7 @@ fn check_cross_toolchain(triple: &str) -> Result<()> {
             "the Rust target {triple} is not installed; install it with `rustup target add {triple}`, and a linker for it with `pip install ziglang` and `cargo install cargo-zigbuild` (or build with --arch matching this machine)"
         );
     }
-    let zigbuild = Command::new(cargo())
+    let zigbuild = Command::new(cargo)
         .args(["zigbuild", "--version"])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -102,9 +100,9 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport> {
     let triple = target_triple(req.arch);
     let native = host_arch() == Some(req.arch);
     if !native {
-        check_cross_toolchain(triple)?;
+        check_cross_toolchain(&req.cargo, triple)?;
     }
-    let mut cmd = Command::new(cargo());
+    let mut cmd = Command::new(&req.cargo);
     cmd.arg(if native { "build" } else { "zigbuild" })
         .arg("--manifest-path")
         .arg(req.root.join("Cargo.toml"))

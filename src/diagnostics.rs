@@ -82,6 +82,13 @@ impl fmt::Display for InvalidInput {
 
 impl std::error::Error for InvalidInput {}
 
+/// A command used wrongly where clap cannot see it (a flag that only this machine or
+/// this environment makes necessary). The binary maps it to exit code 2, like clap's
+/// own usage errors; it is raised before anything is changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;

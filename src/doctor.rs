@@ -16,6 +16,8 @@ use crate::output::style::{self, paint};
 pub struct DoctorRequest {
     pub root: PathBuf,
     pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -66,7 +68,7 @@ pub async fn run(req: &DoctorRequest, ui: &Ui) -> Result<DoctorReport> {
             env.companies.len()
         ),
     }];
-    let ctx = AwsContext::new(&env).await?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     let progress = ui.progress(format!("checking environment {}", env.name));
 
     if let Some(url) = ctx.endpoint() {

@@ -26,6 +26,8 @@ use crate::sync;
 pub struct DriftRequest {
     pub root: std::path::PathBuf,
     pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
     pub timeout: Duration,
 }
 
@@ -153,7 +155,7 @@ impl DriftReport {
 
 pub async fn drift(req: &DriftRequest, _ui: &Ui) -> Result<DriftReport> {
     let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env).await?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);
@@ -213,7 +215,7 @@ pub async fn detect(cfn: &Client, stack_name: &str, timing: Timing) -> Result<St
                     s.message().unwrap_or_default()
                 ),
                 _ if is_transient(&e) => "the endpoint does not answer DetectStackDrift".to_owned(),
-                _ => format!("{}", aws_sdk_cloudformation::Error::from(e)),
+                _ => crate::aws::error(e).to_string(),
             };
             return Ok(StackDrift::Unavailable { reason });
         }
@@ -229,7 +231,7 @@ pub async fn detect(cfn: &Client, stack_name: &str, timing: Timing) -> Result<St
             .stack_drift_detection_id(&id)
             .send()
             .await
-            .map_err(aws_sdk_cloudformation::Error::from)
+            .map_err(crate::aws::error)
             .with_context(|| format!("reading drift detection {id} of stack {stack_name}"))?;
         if status.detection_status() != Some(&StackDriftDetectionStatus::DetectionInProgress) {
             break status;
@@ -257,7 +259,7 @@ pub async fn detect(cfn: &Client, stack_name: &str, timing: Timing) -> Result<St
         .send();
     while let Some(page) = pages.next().await {
         let page = page
-            .map_err(aws_sdk_cloudformation::Error::from)
+            .map_err(crate::aws::error)
             .with_context(|| format!("reading the drifted resources of stack {stack_name}"))?;
         for d in page.stack_resource_drifts() {
             resources.push(ResourceDrift {

@@ -1,23 +1,31 @@
 //! GitHub: one comment per environment per pull request, found again by its hidden
 //! marker and edited in place, and the step summary.
 //!
-//! Where to post comes from the Actions environment (`GITHUB_REPOSITORY`, the event
-//! file at `GITHUB_EVENT_PATH`, `GITHUB_SHA`, `GITHUB_API_URL`) with flags to
-//! override; the token only from `GITHUB_TOKEN`, and it never appears in any output.
-//! Without a token the comment is printed or written to a file, so everything works
-//! locally.
+//! Where to post is a [`Target`], which the command line fills from the Actions
+//! environment (`GITHUB_REPOSITORY`, the event file at `GITHUB_EVENT_PATH`,
+//! `GITHUB_SHA`, `GITHUB_API_URL`, `GITHUB_STEP_SUMMARY`) with flags to override; the
+//! token only from `GITHUB_TOKEN`, and it never appears in any output. Without a token
+//! the comment is printed or written to a file, so everything works locally.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use octocrab::Octocrab;
 use serde::Serialize;
 
+use crate::diagnostics::UsageError;
+
 /// A token that cannot leak through `{:?}` or `{}`.
 #[derive(Clone)]
 pub struct Token(String);
+
+impl Token {
+    pub fn new(secret: String) -> Self {
+        Self(secret)
+    }
+}
 
 impl fmt::Debug for Token {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -35,25 +43,35 @@ pub struct Target {
     pub pr: Option<u64>,
     /// The commit a merge deployed: its pull request is found from it.
     pub sha: Option<String>,
+    /// The job's summary page (`GITHUB_STEP_SUMMARY`), which gets every comment too.
+    pub step_summary: Option<PathBuf>,
 }
 
 impl Target {
-    /// The Actions environment, then the flags on top.
-    pub fn from_env(repository: Option<String>, pr: Option<u64>) -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
-        let event_pr = var("GITHUB_EVENT_PATH").and_then(|p| pr_from_event(&PathBuf::from(p)));
-        Self {
-            api_url: var("GITHUB_API_URL"),
-            token: var("GITHUB_TOKEN").map(Token),
-            repository: repository.or_else(|| var("GITHUB_REPOSITORY")),
-            pr: pr.or(event_pr),
-            sha: var("GITHUB_SHA"),
+    /// Whether a comment to this target would be posted (rather than printed).
+    pub fn can_post(&self) -> bool {
+        self.token.is_some() && self.repository.is_some()
+    }
+
+    /// Refuses, before any work, a target that could post but names no valid
+    /// repository or no way to find the pull request: a usage error (exit 2), not a
+    /// failure found after a deploy.
+    pub fn check(&self) -> std::result::Result<(), UsageError> {
+        let Some(repo) = self.repository.as_deref().filter(|_| self.token.is_some()) else {
+            return Ok(());
+        };
+        split_repo(repo)?;
+        if self.pr.is_none() && self.sha.is_none() {
+            return Err(UsageError(
+                "no pull request to comment on: pass --pr N, or run on a pull_request event or a push whose commit came from one".to_owned(),
+            ));
         }
+        Ok(())
     }
 }
 
 /// The pull request number of a `pull_request` event (or an issue comment on one).
-fn pr_from_event(path: &PathBuf) -> Option<u64> {
+pub fn pr_from_event(path: &Path) -> Option<u64> {
     let event: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
     event["pull_request"]["number"]
         .as_u64()
@@ -145,27 +163,28 @@ where
     unreachable!("the loop returns")
 }
 
-fn split_repo(repo: &str) -> Result<(&str, &str)> {
+fn split_repo(repo: &str) -> std::result::Result<(&str, &str), UsageError> {
     repo.split_once('/')
-        .filter(|(o, n)| !o.is_empty() && !n.is_empty())
-        .ok_or_else(|| anyhow!("{repo:?} is not a repository: use owner/name"))
+        .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+        .ok_or_else(|| UsageError(format!("{repo:?} is not a repository: use owner/name")))
 }
 
 /// Creates the environment's comment on the pull request, or edits the one that
 /// carries its marker (looked for on every page of the comments).
 pub async fn upsert(target: &Target, marker: &str, body: &str) -> Result<CommentOutcome> {
-    let repo = target
-        .repository
-        .as_deref()
-        .ok_or_else(|| anyhow!("no repository: set GITHUB_REPOSITORY or pass --repo owner/name"))?;
+    target.check()?;
+    let repo = target.repository.as_deref().ok_or_else(|| {
+        UsageError("no repository: set GITHUB_REPOSITORY or pass --repo owner/name".to_owned())
+    })?;
     let (owner, name) = split_repo(repo)?;
     let gh = client(target)?;
     let pr = match target.pr {
         Some(pr) => pr,
         None => {
-            let sha = target.sha.as_deref().ok_or_else(|| {
-                anyhow!("no pull request: pass --pr N, or run on a pull_request event or a push whose commit came from one")
-            })?;
+            let sha = target
+                .sha
+                .as_deref()
+                .context("checked above: a target without a pull request has a commit")?;
             match pr_for_commit(&gh, owner, name, sha).await? {
                 Some(pr) => pr,
                 None => bail!(
@@ -235,21 +254,16 @@ pub async fn pr_for_commit(
 }
 
 /// Appends the report to the job's summary page when Actions provides one.
-pub fn step_summary(body: &str) -> Result<bool> {
-    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+pub fn step_summary(path: Option<&Path>, body: &str) -> Result<bool> {
+    let Some(path) = path else {
         return Ok(false);
     };
     use std::io::Write;
     let mut f = std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(&path)
-        .with_context(|| {
-            format!(
-                "opening the step summary {}",
-                PathBuf::from(&path).display()
-            )
-        })?;
+        .open(path)
+        .with_context(|| format!("opening the step summary {}", path.display()))?;
     writeln!(f, "{body}").context("writing the step summary")?;
     Ok(true)
 }
@@ -262,8 +276,8 @@ pub async fn deliver(
     body: &str,
     out: Option<&std::path::Path>,
 ) -> Result<CommentOutcome> {
-    step_summary(body)?;
-    if target.token.is_none() || target.repository.is_none() {
+    step_summary(target.step_summary.as_deref(), body)?;
+    if !target.can_post() {
         match out {
             Some(path) => std::fs::write(path, body)
                 .with_context(|| format!("writing the comment to {}", path.display()))?,

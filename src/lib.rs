@@ -13,8 +13,8 @@
 //!   [`teardown`]: the stacks; [`sync`]: the companies table equals the file;
 //!   [`drift`]: how far the live environment is from the repository; [`alarms`]:
 //!   CloudWatch alarms and dashboard
-//! - [`build`]: the Lambda zips; [`run`] and [`local`] (the local runner): a pipeline
-//!   run; [`results`]: tables, JSON and the HTML page
+//! - [`build`]: the Lambda zips; [`run`]: a pipeline run, by the local runner or in
+//!   AWS; [`results`]: tables, JSON and the HTML page
 //! - [`validate`], [`doctor`]: the commands of the same name
 //! - [`output`]: human, JSON and CI output, logging and progress
 
@@ -31,7 +31,6 @@ pub mod doctor;
 pub mod drift;
 pub mod exit;
 pub mod github;
-pub mod local;
 pub mod markdown;
 pub mod output;
 pub mod plan;

@@ -12,9 +12,6 @@ use anstyle::{AnsiColor, Style};
 use serde::Serialize;
 use tracing_subscriber::EnvFilter;
 
-/// The environment variable that overrides the log filter (`RUST_LOG` syntax).
-pub const LOG_ENV: &str = "FANGOPS_LOG";
-
 /// What the process knows about where its output goes.
 #[derive(Debug, Clone, Copy)]
 pub struct Ui {
@@ -26,9 +23,9 @@ pub struct Ui {
 }
 
 impl Ui {
-    pub fn detect(json: bool) -> Self {
-        let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    /// `ci` and `no_color` as the command line read them (`CI`, `NO_COLOR`); whether
+    /// stderr is a terminal is asked here.
+    pub fn new(json: bool, ci: bool, no_color: bool) -> Self {
         let stderr_tty = std::io::stderr().is_terminal();
         Self {
             json,
@@ -49,6 +46,12 @@ impl Ui {
         };
         // A closed pipe (`fangops ... | head`) is not an error worth a panic.
         let _ = out.write_all(text.as_bytes());
+    }
+
+    /// A line on stderr that is not a log event (a comment printed beside `--json`).
+    pub fn eprintln(&self, text: &str) {
+        use std::io::Write;
+        let _ = writeln!(anstream::stderr(), "{text}");
     }
 
     /// A progress display for one long step: a spinner on a terminal, one log line
@@ -110,14 +113,17 @@ impl Drop for Progress {
     }
 }
 
-/// Installs the stderr logger. `-v` shows debug events of fangops, `-vv` everything.
-pub fn init_logging(verbosity: u8, ui: &Ui) {
+/// Installs the stderr logger. `-v` shows debug events of fangops, `-vv` everything;
+/// `filter` (`RUST_LOG` syntax, from `FANGOPS_LOG`) overrides both.
+pub fn init_logging(verbosity: u8, filter: Option<&str>, ui: &Ui) {
     let default = match verbosity {
         0 => "fangops=info,warn",
         1 => "fangops=debug,info",
         _ => "trace",
     };
-    let filter = EnvFilter::try_from_env(LOG_ENV).unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = filter
+        .and_then(|f| EnvFilter::try_new(f).ok())
+        .unwrap_or_else(|| EnvFilter::new(default));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -25,6 +25,8 @@ use crate::sync::{self, CompaniesPlan};
 pub struct PlanRequest {
     pub root: PathBuf,
     pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
     pub artifacts: ArtifactSource,
     pub artifact_bucket: Option<String>,
     pub timeout: Duration,
@@ -200,7 +202,7 @@ pub fn cost_section(
 pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     let started = Instant::now();
     let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env).await?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     let p = deploy::prepare(
         &req.root,
         env,

@@ -27,6 +27,8 @@ pub enum Format {
 pub struct ResultsRequest {
     pub root: PathBuf,
     pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
     pub run: Option<String>,
     pub format: Format,
 }
@@ -40,11 +42,11 @@ pub struct RunResults {
 
 pub async fn fetch(req: &ResultsRequest) -> Result<RunResults> {
     let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env).await?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     let names = Names::new(&env.stack, &ctx.identity().await?.account);
     let s3 = ctx.s3();
     let run_id = match &req.run {
-        Some(id) => RunId::new(id.as_str()).map_err(anyhow::Error::msg)?,
+        Some(id) => RunId::new(id.as_str())?,
         None => latest_run(&s3, &names.bucket).await?.with_context(|| {
             format!(
                 "no runs yet in s3://{}/{}; start one with `fangops run --env {}`",
@@ -56,7 +58,6 @@ pub async fn fetch(req: &ResultsRequest) -> Result<RunResults> {
     };
     let records = fang_sentiment::store::load_records(&s3, &names.bucket, &run_id)
         .await
-        .map_err(anyhow::Error::msg)
         .with_context(|| format!("reading the results of run {run_id}"))?;
     if records.is_empty() && req.run.is_some() {
         bail!("run {run_id} has no results in s3://{}", names.bucket);
@@ -83,7 +84,7 @@ async fn latest_run(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<RunI
                 .rsplit('/')
                 .next()
                 .unwrap_or_default();
-            return Ok(Some(RunId::new(id).map_err(anyhow::Error::msg)?));
+            return Ok(Some(RunId::new(id)?));
         }
     }
     Ok(None)

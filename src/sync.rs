@@ -60,6 +60,8 @@ impl Default for SyncOptions {
 pub struct SyncRequest {
     pub root: PathBuf,
     pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
     pub options: SyncOptions,
 }
 
@@ -268,12 +270,12 @@ pub async fn read_live(
                 if backoff.wait().await {
                     continue;
                 }
-                return Err(aws_sdk_dynamodb::Error::from(e))
+                return Err(crate::aws::error(e))
                     .with_context(|| format!("reading the companies in table {table}"))
                     .context("gave up at the deadline");
             }
             Err(e) => {
-                return Err(aws_sdk_dynamodb::Error::from(e))
+                return Err(crate::aws::error(e))
                     .with_context(|| format!("reading the companies in table {table}"));
             }
         };
@@ -374,7 +376,7 @@ pub async fn plan(
 /// `fangops sync --env E`: loads the env, checks the account, syncs.
 pub async fn run(req: &SyncRequest, ui: &Ui) -> Result<SyncReport> {
     let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env).await?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);
@@ -563,7 +565,7 @@ async fn write_batch(
                 stats.errors_retried += 1;
             }
             Err(e) => {
-                let e = anyhow::Error::from(aws_sdk_dynamodb::Error::from(e))
+                let e = anyhow::Error::from(crate::aws::error(e))
                     .context(format!("writing companies to table {table}"));
                 return Err((e, stats));
             }

@@ -15,7 +15,7 @@ use serde::Serialize;
 use crate::aws::AwsContext;
 use crate::config::{self, EnvRef};
 use crate::deploy::{artifacts, stack};
-use crate::diagnostics::{Diagnostic, InvalidInput};
+use crate::diagnostics::{Diagnostic, InvalidInput, UsageError};
 use crate::output::Ui;
 use crate::resources::Names;
 
@@ -23,6 +23,8 @@ use crate::resources::Names;
 pub struct TeardownRequest {
     pub root: PathBuf,
     pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
     pub yes: bool,
     /// A protected env also needs its stack's name here.
     pub confirm: Option<String>,
@@ -80,17 +82,16 @@ impl TeardownReport {
     }
 }
 
-/// Refuses before touching anything unless the request says yes (and names a
-/// protected env's stack).
-pub fn check_consent(env: &config::EnvConfig, req: &TeardownRequest) -> Result<(), InvalidInput> {
+/// Refuses before touching anything unless the request says yes (a usage error: the
+/// flag is missing, the file is fine) and names a protected env's stack (located at
+/// the file's `protected` key, which is why the name is asked for).
+pub fn check_consent(env: &config::EnvConfig, req: &TeardownRequest) -> Result<()> {
     if !req.yes {
-        return Err(InvalidInput(vec![Diagnostic::whole_file(
-            &env.path,
-            format!(
-                "teardown deletes stack {} and every result in it; it never prompts, so pass --yes",
-                env.stack
-            ),
-        )]));
+        return Err(UsageError(format!(
+            "teardown deletes stack {} and every result in it; it never prompts, so pass --yes",
+            env.stack
+        ))
+        .into());
     }
     if env.protected && req.confirm.as_deref() != Some(env.stack.as_str()) {
         return Err(InvalidInput(vec![
@@ -102,7 +103,8 @@ pub fn check_consent(env: &config::EnvConfig, req: &TeardownRequest) -> Result<(
                 ),
             )
             .with_key("protected"),
-        ]));
+        ])
+        .into());
     }
     Ok(())
 }
@@ -111,7 +113,7 @@ pub async fn teardown(req: &TeardownRequest, ui: &Ui) -> Result<TeardownReport> 
     let started = Instant::now();
     let env = config::load(&req.env.path(&req.root))?;
     check_consent(&env, req)?;
-    let ctx = AwsContext::new(&env).await?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);
@@ -176,7 +178,7 @@ pub async fn teardown(req: &TeardownRequest, ui: &Ui) -> Result<TeardownReport> 
             Ok(_) => report.artifact_bucket_deleted = Some(bucket),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
             Err(e) => {
-                return Err(aws_sdk_s3::Error::from(e))
+                return Err(crate::aws::error(e))
                     .with_context(|| format!("deleting artifact bucket {bucket}"));
             }
         }
@@ -202,7 +204,7 @@ pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<u64> 
                 return Ok(deleted);
             }
             Err(e) => {
-                return Err(aws_sdk_s3::Error::from(e))
+                return Err(crate::aws::error(e))
                     .with_context(|| format!("listing the objects of bucket {bucket}"));
             }
         };
@@ -238,7 +240,7 @@ pub async fn empty_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<u64> 
             )
             .send()
             .await
-            .map_err(aws_sdk_s3::Error::from)
+            .map_err(crate::aws::error)
             .with_context(|| format!("deleting objects in bucket {bucket}"))?;
         if let Some(err) = result.errors().first() {
             anyhow::bail!(
@@ -266,7 +268,7 @@ async fn delete_log_groups(
             .set_next_token(token)
             .send()
             .await
-            .map_err(aws_sdk_cloudwatchlogs::Error::from)
+            .map_err(crate::aws::error)
             .with_context(|| format!("listing log groups {prefix}*"))?;
         names.extend(
             out.log_groups()
@@ -282,11 +284,8 @@ async fn delete_log_groups(
         match logs.delete_log_group().log_group_name(name).send().await {
             Ok(_) => {}
             Err(e) => {
-                let e = aws_sdk_cloudwatchlogs::Error::from(e);
-                if !matches!(
-                    e,
-                    aws_sdk_cloudwatchlogs::Error::ResourceNotFoundException(_)
-                ) {
+                let e = crate::aws::error(e);
+                if e.code() != Some("ResourceNotFoundException") {
                     return Err(e).with_context(|| format!("deleting log group {name}"));
                 }
             }

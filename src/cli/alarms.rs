@@ -1,9 +1,11 @@
-//! Arguments of `fangops alarms`.
+//! `fangops alarms`: the env file's CloudWatch alarms and dashboard.
 
-use std::path::Path;
-
+use anyhow::Result;
 use fangops::alarms::AlarmsRequest;
 use fangops::config::EnvRef;
+use fangops::exit;
+
+use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct AlarmsArgs {
@@ -16,11 +18,15 @@ pub struct AlarmsArgs {
 }
 
 impl AlarmsArgs {
-    pub fn into_request(self, root: &Path) -> AlarmsRequest {
-        AlarmsRequest {
-            root: root.to_path_buf(),
+    pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let req = AlarmsRequest {
+            root: ctx.root.clone(),
             env: EnvRef::parse(&self.env),
+            endpoint: ctx.endpoint()?,
             dry_run: self.dry_run,
-        }
+        };
+        let report = fangops::alarms::run(&req, &ctx.ui).await?;
+        ctx.ui.report(&report, || report.render());
+        Ok(exit::SUCCESS)
     }
 }

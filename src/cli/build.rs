@@ -1,8 +1,14 @@
-use std::path::{Path, PathBuf};
+//! `fangops build`: the Lambda zips.
 
-use anyhow::{Result, bail};
+use std::path::PathBuf;
+
+use anyhow::Result;
 use fangops::build::{BuildRequest, host_arch};
 use fangops::config::Arch;
+use fangops::diagnostics::UsageError;
+use fangops::exit;
+
+use super::Ctx;
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum ArchArg {
@@ -27,25 +33,23 @@ pub struct BuildArgs {
 }
 
 impl BuildArgs {
-    pub fn into_request(self, root: &Path) -> Result<BuildRequest> {
+    pub fn run(self, ctx: &Ctx) -> Result<u8> {
         let arch = match self.arch {
             Some(ArchArg::Arm64) => Arch::Arm64,
             Some(ArchArg::X86_64) => Arch::X86_64,
-            None => match host_arch() {
-                Some(a) => a,
-                None => bail!("this machine is neither x86_64 nor arm64; pass --arch"),
-            },
+            None => host_arch().ok_or_else(|| {
+                UsageError("this machine is neither x86_64 nor arm64; pass --arch".to_owned())
+            })?,
         };
-        let out = if self.out.is_absolute() {
-            self.out
-        } else {
-            root.join(self.out)
-        };
-        Ok(BuildRequest {
-            root: root.to_path_buf(),
+        let req = BuildRequest {
+            root: ctx.root.clone(),
             arch,
-            out,
+            out: ctx.path(&self.out),
             profile: self.profile,
-        })
+            cargo: ctx.process.cargo(),
+        };
+        let report = fangops::build::build(&req)?;
+        ctx.ui.report(&report, || report.render());
+        Ok(exit::SUCCESS)
     }
 }

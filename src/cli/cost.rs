@@ -1,9 +1,11 @@
-//! Arguments of `fangops cost`.
+//! `fangops cost`: the monthly estimate and TCO, with actual spend beside it.
 
-use std::path::Path;
-
+use anyhow::Result;
 use fangops::config::EnvRef;
 use fangops::cost::CostRequest;
+use fangops::exit;
+
+use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct CostArgs {
@@ -28,14 +30,23 @@ pub struct CostArgs {
 }
 
 impl CostArgs {
-    pub fn into_request(self, root: &Path) -> (CostRequest, bool) {
+    pub async fn run(self, ctx: &Ctx) -> Result<u8> {
         let req = CostRequest {
-            root: root.to_path_buf(),
+            root: ctx.root.clone(),
             env: EnvRef::parse(&self.env),
-            base: self.base.or_else(super::deploy::github_base),
+            endpoint: ctx.endpoint()?,
+            base: self.base.or_else(|| ctx.process.base_revision()),
             free_tier: self.free_tier,
             actual: !self.no_actual,
         };
-        (req, self.markdown)
+        let report = fangops::cost::run(&req).await?;
+        ctx.ui.report(&report, || {
+            if self.markdown {
+                report.render_markdown()
+            } else {
+                report.render()
+            }
+        });
+        Ok(exit::SUCCESS)
     }
 }

@@ -1,7 +1,11 @@
-use std::path::Path;
+//! `fangops doctor`: can fangops act on this environment?
 
+use anyhow::Result;
 use fangops::config::EnvRef;
 use fangops::doctor::DoctorRequest;
+use fangops::exit;
+
+use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct DoctorArgs {
@@ -11,10 +15,18 @@ pub struct DoctorArgs {
 }
 
 impl DoctorArgs {
-    pub fn into_request(self, root: &Path) -> DoctorRequest {
-        DoctorRequest {
-            root: root.to_path_buf(),
+    pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let req = DoctorRequest {
+            root: ctx.root.clone(),
             env: EnvRef::parse(&self.env),
-        }
+            endpoint: ctx.endpoint()?,
+        };
+        let report = fangops::doctor::run(&req, &ctx.ui).await?;
+        ctx.ui.report(&report, || report.render());
+        Ok(if report.ok {
+            exit::SUCCESS
+        } else {
+            exit::FAILURE
+        })
     }
 }

@@ -1,29 +1,33 @@
-//! The command line: clap types only. Each subcommand's arguments become a core
-//! request in its own file; nothing below `src/cli` is visible to the core.
+//! The command line: clap types, one file per subcommand, and the process environment
+//! (`process.rs`), read only here. Each subcommand turns its arguments into a core
+//! request, runs it, renders the report and picks the exit code; nothing below
+//! `src/cli` is visible to the core.
 
 mod alarms;
 mod build;
+mod comment;
+mod common;
+mod companies;
 mod cost;
 mod deploy;
 mod doctor;
-mod pipeline;
+mod drift;
+mod plan;
+pub mod process;
+mod results;
+mod run;
 mod schema;
 mod sync;
+mod teardown;
 mod validate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
+use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
+use fangops::output::Ui;
 
-pub use alarms::AlarmsArgs;
-pub use build::BuildArgs;
-pub use cost::CostArgs;
-pub use deploy::{CommentCmdArgs, DeployArgs, PlanArgs, TeardownArgs};
-pub use doctor::DoctorArgs;
-pub use pipeline::{ResultsArgs, RunArgs};
-pub use schema::SchemaArgs;
-pub use sync::{CompaniesArgs, DriftArgs, SyncArgs};
-pub use validate::ValidateArgs;
+use process::ProcessEnv;
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -71,35 +75,92 @@ pub struct GlobalArgs {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Check env files; report every problem as file:line:col.
-    Validate(ValidateArgs),
+    Validate(validate::ValidateArgs),
     /// Check that fangops can act on an environment: endpoint, credentials, account.
-    Doctor(DoctorArgs),
+    Doctor(doctor::DoctorArgs),
     /// Build the Lambda functions into deterministic `bootstrap` zips.
-    Build(BuildArgs),
+    Build(build::BuildArgs),
     /// Show what a deploy would change (a change set, created and deleted, never run).
-    Plan(PlanArgs),
+    Plan(plan::PlanArgs),
     /// Post a rendered report as an environment's pull-request comment (edited in place).
-    Comment(CommentCmdArgs),
+    Comment(comment::CommentCmdArgs),
     /// Deploy an environment's stack, then sync its companies.
-    Deploy(DeployArgs),
+    Deploy(deploy::DeployArgs),
     /// Make the companies table equal the env file's list (writes and deletes).
-    Sync(SyncArgs),
+    Sync(sync::SyncArgs),
     /// Install the env file's CloudWatch alarms and dashboard (deploy does it too).
-    Alarms(AlarmsArgs),
+    Alarms(alarms::AlarmsArgs),
     /// Estimate an environment's monthly cost and TCO; actual spend from Cost Explorer.
-    Cost(CostArgs),
+    Cost(cost::CostArgs),
     /// Compare the live environment with the repository: companies and stack drift.
-    Drift(DriftArgs),
+    Drift(drift::DriftArgs),
     /// Edit an env file's company list in place: add, remove, rename.
-    Companies(CompaniesArgs),
+    Companies(companies::CompaniesArgs),
     /// Delete an environment: its stack, its buckets' contents, its log groups, its alarms.
-    Teardown(TeardownArgs),
+    Teardown(teardown::TeardownArgs),
     /// Run the pipeline once and wait for its results.
-    Run(RunArgs),
+    Run(run::RunArgs),
     /// Show a run's results as a table, JSON, or a self-contained HTML page.
-    Results(ResultsArgs),
+    Results(results::ResultsArgs),
     /// Print the JSON Schema of env files.
-    Schema(SchemaArgs),
+    Schema(schema::SchemaArgs),
+}
+
+/// What every subcommand gets besides its own arguments.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The project root (`-C`).
+    pub root: PathBuf,
+    pub ui: Ui,
+    pub process: ProcessEnv,
+}
+
+impl Ctx {
+    /// A path from the command line, under the project root unless absolute.
+    pub fn path(&self, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            self.root.join(path)
+        }
+    }
+
+    /// The endpoint override for requests that reach AWS.
+    pub fn endpoint(&self) -> Result<Option<url::Url>> {
+        Ok(self.process.endpoint()?)
+    }
+}
+
+impl Command {
+    /// Runs the subcommand; the exit code on success, the error otherwise.
+    pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        match self {
+            Self::Validate(a) => a.run(ctx),
+            Self::Doctor(a) => a.run(ctx).await,
+            Self::Build(a) => a.run(ctx),
+            Self::Plan(a) => a.run(ctx).await,
+            Self::Comment(a) => a.run(ctx).await,
+            Self::Deploy(a) => a.run(ctx).await,
+            Self::Sync(a) => a.run(ctx).await,
+            Self::Alarms(a) => a.run(ctx).await,
+            Self::Cost(a) => a.run(ctx).await,
+            Self::Drift(a) => a.run(ctx).await,
+            Self::Companies(a) => a.run(ctx),
+            Self::Teardown(a) => a.run(ctx).await,
+            Self::Run(a) => a.run(ctx).await,
+            Self::Results(a) => a.run(ctx).await,
+            Self::Schema(a) => a.run(),
+        }
+    }
+}
+
+/// Writes a rendered report to a file when asked to.
+pub fn write_out(path: Option<&Path>, text: &str) -> Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
+        tracing::info!("wrote {}", path.display());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,20 +1,31 @@
-use std::path::Path;
+//! `fangops validate`: every env file (or one) and the template.
 
+use anyhow::Result;
 use fangops::config::EnvRef;
+use fangops::exit;
 use fangops::validate::ValidateRequest;
+
+use super::Ctx;
 
 #[derive(Debug, clap::Args)]
 pub struct ValidateArgs {
-    /// One environment: a name (`dev` for environments/dev.yaml) or a path. Default: all.
+    /// One environment (a name or a path) instead of every file in environments/.
     #[arg(long, value_name = "ENV")]
     pub env: Option<String>,
 }
 
 impl ValidateArgs {
-    pub fn into_request(self, root: &Path) -> ValidateRequest {
-        ValidateRequest {
-            root: root.to_path_buf(),
+    pub fn run(self, ctx: &Ctx) -> Result<u8> {
+        let req = ValidateRequest {
+            root: ctx.root.clone(),
             env: self.env.as_deref().map(EnvRef::parse),
-        }
+        };
+        let report = fangops::validate::run(&req);
+        ctx.ui.report(&report, || report.render());
+        Ok(if report.ok {
+            exit::SUCCESS
+        } else {
+            exit::INVALID
+        })
     }
 }

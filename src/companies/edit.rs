@@ -35,6 +35,8 @@ pub struct EditRequest {
     pub root: PathBuf,
     pub env: EnvRef,
     pub edit: Edit,
+    /// More names for an add or remove, one a line (`-` for stdin).
+    pub names_file: Option<PathBuf>,
     /// Show the change; leave the file alone.
     pub dry_run: bool,
 }
@@ -118,7 +120,11 @@ pub fn run(req: &EditRequest) -> Result<EditReport> {
         config::parse(&path, &bytes)?;
         bail!("{} is not UTF-8", path.display());
     };
-    let (new_text, mut report) = apply(&path, text, &req.edit)?;
+    let mut edit = req.edit.clone();
+    if let (Some(file), Edit::Add(names) | Edit::Remove(names)) = (&req.names_file, &mut edit) {
+        names.extend(read_names(file)?);
+    }
+    let (new_text, mut report) = apply(&path, text, &edit)?;
     report.file = path.clone();
     if report.changed() && !req.dry_run {
         write_atomically(&path, new_text.as_bytes())?;

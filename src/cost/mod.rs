@@ -21,6 +21,8 @@ pub use model::Estimate;
 pub struct CostRequest {
     pub root: PathBuf,
     pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
     /// Compare with the env file at this git revision.
     pub base: Option<String>,
     pub free_tier: bool,
@@ -351,7 +353,7 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         req.free_tier,
     );
     let actual = if req.actual {
-        let ctx = AwsContext::new(&env).await?;
+        let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
         // Cost Explorer answers in us-east-1 only, whatever the stack's region.
         let conf = aws_sdk_costexplorer::config::Builder::from(ctx.sdk_config())
             .region(aws_sdk_costexplorer::config::Region::new("us-east-1"))

@@ -88,7 +88,7 @@ pub async fn ensure_bucket(
                 "artifact bucket {bucket} exists but does not belong to account {account} (or these credentials may not use it); choose another name with --artifact-bucket"
             ),
             _ => {
-                return Err(aws_sdk_s3::Error::from(e))
+                return Err(crate::aws::error(e))
                     .with_context(|| format!("checking artifact bucket {bucket}"));
             }
         },
@@ -103,14 +103,14 @@ pub async fn ensure_bucket(
         );
     }
     if let Err(e) = create.send().await {
-        let e = aws_sdk_s3::Error::from(e);
-        match e {
+        let e = crate::aws::error(e);
+        match e.code() {
             // Another fangops run created it a moment ago: fine.
-            aws_sdk_s3::Error::BucketAlreadyOwnedByYou(_) => {}
-            aws_sdk_s3::Error::BucketAlreadyExists(_) => bail!(
+            Some("BucketAlreadyOwnedByYou") => {}
+            Some("BucketAlreadyExists") => bail!(
                 "artifact bucket name {bucket} is taken by another AWS account; choose another with --artifact-bucket"
             ),
-            e => return Err(e).with_context(|| format!("creating artifact bucket {bucket}")),
+            _ => return Err(e).with_context(|| format!("creating artifact bucket {bucket}")),
         }
     }
     s3.put_bucket_encryption()
@@ -182,7 +182,7 @@ pub async fn upload(
             Ok(_) => return Ok(false),
             Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
             Err(e) => {
-                return Err(aws_sdk_s3::Error::from(e))
+                return Err(crate::aws::error(e))
                     .with_context(|| format!("checking s3://{bucket}/{}", a.key));
             }
         }

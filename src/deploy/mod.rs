@@ -44,19 +44,23 @@ pub const CHANGE_SET_PREFIX: &str = "fangops-";
 pub enum ArtifactSource {
     /// Zips `fangops build` wrote before (`producer.zip`, `sentiment.zip`).
     Dir(PathBuf),
-    /// Build them now with this cargo profile.
-    Build { profile: String },
+    /// Build them now with this cargo profile, running `cargo`.
+    Build { profile: String, cargo: PathBuf },
 }
 
 #[derive(Debug, Clone)]
 pub struct DeployRequest {
     pub root: PathBuf,
     pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
     pub artifacts: ArtifactSource,
     /// Overrides the artifact bucket's name (default: one per account and region).
     pub artifact_bucket: Option<String>,
     /// `--allow-protected STACK`: deploy a protected env outside main, naming its stack.
     pub allow_protected: Option<String>,
+    /// Whether this runs in CI, and on which ref: a protected env deploys from main only.
+    pub ci: CiContext,
     pub timeout: Duration,
     /// Sync the companies afterwards (on by default).
     pub sync: bool,
@@ -279,8 +283,7 @@ pub fn human_size(bytes: u64) -> String {
 pub fn check_protected(
     env: &EnvConfig,
     allow: Option<&str>,
-    ci: bool,
-    git_ref: Option<&str>,
+    ci: &CiContext,
 ) -> Result<(), InvalidInput> {
     if !env.protected {
         return Ok(());
@@ -300,10 +303,11 @@ pub fn check_protected(
             .with_key("stack"),
         ]));
     }
-    if ci && git_ref == Some("refs/heads/main") {
+    let git_ref = ci.git_ref.as_deref();
+    if ci.ci && git_ref == Some("refs/heads/main") {
         return Ok(());
     }
-    let where_ = match (ci, git_ref) {
+    let where_ = match (ci.ci, git_ref) {
         (true, Some(r)) => format!("CI on {r}"),
         (true, None) => "CI without GITHUB_REF".to_owned(),
         (false, _) => "outside CI".to_owned(),
@@ -320,13 +324,13 @@ pub fn check_protected(
     ]))
 }
 
-/// Whether this process runs in CI, and on which git ref (GitHub Actions' variables).
-pub fn ci_context() -> (bool, Option<String>) {
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
-    (
-        ci,
-        std::env::var("GITHUB_REF").ok().filter(|r| !r.is_empty()),
-    )
+/// Whether the process runs in CI, and on which git ref, as the command line read
+/// them from the CI's variables (`CI`, `GITHUB_REF`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CiContext {
+    pub ci: bool,
+    /// `refs/heads/main`, `refs/pull/7/merge`, ...
+    pub git_ref: Option<String>,
 }
 
 /// Everything a deploy or a plan sends, ready before any AWS write.
@@ -357,12 +361,13 @@ pub async fn prepare(
     let names = Names::new(&env.stack, &account);
     let dir = match source {
         ArtifactSource::Dir(dir) => dir.clone(),
-        ArtifactSource::Build { profile } => {
+        ArtifactSource::Build { profile, cargo } => {
             let req = BuildRequest {
                 root: root.to_path_buf(),
                 arch: env.lambda.arch,
                 out: root.join("dist").join("artifacts").join(&env.name),
                 profile: profile.clone(),
+                cargo: cargo.clone(),
             };
             // cargo runs for minutes; keep the runtime's other tasks going meanwhile.
             tokio::task::block_in_place(|| build::build(&req))?;
@@ -426,9 +431,8 @@ pub fn change_set_name() -> String {
 pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
     let started = Instant::now();
     let env = config::load(&req.env.path(&req.root))?;
-    let (ci, git_ref) = ci_context();
-    check_protected(&env, req.allow_protected.as_deref(), ci, git_ref.as_deref())?;
-    let ctx = AwsContext::new(&env).await?;
+    check_protected(&env, req.allow_protected.as_deref(), &req.ci)?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     let p = prepare(
         &req.root,
         env,
@@ -608,21 +612,25 @@ pub(crate) mod tests {
     #[test]
     fn protected_env_deploys_only_from_main_in_ci() {
         let prod = env(true);
-        assert!(check_protected(&prod, None, true, Some("refs/heads/main")).is_ok());
-        let err = check_protected(&prod, None, true, Some("refs/pull/7/merge")).unwrap_err();
+        let ci = |ci: bool, git_ref: Option<&str>| CiContext {
+            ci,
+            git_ref: git_ref.map(str::to_owned),
+        };
+        assert!(check_protected(&prod, None, &ci(true, Some("refs/heads/main"))).is_ok());
+        let err = check_protected(&prod, None, &ci(true, Some("refs/pull/7/merge"))).unwrap_err();
         let text = err.0[0].to_string();
         assert!(text.contains("environments/prod.yaml"), "{text}");
         assert!(text.contains("refs/pull/7/merge"), "{text}");
         assert!(text.contains("--allow-protected fang-prod"), "{text}");
-        assert!(check_protected(&prod, None, false, Some("refs/heads/main")).is_err());
-        assert!(check_protected(&prod, Some("fang-prod"), false, None).is_ok());
-        let err = check_protected(&prod, Some("fang-dev"), false, None).unwrap_err();
+        assert!(check_protected(&prod, None, &ci(false, Some("refs/heads/main"))).is_err());
+        assert!(check_protected(&prod, Some("fang-prod"), &ci(false, None)).is_ok());
+        let err = check_protected(&prod, Some("fang-dev"), &ci(false, None)).unwrap_err();
         assert!(
             err.0[0].message.contains("names stack fang-dev"),
             "{}",
             err.0[0]
         );
-        assert!(check_protected(&env(false), None, false, None).is_ok());
+        assert!(check_protected(&env(false), None, &ci(false, None)).is_ok());
     }
 
     #[test]

@@ -122,7 +122,7 @@ pub async fn describe(cfn: &Client, stack: &str) -> Result<Option<StackInfo>> {
             if code == "ValidationError" && message.contains("does not exist") {
                 return Ok(None);
             }
-            return Err(aws_sdk_cloudformation::Error::from(e))
+            return Err(crate::aws::error(e))
                 .with_context(|| format!("reading stack {stack} (DescribeStacks)"));
         }
     };
@@ -168,14 +168,12 @@ async fn describe_patiently(
         match describe(cfn, stack).await {
             Ok(info) => return Ok(info),
             Err(e) => {
-                let transient = e
-                    .downcast_ref::<aws_sdk_cloudformation::Error>()
-                    .is_some_and(|e| {
-                        matches!(
-                            e.code(),
-                            Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded")
-                        )
-                    });
+                let transient = e.downcast_ref::<crate::aws::AwsError>().is_some_and(|e| {
+                    matches!(
+                        e.code(),
+                        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded")
+                    )
+                });
                 if !transient || Instant::now() >= deadline {
                     return Err(e);
                 }
@@ -344,7 +342,7 @@ pub async fn create_change_set(
         .description("created by fangops")
         .send()
         .await
-        .map_err(aws_sdk_cloudformation::Error::from)
+        .map_err(crate::aws::error)
         .with_context(|| format!("creating change set {} for stack {stack}", spec.name))?;
 
     let deadline = Instant::now() + timing.timeout;
@@ -364,7 +362,7 @@ pub async fn create_change_set(
                 continue;
             }
             Err(e) => {
-                return Err(aws_sdk_cloudformation::Error::from(e))
+                return Err(crate::aws::error(e))
                     .with_context(|| format!("reading change set {} of stack {stack}", spec.name));
             }
         };
@@ -405,7 +403,7 @@ pub async fn list_changes(cfn: &Client, stack: &str, name: &str) -> Result<Vec<R
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(aws_sdk_cloudformation::Error::from)
+            .map_err(crate::aws::error)
             .with_context(|| format!("reading change set {name} of stack {stack}"))?;
         changes.extend(
             out.changes()
@@ -436,7 +434,7 @@ pub async fn delete_change_set(cfn: &Client, stack: &str, name: &str) -> Result<
         .change_set_name(name)
         .send()
         .await
-        .map_err(aws_sdk_cloudformation::Error::from)
+        .map_err(crate::aws::error)
         .with_context(|| format!("deleting change set {name} of stack {stack}"))?;
     Ok(())
 }
@@ -453,7 +451,7 @@ pub async fn delete_stale_change_sets(cfn: &Client, stack: &str, prefix: &str) -
             .set_next_token(token.take())
             .send()
             .await
-            .map_err(aws_sdk_cloudformation::Error::from)
+            .map_err(crate::aws::error)
             .with_context(|| format!("listing change sets of stack {stack}"))?;
         for s in out.summaries() {
             let name = s.change_set_name().unwrap_or_default();
@@ -500,7 +498,7 @@ impl EventCursor {
         &mut self,
         cfn: &Client,
         stack: &str,
-    ) -> Result<Vec<StackEvent>, aws_sdk_cloudformation::Error> {
+    ) -> Result<Vec<StackEvent>, crate::aws::AwsError> {
         let mut fresh = Vec::new();
         let mut token: Option<String> = None;
         loop {
@@ -509,7 +507,8 @@ impl EventCursor {
                 .stack_name(stack)
                 .set_next_token(token.take())
                 .send()
-                .await?;
+                .await
+                .map_err(crate::aws::error)?;
             let mut reached_seen = false;
             for e in out.stack_events() {
                 let id = e.event_id().unwrap_or_default();
@@ -618,7 +617,7 @@ pub async fn follow(
                 all.extend(events);
             }
             // A deleted stack has no events to read by name any more.
-            Err(e) if e.message().is_some_and(|m| m.contains("does not exist")) => {}
+            Err(e) if e.to_string().contains("does not exist") => {}
             Err(e) => {
                 poll = (poll * 2).min(MAX_POLL);
                 if !warned {
@@ -676,7 +675,7 @@ pub async fn execute(
         .change_set_name(name)
         .send()
         .await
-        .map_err(aws_sdk_cloudformation::Error::from)
+        .map_err(crate::aws::error)
         .with_context(|| format!("executing change set {name} of stack {stack}"))?;
     follow(cfn, stack, &mut cursor, timing, on_event).await
 }
@@ -693,7 +692,7 @@ pub async fn delete(
         .stack_name(stack)
         .send()
         .await
-        .map_err(aws_sdk_cloudformation::Error::from)
+        .map_err(crate::aws::error)
         .with_context(|| format!("deleting stack {stack}"))?;
     let mut finished = follow(cfn, stack, &mut cursor, timing, on_event).await?;
     finished.ok = finished.status == "DELETE_COMPLETE";

@@ -458,6 +458,6 @@ fn template_names_match_the_derived_names() {
     }
     assert!(template.contains(&format!(
         "maxReceiveCount: {}",
-        fangops::local::MAX_RECEIVES
+        fangops::run::local::MAX_RECEIVES
     )));
 }

@@ -107,7 +107,8 @@ fn bad_endpoint_override_is_a_clear_error() {
     let out = run(fangops(repo_root())
         .args(["doctor", "--env", "local"])
         .env("AWS_ENDPOINT_URL", "not a url"));
-    assert_eq!(out.code, 1, "{out:?}");
+    // Bad input, not a failure: exit 2, before any request.
+    assert_eq!(out.code, 2, "{out:?}");
     assert!(
         out.stderr
             .contains("AWS_ENDPOINT_URL=\"not a url\" is not a URL"),

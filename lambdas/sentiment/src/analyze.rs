@@ -11,6 +11,23 @@ pub const COMPREHEND_MAX_BYTES: usize = 5_000;
 /// BatchDetectSentiment takes at most 25 documents.
 pub const COMPREHEND_BATCH_MAX: usize = 25;
 
+/// Why one text has no analysis; it fails only that text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnalyzeError {
+    /// The call itself failed (throttled, denied, unreachable): every text it carried.
+    #[error("Comprehend {api}: {message}")]
+    Call { api: &'static str, message: String },
+    /// BatchDetectSentiment's ErrorList entry for this text.
+    #[error("Comprehend: {code}: {message}")]
+    Document { code: String, message: String },
+    #[error("Comprehend returned no result for this text")]
+    NoResult,
+    #[error("Comprehend returned an unknown sentiment {0}")]
+    UnknownSentiment(String),
+    #[error("Comprehend returned no scores")]
+    NoScores,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Analysis {
     pub sentiment: Sentiment,
@@ -33,7 +50,7 @@ impl Analyzer {
 
     /// Analyzes every text; one result per text, in order. One failing text fails
     /// only itself.
-    pub async fn analyze_all(&self, texts: &[&str]) -> Vec<Result<Analysis, String>> {
+    pub async fn analyze_all(&self, texts: &[&str]) -> Vec<Result<Analysis, AnalyzeError>> {
         match self {
             Self::Vader => texts.iter().map(|t| Ok(vader(t))).collect(),
             Self::Comprehend(client) => {
@@ -64,7 +81,7 @@ pub fn truncate(text: &str, max: usize) -> &str {
 async fn comprehend(
     client: &aws_sdk_comprehend::Client,
     texts: &[&str],
-) -> Vec<Result<Analysis, String>> {
+) -> Vec<Result<Analysis, AnalyzeError>> {
     let texts: Vec<String> = texts
         .iter()
         .map(|t| truncate(t, COMPREHEND_MAX_BYTES).to_owned())
@@ -76,11 +93,9 @@ async fn comprehend(
             .language_code(LanguageCode::En)
             .send()
             .await
-            .map_err(|e| {
-                format!(
-                    "Comprehend DetectSentiment: {}",
-                    aws_sdk_comprehend::Error::from(e)
-                )
+            .map_err(|e| AnalyzeError::Call {
+                api: "DetectSentiment",
+                message: aws_sdk_comprehend::Error::from(e).to_string(),
             })
             .and_then(|out| analysis(out.sentiment(), out.sentiment_score()));
         return vec![result];
@@ -95,15 +110,14 @@ async fn comprehend(
     {
         Ok(out) => out,
         Err(e) => {
-            let message = format!(
-                "Comprehend BatchDetectSentiment: {}",
-                aws_sdk_comprehend::Error::from(e)
-            );
-            return vec![Err(message); n];
+            let error = AnalyzeError::Call {
+                api: "BatchDetectSentiment",
+                message: aws_sdk_comprehend::Error::from(e).to_string(),
+            };
+            return vec![Err(error); n];
         }
     };
-    let mut results: Vec<Result<Analysis, String>> =
-        vec![Err("Comprehend returned no result for this text".to_owned()); n];
+    let mut results: Vec<Result<Analysis, AnalyzeError>> = vec![Err(AnalyzeError::NoResult); n];
     for item in out.result_list() {
         if let Some(slot) = item.index().and_then(|i| results.get_mut(i as usize)) {
             *slot = analysis(item.sentiment(), item.sentiment_score());
@@ -111,11 +125,10 @@ async fn comprehend(
     }
     for err in out.error_list() {
         if let Some(slot) = err.index().and_then(|i| results.get_mut(i as usize)) {
-            *slot = Err(format!(
-                "Comprehend: {}: {}",
-                err.error_code().unwrap_or("error"),
-                err.error_message().unwrap_or("")
-            ));
+            *slot = Err(AnalyzeError::Document {
+                code: err.error_code().unwrap_or("error").to_owned(),
+                message: err.error_message().unwrap_or("").to_owned(),
+            });
         }
     }
     results
@@ -124,19 +137,15 @@ async fn comprehend(
 fn analysis(
     sentiment: Option<&SentimentType>,
     score: Option<&SentimentScore>,
-) -> Result<Analysis, String> {
+) -> Result<Analysis, AnalyzeError> {
     let sentiment = match sentiment {
         Some(SentimentType::Positive) => Sentiment::Positive,
         Some(SentimentType::Negative) => Sentiment::Negative,
         Some(SentimentType::Neutral) => Sentiment::Neutral,
         Some(SentimentType::Mixed) => Sentiment::Mixed,
-        other => {
-            return Err(format!(
-                "Comprehend returned an unknown sentiment {other:?}"
-            ));
-        }
+        other => return Err(AnalyzeError::UnknownSentiment(format!("{other:?}"))),
     };
-    let score = score.ok_or("Comprehend returned no scores")?;
+    let score = score.ok_or(AnalyzeError::NoScores)?;
     let get = |v: Option<f32>| f64::from(v.unwrap_or(0.0));
     Ok(Analysis {
         sentiment,

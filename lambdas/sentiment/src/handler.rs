@@ -99,10 +99,10 @@ pub async fn handle_batch(
                     analyzed_at: analyzed_at.clone(),
                 },
             )),
-            Err(reason) => outcome.failed.push(Failure {
+            Err(e) => outcome.failed.push(Failure {
                 message_id,
                 company: Some(msg.company),
-                reason,
+                reason: e.to_string(),
             }),
         }
     }
@@ -120,10 +120,10 @@ pub async fn handle_batch(
                 runs.insert(record.run_id);
                 outcome.succeeded.push(record.company);
             }
-            Err(reason) => outcome.failed.push(Failure {
+            Err(e) => outcome.failed.push(Failure {
                 message_id,
                 company: Some(record.company),
-                reason,
+                reason: e.to_string(),
             }),
         }
     }

@@ -10,6 +10,12 @@ use fang_sentiment::{Deps, SqsEvent, handle_batch};
 use fang_shared::required_env;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
+/// The function's edge reads its environment here and in `required_env`.
+#[allow(clippy::disallowed_methods)]
+fn optional_env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     tracing_subscriber::fmt()
@@ -21,7 +27,7 @@ async fn main() -> Result<(), Error> {
     let text = match required_env("TEXT_SOURCE")?.as_str() {
         "fixtures" => TextSource::Fixtures,
         "wikipedia" => TextSource::Wikipedia(Wikipedia::new(
-            &std::env::var("WIKIPEDIA_BASE_URL").unwrap_or_else(|_| WIKIPEDIA_BASE_URL.to_owned()),
+            &optional_env("WIKIPEDIA_BASE_URL").unwrap_or_else(|| WIKIPEDIA_BASE_URL.to_owned()),
         )?),
         other => {
             return Err(format!("TEXT_SOURCE={other:?}: expected wikipedia or fixtures").into());

@@ -8,8 +8,34 @@ use futures::{StreamExt, TryStreamExt};
 /// How many objects are read at once when assembling a summary.
 const READ_CONCURRENCY: usize = 16;
 
-fn s3_error(action: &str, key: &str, e: impl Into<aws_sdk_s3::Error>) -> String {
-    format!("{action} {key}: {}", e.into())
+/// Why a result, manifest or summary could not be read or written. Each names the
+/// object: the handler reports it per company, `fangops` with its own context.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{action} {key}: {source}")]
+    S3 {
+        action: &'static str,
+        key: String,
+        source: Box<aws_sdk_s3::Error>,
+    },
+    #[error("reading {key}: {message}")]
+    Body { key: String, message: String },
+    #[error("{key} is not a {what}: {source}")]
+    Malformed {
+        key: String,
+        what: &'static str,
+        source: serde_json::Error,
+    },
+    #[error("{0} vanished while the run was read")]
+    Vanished(String),
+}
+
+fn s3_error(action: &'static str, key: &str, e: impl Into<aws_sdk_s3::Error>) -> StoreError {
+    StoreError::S3 {
+        action,
+        key: key.to_owned(),
+        source: Box::new(e.into()),
+    }
 }
 
 pub async fn put_json(
@@ -18,7 +44,7 @@ pub async fn put_json(
     key: &str,
     body: Vec<u8>,
     content_type: &str,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     s3.put_object()
         .bucket(bucket)
         .key(key)
@@ -37,7 +63,7 @@ pub async fn put_record(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     record: &SentimentRecord,
-) -> Result<(), String> {
+) -> Result<(), StoreError> {
     let key = keys::result_key(&record.run_id, &record.company);
     let body = serde_json::to_vec_pretty(record).expect("a record serializes");
     put_json(s3, bucket, &key, body, "application/json").await
@@ -47,14 +73,13 @@ async fn get_bytes(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
-) -> Result<Option<Vec<u8>>, String> {
+) -> Result<Option<Vec<u8>>, StoreError> {
     match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => {
-            let body = out
-                .body
-                .collect()
-                .await
-                .map_err(|e| format!("reading {key}: {e}"))?;
+            let body = out.body.collect().await.map_err(|e| StoreError::Body {
+                key: key.to_owned(),
+                message: e.to_string(),
+            })?;
             Ok(Some(body.to_vec()))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => Ok(None),
@@ -66,13 +91,19 @@ pub async fn get_manifest(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     run_id: &RunId,
-) -> Result<Option<RunManifest>, String> {
+) -> Result<Option<RunManifest>, StoreError> {
     let key = keys::manifest_key(run_id);
     match get_bytes(s3, bucket, &key).await? {
         None => Ok(None),
-        Some(bytes) => serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|e| format!("{key} is not a run manifest: {e}")),
+        Some(bytes) => {
+            serde_json::from_slice(&bytes)
+                .map(Some)
+                .map_err(|source| StoreError::Malformed {
+                    key,
+                    what: "run manifest",
+                    source,
+                })
+        }
     }
 }
 
@@ -81,7 +112,7 @@ pub async fn list_keys(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, StoreError> {
     let mut pages = s3
         .list_objects_v2()
         .bucket(bucket)
@@ -105,7 +136,7 @@ pub async fn result_keys(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     run_id: &RunId,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, StoreError> {
     let mut found = list_keys(s3, bucket, &keys::run_prefix(run_id)).await?;
     found.retain(|k| keys::is_result_key(k));
     Ok(found)
@@ -116,7 +147,7 @@ pub async fn load_records(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     run_id: &RunId,
-) -> Result<Vec<SentimentRecord>, String> {
+) -> Result<Vec<SentimentRecord>, StoreError> {
     let keys = result_keys(s3, bucket, run_id).await?;
     read_records(s3, bucket, keys).await
 }
@@ -125,13 +156,19 @@ async fn read_records(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     keys: Vec<String>,
-) -> Result<Vec<SentimentRecord>, String> {
+) -> Result<Vec<SentimentRecord>, StoreError> {
     let mut records: Vec<SentimentRecord> = futures::stream::iter(keys)
         .map(|key| async move {
             let bytes = get_bytes(s3, bucket, &key)
                 .await?
-                .ok_or_else(|| format!("{key} vanished"))?;
-            serde_json::from_slice::<SentimentRecord>(&bytes).map_err(|e| format!("{key}: {e}"))
+                .ok_or_else(|| StoreError::Vanished(key.clone()))?;
+            serde_json::from_slice::<SentimentRecord>(&bytes).map_err(|source| {
+                StoreError::Malformed {
+                    key,
+                    what: "result record",
+                    source,
+                }
+            })
         })
         .buffer_unordered(READ_CONCURRENCY)
         .try_collect()
@@ -147,7 +184,7 @@ pub async fn maybe_write_summary(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     run_id: &RunId,
-) -> Result<Option<usize>, String> {
+) -> Result<Option<usize>, StoreError> {
     let Some(manifest) = get_manifest(s3, bucket, run_id).await? else {
         return Ok(None);
     };
@@ -165,7 +202,7 @@ pub async fn write_summary(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     run_id: &RunId,
-) -> Result<usize, String> {
+) -> Result<usize, StoreError> {
     let records = load_records(s3, bucket, run_id).await?;
     put_summary(s3, bucket, run_id, &records).await
 }
@@ -175,7 +212,7 @@ async fn put_summary(
     bucket: &str,
     run_id: &RunId,
     records: &[SentimentRecord],
-) -> Result<usize, String> {
+) -> Result<usize, StoreError> {
     let csv = summary::to_csv(records);
     put_json(
         s3,

@@ -52,6 +52,18 @@ impl TextError {
     }
 }
 
+/// The Wikipedia client could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum ClientError {
+    #[error("{url:?} is not a URL: {source}")]
+    BaseUrl {
+        url: String,
+        source: url::ParseError,
+    },
+    #[error("building the HTTP client: {0}")]
+    Build(reqwest::Error),
+}
+
 #[derive(Debug, Clone)]
 pub enum TextSource {
     Wikipedia(Wikipedia),
@@ -96,14 +108,16 @@ struct PageUrl {
 }
 
 impl Wikipedia {
-    pub fn new(base_url: &str) -> Result<Self, String> {
-        let base_url =
-            url::Url::parse(base_url).map_err(|e| format!("{base_url:?} is not a URL: {e}"))?;
+    pub fn new(base_url: &str) -> Result<Self, ClientError> {
+        let base_url = url::Url::parse(base_url).map_err(|source| ClientError::BaseUrl {
+            url: base_url.to_owned(),
+            source,
+        })?;
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
             .timeout(Duration::from_secs(10))
             .build()
-            .map_err(|e| format!("building the HTTP client: {e}"))?;
+            .map_err(ClientError::Build)?;
         Ok(Self {
             client,
             base_url,

@@ -240,7 +240,7 @@ async fn batch_error_for_one_text_fails_only_that_text() {
     for (i, r) in out.iter().enumerate() {
         if i == 3 {
             assert_eq!(
-                r.clone().unwrap_err(),
+                r.clone().unwrap_err().to_string(),
                 "Comprehend: INTERNAL_SERVER_ERROR: Unable to process"
             );
         } else {

@@ -23,22 +23,23 @@ pub struct CompanyMessage {
 
 /// Why a message body was rejected. A rejected message is reported as a batch item
 /// failure and, after the queue's retries, lands in the dead-letter queue.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
+    #[error("message body is not a company message: {0}")]
     NotJson(String),
+    #[error("message names no company")]
     EmptyCompany,
 }
 
-impl fmt::Display for MessageError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::NotJson(e) => write!(f, "message body is not a company message: {e}"),
-            Self::EmptyCompany => f.write_str("message names no company"),
-        }
-    }
-}
+/// A string that cannot be a [`RunId`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a run id: use 1 to 64 ASCII letters, digits, `-` or `_`")]
+pub struct InvalidRunId(pub String);
 
-impl std::error::Error for MessageError {}
+/// A setting the Lambda's template must provide is missing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("environment variable {0} is not set")]
+pub struct MissingEnv(pub String);
 
 impl CompanyMessage {
     pub fn to_body(&self) -> String {
@@ -62,7 +63,7 @@ impl CompanyMessage {
 pub struct RunId(String);
 
 impl RunId {
-    pub fn new(s: impl Into<String>) -> Result<Self, String> {
+    pub fn new(s: impl Into<String>) -> Result<Self, InvalidRunId> {
         let s = s.into();
         let ok = !s.is_empty()
             && s.len() <= 64
@@ -71,7 +72,7 @@ impl RunId {
         if ok {
             Ok(Self(s))
         } else {
-            Err(format!("{s:?} is not a run id"))
+            Err(InvalidRunId(s))
         }
     }
 
@@ -105,8 +106,8 @@ impl RunId {
 }
 
 impl TryFrom<String> for RunId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
+    type Error = InvalidRunId;
+    fn try_from(s: String) -> Result<Self, InvalidRunId> {
         Self::new(s)
     }
 }
@@ -199,9 +200,11 @@ pub struct RunManifest {
     pub started_at: String,
 }
 
-/// A setting the Lambda's template must provide, read from the environment.
-pub fn required_env(name: &str) -> Result<String, String> {
-    std::env::var(name).map_err(|_| format!("environment variable {name} is not set"))
+/// A setting the Lambda's template must provide, read from the environment. Only the
+/// Lambdas' `main.rs` call it: they are the functions' edge, as `src/cli` is fangops's.
+#[allow(clippy::disallowed_methods)]
+pub fn required_env(name: &str) -> Result<String, MissingEnv> {
+    std::env::var(name).map_err(|_| MissingEnv(name.to_owned()))
 }
 
 /// RFC 3339 in UTC, second precision: the timestamps in records and manifests.

@@ -28,6 +28,8 @@ pub fn moto() -> &'static Moto {
     MOTO.get_or_init(|| Moto::start().unwrap_or_else(|e| panic!("starting moto: {e}")))
 }
 
+/// The test harness is its own edge: it may read the environment.
+#[allow(clippy::disallowed_methods)]
 pub fn venv_python() -> PathBuf {
     let venv =
         std::env::var_os("FANGOPS_VENV").map_or_else(|| repo_root().join(".venv"), PathBuf::from);

@@ -19,10 +19,10 @@ use fang_sentiment::text::{TextSource, WIKIPEDIA_BASE_URL, Wikipedia};
 use fang_sentiment::{Deps, SqsEvent, SqsRecord, handle_batch};
 use fang_shared::{CompanyMessage, RunId};
 
+use super::{CompanyFailure, RunReport, RunRequest};
 use crate::aws::AwsContext;
 use crate::config::{self, EnvConfig};
 use crate::resources::Names;
-use crate::run::{CompanyFailure, RunReport};
 
 /// Receives before a message moves to the dead-letter queue.
 pub const MAX_RECEIVES: u32 = 3;
@@ -67,9 +67,10 @@ struct Progress {
 pub async fn run(
     env: &EnvConfig,
     ctx: &AwsContext,
-    timeout: Duration,
+    req: &RunRequest,
     ui: &crate::output::Ui,
 ) -> Result<RunReport> {
+    let timeout = req.timeout;
     require_local(env, ctx, "the local runner")?;
     let started = Instant::now();
     let account = ctx.identity().await?.account.clone();
@@ -88,7 +89,7 @@ pub async fn run(
         .context("running the producer")?;
 
     let deps = Deps {
-        text: text_source(env)?,
+        text: text_source(env, req.wikipedia_base.as_deref())?,
         analyzer: match env.sentiment {
             config::Analyzer::Vader => Analyzer::Vader,
             config::Analyzer::Comprehend => Analyzer::Comprehend(ctx.comprehend()),
@@ -153,7 +154,6 @@ pub async fn run(
     // for good it never does, so the runner writes what there is.
     let rows = fang_sentiment::store::write_summary(&s3, &names.bucket, &run_id)
         .await
-        .map_err(anyhow::Error::msg)
         .context("writing the run summary")?;
     let mut failed: Vec<CompanyFailure> = state
         .dead
@@ -207,7 +207,7 @@ async fn settle_dead_letters(sqs: &aws_sdk_sqs::Client, queue: &str) {
         .send()
         .await;
     if let Err(e) = result {
-        tracing::warn!(error = %aws_sdk_sqs::Error::from(e), "moving failed messages to the dead-letter queue");
+        tracing::warn!(error = %crate::aws::error(e), "moving failed messages to the dead-letter queue");
     }
 }
 
@@ -280,7 +280,7 @@ async fn receive_and_handle(
             .send()
             .await
         {
-            tracing::warn!(error = %aws_sdk_sqs::Error::from(e), "deleting handled messages failed; they will be handled again");
+            tracing::warn!(error = %crate::aws::error(e), "deleting handled messages failed; they will be handled again");
         }
     }
     let mut events = Vec::new();
@@ -311,14 +311,12 @@ async fn receive_and_handle(
     Ok(events)
 }
 
-fn text_source(env: &EnvConfig) -> Result<TextSource> {
+fn text_source(env: &EnvConfig, wikipedia_base: Option<&str>) -> Result<TextSource> {
     Ok(match env.text_source {
         config::TextSource::Fixtures => TextSource::Fixtures,
-        config::TextSource::Wikipedia => {
-            let base = std::env::var("WIKIPEDIA_BASE_URL")
-                .unwrap_or_else(|_| WIKIPEDIA_BASE_URL.to_owned());
-            TextSource::Wikipedia(Wikipedia::new(&base).map_err(anyhow::Error::msg)?)
-        }
+        config::TextSource::Wikipedia => TextSource::Wikipedia(Wikipedia::new(
+            wikipedia_base.unwrap_or(WIKIPEDIA_BASE_URL),
+        )?),
     })
 }
 

@@ -1,0 +1,88 @@
+//! Flags that several subcommands share: where the Lambda zips come from, and where a
+//! report is posted as a pull-request comment.
+
+use std::path::PathBuf;
+
+use fangops::comment::Delivery;
+use fangops::deploy::ArtifactSource;
+use fangops::diagnostics::UsageError;
+
+use super::Ctx;
+
+/// Where the Lambda zips come from, shared by deploy and plan.
+#[derive(Debug, clap::Args)]
+pub struct ArtifactArgs {
+    /// Take the zips from DIR (`fangops build --out DIR`) instead of building them.
+    #[arg(long, value_name = "DIR", conflicts_with = "profile")]
+    pub artifacts: Option<PathBuf>,
+    /// Cargo profile for building the zips when --artifacts is not given.
+    #[arg(long, default_value = "lambda", value_name = "PROFILE")]
+    pub profile: String,
+    /// The artifact bucket (default: fangops-artifacts-ACCOUNT-REGION).
+    #[arg(long, value_name = "NAME")]
+    pub artifact_bucket: Option<String>,
+}
+
+impl ArtifactArgs {
+    pub fn source(&self, ctx: &Ctx) -> ArtifactSource {
+        match &self.artifacts {
+            Some(dir) => ArtifactSource::Dir(ctx.path(dir)),
+            None => ArtifactSource::Build {
+                profile: self.profile.clone(),
+                cargo: ctx.process.cargo(),
+            },
+        }
+    }
+}
+
+/// Posting a report as the environment's pull-request comment.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommentArgs {
+    /// Post the report as this environment's pull-request comment (edited in place on
+    /// every run). Without GITHUB_TOKEN it is printed instead (or written, --comment-out).
+    #[arg(long)]
+    pub comment: bool,
+    #[command(flatten)]
+    pub to: CommentTo,
+}
+
+/// Which pull request, and the fallback without a token.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CommentTo {
+    /// The repository, owner/name [default: $GITHUB_REPOSITORY].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// The pull request [default: from $GITHUB_EVENT_PATH, or the PR of $GITHUB_SHA].
+    #[arg(long, value_name = "N")]
+    pub pr: Option<u64>,
+    /// Without a token, write the comment to FILE instead of printing it.
+    #[arg(long, value_name = "FILE")]
+    pub comment_out: Option<PathBuf>,
+}
+
+impl CommentTo {
+    /// The delivery, checked before any work: a target that could post but names no
+    /// valid repository or pull request is a usage error.
+    pub fn delivery(&self, ctx: &Ctx) -> Result<Delivery, UsageError> {
+        let target = ctx.process.github_target(self.repo.clone(), self.pr);
+        target.check()?;
+        Ok(Delivery {
+            target,
+            out: self.comment_out.clone(),
+        })
+    }
+}
+
+impl CommentArgs {
+    pub fn delivery(&self, ctx: &Ctx) -> Result<Option<Delivery>, UsageError> {
+        if !self.comment {
+            if self.to.repo.is_some() || self.to.pr.is_some() || self.to.comment_out.is_some() {
+                return Err(UsageError(
+                    "--repo, --pr and --comment-out go with --comment".to_owned(),
+                ));
+            }
+            return Ok(None);
+        }
+        self.to.delivery(ctx).map(Some)
+    }
+}

@@ -1,0 +1,78 @@
+//! `fangops companies add|remove|rename`: the env file's list edited in place.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+use fangops::companies::edit::{Edit, EditRequest};
+use fangops::config::EnvRef;
+use fangops::exit;
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct CompaniesArgs {
+    #[command(subcommand)]
+    pub action: CompaniesAction,
+}
+
+/// Options every list edit takes.
+#[derive(Debug, clap::Args)]
+pub struct EditTarget {
+    /// The environment whose file to edit: a name or a path.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Show the change; leave the file alone.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NamesArgs {
+    #[command(flatten)]
+    pub target: EditTarget,
+    /// Company names.
+    #[arg(value_name = "NAME", required_unless_present = "file")]
+    pub names: Vec<String>,
+    /// Also take names from FILE, one per line (`#` comments; `-` for stdin).
+    #[arg(long, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum CompaniesAction {
+    /// Add companies to the env file's list (at their sorted place if it is sorted).
+    Add(NamesArgs),
+    /// Remove companies from the env file's list.
+    Remove(NamesArgs),
+    /// Rename a company in the env file's list, in place.
+    Rename {
+        #[command(flatten)]
+        target: EditTarget,
+        /// The name as listed (case and spacing do not matter).
+        from: String,
+        /// The new name.
+        to: String,
+    },
+}
+
+impl CompaniesArgs {
+    pub fn run(self, ctx: &Ctx) -> Result<u8> {
+        let (target, edit, file) = match self.action {
+            CompaniesAction::Add(a) => (a.target, Edit::Add(a.names), a.file),
+            CompaniesAction::Remove(a) => (a.target, Edit::Remove(a.names), a.file),
+            CompaniesAction::Rename { target, from, to } => {
+                (target, Edit::Rename { from, to }, None)
+            }
+        };
+        let req = EditRequest {
+            root: ctx.root.clone(),
+            env: EnvRef::parse(&target.env),
+            edit,
+            names_file: file.map(|f| if f == Path::new("-") { f } else { ctx.path(&f) }),
+            dry_run: target.dry_run,
+        };
+        let report = fangops::companies::edit::run(&req)?;
+        ctx.ui.report(&report, || report.render());
+        Ok(exit::SUCCESS)
+    }
+}

@@ -1,0 +1,96 @@
+//! `fangops run`: runs the pipeline once and waits for the run's results, with one of
+//! two backends: against an emulator the [`local`] runner plays the Lambda service
+//! (moto runs no Lambda code); in AWS, [`aws`] invokes the deployed producer with a run
+//! id and watches S3 until the run's summary appears.
+
+mod aws;
+pub mod local;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use fang_shared::{RunId, keys};
+use serde::Serialize;
+
+use crate::aws::AwsContext;
+use crate::config::{self, EnvRef};
+use crate::output::Ui;
+use crate::output::style::{self, paint};
+
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
+    pub timeout: Duration,
+    /// Where the local runner fetches Wikipedia texts (`WIKIPEDIA_BASE_URL`); the
+    /// public API when unset.
+    pub wikipedia_base: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RunReport {
+    pub env: String,
+    pub run_id: RunId,
+    pub bucket: String,
+    pub companies: usize,
+    pub succeeded: usize,
+    pub failed: Vec<CompanyFailure>,
+    pub timed_out: bool,
+    pub duration_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CompanyFailure {
+    pub company: String,
+    pub reason: String,
+}
+
+impl RunReport {
+    pub fn ok(&self) -> bool {
+        self.failed.is_empty() && !self.timed_out && self.succeeded == self.companies
+    }
+
+    pub fn render(&self) -> String {
+        let verdict = if self.ok() {
+            paint(style::OK, "succeeded")
+        } else {
+            paint(style::ERROR, "finished with failures")
+        };
+        let mut out = format!(
+            "run {} on {} {verdict}: {} companies, {} succeeded, {} failed, {:.1} s\n",
+            self.run_id,
+            self.env,
+            self.companies,
+            self.succeeded,
+            self.failed.len(),
+            self.duration_s
+        );
+        for f in &self.failed {
+            out += &format!(
+                "  {} {}: {}\n",
+                paint(style::ERROR, "✗"),
+                f.company,
+                f.reason
+            );
+        }
+        out += &format!(
+            "results: s3://{}/{}\n",
+            self.bucket,
+            keys::run_prefix(&self.run_id)
+        );
+        out
+    }
+}
+
+pub async fn run(req: &RunRequest, ui: &Ui) -> Result<RunReport> {
+    let env = config::load(&req.env.path(&req.root))?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+    ctx.ensure_account().await?;
+    if ctx.is_local() {
+        return local::run(&env, &ctx, req, ui).await;
+    }
+    aws::run(&env, &ctx, req.timeout, ui).await
+}

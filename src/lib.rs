@@ -29,6 +29,7 @@ pub mod deploy;
 pub mod diagnostics;
 pub mod doctor;
 pub mod drift;
+pub mod edit;
 pub mod exit;
 pub mod github;
 pub mod markdown;

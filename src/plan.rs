@@ -183,22 +183,6 @@ pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
     out
 }
 
-/// The cost section; a plan without it (no pricing table for the region, a base
-/// revision git cannot read) is still a plan, so problems are warnings here.
-pub fn cost_section(
-    root: &std::path::Path,
-    env: &crate::config::EnvConfig,
-    base: Option<&str>,
-) -> Option<CostReport> {
-    match crate::cost::section(root, env, base) {
-        Ok(c) => Some(c),
-        Err(e) => {
-            tracing::warn!("no cost estimate: {e:#}");
-            None
-        }
-    }
-}
-
 pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     let started = Instant::now();
     let env = config::load(&req.env.path(&req.root))?;
@@ -238,7 +222,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         replacements: 0,
         companies,
         alarms: Some(alarms),
-        cost: cost_section(&req.root, &p.env, req.base.as_deref()),
+        cost: crate::cost::section_or_warn(&req.root, &p.env, req.base.as_deref()),
         duration_s: 0.0,
     };
     if p.is_current(existing.as_ref()) {

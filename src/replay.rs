@@ -45,3 +45,68 @@ macro_rules! client {
     }};
 }
 pub(crate) use client;
+
+/// CloudFormation's query protocol: XML answers as AWS sends them (request ids
+/// shortened), for the deploy and drift tests.
+pub mod cfn {
+    use std::time::Duration;
+
+    use aws_smithy_http_client::test_util::StaticReplayClient;
+
+    use crate::deploy::stack::Timing;
+
+    pub const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
+    pub const STACK: &str = "fang-dev";
+    pub const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/fang-dev/6d1a9c30-aea1-11f0-8a3c-0a7d3f1b2c4d";
+
+    pub fn timing() -> Timing {
+        Timing {
+            poll: Duration::from_millis(1),
+            timeout: Duration::from_secs(5),
+        }
+    }
+
+    pub fn ok(action: &str, result: &str) -> (u16, String) {
+        (
+            200,
+            format!(
+                "<{action}Response xmlns=\"{NS}\">\n  <{action}Result>{result}</{action}Result>\n  <ResponseMetadata><RequestId>5f3e1a2b-0c9d-4e8f-a1b2-c3d4e5f60718</RequestId></ResponseMetadata>\n</{action}Response>\n"
+            ),
+        )
+    }
+
+    pub fn error(status: u16, code: &str, message: &str) -> (u16, String) {
+        (
+            status,
+            format!(
+                "<ErrorResponse xmlns=\"{NS}\">\n  <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\n  <RequestId>8a7b6c5d-4e3f-2a1b-0c9d-8e7f6a5b4c3d</RequestId>\n</ErrorResponse>\n"
+            ),
+        )
+    }
+
+    pub fn replay(responses: Vec<(u16, String)>) -> StaticReplayClient {
+        crate::replay::replay(
+            "https://cloudformation.us-east-1.amazonaws.com/",
+            "text/xml",
+            responses,
+        )
+    }
+
+    pub fn cfn(replay: &StaticReplayClient) -> aws_sdk_cloudformation::Client {
+        crate::replay::client!(aws_sdk_cloudformation, replay)
+    }
+
+    /// The `Action=` of every request the client sent, in order.
+    pub fn actions(replay: &StaticReplayClient) -> Vec<String> {
+        replay
+            .actual_requests()
+            .map(|r| {
+                let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap();
+                body.split('&')
+                    .find_map(|kv| kv.strip_prefix("Action="))
+                    .unwrap_or("?")
+                    .to_owned()
+            })
+            .collect()
+    }
+}

@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::Result;
-use fangops::companies::edit::{Edit, EditRequest};
 use fangops::config::EnvRef;
+use fangops::edit::{Edit, EditRequest};
 use fangops::exit;
 
 use super::Ctx;
@@ -71,7 +71,7 @@ impl CompaniesArgs {
             names_file: file.map(|f| if f == Path::new("-") { f } else { ctx.path(&f) }),
             dry_run: target.dry_run,
         };
-        let report = fangops::companies::edit::run(&req)?;
+        let report = fangops::edit::run(&req)?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

@@ -3,9 +3,8 @@
 //! The env file's `companies` list is the desired content of the DynamoDB table, so a
 //! name must mean one thing wherever it is compared: in the file, in the table and in a
 //! pull-request diff. Normalizing once, here, is what lets "Apple", " Apple " and the
-//! decomposed and composed forms of "Nestlé" count as the same company.
-
-pub mod edit;
+//! decomposed and composed forms of "Nestlé" count as the same company. A leaf of the
+//! core: the env-file parser uses it, and `crate::edit` edits the list in a file.
 
 use std::collections::HashMap;
 use std::fmt;

@@ -339,6 +339,23 @@ pub fn section(root: &std::path::Path, env: &EnvConfig, base: Option<&str>) -> R
     })
 }
 
+/// The cost section of a plan or a deploy report; a report without it (no pricing
+/// table for the region, a base revision git cannot read) is still a report, so
+/// problems are warnings here.
+pub fn section_or_warn(
+    root: &std::path::Path,
+    env: &EnvConfig,
+    base: Option<&str>,
+) -> Option<CostReport> {
+    match section(root, env, base) {
+        Ok(c) => Some(c),
+        Err(e) => {
+            tracing::warn!("no cost estimate: {e:#}");
+            None
+        }
+    }
+}
+
 pub async fn run(req: &CostRequest) -> Result<CostReport> {
     let env = config::load(&req.env.path(&req.root))?;
     let table = pricing::load(&req.root, &env.region)?;

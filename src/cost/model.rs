@@ -279,8 +279,8 @@ pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estim
     // CloudWatch
     // The alarms fangops would install: counted from the same list, so the estimate
     // follows any alarm added there. Names and topic do not change the count.
-    let alarms =
-        crate::alarms::desired(env, &Names::new(&env.stack, "000000000000"), "").len() as f64;
+    let alarms = crate::alarms::desired::desired(env, &Names::new(&env.stack, "000000000000"), "")
+        .len() as f64;
     use_("cloudwatch_alarms", "alarms".into(), alarms);
     use_("cloudwatch_custom_metrics", "ResultsWritten".into(), 1.0);
     if env.alarms.dashboard {

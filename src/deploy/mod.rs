@@ -7,7 +7,7 @@
 //! by a failed first create is deleted and created again; a stack busy with another
 //! operation is waited for, never raced. Then the companies are synced.
 //!
-//! [`plan`](crate::plan) shares everything up to the change set.
+//! `fangops plan` shares everything up to the change set.
 
 pub mod artifacts;
 pub mod params;
@@ -589,7 +589,7 @@ async fn finish(
         .context("installing the alarms after the deploy")?;
     tracing::info!("alarms of {}: {}", p.env.stack, alarms.summary());
     report.alarms = Some(alarms);
-    report.cost = crate::plan::cost_section(&req.root, &p.env, None);
+    report.cost = crate::cost::section_or_warn(&req.root, &p.env, None);
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }

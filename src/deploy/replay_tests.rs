@@ -1,6 +1,7 @@
 //! What AWS does and moto does not, on recorded responses: the FAILED empty change
 //! set (both wordings), recovery from ROLLBACK_COMPLETE, a failed update that rolled
 //! back, throttled DescribeStackEvents, and an artifact bucket someone else owns.
+//! (Drift detection, which moto lacks too, is tested beside `crate::drift`.)
 //! Bodies are CloudFormation's and S3's XML as AWS sends them (request ids shortened).
 
 use std::time::Duration;
@@ -8,35 +9,7 @@ use std::time::Duration;
 use aws_smithy_http_client::test_util::StaticReplayClient;
 
 use super::stack::{self, ChangeSetResult, ChangeSetSpec, Timing};
-
-const NS: &str = "http://cloudformation.amazonaws.com/doc/2010-05-15/";
-const STACK: &str = "fang-dev";
-const STACK_ID: &str = "arn:aws:cloudformation:us-east-1:123456789012:stack/fang-dev/6d1a9c30-aea1-11f0-8a3c-0a7d3f1b2c4d";
-
-fn timing() -> Timing {
-    Timing {
-        poll: Duration::from_millis(1),
-        timeout: Duration::from_secs(5),
-    }
-}
-
-fn ok(action: &str, result: &str) -> (u16, String) {
-    (
-        200,
-        format!(
-            "<{action}Response xmlns=\"{NS}\">\n  <{action}Result>{result}</{action}Result>\n  <ResponseMetadata><RequestId>5f3e1a2b-0c9d-4e8f-a1b2-c3d4e5f60718</RequestId></ResponseMetadata>\n</{action}Response>\n"
-        ),
-    )
-}
-
-fn error(status: u16, code: &str, message: &str) -> (u16, String) {
-    (
-        status,
-        format!(
-            "<ErrorResponse xmlns=\"{NS}\">\n  <Error><Type>Sender</Type><Code>{code}</Code><Message>{message}</Message></Error>\n  <RequestId>8a7b6c5d-4e3f-2a1b-0c9d-8e7f6a5b4c3d</RequestId>\n</ErrorResponse>\n"
-        ),
-    )
-}
+use crate::replay::cfn::{STACK, STACK_ID, actions, cfn, error, ok, replay, timing};
 
 fn stack_xml(status: &str) -> String {
     format!(
@@ -56,32 +29,6 @@ fn events(members: &[String]) -> (u16, String) {
         "DescribeStackEvents",
         &format!("<StackEvents>{}</StackEvents>", members.concat()),
     )
-}
-
-fn replay(responses: Vec<(u16, String)>) -> StaticReplayClient {
-    crate::replay::replay(
-        "https://cloudformation.us-east-1.amazonaws.com/",
-        "text/xml",
-        responses,
-    )
-}
-
-fn cfn(replay: &StaticReplayClient) -> aws_sdk_cloudformation::Client {
-    crate::replay::client!(aws_sdk_cloudformation, replay)
-}
-
-/// The `Action=` of every request the client sent, in order.
-fn actions(replay: &StaticReplayClient) -> Vec<String> {
-    replay
-        .actual_requests()
-        .map(|r| {
-            let body = std::str::from_utf8(r.body().bytes().unwrap_or_default()).unwrap();
-            body.split('&')
-                .find_map(|kv| kv.strip_prefix("Action="))
-                .unwrap_or("?")
-                .to_owned()
-        })
-        .collect()
 }
 
 fn spec<'a>(params: &'a [(String, String)]) -> ChangeSetSpec<'a> {
@@ -507,163 +454,4 @@ async fn artifact_bucket_name_taken_globally_is_refused() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("taken by another AWS account"), "{err}");
-}
-
-// Drift detection: moto has none, so `fangops drift` on AWS is covered here.
-
-const DRIFT_ID: &str = "b78ac9b0-dec1-11e7-a451-50d5cd92b8ae";
-
-fn drift_status(detection: &str, stack_status: &str, reason: &str) -> (u16, String) {
-    ok(
-        "DescribeStackDriftDetectionStatus",
-        &format!(
-            "<StackId>{STACK_ID}</StackId><StackDriftDetectionId>{DRIFT_ID}</StackDriftDetectionId><StackDriftStatus>{stack_status}</StackDriftStatus><DetectionStatus>{detection}</DetectionStatus><DetectionStatusReason>{reason}</DetectionStatusReason><DriftedStackResourceCount>1</DriftedStackResourceCount><Timestamp>2026-11-30T10:02:11.204Z</Timestamp>"
-        ),
-    )
-}
-
-fn resource_drifts(members: &str, next: Option<&str>) -> (u16, String) {
-    ok(
-        "DescribeStackResourceDrifts",
-        &format!(
-            "<StackResourceDrifts>{members}</StackResourceDrifts>{}",
-            next.map(|n| format!("<NextToken>{n}</NextToken>"))
-                .unwrap_or_default()
-        ),
-    )
-}
-
-fn drifted_resource(
-    logical: &str,
-    kind: &str,
-    status: &str,
-    diffs: &[(&str, &str, &str, &str)],
-) -> String {
-    let diffs: String = diffs
-        .iter()
-        .map(|(path, expected, actual, kind)| {
-            format!("<member><PropertyPath>{path}</PropertyPath><ExpectedValue>{expected}</ExpectedValue><ActualValue>{actual}</ActualValue><DifferenceType>{kind}</DifferenceType></member>")
-        })
-        .collect();
-    format!(
-        "<member><StackId>{STACK_ID}</StackId><LogicalResourceId>{logical}</LogicalResourceId><PhysicalResourceId>{logical}-phys</PhysicalResourceId><ResourceType>{kind}</ResourceType><PropertyDifferences>{diffs}</PropertyDifferences><StackResourceDriftStatus>{status}</StackResourceDriftStatus><Timestamp>2026-11-30T10:02:10.880Z</Timestamp></member>"
-    )
-}
-
-#[tokio::test]
-async fn drift_detection_waits_and_reads_every_page_of_drifted_resources() {
-    let replay = replay(vec![
-        ok(
-            "DetectStackDrift",
-            &format!("<StackDriftDetectionId>{DRIFT_ID}</StackDriftDetectionId>"),
-        ),
-        drift_status("DETECTION_IN_PROGRESS", "", ""),
-        drift_status("DETECTION_COMPLETE", "DRIFTED", ""),
-        resource_drifts(
-            &drifted_resource(
-                "SentimentFunction",
-                "AWS::Lambda::Function",
-                "MODIFIED",
-                &[("/MemorySize", "256", "1024", "NOT_EQUAL")],
-            ),
-            Some("page2"),
-        ),
-        resource_drifts(
-            &drifted_resource("DeadLetterQueue", "AWS::SQS::Queue", "DELETED", &[]),
-            None,
-        ),
-    ]);
-    let drift = crate::drift::detect(&cfn(&replay), STACK, timing())
-        .await
-        .unwrap();
-    let crate::drift::StackDrift::Checked {
-        status,
-        reason,
-        resources,
-    } = drift
-    else {
-        panic!("{drift:?}")
-    };
-    assert_eq!(status, "DRIFTED");
-    assert_eq!(reason, None);
-    assert_eq!(resources.len(), 2);
-    assert_eq!(resources[0].logical_id, "DeadLetterQueue");
-    assert_eq!(resources[0].status, "DELETED");
-    assert_eq!(resources[1].logical_id, "SentimentFunction");
-    assert_eq!(resources[1].differences[0].path, "/MemorySize");
-    assert_eq!(resources[1].differences[0].expected, "256");
-    assert_eq!(resources[1].differences[0].actual, "1024");
-    assert_eq!(
-        actions(&replay),
-        [
-            "DetectStackDrift",
-            "DescribeStackDriftDetectionStatus",
-            "DescribeStackDriftDetectionStatus",
-            "DescribeStackResourceDrifts",
-            "DescribeStackResourceDrifts"
-        ]
-    );
-    // Only drifted resources are asked for.
-    let body = replay
-        .actual_requests()
-        .nth(3)
-        .unwrap()
-        .body()
-        .bytes()
-        .unwrap()
-        .to_vec();
-    let body = String::from_utf8(body).unwrap();
-    assert!(
-        body.contains("StackResourceDriftStatusFilters.member.1=MODIFIED"),
-        "{body}"
-    );
-    assert!(
-        body.contains("StackResourceDriftStatusFilters.member.2=DELETED"),
-        "{body}"
-    );
-}
-
-#[tokio::test]
-async fn failed_detection_keeps_its_reason_and_what_it_found() {
-    let replay = replay(vec![
-        ok(
-            "DetectStackDrift",
-            &format!("<StackDriftDetectionId>{DRIFT_ID}</StackDriftDetectionId>"),
-        ),
-        drift_status(
-            "DETECTION_FAILED",
-            "IN_SYNC",
-            "Failed to detect drift on resource [ScheduleRule]: Internal Failure",
-        ),
-        resource_drifts("", None),
-    ]);
-    let drift = crate::drift::detect(&cfn(&replay), STACK, timing())
-        .await
-        .unwrap();
-    assert_eq!(
-        drift,
-        crate::drift::StackDrift::Checked {
-            status: "IN_SYNC".into(),
-            reason: Some(
-                "Failed to detect drift on resource [ScheduleRule]: Internal Failure".into()
-            ),
-            resources: vec![],
-        }
-    );
-}
-
-#[tokio::test]
-async fn drift_detection_denied_is_reported_as_unavailable() {
-    let replay = replay(vec![error(
-        403,
-        "AccessDenied",
-        "User: arn:aws:sts::123456789012:assumed-role/ci/x is not authorized to perform: cloudformation:DetectStackDrift",
-    )]);
-    let drift = crate::drift::detect(&cfn(&replay), STACK, timing())
-        .await
-        .unwrap();
-    let crate::drift::StackDrift::Unavailable { reason } = drift else {
-        panic!("{drift:?}")
-    };
-    assert!(reason.starts_with("AccessDenied: "), "{reason}");
 }

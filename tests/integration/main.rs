@@ -8,11 +8,13 @@
 mod support;
 
 mod alarms;
+mod architecture;
 mod build;
 mod companies;
 mod cost;
 mod deploy;
 mod doctor;
+mod exit_codes;
 mod faults;
 mod github;
 mod handler;

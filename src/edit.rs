@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use super::{identity_key, normalize};
+use crate::companies::{identity_key, normalize};
 use crate::config::{self, EnvRef, raw};
 use crate::diagnostics::{Diagnostic, InvalidInput};
 

@@ -295,3 +295,6 @@ pub async fn detect(cfn: &Client, stack_name: &str, timing: Timing) -> Result<St
         resources,
     })
 }
+
+#[cfg(test)]
+mod replay_tests;

@@ -1,0 +1,361 @@
+//! `fangops alarms`: the CloudWatch alarms (and dashboard) that tell people when the
+//! pipeline breaks, from the env file's `alarms` section.
+//!
+//! Alarms live outside the stack, so that changing a threshold is a quick, reviewable
+//! PutMetricAlarm rather than a stack update. fangops owns the alarms whose names
+//! start with the stack's and whose description carries its marker: it creates them,
+//! rewrites one only when it differs from the file, deletes the ones the file no
+//! longer wants, and never touches anyone else's. Every alarm notifies the stack's SNS
+//! topic when it fires and when it recovers.
+
+//!
+//! [`desired`] is what the file wants (pure); [`cloudwatch`] makes CloudWatch hold it.
+
+pub mod cloudwatch;
+pub mod desired;
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::aws::AwsContext;
+use crate::config::{self, EnvConfig, EnvRef};
+use crate::markdown::{code, escape as md};
+use crate::output::Ui;
+use crate::resources::Names;
+pub use cloudwatch::{install, remove_all};
+pub use desired::{Action, AlarmChange, AlarmSpec, FieldChange, desired, topic_arn};
+
+#[derive(Debug, Clone)]
+pub struct AlarmsRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
+    pub endpoint: Option<url::Url>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct AlarmsReport {
+    pub env: String,
+    pub topic: String,
+    pub changes: Vec<AlarmChange>,
+    pub unchanged: usize,
+    pub dashboard: Option<String>,
+    /// The dashboard was created or rewritten (false when it already matched).
+    pub dashboard_changed: bool,
+    pub dry_run: bool,
+}
+
+impl AlarmsReport {
+    pub fn changed(&self) -> bool {
+        !self.changes.is_empty() || self.dashboard_changed
+    }
+
+    pub fn summary(&self) -> String {
+        format!(
+            "{}{}",
+            if self.dry_run { "would be: " } else { "" },
+            self.counts()
+        )
+    }
+
+    fn counts(&self) -> String {
+        let count = |a: Action| self.changes.iter().filter(|c| c.action == a).count();
+        format!(
+            "{} to add, {} to change, {} to remove, {} unchanged",
+            count(Action::Add),
+            count(Action::Change),
+            count(Action::Remove),
+            self.unchanged
+        )
+    }
+
+    pub fn render(&self) -> String {
+        let mut out = format!("Alarms of {} ({}):\n", self.env, self.summary());
+        for c in &self.changes {
+            let sign = match c.action {
+                Action::Add => "+",
+                Action::Change => "~",
+                Action::Remove => "-",
+            };
+            out += &format!("  {sign} {}", c.name);
+            let fields: Vec<String> = c
+                .fields
+                .iter()
+                .map(|f| match c.action {
+                    Action::Add => format!("{} {}", f.field, f.new),
+                    _ => format!("{} {} → {}", f.field, f.old, f.new),
+                })
+                .collect();
+            if !fields.is_empty() {
+                out += &format!(" ({})", fields.join(", "));
+            }
+            out.push('\n');
+        }
+        out += &format!("  notifications go to {}\n", self.topic);
+        if let Some(d) = &self.dashboard {
+            out += &format!(
+                "  dashboard {d}{}\n",
+                if self.dashboard_changed {
+                    if self.dry_run {
+                        " would be written"
+                    } else {
+                        " written"
+                    }
+                } else {
+                    " unchanged"
+                }
+            );
+        }
+        out
+    }
+
+    pub fn render_markdown(&self) -> String {
+        let mut out = String::from("#### Alarms\n\n");
+        if self.changes.is_empty() {
+            out += &format!("No changes ({} alarms unchanged).\n", self.unchanged);
+            return out;
+        }
+        out += &format!("{}.\n\n", self.counts());
+        out += "| | alarm | what changes |\n|---|---|---|\n";
+        for c in &self.changes {
+            let sign = match c.action {
+                Action::Add => "+",
+                Action::Change => "~",
+                Action::Remove => "−",
+            };
+            let what: Vec<String> = c
+                .fields
+                .iter()
+                .map(|f| match c.action {
+                    Action::Add => format!("{} {}", md(&f.field), code(&f.new)),
+                    _ => format!("{} {} → {}", md(&f.field), code(&f.old), code(&f.new)),
+                })
+                .collect();
+            out += &format!("| {sign} | {} | {} |\n", code(&c.name), what.join("; "));
+        }
+        out
+    }
+}
+
+/// [`install`] with the region, account and client of an AWS context.
+pub async fn install_in(
+    ctx: &AwsContext,
+    env: &EnvConfig,
+    names: &Names,
+    dry_run: bool,
+) -> Result<AlarmsReport> {
+    let account = ctx.identity().await?.account.clone();
+    install(
+        env,
+        &ctx.cloudwatch(),
+        names,
+        ctx.region(),
+        &account,
+        dry_run,
+    )
+    .await
+}
+
+/// `fangops alarms --env E [--dry-run]`.
+pub async fn run(req: &AlarmsRequest, _ui: &Ui) -> Result<AlarmsReport> {
+    let env = config::load(&req.env.path(&req.root))?;
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+    ctx.ensure_account().await?;
+    let account = ctx.identity().await?.account.clone();
+    let names = Names::new(&env.stack, &account);
+    install_in(&ctx, &env, &names, req.dry_run).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::desired::diff;
+    use super::*;
+
+    fn env(extra: &str) -> EnvConfig {
+        let yaml = format!(
+            "stack: fang-dev\nregion: us-east-1\nlambda: {{ timeout_s: 60 }}\n{extra}companies: [A]\n"
+        );
+        config::parse(
+            std::path::Path::new("environments/dev.yaml"),
+            yaml.as_bytes(),
+        )
+        .unwrap()
+    }
+
+    fn names() -> Names {
+        Names::new("fang-dev", "123456789012")
+    }
+
+    const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:fang-dev-alarms";
+
+    #[test]
+    fn defaults_make_eight_alarms_on_the_right_metrics() {
+        let want = desired(&env(""), &names(), TOPIC);
+        let got: Vec<(&str, &str, f64, &str)> = want
+            .iter()
+            .map(|a| {
+                (
+                    a.name.as_str(),
+                    a.metric.as_str(),
+                    a.threshold,
+                    a.comparison.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "fang-dev-producer-errors",
+                    "Errors",
+                    1.0,
+                    "GreaterThanOrEqualToThreshold"
+                ),
+                (
+                    "fang-dev-producer-throttles",
+                    "Throttles",
+                    1.0,
+                    "GreaterThanOrEqualToThreshold"
+                ),
+                (
+                    "fang-dev-sentiment-errors",
+                    "Errors",
+                    1.0,
+                    "GreaterThanOrEqualToThreshold"
+                ),
+                (
+                    "fang-dev-sentiment-throttles",
+                    "Throttles",
+                    1.0,
+                    "GreaterThanOrEqualToThreshold"
+                ),
+                (
+                    "fang-dev-dlq-messages",
+                    "ApproximateNumberOfMessagesVisible",
+                    1.0,
+                    "GreaterThanOrEqualToThreshold"
+                ),
+                (
+                    "fang-dev-oldest-message-age",
+                    "ApproximateAgeOfOldestMessage",
+                    3600.0,
+                    "GreaterThanOrEqualToThreshold"
+                ),
+                // 80% of a 60 s timeout, in milliseconds.
+                (
+                    "fang-dev-sentiment-duration",
+                    "Duration",
+                    48_000.0,
+                    "GreaterThanOrEqualToThreshold"
+                ),
+                (
+                    "fang-dev-no-results",
+                    "ResultsWritten",
+                    1.0,
+                    "LessThanThreshold"
+                ),
+            ]
+        );
+        let no_results = want.last().unwrap();
+        assert_eq!(no_results.treat_missing_data, "breaching");
+        assert_eq!(no_results.period_s, 90_000);
+        assert_eq!(
+            no_results.dimensions,
+            [("Stack".to_owned(), "fang-dev".to_owned())]
+        );
+        assert!(
+            want.iter()
+                .all(|a| a.alarm_actions == [TOPIC] && a.ok_actions == [TOPIC])
+        );
+        assert!(want.iter().all(|a| {
+            a.description
+                .ends_with("[managed by fangops for stack fang-dev]")
+        }));
+        assert!(want.iter().all(|a| a.description.len() <= 1024));
+        let dlq = &want[4];
+        assert_eq!(
+            dlq.dimensions,
+            [("QueueName".to_owned(), "fang-dev-companies-dlq".to_owned())]
+        );
+    }
+
+    #[test]
+    fn disabled_alarms_are_not_wanted() {
+        let want = desired(
+            &env("alarms:\n  throttles: { enabled: false }\n  no_results: { enabled: false }\n"),
+            &names(),
+            TOPIC,
+        );
+        assert_eq!(want.len(), 5);
+        assert!(
+            want.iter()
+                .all(|a| !a.name.ends_with("throttles") && !a.name.ends_with("no-results"))
+        );
+    }
+
+    #[test]
+    fn diff_shows_adds_changes_with_old_and_new_and_removes() {
+        let want = desired(
+            &env("alarms:\n  dlq_messages: { threshold: 5, evaluation_periods: 2 }\n"),
+            &names(),
+            TOPIC,
+        );
+        let mut have = desired(&env(""), &names(), TOPIC);
+        have.retain(|a| !a.name.ends_with("no-results"));
+        have.push(AlarmSpec {
+            name: "fang-dev-old-alarm".into(),
+            ..have[0].clone()
+        });
+        let (changes, unchanged) = diff(&want, &have);
+        assert_eq!(unchanged, 6);
+        let find = |n: &str| changes.iter().find(|c| c.name == n).unwrap();
+        assert_eq!(find("fang-dev-no-results").action, Action::Add);
+        assert_eq!(find("fang-dev-old-alarm").action, Action::Remove);
+        let dlq = find("fang-dev-dlq-messages");
+        assert_eq!(dlq.action, Action::Change);
+        assert_eq!(
+            dlq.fields,
+            [
+                FieldChange {
+                    field: "threshold".into(),
+                    old: "1".into(),
+                    new: "5".into()
+                },
+                FieldChange {
+                    field: "evaluation_periods".into(),
+                    old: "1".into(),
+                    new: "2".into()
+                },
+            ]
+        );
+        let report = AlarmsReport {
+            env: "dev".into(),
+            topic: TOPIC.into(),
+            changes,
+            unchanged,
+            dry_run: true,
+            ..Default::default()
+        };
+        insta::assert_snapshot!("alarms_plan", report.render_markdown());
+        assert!(
+            report
+                .render()
+                .contains("~ fang-dev-dlq-messages (threshold 1 → 5, evaluation_periods 1 → 2)")
+        );
+    }
+
+    #[test]
+    fn topic_arn_follows_the_partition() {
+        assert_eq!(
+            topic_arn("cn-north-1", "1", "s"),
+            "arn:aws-cn:sns:cn-north-1:1:s-alarms"
+        );
+        assert_eq!(
+            topic_arn("eu-west-1", "1", "s"),
+            "arn:aws:sns:eu-west-1:1:s-alarms"
+        );
+    }
+}

@@ -19,7 +19,7 @@ use crate::deploy::{
     DeployReport, Outcome, render_changes_markdown, render_parameter_changes_markdown,
 };
 use crate::github::{self, CommentOutcome, Posted, Target};
-use crate::markdown::{code, escape as md};
+use crate::markdown::{Table, code, escape as md, raw};
 use crate::output::Ui;
 use crate::plan::PlanReport;
 use crate::sync::CompaniesPlan;
@@ -220,7 +220,7 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
         code(&p.stack)
     );
 
-    head += "| | |\n|---|---|\n";
+    let mut summary = Table::new(["", ""]);
     let infra = if stack_changes == 0 {
         "no changes".to_owned()
     } else {
@@ -239,7 +239,7 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
         }
         s
     };
-    head += &format!("| Infrastructure | {infra} |\n");
+    summary.row([raw("Infrastructure"), raw(infra)]);
     let c = &p.companies;
     let companies = if c.against == "unknown" {
         "not compared".to_owned()
@@ -254,20 +254,21 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
             c.removed.len()
         )
     };
-    head += &format!("| Companies | {companies} |\n");
+    summary.row([raw("Companies"), raw(companies)]);
     if let Some(a) = &p.alarms {
-        head += &format!(
-            "| Alarms | {} |\n",
-            if a.changes.is_empty() {
+        summary.row([
+            raw("Alarms"),
+            raw(if a.changes.is_empty() {
                 "no changes".to_owned()
             } else {
                 plural(a.changes.len(), "change", "changes")
-            }
-        );
+            }),
+        ]);
     }
     if let Some(cost) = &p.cost {
-        head += &format!("| Cost | {} |\n", cost_line(cost));
+        summary.row([raw("Cost"), raw(cost_line(cost))]);
     }
+    head += &summary.render();
     head.push('\n');
 
     // What can hurt, first.

@@ -53,9 +53,132 @@ pub fn code(s: &str) -> String {
     format!("{fence}{pad}{text}{pad}{fence}")
 }
 
+/// One cell of a [`Table`]: outside text is escaped, a value is a code span, and only
+/// fangops's own markup goes in as it is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    /// Outside text (a name, an AWS reason): escaped.
+    Text(String),
+    /// A value shown as code (an id, a hash, a parameter value).
+    Code(String),
+    /// Markdown fangops wrote itself, from escaped or code parts; taken as it is.
+    Markdown(String),
+}
+
+/// Outside text, escaped.
+pub fn text(s: impl AsRef<str>) -> Cell {
+    Cell::Text(s.as_ref().to_owned())
+}
+
+/// A value as a code span.
+pub fn value(s: impl AsRef<str>) -> Cell {
+    Cell::Code(s.as_ref().to_owned())
+}
+
+/// fangops's own markup (`**total**`, a sign, a joined list of code spans).
+pub fn raw(s: impl Into<String>) -> Cell {
+    Cell::Markdown(s.into())
+}
+
+impl Cell {
+    fn render(&self) -> String {
+        match self {
+            Self::Text(s) => escape(s),
+            Self::Code(s) => code(s),
+            Self::Markdown(s) => s.replace(['\n', '\r'], " "),
+        }
+    }
+}
+
+/// A GitHub table: the one way fangops writes one, so that no cell can break it.
+#[derive(Debug, Clone)]
+pub struct Table {
+    header: Vec<String>,
+    right: Vec<bool>,
+    rows: Vec<Vec<Cell>>,
+}
+
+impl Table {
+    /// Columns with fangops's own headings (escaped all the same), left-aligned.
+    pub fn new<const N: usize>(header: [&str; N]) -> Self {
+        Self {
+            header: header.iter().map(|h| escape(h)).collect(),
+            right: vec![false; N],
+            rows: Vec::new(),
+        }
+    }
+
+    /// Replaces heading `i` with a cell (a heading that names a revision as code).
+    pub fn heading(mut self, i: usize, cell: Cell) -> Self {
+        self.header[i] = cell.render();
+        self
+    }
+
+    /// Right-aligns column `i` (amounts, sizes).
+    pub fn right(mut self, i: usize) -> Self {
+        self.right[i] = true;
+        self
+    }
+
+    /// A row; missing cells are empty, extra ones an error in fangops.
+    pub fn row(&mut self, cells: impl IntoIterator<Item = Cell>) -> &mut Self {
+        let row: Vec<Cell> = cells.into_iter().collect();
+        debug_assert!(row.len() <= self.header.len(), "more cells than columns");
+        self.rows.push(row);
+        self
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// The table, ending in a newline.
+    pub fn render(&self) -> String {
+        let line = |cells: Vec<String>| {
+            let cells: Vec<String> = cells
+                .iter()
+                .map(|c| {
+                    if c.is_empty() {
+                        " ".to_owned()
+                    } else {
+                        format!(" {c} ")
+                    }
+                })
+                .collect();
+            format!("|{}|\n", cells.join("|"))
+        };
+        let mut out = line(self.header.clone());
+        out += &format!(
+            "|{}|\n",
+            self.right
+                .iter()
+                .map(|&r| if r { "---:" } else { "---" })
+                .collect::<Vec<_>>()
+                .join("|")
+        );
+        for row in &self.rows {
+            let mut cells: Vec<String> = row.iter().map(Cell::render).collect();
+            cells.resize(self.header.len(), String::new());
+            out += &line(cells);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{code, escape};
+    use super::{Table, code, escape, raw, text, value};
+
+    #[test]
+    fn tables_escape_text_and_fence_values() {
+        let mut t = Table::new(["name", "size", ""]).right(1);
+        t.row([text("a|b <i>"), raw("**3**"), value("x`y")]);
+        t.row([text("short")]);
+        assert_eq!(
+            t.render(),
+            "| name | size | |\n|---|---:|---|\n| a\\|b &lt;i&gt; | **3** | ``x`y`` |\n| short | | |\n"
+        );
+    }
 
     #[test]
     fn code_spans_hold_anything() {

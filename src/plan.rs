@@ -17,7 +17,7 @@ use crate::deploy::{
     self, ArtifactSource, ParameterChange, render_changes_markdown,
     render_parameter_changes_markdown,
 };
-use crate::markdown::{self, escape as md};
+use crate::markdown::{self, Table, escape as md, raw, text};
 use crate::output::Ui;
 use crate::sync::{self, CompaniesPlan};
 
@@ -157,7 +157,7 @@ pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
             c.removed.len(),
             c.unchanged
         );
-        out += "| | Company |\n|---|---|\n";
+        let mut t = Table::new(["", "Company"]);
         let rows = c
             .added
             .iter()
@@ -165,11 +165,15 @@ pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
             .chain(c.removed.iter().map(|n| ("−", n)));
         let total = c.added.len() + c.removed.len();
         for (sign, name) in rows.take(COMPANY_ROWS) {
-            out += &format!("| {sign} | {} |\n", md(name));
+            t.row([raw(sign), text(name)]);
         }
         if total > COMPANY_ROWS {
-            out += &format!("| | … and {} more |\n", total - COMPANY_ROWS);
+            t.row([
+                raw(""),
+                text(format!("… and {} more", total - COMPANY_ROWS)),
+            ]);
         }
+        out += &t.render();
     }
     if let Some(why) = &c.refused {
         out += &format!(

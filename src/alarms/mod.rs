@@ -21,7 +21,7 @@ use serde::Serialize;
 
 use crate::aws::AwsContext;
 use crate::config::{self, EnvConfig, EnvRef};
-use crate::markdown::{code, escape as md};
+use crate::markdown::{Table, code, escape as md, raw, value};
 use crate::output::Ui;
 use crate::resources::Names;
 pub use cloudwatch::{install, remove_all};
@@ -119,7 +119,7 @@ impl AlarmsReport {
             return out;
         }
         out += &format!("{}.\n\n", self.counts());
-        out += "| | alarm | what changes |\n|---|---|---|\n";
+        let mut t = Table::new(["", "alarm", "what changes"]);
         for c in &self.changes {
             let sign = match c.action {
                 Action::Add => "+",
@@ -134,9 +134,9 @@ impl AlarmsReport {
                     _ => format!("{} {} → {}", md(&f.field), code(&f.old), code(&f.new)),
                 })
                 .collect();
-            out += &format!("| {sign} | {} | {} |\n", code(&c.name), what.join("; "));
+            t.row([raw(sign), value(&c.name), raw(what.join("; "))]);
         }
-        out
+        out + &t.render()
     }
 }
 

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use crate::aws::AwsContext;
 use crate::config::{self, EnvConfig, EnvRef};
-use crate::markdown::escape as md;
+use crate::markdown::{Table, escape as md, raw, text, value};
 
 pub use model::Estimate;
 
@@ -149,26 +149,27 @@ impl CostReport {
         );
         match &self.base {
             Some(b) => {
-                out += &format!(
-                    "| service | {} | this change | delta |\n|---|---:|---:|---:|\n",
-                    crate::markdown::code(&b.rev)
-                );
+                let mut t = Table::new(["service", "", "this change", "delta"])
+                    .heading(1, value(&b.rev))
+                    .right(1)
+                    .right(2)
+                    .right(3);
                 for d in &b.deltas {
-                    out += &format!(
-                        "| {} | {} | {} | {} |\n",
-                        md(&d.service),
-                        usd(d.base),
-                        usd(d.head),
-                        signed(d.delta)
-                    );
+                    t.row([
+                        text(&d.service),
+                        text(usd(d.base)),
+                        text(usd(d.head)),
+                        text(signed(d.delta)),
+                    ]);
                 }
                 let base_total = b.estimate.as_ref().map_or(0.0, |b| b.monthly);
-                out += &format!(
-                    "| **total** | **{}** | **{}** | **{}** |\n",
-                    usd(base_total),
-                    usd(e.monthly),
-                    signed(b.monthly_delta)
-                );
+                t.row([
+                    raw("**total**"),
+                    raw(format!("**{}**", usd(base_total))),
+                    raw(format!("**{}**", usd(e.monthly))),
+                    raw(format!("**{}**", signed(b.monthly_delta))),
+                ]);
+                out += &t.render();
                 if b.estimate.is_none() {
                     out += &format!(
                         "\nThe env file is new: it did not exist at {}.\n",
@@ -177,11 +178,12 @@ impl CostReport {
                 }
             }
             None => {
-                out += "| service | monthly |\n|---|---:|\n";
+                let mut t = Table::new(["service", "monthly"]).right(1);
                 for s in &e.services {
-                    out += &format!("| {} | {} |\n", md(&s.service), usd(s.monthly));
+                    t.row([text(&s.service), text(usd(s.monthly))]);
                 }
-                out += &format!("| **total** | **{}** |\n", usd(e.monthly));
+                t.row([raw("**total**"), raw(format!("**{}**", usd(e.monthly)))]);
+                out += &t.render();
             }
         }
         if let Some(a) = &self.actual {
@@ -210,16 +212,11 @@ impl CostReport {
                 }
             }
         }
-        let mut assumptions = String::from("| assumption | value | from |\n|---|---|---|\n");
+        let mut assumptions = Table::new(["assumption", "value", "from"]);
         for a in &e.assumptions {
-            assumptions += &format!(
-                "| {} | {} | {} |\n",
-                md(&a.name),
-                md(&a.value),
-                md(&a.source)
-            );
+            assumptions.row([text(&a.name), text(&a.value), text(&a.source)]);
         }
-        (out, assumptions)
+        (out, assumptions.render())
     }
 
     /// For a terminal: the table and the assumptions, plain.

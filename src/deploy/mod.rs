@@ -140,16 +140,16 @@ impl DeployReport {
             }
         );
         if !self.failures.is_empty() {
-            out += "| failed resource | type | status | reason |\n|---|---|---|---|\n";
+            let mut t = Table::new(["failed resource", "type", "status", "reason"]);
             for f in &self.failures {
-                out += &format!(
-                    "| `{}` | {} | {} | {} |\n",
-                    f.logical_id,
-                    f.resource_type,
-                    f.status,
-                    md_cell(&f.reason)
-                );
+                t.row([
+                    value(&f.logical_id),
+                    text(&f.resource_type),
+                    text(&f.status),
+                    text(&f.reason),
+                ]);
             }
+            out += &t.render();
             out.push('\n');
         }
         if !self.changes.is_empty() {
@@ -160,20 +160,20 @@ impl DeployReport {
             out += &render_parameter_changes_markdown(&self.parameter_changes);
             out.push('\n');
         }
-        out += "| artifact | size | sha256 | |\n|---|---:|---|---|\n";
+        let mut t = Table::new(["artifact", "size", "sha256", ""]).right(1);
         for a in &self.artifacts {
-            out += &format!(
-                "| {} | {} | `{}` | {} |\n",
-                a.function,
-                human_size(a.size),
-                a.sha256,
-                if a.uploaded {
+            t.row([
+                text(&a.function),
+                text(human_size(a.size)),
+                value(&a.sha256),
+                text(if a.uploaded {
                     "uploaded"
                 } else {
                     "already there"
-                }
-            );
+                }),
+            ]);
         }
+        out += &t.render();
         out.push('\n');
         if let Some(sync) = &self.sync {
             out += &format!("Companies in `{}`: {}.\n\n", sync.table, sync.summary());
@@ -182,10 +182,11 @@ impl DeployReport {
             out += &format!("Alarms: {}.\n\n", alarms.summary());
         }
         if !self.outputs.is_empty() {
-            out += "| output | value |\n|---|---|\n";
+            let mut t = Table::new(["output", "value"]);
             for (k, v) in &self.outputs {
-                out += &format!("| {k} | `{v}` |\n");
+                t.row([text(k), value(v)]);
             }
+            out += &t.render();
             out.push('\n');
         }
         if let Some(cost) = &self.cost {
@@ -233,23 +234,20 @@ pub fn parameter_changes(
 }
 
 pub fn render_parameter_changes_markdown(changes: &[ParameterChange]) -> String {
-    let mut out = String::from("| parameter | from | to |\n|---|---|---|\n");
+    let mut t = Table::new(["parameter", "from", "to"]);
     for c in changes {
-        out += &format!(
-            "| {} | {} | {} |\n",
-            md_cell(&c.name),
-            c.old
-                .as_deref()
-                .map_or("(unset)".to_owned(), markdown::code),
-            markdown::code(&c.new)
-        );
+        t.row([
+            text(&c.name),
+            c.old.as_deref().map_or(text("(unset)"), value),
+            value(&c.new),
+        ]);
     }
-    out
+    t.render()
 }
 
 /// A change set as a markdown table, replacements flagged.
 pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
-    let mut out = String::from("| action | resource | type | replacement |\n|---|---|---|---|\n");
+    let mut t = Table::new(["action", "resource", "type", "replacement"]);
     for c in changes {
         let replacement = match c.replacement.as_deref() {
             Some("True") => "**yes: replaced, data may be lost**",
@@ -257,15 +255,17 @@ pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
             Some("False") => "no",
             _ => "",
         };
-        out += &format!(
-            "| {} | `{}` | {} | {replacement} |\n",
-            c.action, c.logical_id, c.resource_type
-        );
+        t.row([
+            text(&c.action),
+            value(&c.logical_id),
+            text(&c.resource_type),
+            raw(replacement),
+        ]);
     }
-    out
+    t.render()
 }
 
-use crate::markdown::{self, escape as md_cell};
+use crate::markdown::{Table, raw, text, value};
 
 pub fn human_size(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)]

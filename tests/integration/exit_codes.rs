@@ -67,7 +67,10 @@ async fn each_documented_exit_code() {
     );
     let out = run(fangops(dir).args(["validate", "--env", "bad"]));
     assert_eq!(out.code, 2, "{out:?}");
-    assert!(out.stdout.contains("bad.yaml:4:1: unknown field `timeout`"), "{out:?}");
+    assert!(
+        out.stdout.contains("bad.yaml:4:1: unknown field `timeout`"),
+        "{out:?}"
+    );
 
     // 3: drift found (the table lacks the file's company).
     create_companies_table(&format!("{stack}-companies")).await;

@@ -12,14 +12,15 @@ use crate::alarms::{self, AlarmsReport};
 use crate::aws::AwsContext;
 use crate::config::{self, EnvRef};
 use crate::cost::CostReport;
+use crate::deploy::stack::ChangeAction;
 use crate::deploy::stack::{self, ChangeSetResult, ChangeSetSpec, ResourceChange, Timing};
 use crate::deploy::{
-    self, ArtifactSource, ParameterChange, render_changes_markdown,
+    self, ArtifactSource, Basis, ParameterChange, render_changes_markdown,
     render_parameter_changes_markdown,
 };
-use crate::markdown::{self, Table, escape as md, raw, text};
+use crate::markdown::{Table, escape as md, raw, text};
 use crate::output::Ui;
-use crate::sync::{self, CompaniesPlan};
+use crate::sync::{self, Against, CompaniesPlan};
 
 #[derive(Debug, Clone)]
 pub struct PlanRequest {
@@ -42,7 +43,7 @@ pub struct PlanReport {
     /// The stack does not exist yet: every resource is an Add.
     pub new_stack: bool,
     /// How the plan knows: `fingerprint` (the stack already is this), `change set`.
-    pub basis: String,
+    pub basis: Basis,
     pub changes: Vec<ResourceChange>,
     pub parameter_changes: Vec<ParameterChange>,
     pub replacements: usize,
@@ -123,9 +124,13 @@ impl PlanReport {
 
 /// How many of the changes add, modify and remove a resource.
 pub fn action_counts(changes: &[ResourceChange]) -> (usize, usize, usize) {
-    ["Add", "Modify", "Remove"]
-        .map(|a| changes.iter().filter(|c| c.action == a).count())
-        .into()
+    [
+        ChangeAction::Add,
+        ChangeAction::Modify,
+        ChangeAction::Remove,
+    ]
+    .map(|a| changes.iter().filter(|c| c.action == a).count())
+    .into()
 }
 
 /// Companies listed in a plan before "and N more": enough to review, bounded.
@@ -133,18 +138,14 @@ const COMPANY_ROWS: usize = 50;
 
 pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
     let mut out = String::from("#### Companies\n\n");
-    if c.against == "unknown" {
+    if c.against == Against::Unknown {
         out += &format!(
             "Not compared: {}.\n",
             md(c.note.as_deref().unwrap_or("no basis"))
         );
         return out;
     }
-    let against = match c.against.as_str() {
-        "live table" => "the live table".to_owned(),
-        "new table" => "a new, empty table".to_owned(),
-        rev => format!("the file at {}", markdown::code(rev)),
-    };
+    let against = c.against.describe_markdown();
     if !c.changed() {
         out += &format!(
             "No changes against {against} ({} companies).\n",
@@ -181,7 +182,7 @@ pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
             md(why)
         );
     }
-    if let (Some(note), false) = (&c.note, c.against == "unknown") {
+    if let (Some(note), false) = (&c.note, c.against == Against::Unknown) {
         out += &format!("\n_{}._\n", md(note));
     }
     out
@@ -220,7 +221,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         env: p.env.name.clone(),
         stack: stack_name.clone(),
         new_stack: existing.is_none(),
-        basis: "change set".to_owned(),
+        basis: Basis::ChangeSet,
         changes: Vec::new(),
         parameter_changes: Vec::new(),
         replacements: 0,
@@ -230,7 +231,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         duration_s: 0.0,
     };
     if p.is_current(existing.as_ref()) {
-        report.basis = "fingerprint".to_owned();
+        report.basis = Basis::Fingerprint;
         report.duration_s = started.elapsed().as_secs_f64();
         return Ok(report);
     }
@@ -290,6 +291,31 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deploy::stack::Replacement;
+
+    #[test]
+    fn typed_fields_keep_their_json_spelling() {
+        fn to<T: serde::Serialize>(v: T) -> String {
+            serde_json::to_string(&v).unwrap()
+        }
+        assert_eq!(to(Against::LiveTable), r#""live table""#);
+        assert_eq!(to(Against::NewTable), r#""new table""#);
+        assert_eq!(
+            to(Against::Revision("origin/main".into())),
+            r#""origin/main""#
+        );
+        assert_eq!(to(Against::Unknown), r#""unknown""#);
+        assert_eq!(to(Basis::ChangeSet), r#""change set""#);
+        assert_eq!(to(Basis::Fingerprint), r#""fingerprint""#);
+        assert_eq!(to(Basis::EmptyChangeSet), r#""empty change set""#);
+        assert_eq!(to(ChangeAction::Modify), r#""Modify""#);
+        assert_eq!(
+            to(ChangeAction::from("SyncWithActual")),
+            r#""SyncWithActual""#
+        );
+        assert_eq!(to(Replacement::Conditional), r#""Conditional""#);
+        assert_eq!(ChangeAction::from("Remove"), ChangeAction::Remove);
+    }
 
     #[test]
     fn plan_markdown_snapshot() {
@@ -305,7 +331,7 @@ mod tests {
             env: "prod".into(),
             stack: "fang-prod".into(),
             new_stack: false,
-            basis: "change set".into(),
+            basis: Basis::ChangeSet,
             changes: vec![
                 change("Modify", "CompaniesQueue", Some("True")),
                 change("Add", "ExtraQueue", None),
@@ -318,7 +344,7 @@ mod tests {
             }],
             replacements: 1,
             companies: CompaniesPlan {
-                against: "live table".into(),
+                against: Against::LiveTable,
                 added: vec![
                     "Spotify".into(),
                     "<script>alert(1)</script> | @octocat".into(),
@@ -351,7 +377,7 @@ mod tests {
     fn companies_section_snapshots() {
         let many: Vec<String> = (0..60).map(|i| format!("New Co {i:02}")).collect();
         let blocked = CompaniesPlan {
-            against: "live table".into(),
+            against: Against::LiveTable,
             added: vec!["Apple".into()],
             removed: vec!["Amazon".into(), "Meta".into(), "Nvidia".into()],
             unchanged: 1,
@@ -360,7 +386,7 @@ mod tests {
         };
         insta::assert_snapshot!("companies_blocked", render_companies_markdown(&blocked));
         let from_base = CompaniesPlan {
-            against: "origin/main".into(),
+            against: Against::Revision("origin/main".into()),
             added: many,
             removed: Vec::new(),
             unchanged: 7,
@@ -372,7 +398,7 @@ mod tests {
             render_companies_markdown(&from_base)
         );
         let unknown = CompaniesPlan {
-            against: "unknown".into(),
+            against: Against::Unknown,
             note: Some("the live table could not be read: AccessDeniedException".into()),
             ..Default::default()
         };

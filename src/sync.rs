@@ -294,12 +294,55 @@ pub async fn read_live(
     }
 }
 
+/// What a companies plan compared the env file with. JSON keeps the spelling it had:
+/// `live table`, `new table`, the revision, or `unknown`.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+#[serde(into = "String")]
+pub enum Against {
+    /// The live companies table.
+    LiveTable,
+    /// No table yet: the stack does not exist, so every company is new.
+    NewTable,
+    /// The same env file at a git revision (the base branch), or `file:PATH`.
+    Revision(String),
+    /// Nothing could be read: not compared.
+    #[default]
+    Unknown,
+}
+
+impl Against {
+    /// How a sentence names it, with a revision as code: "against the live table".
+    pub fn describe_markdown(&self) -> String {
+        match self {
+            Self::LiveTable => "the live table".to_owned(),
+            Self::NewTable => "a new, empty table".to_owned(),
+            Self::Revision(rev) => format!("the file at {}", crate::markdown::code(rev)),
+            Self::Unknown => "nothing".to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for Against {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::LiveTable => "live table",
+            Self::NewTable => "new table",
+            Self::Revision(rev) => rev,
+            Self::Unknown => "unknown",
+        })
+    }
+}
+
+impl From<Against> for String {
+    fn from(a: Against) -> String {
+        a.to_string()
+    }
+}
+
 /// The companies part of a plan: what the sync after a deploy would do.
 #[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
 pub struct CompaniesPlan {
-    /// What the file was compared with: `live table`, `new table` (the stack does not
-    /// exist yet), `REV` (the base branch's file), or `unknown`.
-    pub against: String,
+    pub against: Against,
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub unchanged: usize,
@@ -327,8 +370,8 @@ pub async fn plan(
     let mut stats = WriteStats::default();
     let deadline = Instant::now() + timeout;
     let (against, live, note) = match read_live(ddb, table, deadline, &mut stats).await {
-        Ok(Some(live)) => ("live table".to_owned(), Some(live), None),
-        Ok(None) => ("new table".to_owned(), Some(BTreeSet::new()), None),
+        Ok(Some(live)) => (Against::LiveTable, Some(live), None),
+        Ok(None) => (Against::NewTable, Some(BTreeSet::new()), None),
         Err(e) => {
             let note = format!("the live table could not be read: {e:#}");
             match base.map(|rev| (rev, config::load_at_rev(&env.path, rev))) {
@@ -336,14 +379,14 @@ pub async fn plan(
                     let names = base_env
                         .map(|b| b.companies.names().map(str::to_owned).collect())
                         .unwrap_or_default();
-                    (rev.to_owned(), Some(names), Some(note))
+                    (Against::Revision(rev.to_owned()), Some(names), Some(note))
                 }
                 Some((rev, Err(e))) => (
-                    "unknown".to_owned(),
+                    Against::Unknown,
                     None,
                     Some(format!("{note}; and the file at {rev}: {e:#}")),
                 ),
-                None => ("unknown".to_owned(), None, Some(note)),
+                None => (Against::Unknown, None, Some(note)),
             }
         }
     };

@@ -34,7 +34,9 @@ use crate::output::style::{self, paint};
 use crate::resources::Names;
 use crate::sync::{self, SyncReport};
 use artifacts::Artifact;
-use stack::{ChangeSetResult, ChangeSetSpec, FailedResource, ResourceChange, StackInfo, Timing};
+use stack::{
+    ChangeSetResult, ChangeSetSpec, FailedResource, Replacement, ResourceChange, StackInfo, Timing,
+};
 
 /// Change sets fangops creates are named with this prefix (and stale ones cleaned up).
 pub const CHANGE_SET_PREFIX: &str = "fangops-";
@@ -68,6 +70,29 @@ pub struct DeployRequest {
     pub allow_mass_delete: bool,
 }
 
+/// How a deploy or plan knew what changes: the fingerprint on the stack matched (no
+/// change set needed), or a change set said so. JSON keeps the spelling it had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum Basis {
+    #[serde(rename = "fingerprint")]
+    Fingerprint,
+    #[serde(rename = "change set")]
+    ChangeSet,
+    /// AWS made a change set and found nothing to change.
+    #[serde(rename = "empty change set")]
+    EmptyChangeSet,
+}
+
+impl std::fmt::Display for Basis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Fingerprint => "fingerprint",
+            Self::ChangeSet => "change set",
+            Self::EmptyChangeSet => "empty change set",
+        })
+    }
+}
+
 /// How the deploy ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -85,9 +110,9 @@ pub struct DeployReport {
     pub stack: String,
     pub region: String,
     pub outcome: Outcome,
-    /// Why an unchanged deploy was one: `fingerprint` or `empty change set`.
+    /// Why an unchanged deploy was one.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub unchanged_because: Option<String>,
+    pub unchanged_because: Option<Basis>,
     /// The stack was in ROLLBACK_COMPLETE and was deleted before being created again.
     pub recreated: bool,
     pub final_status: Option<String>,
@@ -249,14 +274,14 @@ pub fn render_parameter_changes_markdown(changes: &[ParameterChange]) -> String 
 pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
     let mut t = Table::new(["action", "resource", "type", "replacement"]);
     for c in changes {
-        let replacement = match c.replacement.as_deref() {
-            Some("True") => "**yes: replaced, data may be lost**",
-            Some("Conditional") => "**maybe** (depends on other changes)",
-            Some("False") => "no",
-            _ => "",
+        let replacement = match &c.replacement {
+            Some(Replacement::True) => "**yes: replaced, data may be lost**",
+            Some(Replacement::Conditional) => "**maybe** (depends on other changes)",
+            Some(Replacement::False) => "no",
+            Some(Replacement::Other(_)) | None => "",
         };
         t.row([
-            text(&c.action),
+            text(c.action.to_string()),
             value(&c.logical_id),
             text(&c.resource_type),
             raw(replacement),
@@ -486,7 +511,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
 
     if p.is_current(existing.as_ref()) {
         drop(progress);
-        report.unchanged_because = Some("fingerprint".to_owned());
+        report.unchanged_because = Some(Basis::Fingerprint);
         report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
         return finish(report, &p, &ctx, req, started, ui).await;
     }
@@ -522,7 +547,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         ChangeSetResult::NoChanges => {
             stack::delete_change_set(&cfn, &stack_name, &name).await?;
             drop(progress);
-            report.unchanged_because = Some("empty change set".to_owned());
+            report.unchanged_because = Some(Basis::EmptyChangeSet);
             report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
             return finish(report, &p, &ctx, req, started, ui).await;
         }

@@ -69,18 +69,78 @@ impl StackInfo {
     }
 }
 
+/// What a change set does to a resource, spelled as CloudFormation spells it (and so
+/// in JSON). A value a newer CloudFormation adds is kept as it came.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum ChangeAction {
+    Add,
+    Modify,
+    Remove,
+    Import,
+    Dynamic,
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl From<&str> for ChangeAction {
+    fn from(s: &str) -> Self {
+        match s {
+            "Add" => Self::Add,
+            "Modify" => Self::Modify,
+            "Remove" => Self::Remove,
+            "Import" => Self::Import,
+            "Dynamic" => Self::Dynamic,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
+impl std::fmt::Display for ChangeAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Add => "Add",
+            Self::Modify => "Modify",
+            Self::Remove => "Remove",
+            Self::Import => "Import",
+            Self::Dynamic => "Dynamic",
+            Self::Other(s) => s,
+        })
+    }
+}
+
+/// Whether a Modify deletes the resource and creates it anew (CloudFormation's
+/// `Replacement`; `Conditional` when it depends on other changes' outcomes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum Replacement {
+    True,
+    False,
+    Conditional,
+    #[serde(untagged)]
+    Other(String),
+}
+
+impl From<&str> for Replacement {
+    fn from(s: &str) -> Self {
+        match s {
+            "True" => Self::True,
+            "False" => Self::False,
+            "Conditional" => Self::Conditional,
+            other => Self::Other(other.to_owned()),
+        }
+    }
+}
+
 /// One line of a change set.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct ResourceChange {
-    /// Add, Modify, Remove, Import or Dynamic.
-    pub action: String,
+    pub action: ChangeAction,
     pub logical_id: String,
     pub resource_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub physical_id: Option<String>,
-    /// True, False or Conditional, for a Modify.
+    /// For a Modify.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub replacement: Option<String>,
+    pub replacement: Option<Replacement>,
     /// What about the resource changes: Properties, Tags, ...
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub scope: Vec<String>,
@@ -90,8 +150,8 @@ impl ResourceChange {
     /// The resource may be deleted and created anew: data in it can be lost.
     pub fn may_replace(&self) -> bool {
         matches!(
-            self.replacement.as_deref(),
-            Some("True") | Some("Conditional")
+            self.replacement,
+            Some(Replacement::True | Replacement::Conditional)
         )
     }
 }
@@ -410,14 +470,11 @@ pub async fn list_changes(cfn: &Client, stack: &str, name: &str) -> Result<Vec<R
                 .iter()
                 .filter_map(|c| c.resource_change())
                 .map(|rc| ResourceChange {
-                    action: rc
-                        .action()
-                        .map(|a| a.as_str().to_owned())
-                        .unwrap_or_default(),
+                    action: rc.action().map_or("", |a| a.as_str()).into(),
                     logical_id: rc.logical_resource_id().unwrap_or_default().to_owned(),
                     resource_type: rc.resource_type().unwrap_or_default().to_owned(),
                     physical_id: rc.physical_resource_id().map(str::to_owned),
-                    replacement: rc.replacement().map(|r| r.as_str().to_owned()),
+                    replacement: rc.replacement().map(|r| r.as_str().into()),
                     scope: rc.scope().iter().map(|s| s.as_str().to_owned()).collect(),
                 }),
         );

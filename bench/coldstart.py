@@ -6,6 +6,8 @@ pandas took seconds to import.)
     python3 bench/coldstart.py path/to/bootstrap [runs]
 
 The binary is killed as soon as it asks for its first event, so no AWS call is made.
+It gets every setting the template gives the functions: a binary that exits before
+its first request (a missing setting) fails the benchmark instead of timing nothing.
 """
 
 import http.server
@@ -42,18 +44,24 @@ def main():
                AWS_LAMBDA_FUNCTION_VERSION="1", AWS_REGION="us-east-1",
                AWS_ACCESS_KEY_ID="bench", AWS_SECRET_ACCESS_KEY="bench",
                TABLE_NAME="t", QUEUE_URL="http://127.0.0.1:9/q", RESULTS_BUCKET="b",
-               TEXT_SOURCE="fixtures", ANALYZER="vader")
+               TEXT_SOURCE="fixtures", ANALYZER="vader", STACK_NAME="fang-bench")
     times = []
     for _ in range(runs):
         first_request.clear()
         start = time.monotonic()
-        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        if not first_request.wait(10):
-            proc.kill()
-            sys.exit(f"{binary} made no Runtime API request within 10 s")
+        proc = subprocess.Popen([binary], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = start + 10
+        while not first_request.wait(0.005):
+            if proc.poll() is not None:
+                sys.exit(f"{binary} exited ({proc.returncode}) before its first Runtime API "
+                         f"request: {proc.stderr.read().decode(errors='replace').strip()}")
+            if time.monotonic() > deadline:
+                proc.kill()
+                sys.exit(f"{binary} made no Runtime API request within 10 s")
         times.append((arrived_at[0] - start) * 1000)
         proc.kill()
         proc.wait()
+        proc.stderr.close()
     times.sort()
     print(f"{os.path.basename(binary)}: exec to first Runtime API request "
           f"median {statistics.median(times):.1f} ms, min {times[0]:.1f} ms, "

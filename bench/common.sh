@@ -1,8 +1,15 @@
 # Shared by the benchmark scripts: a private moto on a free port, stopped on exit.
+#
+# BENCH_SMOKE=1 runs a script at a tiny size, with the fangops binary named by
+# FANGOPS_BIN (the test suite passes its own build), so that the suite runs every
+# benchmark end to end and a benchmark that stopped working fails a test.
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 venv="${FANGOPS_VENV:-$root/.venv}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$root/target}"
-PROFILE="${PROFILE:-release}"
+SMOKE="${BENCH_SMOKE:-}"
+if [ -n "$SMOKE" ]; then PROFILE="${PROFILE:-dev}"; else PROFILE="${PROFILE:-release}"; fi
+# smoke SMALL FULL: the size to use.
+smoke() { if [ -n "$SMOKE" ]; then echo "$1"; else echo "$2"; fi; }
 
 start_moto() {
   "$root/scripts/setup.sh" >/dev/null
@@ -16,6 +23,7 @@ start_moto() {
 }
 
 build_fangops() {
+  if [ -n "${FANGOPS_BIN:-}" ]; then FANGOPS=$FANGOPS_BIN; return; fi
   cargo build -q --locked --profile "$PROFILE" --bin fangops
   local dir=$PROFILE; [ "$PROFILE" = dev ] && dir=debug
   FANGOPS="$CARGO_TARGET_DIR/$dir/fangops"

@@ -4,7 +4,7 @@
 #   bench/pipeline.sh [N]        PROFILE=dev|release (default release)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-n=${1:-1000}
+n=${1:-$(smoke 5 1000)}
 build_fangops
 start_moto
 project=$(new_project); trap 'rm -rf "$project"' EXIT

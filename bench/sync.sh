@@ -13,8 +13,8 @@
 #   bench/sync.sh [N] [BIG]      N=10000 BIG=100000; PROFILE=dev|release (default release)
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
-n=${1:-10000}
-big=${2:-100000}
+n=${1:-$(smoke 50 10000)}
+big=${2:-$(smoke 100 100000)}
 build_fangops
 start_moto
 project=$(new_project); trap 'rm -rf "$project"' EXIT

@@ -45,23 +45,36 @@ fn rebuild_gives_byte_identical_zips() {
     assert_eq!(first["artifacts"][0]["sha256"].as_str().unwrap().len(), 64);
 }
 
+/// The ELF machine of a zip's `bootstrap` (e_machine: 0x3e x86-64, 0xb7 AArch64).
+fn elf_machine(zip_path: &std::path::Path) -> u16 {
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(zip_path).unwrap()).unwrap();
+    let mut head = [0u8; 20];
+    zip.by_name("bootstrap")
+        .unwrap()
+        .read_exact(&mut head)
+        .unwrap();
+    assert_eq!(&head[..4], b"\x7fELF");
+    u16::from_le_bytes([head[18], head[19]])
+}
+
 #[test]
-fn missing_cross_target_says_how_to_install_it() {
+fn cross_build_makes_the_other_machine_or_says_how_to_install_it() {
     // This machine builds natively for its own architecture; ask for the other one.
-    let other = if cfg!(target_arch = "x86_64") {
-        "arm64"
+    let (other, machine) = if cfg!(target_arch = "x86_64") {
+        ("arm64", 0xb7)
     } else {
-        "x86_64"
+        ("x86_64", 0x3e)
     };
-    let out = run(fangops(repo_root()).args([
-        "build",
-        "--arch",
-        other,
-        "--out",
-        "/nonexistent-fangops-out",
-    ]));
+    let out_dir = tempfile::tempdir().unwrap();
+    let out = run(fangops(repo_root())
+        .args(["build", "--profile", "dev", "--arch", other, "--out"])
+        .arg(out_dir.path()));
     if out.code == 0 {
-        // A machine that has the cross toolchain installed builds; nothing to check.
+        // A machine with the cross toolchain builds: the binaries are for the other one.
+        for function in ["producer", "sentiment"] {
+            let zip = out_dir.path().join(format!("{function}.zip"));
+            assert_eq!(elf_machine(&zip), machine, "{function} for {other}");
+        }
         return;
     }
     assert_eq!(out.code, 1, "{out:?}");
@@ -69,5 +82,9 @@ fn missing_cross_target_says_how_to_install_it() {
         out.stderr.contains("rustup target add") || out.stderr.contains("cargo-zigbuild"),
         "{}",
         out.stderr
+    );
+    assert!(
+        std::fs::read_dir(out_dir.path()).unwrap().next().is_none(),
+        "a refused build writes nothing"
     );
 }

@@ -9,6 +9,7 @@ mod support;
 
 mod alarms;
 mod architecture;
+mod benches;
 mod build;
 mod companies;
 mod cost;

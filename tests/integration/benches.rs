@@ -1,0 +1,78 @@
+//! Every benchmark script, run at its smoke size (`BENCH_SMOKE=1`) with this build of
+//! fangops: a benchmark that stopped working fails here, not the next time someone
+//! wants its figures. (`benches/companies.rs` runs its smoke size under `cargo test`
+//! by itself.) The figures of a smoke run mean nothing; only that each line appears.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{repo_root, run};
+
+/// The directory of this build's binaries: the Lambdas' are beside fangops.
+fn bin_dir() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_fangops"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+fn smoke(script: &str, args: &[&str]) -> String {
+    let mut cmd = Command::new("bash");
+    cmd.arg(repo_root().join("bench").join(script))
+        .args(args)
+        .current_dir(repo_root())
+        .env("BENCH_SMOKE", "1")
+        .env("FANGOPS_BIN", env!("CARGO_BIN_EXE_fangops"))
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("PROFILE");
+    let out = run(&mut cmd);
+    assert_eq!(out.code, 0, "bench/{script}: {out:?}");
+    out.stdout
+}
+
+#[test]
+fn pipeline_smoke() {
+    let out = smoke("pipeline.sh", &[]);
+    assert!(out.contains("5/5 companies in"), "{out}");
+}
+
+#[test]
+fn deploy_smoke() {
+    let out = smoke("deploy.sh", &[]);
+    assert!(out.contains("first create end to end"), "{out}");
+    assert!(out.contains("no-op deploy: fangops"), "{out}");
+}
+
+#[test]
+fn sync_smoke() {
+    let out = smoke("sync.sh", &[]);
+    assert!(out.contains("(d) fangops sync"), "{out}");
+    assert!(out.contains("100 companies: load"), "{out}");
+}
+
+#[test]
+fn artifacts_smoke() {
+    let out = smoke("artifacts.sh", &[]);
+    assert!(
+        out.contains("producer") && out.contains("MB zipped"),
+        "{out}"
+    );
+}
+
+/// Regression: the sentiment Lambda began to require STACK_NAME and exited before its
+/// first Runtime API request, so the benchmark waited 10 s and timed nothing.
+#[test]
+fn coldstart_smoke() {
+    for function in ["fang-producer", "fang-sentiment"] {
+        let out = run(Command::new("python3")
+            .arg(repo_root().join("bench/coldstart.py"))
+            .arg(bin_dir().join(function))
+            .arg("3"));
+        assert_eq!(out.code, 0, "{function}: {out:?}");
+        assert!(
+            out.stdout
+                .contains("exec to first Runtime API request median"),
+            "{out:?}"
+        );
+    }
+}

@@ -182,10 +182,7 @@ pub fn package_bootstrap(binary: &[u8]) -> Result<Vec<u8>> {
 }
 
 pub fn sha256_hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    fang_shared::hex(&Sha256::digest(bytes))
 }
 
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {

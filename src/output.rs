@@ -140,6 +140,16 @@ pub fn init_logging(verbosity: u8, filter: Option<&str>, ui: &Ui) {
     }
 }
 
+/// How many terminal cells `s` takes: a CJK character two, a combining mark none.
+pub fn display_width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` padded with spaces to `width` terminal cells (left-aligned).
+pub fn pad(s: &str, width: usize) -> String {
+    format!("{s}{}", " ".repeat(width.saturating_sub(display_width(s))))
+}
+
 /// Styles for human output; `anstream` drops them when colour is off.
 pub mod style {
     use super::*;

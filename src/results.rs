@@ -13,6 +13,7 @@ use serde::Serialize;
 
 use crate::aws::AwsContext;
 use crate::config::{self, EnvRef};
+use crate::output::{display_width, pad};
 use crate::resources::Names;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -119,7 +120,7 @@ impl RunResults {
         let width = self
             .records
             .iter()
-            .map(|r| r.company.chars().count())
+            .map(|r| display_width(&r.company))
             .max()
             .unwrap_or(7)
             .max(7);
@@ -131,16 +132,19 @@ impl RunResults {
         );
         let _ = writeln!(
             out,
-            "{:<width$}  {:<9} {:>8} {:>8} {:>8} {:>8}",
-            "company", "sentiment", "positive", "negative", "neutral", "mixed"
+            "{}  {:<9} {:>8} {:>8} {:>8} {:>8}",
+            pad("company", width),
+            "sentiment",
+            "positive",
+            "negative",
+            "neutral",
+            "mixed"
         );
         for r in &self.records {
-            let pad = width - r.company.chars().count();
             let _ = writeln!(
                 out,
-                "{}{}  {:<9} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
-                r.company,
-                " ".repeat(pad),
+                "{}  {:<9} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
+                pad(&r.company, width),
                 r.sentiment.as_str(),
                 r.scores.positive,
                 r.scores.negative,
@@ -315,8 +319,38 @@ mod tests {
                 evil,
                 record("Netflix", Sentiment::Positive, 0.8, 0.05),
                 record("Société Générale", Sentiment::Mixed, 0.3, 0.3),
+                record("トヨタ自動車", Sentiment::Neutral, 0.1, 0.1),
             ],
         }
+    }
+
+    /// Regression: widths were counted in characters, so a CJK name (two cells a
+    /// character) pushed its row's columns right.
+    #[test]
+    fn table_columns_line_up_with_wide_names() {
+        let table = sample().render_table();
+        let columns: Vec<usize> = table
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let at = [
+                    "  sentiment",
+                    "  POSITIVE",
+                    "  NEGATIVE",
+                    "  NEUTRAL",
+                    "  MIXED",
+                ]
+                .iter()
+                .find_map(|label| l.find(label))
+                .unwrap();
+                display_width(&l[..at])
+            })
+            .collect();
+        assert!(columns.len() == 5, "{table}");
+        assert!(
+            columns.iter().all(|&c| c == columns[0]),
+            "{columns:?}\n{table}"
+        );
     }
 
     #[test]

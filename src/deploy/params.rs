@@ -102,8 +102,7 @@ pub fn fingerprint(template_body: &str, params: &[(String, String)]) -> String {
         h.update([b'=']);
         h.update(v.as_bytes());
     }
-    let digest = h.finalize();
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    fang_shared::hex(&h.finalize())
 }
 
 #[cfg(test)]

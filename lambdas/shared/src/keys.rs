@@ -52,7 +52,7 @@ pub fn slug(company: &str) -> String {
         words.pop();
     }
     let hash = Sha256::digest(company.as_bytes());
-    let short: String = hash[..4].iter().map(|b| format!("{b:02x}")).collect();
+    let short = crate::hex(&hash[..4]);
     if words.is_empty() {
         short
     } else {

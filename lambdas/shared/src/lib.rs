@@ -207,6 +207,18 @@ pub fn required_env(name: &str) -> Result<String, MissingEnv> {
     std::env::var(name).map_err(|_| MissingEnv(name.to_owned()))
 }
 
+/// Lowercase hex of bytes (a sha256 digest): the one spelling of hashes in keys,
+/// fingerprints and reports.
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 0xf)]));
+    }
+    out
+}
+
 /// RFC 3339 in UTC, second precision: the timestamps in records and manifests.
 pub fn rfc3339(t: time::OffsetDateTime) -> String {
     t.to_offset(time::UtcOffset::UTC)
@@ -230,6 +242,12 @@ mod tests {
         assert!(b > a);
         assert_eq!(RunId::new("manual-1").unwrap().date(), "undated");
         assert_eq!(rfc3339(t), "2026-11-30T06:00:00Z");
+    }
+
+    #[test]
+    fn hex_is_lowercase_two_digits_a_byte() {
+        assert_eq!(hex(&[0x00, 0x0f, 0xa0, 0xff]), "000fa0ff");
+        assert_eq!(hex(&[]), "");
     }
 
     #[test]

@@ -213,6 +213,22 @@ mod tests {
     use super::*;
 
     #[test]
+    fn build_report_terminal_snapshot() {
+        let report = BuildReport {
+            arch: Arch::Arm64,
+            target: "aarch64-unknown-linux-gnu".into(),
+            profile: "lambda".into(),
+            artifacts: vec![Artifact {
+                function: "producer".into(),
+                path: "dist/producer.zip".into(),
+                size: 4_026_531,
+                sha256: "ab".repeat(32),
+            }],
+        };
+        insta::assert_snapshot!(report.render());
+    }
+
+    #[test]
     fn packaging_is_deterministic() {
         let a = package_bootstrap(b"\x7fELF fake binary").unwrap();
         std::thread::sleep(std::time::Duration::from_millis(1100));

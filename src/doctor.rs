@@ -170,3 +170,33 @@ impl DoctorReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    #[test]
+    fn doctor_report_terminal_snapshot() {
+        let report = DoctorReport {
+            ok: false,
+            env: "local".into(),
+            stack: "fang-local".into(),
+            region: "us-east-1".into(),
+            endpoint: Some("http://127.0.0.1:4566/".into()),
+            checks: vec![
+                Check {
+                    name: "env file",
+                    ok: true,
+                    detail: "environments/local.yaml is valid (5 companies)".into(),
+                },
+                Check {
+                    name: "endpoint",
+                    ok: false,
+                    detail: "http://127.0.0.1:4566/ does not answer (connection refused); is the emulator running? (`make moto-start`)".into(),
+                },
+            ],
+        };
+        insta::assert_snapshot!(crate::output::plain(&report.render()));
+    }
+}

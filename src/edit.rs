@@ -601,6 +601,23 @@ fn flow_edits(
 mod tests {
     use super::*;
 
+    #[test]
+    fn edit_report_terminal_snapshot() {
+        let report = EditReport {
+            file: "environments/dev.yaml".into(),
+            added: vec!["Spotify".into()],
+            removed: vec!["Netflix".into()],
+            renamed: vec![Renamed {
+                from: "Facebook".into(),
+                to: "Meta".into(),
+            }],
+            already_listed: vec!["Apple".into()],
+            companies: 5,
+            written: false,
+        };
+        insta::assert_snapshot!(report.render());
+    }
+
     const HEAD: &str = "# The dev environment.\nstack: fang-dev   # the stack\nregion: us-east-1\n";
 
     fn edit(text: &str, e: Edit) -> (String, EditReport) {

@@ -150,6 +150,13 @@ pub fn pad(s: &str, width: usize) -> String {
     format!("{s}{}", " ".repeat(width.saturating_sub(display_width(s))))
 }
 
+/// A rendering without its colour codes, as a terminal with `NO_COLOR` shows it: what
+/// the snapshot tests of terminal renderings hold.
+#[cfg(test)]
+pub(crate) fn plain(s: &str) -> String {
+    anstream::adapter::strip_str(s).to_string()
+}
+
 /// Styles for human output; `anstream` drops them when colour is off.
 pub mod style {
     use super::*;

@@ -627,6 +627,35 @@ async fn write_batch(
 mod tests {
     use super::*;
 
+    #[test]
+    fn sync_report_terminal_snapshot() {
+        let report = SyncReport {
+            env: "dev".into(),
+            table: "fang-dev-companies".into(),
+            added: vec!["Spotify".into(), "トヨタ自動車".into()],
+            removed: vec!["Netflix".into()],
+            unchanged: 4,
+            dry_run: false,
+            blocked: None,
+            stats: WriteStats {
+                scan_pages: 1,
+                batch_calls: 2,
+                unprocessed_resent: 3,
+                errors_retried: 1,
+            },
+            duration_s: 0.42,
+        };
+        insta::assert_snapshot!("sync_written", report.render());
+        let dry = SyncReport {
+            dry_run: true,
+            added: Vec::new(),
+            removed: (0..25).map(|i| format!("Company {i:02}")).collect(),
+            blocked: Some("it would delete 25 of 29 companies (86%), more than 50%".into()),
+            ..report
+        };
+        insta::assert_snapshot!("sync_dry_run_blocked", dry.render());
+    }
+
     fn env_with(max_percent: Option<u32>, companies: &[&str]) -> EnvConfig {
         let mut yaml = "stack: fang-dev\nregion: us-east-1\n".to_owned();
         if let Some(p) = max_percent {

@@ -293,3 +293,36 @@ async fn delete_log_groups(
     }
     Ok(names)
 }
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    #[test]
+    fn teardown_report_terminal_snapshot() {
+        let report = TeardownReport {
+            env: "dev".into(),
+            stack: "fang-dev".into(),
+            stack_deleted: true,
+            objects_deleted: 42,
+            log_groups_deleted: vec![
+                "/aws/lambda/fang-dev-producer".into(),
+                "/aws/lambda/fang-dev-sentiment".into(),
+            ],
+            alarms_deleted: 8,
+            artifact_bucket_deleted: Some("fangops-artifacts-123456789012-us-east-1".into()),
+            duration_s: 61.5,
+        };
+        insta::assert_snapshot!("teardown_done", report.render());
+        let nothing = TeardownReport {
+            stack_deleted: false,
+            objects_deleted: 0,
+            log_groups_deleted: Vec::new(),
+            alarms_deleted: 0,
+            artifact_bucket_deleted: None,
+            ..report
+        };
+        insta::assert_snapshot!("teardown_nothing", nothing.render());
+    }
+}

@@ -189,3 +189,41 @@ impl ValidateReport {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+    use crate::diagnostics::Diagnostic;
+
+    #[test]
+    fn validate_report_terminal_snapshot() {
+        let report = ValidateReport {
+            ok: false,
+            files: vec![
+                FileSummary {
+                    file: "environments/dev.yaml".into(),
+                    ok: true,
+                    stack: Some("fang-dev".into()),
+                    companies: Some(5),
+                },
+                FileSummary {
+                    file: "environments/prod.yaml".into(),
+                    ok: false,
+                    stack: None,
+                    companies: None,
+                },
+            ],
+            errors: vec![
+                Diagnostic::new(
+                    Path::new("environments/prod.yaml"),
+                    4,
+                    3,
+                    "unknown field `timeout`; did you mean `timeout_s`?",
+                )
+                .with_key("lambda.timeout"),
+            ],
+        };
+        insta::assert_snapshot!(crate::output::plain(&report.render()));
+    }
+}

@@ -174,6 +174,35 @@ mod tests {
     use super::desired::diff;
     use super::*;
 
+    #[test]
+    fn alarms_report_terminal_snapshot() {
+        let report = AlarmsReport {
+            env: "dev".into(),
+            topic: "arn:aws:sns:us-east-1:123456789012:fang-dev-alarms".into(),
+            changes: vec![
+                AlarmChange {
+                    name: "fang-dev-sentiment-errors".into(),
+                    action: Action::Change,
+                    fields: vec![FieldChange {
+                        field: "threshold".into(),
+                        old: "> 0".into(),
+                        new: "> 2".into(),
+                    }],
+                },
+                AlarmChange {
+                    name: "fang-dev-old-alarm".into(),
+                    action: Action::Remove,
+                    fields: Vec::new(),
+                },
+            ],
+            unchanged: 6,
+            dashboard: Some("fang-dev-pipeline".into()),
+            dashboard_changed: true,
+            dry_run: true,
+        };
+        insta::assert_snapshot!(report.render());
+    }
+
     fn env(extra: &str) -> EnvConfig {
         let yaml = format!(
             "stack: fang-dev\nregion: us-east-1\nlambda: {{ timeout_s: 60 }}\n{extra}companies: [A]\n"

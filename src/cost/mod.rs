@@ -389,6 +389,27 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn cost_report_terminal_snapshot() {
+        let base = env(&["Amazon", "Apple"], "");
+        let head = env(&["Amazon", "Apple", "Netflix"], "");
+        let (estimate, base) =
+            estimate_with_base(&head, &table(), Some(("origin/main", Some(&base))), false);
+        let report = CostReport {
+            estimate,
+            base,
+            actual: None,
+        };
+        insta::assert_snapshot!("cost_delta_terminal", report.render());
+        let (estimate, _) = estimate_with_base(&head, &table(), None, true);
+        let alone = CostReport {
+            estimate,
+            base: None,
+            actual: None,
+        };
+        insta::assert_snapshot!("cost_free_tier_terminal", alone.render());
+    }
+
     fn table() -> pricing::PricingTable {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml");

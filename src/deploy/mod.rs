@@ -170,7 +170,7 @@ impl DeployReport {
                 t.row([
                     value(&f.logical_id),
                     text(&f.resource_type),
-                    text(&f.status),
+                    value(&f.status),
                     text(&f.reason),
                 ]);
             }
@@ -622,6 +622,17 @@ async fn finish(
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+
+    #[test]
+    fn deploy_report_terminal_snapshot() {
+        // The terminal shows the markdown, with the verdict coloured instead of bold.
+        let text = crate::output::plain(&sample_report(Outcome::Failed).render());
+        assert!(
+            text.starts_with("### Deploy of `fang-dev` (dev): failed (UPDATE_ROLLBACK_COMPLETE)"),
+            "{text}"
+        );
+        insta::assert_snapshot!("deploy_failed_terminal", text);
+    }
 
     fn env(protected: bool) -> EnvConfig {
         let yaml = format!(

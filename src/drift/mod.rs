@@ -298,3 +298,54 @@ pub async fn detect(cfn: &Client, stack_name: &str, timing: Timing) -> Result<St
 
 #[cfg(test)]
 mod replay_tests;
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    #[test]
+    fn drift_report_terminal_snapshot() {
+        let report = DriftReport {
+            env: "dev".into(),
+            stack_name: "fang-dev".into(),
+            companies: CompanyDrift {
+                table: "fang-dev-companies".into(),
+                table_exists: true,
+                only_live: vec!["Out Of Band".into()],
+                only_in_file: vec!["Spotify".into()],
+                in_both: 5,
+            },
+            stack: StackDrift::Checked {
+                status: "DRIFTED".into(),
+                reason: None,
+                resources: vec![ResourceDrift {
+                    logical_id: "SentimentFunction".into(),
+                    resource_type: "AWS::Lambda::Function".into(),
+                    status: "MODIFIED".into(),
+                    differences: vec![PropertyDifference {
+                        path: "/MemorySize".into(),
+                        expected: "256".into(),
+                        actual: "1024".into(),
+                        kind: "NOT_EQUAL".into(),
+                    }],
+                }],
+            },
+            drifted: true,
+        };
+        insta::assert_snapshot!("drift_found", report.render());
+        let clean = DriftReport {
+            companies: CompanyDrift {
+                only_live: Vec::new(),
+                only_in_file: Vec::new(),
+                ..report.companies.clone()
+            },
+            stack: StackDrift::Unavailable {
+                reason: "the endpoint does not answer DetectStackDrift".into(),
+            },
+            drifted: false,
+            ..report
+        };
+        insta::assert_snapshot!("drift_none", clean.render());
+    }
+}

@@ -94,3 +94,34 @@ pub async fn run(req: &RunRequest, ui: &Ui) -> Result<RunReport> {
     }
     aws::run(&env, &ctx, req.timeout, ui).await
 }
+
+#[cfg(test)]
+mod tests {
+
+    use super::*;
+
+    #[test]
+    fn run_report_terminal_snapshot() {
+        let report = RunReport {
+            env: "local".into(),
+            run_id: RunId::new("20261130T060000Z-00000001").unwrap(),
+            bucket: "fang-local-results-123456789012".into(),
+            companies: 5,
+            succeeded: 4,
+            failed: vec![CompanyFailure {
+                company: "Amazon".into(),
+                reason: "\"Amazon\" is a Wikipedia disambiguation page; use a more specific name"
+                    .into(),
+            }],
+            timed_out: false,
+            duration_s: 3.25,
+        };
+        insta::assert_snapshot!("run_with_failure", crate::output::plain(&report.render()));
+        let ok = RunReport {
+            succeeded: 5,
+            failed: Vec::new(),
+            ..report
+        };
+        insta::assert_snapshot!("run_ok", crate::output::plain(&ok.render()));
+    }
+}

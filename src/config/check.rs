@@ -1,0 +1,405 @@
+//! The second step of reading an env file: values checked and defaults applied, one
+//! function per section of the file, each adding every problem it finds (located at
+//! its line and key) to one list, so that a user sees them all at once. A new key
+//! touches the one function of its section.
+
+use std::path::Path;
+
+use serde_saphyr::Spanned;
+
+use super::schedule::Schedule;
+use super::{
+    AlarmSetting, AlarmsConfig, CostAssumptions, EnvConfig, LambdaConfig, SyncConfig, check_email,
+    check_endpoint, check_stack_name, defaults, env_name, raw, regions,
+};
+use crate::companies::{CompanyList, RawEntry};
+use crate::diagnostics::Diagnostic;
+
+/// The problems found so far in one file.
+struct Problems<'a> {
+    path: &'a Path,
+    list: Vec<Diagnostic>,
+}
+
+impl Problems<'_> {
+    /// A problem at a value's place, about `key`.
+    fn at<T>(&mut self, spanned: &Spanned<T>, key: &str, message: impl Into<String>) {
+        self.list.push(
+            Diagnostic::new(
+                self.path,
+                spanned.referenced.line(),
+                spanned.referenced.column(),
+                message,
+            )
+            .with_key(key),
+        );
+    }
+}
+
+/// Checks values and applies defaults. Collects every problem.
+pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diagnostic>> {
+    let mut p = Problems {
+        path,
+        list: Vec::new(),
+    };
+    identity(&mut p, &raw);
+    let endpoint_url = raw.endpoint_url.as_ref().and_then(|e| {
+        check_endpoint(&e.value)
+            .map_err(|m| p.at(e, "endpoint_url", m))
+            .ok()
+    });
+    let schedule = match &raw.schedule {
+        None => Some(defaults::schedule()),
+        Some(s) => Schedule::parse(&s.value)
+            .map_err(|m| p.at(s, "schedule", m))
+            .ok(),
+    };
+    let lambda = lambda(&mut p, raw.lambda.unwrap_or_default());
+    let raw_alarms = raw.alarms.unwrap_or_default();
+    let has_email = raw_alarms.email.is_some();
+    let alarms = alarms(&mut p, raw_alarms, schedule.as_ref());
+    let sync = sync(&mut p, raw.sync.unwrap_or_default());
+    let cost = cost(&mut p, raw.cost.unwrap_or_default(), has_email);
+    let companies = companies(&mut p, &raw.companies);
+
+    let mut problems = p.list;
+    if !problems.is_empty() {
+        problems.sort_by_key(|d| (d.line, d.column));
+        return Err(problems);
+    }
+    // Every `None` above pushed a problem, so these are present.
+    let (Some(schedule), Some(companies)) = (schedule, companies) else {
+        unreachable!("a missing value always comes with a problem");
+    };
+    Ok(EnvConfig {
+        name: env_name(path),
+        path: path.to_path_buf(),
+        stack: raw.stack.value,
+        region: raw.region.value,
+        account: raw.account.map(|a| a.value),
+        endpoint_url,
+        protected: raw.protected.unwrap_or(false),
+        schedule,
+        lambda,
+        sentiment: raw.sentiment.unwrap_or_default(),
+        text_source: raw.text_source.unwrap_or_default(),
+        alarms,
+        sync,
+        cost,
+        companies,
+    })
+}
+
+/// `stack`, `region`, `account`: where the environment lives.
+fn identity(p: &mut Problems, raw: &raw::RawEnvFile) {
+    if let Err(m) = check_stack_name(&raw.stack.value) {
+        p.at(&raw.stack, "stack", m);
+    }
+    if let Err(m) = regions::check(&raw.region.value) {
+        p.at(&raw.region, "region", m);
+    }
+    if let Some(account) = &raw.account {
+        let a = &account.value;
+        if a.len() != 12 || !a.bytes().all(|b| b.is_ascii_digit()) {
+            p.at(
+                account,
+                "account",
+                format!(
+                    "{a:?} is not an AWS account id (12 digits, quoted so YAML keeps leading zeros)"
+                ),
+            );
+        }
+    }
+}
+
+/// `lambda`: within what Lambda allows.
+fn lambda(p: &mut Problems, lambda: raw::RawLambda) -> LambdaConfig {
+    if let Some(m) = &lambda.memory_mb
+        && !(128..=10_240).contains(&m.value)
+    {
+        p.at(
+            m,
+            "lambda.memory_mb",
+            format!(
+                "{} MB is outside what Lambda allows (128 to 10240)",
+                m.value
+            ),
+        );
+    }
+    if let Some(t) = &lambda.timeout_s
+        && !(1..=900).contains(&t.value)
+    {
+        p.at(
+            t,
+            "lambda.timeout_s",
+            format!("{} s is outside what Lambda allows (1 to 900)", t.value),
+        );
+    }
+    LambdaConfig {
+        memory_mb: spanned_or(&lambda.memory_mb, defaults::LAMBDA_MEMORY_MB),
+        timeout_s: spanned_or(&lambda.timeout_s, defaults::LAMBDA_TIMEOUT_S),
+        arch: lambda.arch.unwrap_or_default(),
+    }
+}
+
+/// `alarms`: each alarm's settings within CloudWatch's limits; the no-results period
+/// follows the schedule.
+fn alarms(p: &mut Problems, alarms: raw::RawAlarms, schedule: Option<&Schedule>) -> AlarmsConfig {
+    if let Some(email) = &alarms.email
+        && let Err(m) = check_email(&email.value)
+    {
+        p.at(email, "alarms.email", m);
+    }
+    let mut alarm = |key: &str, raw: &Option<raw::RawAlarm>, threshold: f64, period_s: u32| {
+        alarm_setting(p, key, raw.as_ref(), threshold, period_s)
+    };
+    let errors = alarm(
+        "errors",
+        &alarms.errors,
+        defaults::ALARM_ERRORS,
+        defaults::ALARM_PERIOD_S,
+    );
+    let throttles = alarm(
+        "throttles",
+        &alarms.throttles,
+        defaults::ALARM_THROTTLES,
+        defaults::ALARM_PERIOD_S,
+    );
+    let dlq_messages = alarm(
+        "dlq_messages",
+        &alarms.dlq_messages,
+        defaults::ALARM_DLQ_MESSAGES,
+        defaults::ALARM_PERIOD_S,
+    );
+    let oldest_message_age_s = alarm(
+        "oldest_message_age_s",
+        &alarms.oldest_message_age_s,
+        defaults::ALARM_OLDEST_MESSAGE_AGE_S,
+        defaults::ALARM_PERIOD_S,
+    );
+    let sentiment_duration_percent = alarm(
+        "sentiment_duration_percent",
+        &alarms.sentiment_duration_percent,
+        defaults::ALARM_SENTIMENT_DURATION_PERCENT,
+        defaults::ALARM_PERIOD_S,
+    );
+    let no_results_period = schedule.and_then(defaults::no_results_period_s);
+    let mut no_results = alarm(
+        "no_results",
+        &alarms.no_results,
+        defaults::ALARM_NO_RESULTS,
+        no_results_period.unwrap_or(86_400),
+    );
+    // A schedule with gaps over a week cannot be watched by one CloudWatch period: off
+    // unless the file sets the period itself.
+    let explicit_period = alarms
+        .no_results
+        .as_ref()
+        .is_some_and(|a| a.period_s.is_some());
+    if no_results_period.is_none() && !explicit_period {
+        no_results.enabled = false;
+    }
+    if let Some(t) = alarms
+        .sentiment_duration_percent
+        .as_ref()
+        .and_then(|a| a.threshold.as_ref())
+        .filter(|t| t.value > 100.0)
+    {
+        p.at(
+            t,
+            "alarms.sentiment_duration_percent.threshold",
+            format!(
+                "{}% of the timeout can never be reached (the function stops at 100%)",
+                t.value
+            ),
+        );
+    }
+    AlarmsConfig {
+        email: alarms.email.map(|e| e.value),
+        errors,
+        throttles,
+        dlq_messages,
+        oldest_message_age_s,
+        sentiment_duration_percent,
+        no_results,
+        dashboard: alarms.dashboard.unwrap_or(true),
+    }
+}
+
+/// `sync`: the mass-delete guard.
+fn sync(p: &mut Problems, sync: raw::RawSync) -> SyncConfig {
+    if let Some(pct) = &sync.max_delete_percent
+        && pct.value > 100
+    {
+        p.at(
+            pct,
+            "sync.max_delete_percent",
+            format!("{}% is not a share of the table (0 to 100)", pct.value),
+        );
+    }
+    SyncConfig {
+        max_delete_percent: spanned_or(&sync.max_delete_percent, defaults::SYNC_MAX_DELETE_PERCENT),
+    }
+}
+
+/// `cost`: the cost model's assumptions, each a number of at least 0.
+fn cost(p: &mut Problems, raw: raw::RawCost, has_email: bool) -> CostAssumptions {
+    let mut assume = |key: &str, v: &Option<Spanned<f64>>, default: f64| match v {
+        None => default,
+        Some(s) if s.value.is_finite() && s.value >= 0.0 => s.value,
+        Some(s) => {
+            p.at(
+                s,
+                &format!("cost.{key}"),
+                format!(
+                    "{} is not a usable assumption: use a number of at least 0",
+                    s.value
+                ),
+            );
+            default
+        }
+    };
+    CostAssumptions {
+        sentiment_ms_per_company: assume(
+            "sentiment_ms_per_company",
+            &raw.sentiment_ms_per_company,
+            defaults::COST_SENTIMENT_MS_PER_COMPANY,
+        ),
+        producer_ms_per_run: assume(
+            "producer_ms_per_run",
+            &raw.producer_ms_per_run,
+            defaults::COST_PRODUCER_MS_PER_RUN,
+        ),
+        producer_ms_per_company: assume(
+            "producer_ms_per_company",
+            &raw.producer_ms_per_company,
+            defaults::COST_PRODUCER_MS_PER_COMPANY,
+        ),
+        text_chars_per_company: assume(
+            "text_chars_per_company",
+            &raw.text_chars_per_company,
+            defaults::COST_TEXT_CHARS_PER_COMPANY,
+        ),
+        result_kb: assume("result_kb", &raw.result_kb, defaults::COST_RESULT_KB),
+        log_kb_per_company: assume(
+            "log_kb_per_company",
+            &raw.log_kb_per_company,
+            defaults::COST_LOG_KB_PER_COMPANY,
+        ),
+        alarm_notifications_per_month: assume(
+            "alarm_notifications_per_month",
+            &raw.alarm_notifications_per_month,
+            if has_email {
+                defaults::COST_ALARM_NOTIFICATIONS_PER_MONTH
+            } else {
+                0.0
+            },
+        ),
+        company_changes_per_month: assume(
+            "company_changes_per_month",
+            &raw.company_changes_per_month,
+            defaults::COST_COMPANY_CHANGES_PER_MONTH,
+        ),
+        cost_explorer_requests_per_month: assume(
+            "cost_explorer_requests_per_month",
+            &raw.cost_explorer_requests_per_month,
+            defaults::COST_EXPLORER_REQUESTS_PER_MONTH,
+        ),
+    }
+}
+
+/// `companies`: normalized, each at most once.
+fn companies(p: &mut Problems, raw: &[Spanned<String>]) -> Option<CompanyList> {
+    CompanyList::from_entries(raw.iter().map(|c| RawEntry {
+        text: &c.value,
+        line: c.referenced.line(),
+        column: c.referenced.column(),
+    }))
+    .map_err(|list_problems| {
+        for lp in list_problems {
+            p.list.push(
+                Diagnostic::new(p.path, lp.line, lp.column, lp.message).with_key("companies"),
+            );
+        }
+    })
+    .ok()
+}
+
+/// One alarm's settings with defaults applied; every bad value becomes a problem.
+fn alarm_setting(
+    p: &mut Problems,
+    key: &str,
+    raw: Option<&raw::RawAlarm>,
+    threshold: f64,
+    period_s: u32,
+) -> AlarmSetting {
+    let Some(raw) = raw else {
+        return AlarmSetting {
+            enabled: true,
+            threshold,
+            period_s,
+            evaluation_periods: defaults::ALARM_EVALUATION_PERIODS,
+        };
+    };
+    let key = |field: &str| format!("alarms.{key}.{field}");
+    if let Some(t) = &raw.threshold
+        && !(t.value.is_finite() && t.value >= 0.0)
+    {
+        p.at(
+            t,
+            &key("threshold"),
+            format!("{} is not a threshold: use a number of at least 0", t.value),
+        );
+    }
+    if let Some(period) = &raw.period_s
+        && !(matches!(period.value, 10 | 20 | 30) || (period.value > 0 && period.value % 60 == 0))
+    {
+        p.at(
+            period,
+            &key("period_s"),
+            format!(
+                "{} s is not a CloudWatch alarm period: use 10, 20, 30 or a multiple of 60",
+                period.value
+            ),
+        );
+    }
+    if let Some(e) = &raw.evaluation_periods
+        && e.value == 0
+    {
+        p.at(e, &key("evaluation_periods"), "at least 1 period is needed");
+    }
+    let setting = AlarmSetting {
+        enabled: raw.enabled.unwrap_or(true),
+        threshold: spanned_or(&raw.threshold, threshold),
+        period_s: spanned_or(&raw.period_s, period_s),
+        evaluation_periods: spanned_or(&raw.evaluation_periods, defaults::ALARM_EVALUATION_PERIODS),
+    };
+    // CloudWatch's limit on the window an alarm looks at.
+    let window = u64::from(setting.period_s) * u64::from(setting.evaluation_periods);
+    let max = if setting.period_s < 3600 {
+        86_400
+    } else {
+        604_800
+    };
+    if window > max
+        && let Some(at_span) = raw.evaluation_periods.as_ref().or(raw.period_s.as_ref())
+    {
+        p.at(
+            at_span,
+            &key("evaluation_periods"),
+            format!(
+                "period_s × evaluation_periods is {window} s; CloudWatch allows at most {max} s{}",
+                if max == 86_400 {
+                    " for periods under an hour"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    setting
+}
+
+fn spanned_or<T: Copy>(v: &Option<Spanned<T>>, default: T) -> T {
+    v.as_ref().map_or(default, |s| s.value)
+}

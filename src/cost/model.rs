@@ -90,13 +90,113 @@ pub fn runs_per_month(env: &EnvConfig) -> f64 {
     env.schedule.runs_between(from, 365) as f64 / 12.0
 }
 
-pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estimate {
-    let a = &env.cost;
-    let n = env.companies.len() as f64;
-    let runs = runs_per_month(env);
-    let batches = (n / BATCH).ceil();
-    let mem_gb = f64::from(env.lambda.memory_mb) / 1024.0;
+/// What every line of the estimate derives from.
+struct Shape<'a> {
+    env: &'a EnvConfig,
+    companies: f64,
+    runs: f64,
+    /// SQS batches (sentiment invocations) a run.
+    batches: f64,
+}
 
+impl<'a> Shape<'a> {
+    fn new(env: &'a EnvConfig) -> Self {
+        let companies = env.companies.len() as f64;
+        Self {
+            env,
+            companies,
+            runs: runs_per_month(env),
+            batches: (companies / BATCH).ceil(),
+        }
+    }
+
+    /// The characters of a text Comprehend is paid for, and its billing units (100
+    /// characters each, at least 3).
+    fn comprehend_text(&self) -> (f64, f64) {
+        let chars = self
+            .env
+            .cost
+            .text_chars_per_company
+            .min(COMPREHEND_MAX_CHARS);
+        (chars, (chars / 100.0).ceil().max(3.0))
+    }
+}
+
+/// Quantities to price: (price key, what it is, quantity a month).
+type Usage = Vec<(&'static str, String, f64)>;
+
+pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estimate {
+    let shape = Shape::new(env);
+    let mut usage = Usage::new();
+    // One function per service; the order is the report's.
+    for service in [
+        lambda,
+        sqs,
+        dynamodb,
+        s3,
+        comprehend,
+        cloudwatch,
+        notifications,
+    ] {
+        service(&shape, &mut usage);
+    }
+    let lines = price(usage, table, free_tier);
+    let mut services: Vec<ServiceCost> = Vec::new();
+    for l in &lines {
+        match services.iter_mut().find(|s| s.service == l.service) {
+            Some(s) => s.monthly += l.cost,
+            None => services.push(ServiceCost {
+                service: l.service.clone(),
+                monthly: l.cost,
+            }),
+        }
+    }
+    let monthly: f64 = lines.iter().map(|l| l.cost).sum();
+    let n = shape.companies;
+    Estimate {
+        env: env.name.clone(),
+        region: table.region.clone(),
+        free_tier,
+        prices_checked: table.checked().to_owned(),
+        companies: env.companies.len(),
+        runs_per_month: shape.runs,
+        lines,
+        services,
+        monthly,
+        yearly: monthly * 12.0,
+        per_company_monthly: if n > 0.0 { monthly / n } else { 0.0 },
+        assumptions: assumptions(&shape, free_tier),
+    }
+}
+
+/// Each quantity at its price, less the free tier when asked.
+fn price(usage: Usage, table: &PricingTable, free_tier: bool) -> Vec<Line> {
+    usage
+        .into_iter()
+        .map(|(key, what, quantity)| {
+            let p = table.get(key);
+            let free = if free_tier {
+                p.free.map_or(0.0, |(q, _)| q)
+            } else {
+                0.0
+            };
+            let billable = (quantity - free).max(0.0);
+            Line {
+                service: service_name(&p.service_code).to_owned(),
+                price_key: key.to_owned(),
+                what,
+                quantity,
+                free: free.min(quantity),
+                cost: billable / p.scale * p.price,
+            }
+        })
+        .collect()
+}
+
+/// Every assumption the estimate rests on, with where it came from.
+fn assumptions(shape: &Shape, free_tier: bool) -> Vec<Assumption> {
+    use crate::config::defaults as d;
+    let (env, a) = (shape.env, &shape.env.cost);
     let mut assumptions = Vec::new();
     let mut assume = |name: &str, value: String, source: &str| {
         assumptions.push(Assumption {
@@ -107,13 +207,13 @@ pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estim
     };
     assume(
         "runs a month",
-        format!("{runs:.2}"),
+        format!("{:.2}", shape.runs),
         &format!("schedule {} over 2026, / 12", env.schedule),
     );
-    assume("companies", format!("{n}"), "env file");
+    assume("companies", format!("{}", shape.companies), "env file");
     assume(
         "SQS batches a run",
-        format!("{batches}"),
+        format!("{}", shape.batches),
         "companies / 10 (the event source mapping's batch size)",
     );
     assume(
@@ -132,7 +232,6 @@ pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estim
             "env file"
         }
     };
-    use crate::config::defaults as d;
     assume(
         "producer time a run",
         format!(
@@ -146,12 +245,11 @@ pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estim
         format!("{} ms", a.sentiment_ms_per_company),
         cost_source(d::COST_SENTIMENT_MS_PER_COMPANY, a.sentiment_ms_per_company),
     );
-    let chars = a.text_chars_per_company.min(COMPREHEND_MAX_CHARS);
-    let units_per_doc = (chars / 100.0).ceil().max(3.0);
     if env.sentiment == Analyzer::Comprehend {
+        let (chars, units) = shape.comprehend_text();
         assume(
             "text a company",
-            format!("{chars} characters = {units_per_doc} Comprehend units"),
+            format!("{chars} characters = {units} Comprehend units"),
             "cost.text_chars_per_company, at most 5,000; units of 100 characters, 3 at least",
         );
     } else {
@@ -206,154 +304,141 @@ pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estim
     if free_tier {
         assume("free tier", "applied: allowances are per account, shared with its other workloads; some end after 12 months".into(), "--free-tier");
     }
+    assumptions
+}
 
-    let mut usage: Vec<(&str, String, f64)> = Vec::new();
-    let mut use_ = |key: &'static str, what: String, q: f64| usage.push((key, what, q));
-    // Lambda
-    use_(
+/// Lambda: one producer and one sentiment invocation a batch; compute by run time.
+fn lambda(s: &Shape, u: &mut Usage) {
+    let (a, n) = (&s.env.cost, s.companies);
+    u.push((
         "lambda_requests",
         "invocations: 1 producer + 1 sentiment a batch, a run".into(),
-        runs * (1.0 + batches),
-    );
+        s.runs * (1.0 + s.batches),
+    ));
     let producer_s = (a.producer_ms_per_run + a.producer_ms_per_company * n) / 1000.0;
     let sentiment_s = n * a.sentiment_ms_per_company / 1000.0;
-    let gb_key = match env.lambda.arch {
+    let mem_gb = f64::from(s.env.lambda.memory_mb) / 1024.0;
+    let gb_key = match s.env.lambda.arch {
         Arch::Arm64 => "lambda_gb_seconds_arm64",
         Arch::X86_64 => "lambda_gb_seconds_x86_64",
     };
-    use_(
+    u.push((
         gb_key,
         "compute: run time × memory".into(),
-        runs * (producer_s + sentiment_s) * mem_gb,
-    );
-    // SQS: send, receive and delete a batch each; idle polling all month.
+        s.runs * (producer_s + sentiment_s) * mem_gb,
+    ));
+}
+
+/// SQS: send, receive and delete a batch each; idle polling all month.
+fn sqs(s: &Shape, u: &mut Usage) {
     let idle_polls = ESM_POLLERS * DAYS_PER_MONTH * 86_400.0 / LONG_POLL_S;
-    use_(
+    u.push((
         "sqs_requests",
         "send, receive, delete a batch; idle long polls".into(),
-        runs * batches * 3.0 + idle_polls,
-    );
-    // DynamoDB: one scan a run (0.5 RRU per 4 KB, eventually consistent), sync writes.
+        s.runs * s.batches * 3.0 + idle_polls,
+    ));
+}
+
+/// DynamoDB: one scan a run (0.5 RRU per 4 KB, eventually consistent), sync writes.
+fn dynamodb(s: &Shape, u: &mut Usage) {
+    let n = s.companies;
     let rru_per_scan = ((n * ITEM_BYTES / 4096.0).ceil() * 0.5).max(0.5);
-    use_(
+    u.push((
         "dynamodb_read_request_units",
         "the producer's scan".into(),
-        runs * rru_per_scan,
-    );
-    use_(
+        s.runs * rru_per_scan,
+    ));
+    u.push((
         "dynamodb_write_request_units",
         "sync writes".into(),
-        a.company_changes_per_month,
-    );
-    use_(
+        s.env.cost.company_changes_per_month,
+    ));
+    u.push((
         "dynamodb_storage",
         "the companies table".into(),
         n * ITEM_BYTES / (KB_PER_GB * 1024.0),
-    );
-    // S3: results, manifest and summary; per batch a manifest GET and a listing.
-    let lists = batches * (n / 1000.0).ceil().max(1.0);
-    use_(
+    ));
+}
+
+/// S3: results, manifest and summary; per batch a manifest GET and a listing.
+fn s3(s: &Shape, u: &mut Usage) {
+    let n = s.companies;
+    let lists = s.batches * (n / 1000.0).ceil().max(1.0);
+    u.push((
         "s3_put_requests",
         "results, manifest, summary; listings".into(),
-        runs * (n + 2.0 + lists),
-    );
-    use_(
+        s.runs * (n + 2.0 + lists),
+    ));
+    u.push((
         "s3_get_requests",
         "manifest a batch; results for the summary".into(),
-        runs * (batches + n),
-    );
-    let monthly_gb = runs * n * (a.result_kb + 0.2) / KB_PER_GB;
-    use_(
+        s.runs * (s.batches + n),
+    ));
+    let monthly_gb = s.runs * n * (s.env.cost.result_kb + 0.2) / KB_PER_GB;
+    u.push((
         "s3_storage",
         "results (average of the first year)".into(),
         monthly_gb * 6.5,
-    );
-    // Comprehend
-    if env.sentiment == Analyzer::Comprehend {
-        use_(
+    ));
+}
+
+/// Comprehend: the units of each text sent (none with the embedded analyzer).
+fn comprehend(s: &Shape, u: &mut Usage) {
+    if s.env.sentiment == Analyzer::Comprehend {
+        let (_, units) = s.comprehend_text();
+        u.push((
             "comprehend_sentiment_units",
             "sentiment of each text".into(),
-            runs * n * units_per_doc,
-        );
+            s.runs * s.companies * units,
+        ));
     }
-    // CloudWatch
+}
+
+/// CloudWatch: alarms, the results metric, the dashboard, the functions' logs.
+fn cloudwatch(s: &Shape, u: &mut Usage) {
+    let env = s.env;
     // The alarms fangops would install: counted from the same list, so the estimate
     // follows any alarm added there. Names and topic do not change the count.
     let alarms = crate::alarms::desired::desired(env, &Names::new(&env.stack, "000000000000"), "")
         .len() as f64;
-    use_("cloudwatch_alarms", "alarms".into(), alarms);
-    use_("cloudwatch_custom_metrics", "ResultsWritten".into(), 1.0);
+    u.push(("cloudwatch_alarms", "alarms".into(), alarms));
+    u.push(("cloudwatch_custom_metrics", "ResultsWritten".into(), 1.0));
     if env.alarms.dashboard {
-        use_(
+        u.push((
             "cloudwatch_dashboards",
             "the pipeline dashboard".into(),
             1.0,
-        );
+        ));
     }
-    let log_gb =
-        runs * ((1.0 + batches) * LOG_KB_PER_INVOCATION + n * a.log_kb_per_company) / KB_PER_GB;
-    use_("cloudwatch_logs_ingestion", "function logs".into(), log_gb);
-    use_(
+    let log_gb = s.runs
+        * ((1.0 + s.batches) * LOG_KB_PER_INVOCATION + s.companies * env.cost.log_kb_per_company)
+        / KB_PER_GB;
+    u.push(("cloudwatch_logs_ingestion", "function logs".into(), log_gb));
+    u.push((
         "cloudwatch_logs_storage",
         "function logs, 30 days".into(),
         log_gb * LOG_RETENTION_DAYS / DAYS_PER_MONTH,
-    );
-    // SNS, EventBridge, Cost Explorer
-    use_(
+    ));
+}
+
+/// SNS alarm e-mails, the EventBridge schedule, and fangops's Cost Explorer requests.
+fn notifications(s: &Shape, u: &mut Usage) {
+    let a = &s.env.cost;
+    u.push((
         "sns_email_notifications",
         "alarm e-mails".into(),
         a.alarm_notifications_per_month,
-    );
-    use_("eventbridge_scheduled_invocations", "schedule".into(), runs);
-    use_(
+    ));
+    u.push((
+        "eventbridge_scheduled_invocations",
+        "schedule".into(),
+        s.runs,
+    ));
+    u.push((
         "cost_explorer_api_requests",
         "fangops cost".into(),
         a.cost_explorer_requests_per_month,
-    );
-
-    let mut lines = Vec::new();
-    for (key, what, quantity) in usage {
-        let p = table.get(key);
-        let free = if free_tier {
-            p.free.map_or(0.0, |(q, _)| q)
-        } else {
-            0.0
-        };
-        let billable = (quantity - free).max(0.0);
-        lines.push(Line {
-            service: service_name(&p.service_code).to_owned(),
-            price_key: key.to_owned(),
-            what,
-            quantity,
-            free: free.min(quantity),
-            cost: billable / p.scale * p.price,
-        });
-    }
-    let mut services: Vec<ServiceCost> = Vec::new();
-    for l in &lines {
-        match services.iter_mut().find(|s| s.service == l.service) {
-            Some(s) => s.monthly += l.cost,
-            None => services.push(ServiceCost {
-                service: l.service.clone(),
-                monthly: l.cost,
-            }),
-        }
-    }
-    let monthly: f64 = lines.iter().map(|l| l.cost).sum();
-    Estimate {
-        env: env.name.clone(),
-        region: table.region.clone(),
-        free_tier,
-        prices_checked: table.checked().to_owned(),
-        companies: env.companies.len(),
-        runs_per_month: runs,
-        lines,
-        services,
-        monthly,
-        yearly: monthly * 12.0,
-        per_company_monthly: if n > 0.0 { monthly / n } else { 0.0 },
-        assumptions,
-    }
+    ));
 }
 
 fn arch_name(a: Arch) -> &'static str {

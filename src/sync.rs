@@ -435,16 +435,43 @@ pub async fn sync(
     ui: &Ui,
 ) -> Result<SyncReport> {
     let started = Instant::now();
-    let deadline = started + opts.timeout;
     let mut stats = WriteStats::default();
-    let live = read_live(ddb, table, deadline, &mut stats)
-        .await?
-        .ok_or_else(|| {
-            anyhow!(
-                "table {table} does not exist; deploy the environment first with `fangops deploy --env {}`",
-                env.name
-            )
-        })?;
+    let live = read_existing(env, ddb, table, started + opts.timeout, &mut stats).await?;
+    apply(env, ddb, table, live, stats, opts, started, ui).await
+}
+
+/// The live names of a table that must exist (a sync has nothing to write into
+/// otherwise).
+pub async fn read_existing(
+    env: &EnvConfig,
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    deadline: Instant,
+    stats: &mut WriteStats,
+) -> Result<BTreeSet<String>> {
+    read_live(ddb, table, deadline, stats).await?.ok_or_else(|| {
+        anyhow!(
+            "table {table} does not exist; deploy the environment first with `fangops deploy --env {}`",
+            env.name
+        )
+    })
+}
+
+/// Makes the table equal the file, given its live names as read (by [`sync`], or by a
+/// deploy's pre-check, which hands on what it read rather than scanning again).
+/// `stats` holds the reads already made; `started` is when the sync began.
+#[allow(clippy::too_many_arguments)]
+pub async fn apply(
+    env: &EnvConfig,
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    live: BTreeSet<String>,
+    stats: WriteStats,
+    opts: SyncOptions,
+    started: Instant,
+    ui: &Ui,
+) -> Result<SyncReport> {
+    let deadline = started + opts.timeout;
     let d = diff(&live, env.companies.names());
     // A dry run shows the refusal a real sync would meet, beside the diff.
     let blocked = mass_delete(env, &d, live.len()).filter(|_| !opts.allow_mass_delete);

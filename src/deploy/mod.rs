@@ -494,16 +494,18 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         duration_s: 0.0,
     };
 
+    // The sync after the stack must not be the first to find out that it would empty
+    // the table: refuse now, before the stack changes. What is read here is handed on.
+    let mut pre_read = None;
     if req.sync {
-        // The sync after the stack must not be the first to find out that it would
-        // empty the table: refuse now, before the stack changes.
         let mut stats = sync::WriteStats::default();
         let deadline = Instant::now() + req.timeout;
-        let ddb = ctx.dynamodb();
-        if let Some(live) = sync::read_live(&ddb, &p.names.table, deadline, &mut stats).await? {
-            let d = sync::diff(&live, p.env.companies.names());
+        let live = sync::read_live(&ctx.dynamodb(), &p.names.table, deadline, &mut stats).await?;
+        if let Some(live) = &live {
+            let d = sync::diff(live, p.env.companies.names());
             sync::check_mass_delete(&p.env, &d, live.len(), req.allow_mass_delete)?;
         }
+        pre_read = Some(PreRead { live, stats });
     }
     let settled = stack::settle(&cfn, &stack_name, timing, &say).await?;
     report.recreated = settled.recreated;
@@ -513,7 +515,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         drop(progress);
         report.unchanged_because = Some(Basis::Fingerprint);
         report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
-        return finish(report, &p, &ctx, req, started, ui).await;
+        return finish(report, &p, &ctx, req, pre_read, started, ui).await;
     }
 
     let s3 = ctx.s3();
@@ -549,7 +551,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
             drop(progress);
             report.unchanged_because = Some(Basis::EmptyChangeSet);
             report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
-            return finish(report, &p, &ctx, req, started, ui).await;
+            return finish(report, &p, &ctx, req, pre_read, started, ui).await;
         }
         ChangeSetResult::Ready(changes) => {
             for c in &changes {
@@ -586,7 +588,14 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         .await?
         .map(|i| i.outputs)
         .unwrap_or_default();
-    finish(report, &p, &ctx, req, started, ui).await
+    finish(report, &p, &ctx, req, pre_read, started, ui).await
+}
+
+/// The companies table as the pre-check read it (`None`: no table yet).
+#[derive(Debug)]
+struct PreRead {
+    live: Option<std::collections::BTreeSet<String>>,
+    stats: sync::WriteStats,
 }
 
 /// After a successful (or unchanged) stack: sync the companies, time the whole.
@@ -595,17 +604,40 @@ async fn finish(
     p: &Prepared,
     ctx: &AwsContext,
     req: &DeployRequest,
+    pre_read: Option<PreRead>,
     started: Instant,
     ui: &Ui,
 ) -> Result<DeployReport> {
-    if req.sync {
+    if let Some(PreRead { live, mut stats }) = pre_read.filter(|_| req.sync) {
         let opts = sync::SyncOptions {
             allow_mass_delete: req.allow_mass_delete,
             ..Default::default()
         };
-        let sync = sync::sync(&p.env, &ctx.dynamodb(), &p.names.table, opts, ui)
-            .await
-            .context("syncing the companies after the deploy")?;
+        let ddb = ctx.dynamodb();
+        let sync_started = Instant::now();
+        // An unchanged stack left the table as the pre-check read it. A changed one may
+        // have created or replaced it (a new table is empty): read it again.
+        let live = match live.filter(|_| report.outcome == Outcome::Unchanged) {
+            Some(live) => live,
+            None => {
+                let deadline = sync_started + opts.timeout;
+                sync::read_existing(&p.env, &ddb, &p.names.table, deadline, &mut stats)
+                    .await
+                    .context("reading the companies table after the deploy")?
+            }
+        };
+        let sync = sync::apply(
+            &p.env,
+            &ddb,
+            &p.names.table,
+            live,
+            stats,
+            opts,
+            sync_started,
+            ui,
+        )
+        .await
+        .context("syncing the companies after the deploy")?;
         tracing::info!("companies in {}: {}", sync.table, sync.summary());
         report.sync = Some(sync);
     }

@@ -90,6 +90,8 @@ async fn create_then_no_op_then_update_then_teardown() {
         "no change set for a no-op"
     );
     assert_eq!(report["sync"]["unchanged"], 2);
+    // The table was read once: the mass-delete pre-check's read went on to the sync.
+    assert_eq!(report["sync"]["stats"]["scan_pages"], 1, "{report:#}");
     // The first deploy installed the alarms; this one found them as wanted.
     assert_eq!(report["alarms"]["unchanged"], 8, "{report:#}");
     assert_eq!(report["alarms"]["changes"], serde_json::json!([]));
@@ -129,6 +131,8 @@ async fn create_then_no_op_then_update_then_teardown() {
     );
     assert_eq!(report["sync"]["added"], serde_json::json!(["Spotify"]));
     assert_eq!(report["sync"]["removed"], serde_json::json!(["Netflix"]));
+    // A changed stack may have replaced the table, so it was read again after it.
+    assert_eq!(report["sync"]["stats"]["scan_pages"], 2, "{report:#}");
     assert_eq!(
         table_companies(&format!("{stack}-companies")).await,
         ["Apple", "Spotify"]

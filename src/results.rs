@@ -140,17 +140,42 @@ impl RunResults {
             "neutral",
             "mixed"
         );
+        let mut reasons = Vec::new();
         for r in &self.records {
-            let _ = writeln!(
-                out,
-                "{}  {:<9} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
-                pad(&r.company, width),
-                r.sentiment.as_str(),
-                r.scores.positive,
-                r.scores.negative,
-                r.scores.neutral,
-                r.scores.mixed
-            );
+            match (r.sentiment, r.scores) {
+                (Some(sentiment), Some(scores)) => {
+                    let _ = writeln!(
+                        out,
+                        "{}  {:<9} {:>8.3} {:>8.3} {:>8.3} {:>8.3}",
+                        pad(&r.company, width),
+                        sentiment.as_str(),
+                        scores.positive,
+                        scores.negative,
+                        scores.neutral,
+                        scores.mixed
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "{}  {:<9} {:>8} {:>8} {:>8} {:>8}",
+                        pad(&r.company, width),
+                        "no text",
+                        "-",
+                        "-",
+                        "-",
+                        "-"
+                    );
+                    reasons.push(format!(
+                        "  {}: {}",
+                        r.company,
+                        r.reason.as_deref().unwrap_or("no reason recorded")
+                    ));
+                }
+            }
+        }
+        if !reasons.is_empty() {
+            let _ = writeln!(out, "no text to analyze:\n{}", reasons.join("\n"));
         }
         out
     }
@@ -171,17 +196,28 @@ impl RunResults {
                 } else {
                     text(&r.source_url).into_owned()
                 };
+            let (class, label, cells) = match (r.sentiment, r.scores) {
+                (Some(sentiment), Some(sc)) => (
+                    sentiment.as_str().to_lowercase(),
+                    sentiment.as_str().to_owned(),
+                    format!(
+                        "<td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td>",
+                        sc.positive, sc.negative, sc.neutral, sc.mixed
+                    ),
+                ),
+                _ => (
+                    "no-text".to_owned(),
+                    "no text".to_owned(),
+                    "<td></td><td></td><td></td><td></td>".to_owned(),
+                ),
+            };
+            // A company without text shows why in the excerpt's place.
+            let excerpt = r.reason.as_deref().unwrap_or(&r.excerpt);
             let _ = writeln!(
                 rows,
-                "<tr><td>{}</td><td class=\"{}\">{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td class=\"excerpt\">{}</td><td>{}</td></tr>",
+                "<tr><td>{}</td><td class=\"{class}\">{label}</td>{cells}<td class=\"excerpt\">{}</td><td>{}</td></tr>",
                 text(&r.company),
-                r.sentiment.as_str().to_lowercase(),
-                r.sentiment.as_str(),
-                r.scores.positive,
-                r.scores.negative,
-                r.scores.neutral,
-                r.scores.mixed,
-                text(&r.excerpt),
+                text(excerpt),
                 source
             );
         }
@@ -263,11 +299,13 @@ document.querySelectorAll('#results th').forEach(function (th, col) {{
                 text(&name)
             );
             let mut x = LABEL_W;
+            // No text, no bar: the row keeps its label so the reader sees the gap.
+            let Some(scores) = r.scores else { continue };
             for (value, color) in [
-                (r.scores.positive, "#2da44e"),
-                (r.scores.negative, "#cf222e"),
-                (r.scores.neutral, "#8c959f"),
-                (r.scores.mixed, "#d4a72c"),
+                (scores.positive, "#2da44e"),
+                (scores.negative, "#cf222e"),
+                (scores.neutral, "#8c959f"),
+                (scores.mixed, "#d4a72c"),
             ] {
                 let w = (value.clamp(0.0, 1.0) * BAR_W * 100.0).round() / 100.0;
                 let _ = writeln!(
@@ -286,7 +324,7 @@ document.querySelectorAll('#results th').forEach(function (th, col) {{
 
 #[cfg(test)]
 mod tests {
-    use fang_shared::{AnalyzerKind, Sentiment, SentimentScores};
+    use fang_shared::{AnalyzerKind, ResultStatus, Sentiment, SentimentScores};
 
     use super::*;
 
@@ -296,14 +334,17 @@ mod tests {
             run_id: RunId::new("20261130T060000Z-00000001").unwrap(),
             source_url: "https://en.wikipedia.org/wiki/Netflix".into(),
             excerpt: "A <b>text</b> & more".into(),
-            sentiment,
-            scores: SentimentScores {
+            status: ResultStatus::Ok,
+            reason: None,
+            sentiment: Some(sentiment),
+            scores: Some(SentimentScores {
                 positive: pos,
                 negative: neg,
                 neutral: 1.0 - pos - neg,
                 mixed: 0.0,
-            },
+            }),
             analyzer: AnalyzerKind::Vader,
+            chars_analyzed: 20,
             analyzed_at: "2026-11-30T06:00:04Z".into(),
         }
     }
@@ -320,6 +361,18 @@ mod tests {
                 record("Netflix", Sentiment::Positive, 0.8, 0.05),
                 record("Société Générale", Sentiment::Mixed, 0.3, 0.3),
                 record("トヨタ自動車", Sentiment::Neutral, 0.1, 0.1),
+                SentimentRecord {
+                    status: ResultStatus::NoText,
+                    reason: Some(
+                        "\"Amazon\" is a Wikipedia disambiguation page; set `wikipedia:` to the company's own page".into(),
+                    ),
+                    sentiment: None,
+                    scores: None,
+                    source_url: String::new(),
+                    excerpt: String::new(),
+                    chars_analyzed: 0,
+                    ..record("Amazon", Sentiment::Neutral, 0.0, 0.0)
+                },
             ],
         }
     }
@@ -332,6 +385,7 @@ mod tests {
         let columns: Vec<usize> = table
             .lines()
             .skip(1)
+            .take_while(|l| !l.starts_with("no text to analyze"))
             .map(|l| {
                 let at = [
                     "  sentiment",
@@ -339,6 +393,7 @@ mod tests {
                     "  NEGATIVE",
                     "  NEUTRAL",
                     "  MIXED",
+                    "  no text",
                 ]
                 .iter()
                 .find_map(|label| l.find(label))
@@ -346,7 +401,7 @@ mod tests {
                 display_width(&l[..at])
             })
             .collect();
-        assert!(columns.len() == 5, "{table}");
+        assert!(columns.len() == 6, "{table}");
         assert!(
             columns.iter().all(|&c| c == columns[0]),
             "{columns:?}\n{table}"

@@ -141,7 +141,7 @@ pub fn desired(env: &EnvConfig, names: &Names, topic: &str) -> Vec<AlarmSpec> {
         out.push(spec(
             "dlq-messages",
             &a.dlq_messages,
-            "Companies failed 3 times and went to the dead-letter queue.",
+            &format!("Companies failed {} times (errors or throttling that outlasted every retry) and went to the dead-letter queue; a company without a Wikipedia page is a no_text result instead, never a failure.", fang_shared::MAX_RECEIVES),
             &format!("read the messages in {} and the sentiment log group; after a fix, move them back with SQS's redrive (StartMessageMoveTask).", names.dlq),
             ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", &names.dlq),
             a.dlq_messages.threshold,

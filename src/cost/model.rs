@@ -17,8 +17,9 @@ const BATCH: f64 = 10.0;
 /// the queue is empty.
 const ESM_POLLERS: f64 = 5.0;
 const LONG_POLL_S: f64 = 20.0;
-/// Comprehend analyzes at most 5,000 bytes; units are 100 characters, 3 at least.
-const COMPREHEND_MAX_CHARS: f64 = 5000.0;
+/// Comprehend's sentiment reads the first 500 characters of a text, so the sentiment
+/// function sends at most that; units are 100 characters sent, 3 at least.
+const COMPREHEND_MAX_CHARS: f64 = fang_sentiment::analyze::COMPREHEND_ANALYZED_CHARS as f64;
 /// A companies-table item (the name and the key), bytes.
 const ITEM_BYTES: f64 = 100.0;
 /// Lambda's own log lines per invocation (START, END, REPORT) and the metric line, KB.
@@ -249,8 +250,11 @@ fn assumptions(shape: &Shape, free_tier: bool) -> Vec<Assumption> {
         let (chars, units) = shape.comprehend_text();
         assume(
             "text a company",
-            format!("{chars} characters = {units} Comprehend units"),
-            "cost.text_chars_per_company, at most 5,000; units of 100 characters, 3 at least",
+            format!(
+                "{} characters, {chars} of them sent = {units} Comprehend units",
+                env.cost.text_chars_per_company
+            ),
+            "cost.text_chars_per_company, of which at most 500 are sent (all Comprehend reads); units of 100 characters, 3 at least",
         );
     } else {
         assume(
@@ -497,17 +501,18 @@ mod tests {
         // SQS: R×1×3 + 5 pollers × R days × 86,400 s / 20 s = 91.25 + 657,000 requests
         // × $0.40/M = $0.262837.
         cents(service(&e, "Amazon SQS"), 0.262837);
-        // Comprehend: 1,200 characters = 12 units × 5 × R = 1,825 units × $0.0001.
-        cents(service(&e, "Amazon Comprehend"), 0.1825);
+        // Comprehend: 1,200 characters, of which 500 are sent = 5 units × 5 × R =
+        // 760.42 units × $0.0001 (all 1,200 would be 12 units: $0.1825).
+        cents(service(&e, "Amazon Comprehend"), 0.076042);
         // S3: R × (5 results + manifest + summary + 1 listing) = 243.3 PUTs × $0.005/K
         // + R × (1 + 5) = 182.5 GETs × $0.0004/K + 0.00415 GB × $0.023.
         cents(service(&e, "Amazon S3"), 0.001385);
         // CloudWatch: 8 alarms × $0.10 + 1 metric × $0.30 + 1 dashboard × $3.00 + logs.
         cents(service(&e, "Amazon CloudWatch"), 4.10005);
         cents(service(&e, "AWS Cost Explorer"), 0.20);
-        cents(e.monthly, 4.7473);
-        cents(e.yearly, 4.7473 * 12.0);
-        cents(e.per_company_monthly, 4.7473 / 5.0);
+        cents(e.monthly, 4.640842);
+        cents(e.yearly, 4.640842 * 12.0);
+        cents(e.per_company_monthly, 4.640842 / 5.0);
     }
 
     #[test]
@@ -532,15 +537,15 @@ mod tests {
         // 730 × 1,100 = 803,000 GETs × $0.0004/K = $0.3212; 730 × 1,000 × 2.2 KB =
         // 1.5316 GB a month × 6.5 × $0.023 = $0.228974.
         cents(service(&arm, "Amazon S3"), 4.0223 + 0.3212 + 0.228974);
-        // Comprehend: 730 × 1,000 × 12 units × $0.0001 = $876.
-        cents(service(&arm, "Amazon Comprehend"), 876.0);
+        // Comprehend: 730 × 1,000 × 5 units × $0.0001 = $365 (12 units: $876).
+        cents(service(&arm, "Amazon Comprehend"), 365.0);
         // CloudWatch: $4.10 + logs (101 × 0.4 + 1,000 × 0.5 KB) × 730 = 0.376217 GB
         // × $0.50 + 0.376217 × 30/30.4167 × $0.03.
         cents(
             service(&arm, "Amazon CloudWatch"),
             4.10 + 0.188108 + 0.011132,
         );
-        cents(arm.monthly, 887.3911);
+        cents(arm.monthly, 376.3911);
         // arm64's GB-second is 20% cheaper: the whole difference is Lambda compute.
         cents(
             x86.monthly - arm.monthly,
@@ -558,9 +563,9 @@ mod tests {
         cents(service(&e, "Amazon CloudWatch"), 0.0);
         // S3: (804,460 - 2,000) PUTs + (803,000 - 20,000) GETs + (9.955 - 5) GB.
         cents(service(&e, "Amazon S3"), 4.0123 + 0.3132 + 0.113974);
-        // Comprehend: 8,760,000 - 50,000 units.
-        cents(service(&e, "Amazon Comprehend"), 871.0);
-        cents(e.monthly, 875.6406);
+        // Comprehend: 3,650,000 - 50,000 units.
+        cents(service(&e, "Amazon Comprehend"), 360.0);
+        cents(e.monthly, 364.6406);
         let line = e
             .lines
             .iter()
@@ -595,8 +600,8 @@ mod tests {
             .iter()
             .find(|l| l.price_key == "comprehend_sentiment_units")
             .unwrap();
-        // 5,000 characters at most: 50 units a text.
-        cents(line.quantity, 50.0 * 365.0 / 12.0);
+        // 500 characters sent at most (all Comprehend reads): 5 units a text.
+        cents(line.quantity, 5.0 * 365.0 / 12.0);
         e.cost.text_chars_per_company = 50.0;
         let est = estimate(&e, &table(), false);
         let line = est

@@ -61,6 +61,14 @@ pub(super) async fn run(
         tokio::time::sleep(Duration::from_secs(2)).await;
     };
     drop(progress);
+    let no_text: Vec<CompanyFailure> =
+        fang_sentiment::store::get_summary(&s3, &names.bucket, &run_id)
+            .await?
+            .map(|csv| fang_shared::summary::no_text(&csv))
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(company, reason)| CompanyFailure { company, reason })
+            .collect();
     let missing = companies.saturating_sub(done);
     let failed = if missing > 0 {
         vec![CompanyFailure {
@@ -78,7 +86,8 @@ pub(super) async fn run(
         run_id,
         bucket: names.bucket,
         companies,
-        succeeded: done,
+        succeeded: done - no_text.len().min(done),
+        no_text,
         timed_out: missing > 0,
         failed,
         duration_s: started.elapsed().as_secs_f64(),

@@ -25,7 +25,7 @@ use crate::config::{self, EnvConfig};
 use crate::resources::Names;
 
 /// Receives before a message moves to the dead-letter queue.
-pub const MAX_RECEIVES: u32 = 3;
+pub use fang_shared::MAX_RECEIVES;
 /// Locally a failed message is visible again after this, so retries take seconds.
 const LOCAL_VISIBILITY_TIMEOUT_S: u32 = 2;
 /// Batches handled at once, as Lambda would run several instances.
@@ -110,7 +110,8 @@ pub async fn run(
             break;
         }
         let batches = futures::future::join_all(
-            (0..WORKERS).map(|_| receive_and_handle(&sqs, &queue, &deps, &run_id)),
+            (0..WORKERS)
+                .map(|_| receive_and_handle(&sqs, &queue, &deps, &run_id, env.lambda.timeout_s)),
         )
         .await;
         for batch in batches {
@@ -152,9 +153,17 @@ pub async fn run(
     }
     // The handler writes the summary when the last company succeeds; when some failed
     // for good it never does, so the runner writes what there is.
-    let rows = fang_sentiment::store::write_summary(&s3, &names.bucket, &run_id)
+    let records = fang_sentiment::store::write_summary(&s3, &names.bucket, &run_id)
         .await
         .context("writing the run summary")?;
+    let no_text: Vec<CompanyFailure> = records
+        .iter()
+        .filter(|r| r.status == fang_shared::ResultStatus::NoText)
+        .map(|r| CompanyFailure {
+            company: r.company.clone(),
+            reason: r.reason.clone().unwrap_or_default(),
+        })
+        .collect();
     let mut failed: Vec<CompanyFailure> = state
         .dead
         .into_iter()
@@ -183,7 +192,8 @@ pub async fn run(
         run_id,
         bucket: names.bucket,
         companies: produced.companies,
-        succeeded: rows,
+        succeeded: records.len() - no_text.len(),
+        no_text,
         failed,
         timed_out: !pending.is_empty(),
         duration_s: started.elapsed().as_secs_f64(),
@@ -226,6 +236,7 @@ async fn receive_and_handle(
     queue: &str,
     deps: &Deps,
     run_id: &RunId,
+    timeout_s: u32,
 ) -> Result<Vec<Event>> {
     let out = sqs
         .receive_message()
@@ -252,7 +263,9 @@ async fn receive_and_handle(
             })
             .collect(),
     };
-    let outcome = handle_batch(deps, &event, time::OffsetDateTime::now_utc()).await;
+    // The deadline Lambda would give the function.
+    let deadline = std::time::Instant::now() + Duration::from_secs(timeout_s.into());
+    let outcome = handle_batch(deps, &event, time::OffsetDateTime::now_utc(), deadline).await;
     let failed_ids: HashSet<&str> = outcome
         .failed
         .iter()

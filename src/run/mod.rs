@@ -36,7 +36,11 @@ pub struct RunReport {
     pub run_id: RunId,
     pub bucket: String,
     pub companies: usize,
+    /// Companies with a sentiment.
     pub succeeded: usize,
+    /// Companies with no text to analyze (no page, a disambiguation page): results
+    /// that say what to fix in the env file, not failures.
+    pub no_text: Vec<CompanyFailure>,
     pub failed: Vec<CompanyFailure>,
     pub timed_out: bool,
     pub duration_s: f64,
@@ -50,7 +54,9 @@ pub struct CompanyFailure {
 
 impl RunReport {
     pub fn ok(&self) -> bool {
-        self.failed.is_empty() && !self.timed_out && self.succeeded == self.companies
+        self.failed.is_empty()
+            && !self.timed_out
+            && self.succeeded + self.no_text.len() == self.companies
     }
 
     pub fn render(&self) -> String {
@@ -60,14 +66,27 @@ impl RunReport {
             paint(style::ERROR, "finished with failures")
         };
         let mut out = format!(
-            "run {} on {} {verdict}: {} companies, {} succeeded, {} failed, {:.1} s\n",
+            "run {} on {} {verdict}: {} companies, {} succeeded, {}{} failed, {:.1} s\n",
             self.run_id,
             self.env,
             self.companies,
             self.succeeded,
+            if self.no_text.is_empty() {
+                String::new()
+            } else {
+                format!("{} without text, ", self.no_text.len())
+            },
             self.failed.len(),
             self.duration_s
         );
+        for f in &self.no_text {
+            out += &format!(
+                "  {} {}: {}\n",
+                paint(style::WARN, "!"),
+                f.company,
+                f.reason
+            );
+        }
         for f in &self.failed {
             out += &format!(
                 "  {} {}: {}\n",
@@ -107,7 +126,11 @@ mod tests {
             run_id: RunId::new("20261130T060000Z-00000001").unwrap(),
             bucket: "fang-local-results-123456789012".into(),
             companies: 5,
-            succeeded: 4,
+            succeeded: 3,
+            no_text: vec![CompanyFailure {
+                company: "Apple".into(),
+                reason: "no Wikipedia page for \"Apple Computer Inc\"".into(),
+            }],
             failed: vec![CompanyFailure {
                 company: "Amazon".into(),
                 reason: "\"Amazon\" is a Wikipedia disambiguation page; use a more specific name"
@@ -119,6 +142,7 @@ mod tests {
         insta::assert_snapshot!("run_with_failure", crate::output::plain(&report.render()));
         let ok = RunReport {
             succeeded: 5,
+            no_text: Vec::new(),
             failed: Vec::new(),
             ..report
         };

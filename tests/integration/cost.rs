@@ -105,7 +105,7 @@ fn estimate_and_delta_against_a_git_revision() {
     );
     assert!(
         out.stdout
-            .contains("| Amazon Comprehend | $0.00 | $0.07 | +$0.07 |"),
+            .contains("| Amazon Comprehend | $0.00 | $0.03 | +$0.03 |"),
         "{}",
         out.stdout
     );

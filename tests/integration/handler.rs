@@ -24,6 +24,7 @@ async fn one_bad_message_and_one_analyzer_error_fail_alone() {
             body: CompanyMessage {
                 company: c.clone(),
                 run_id: run_id.clone(),
+                wikipedia: None,
             }
             .to_body(),
         })
@@ -72,10 +73,13 @@ async fn one_bad_message_and_one_analyzer_error_fail_alone() {
         bucket: bucket.clone(),
         write_summary: true,
     };
+    // A deadline with no time for a retry: the failed text goes back to the queue.
+    let deadline = std::time::Instant::now() + fang_sentiment::analyze::DEADLINE_MARGIN;
     let outcome = handle_batch(
         &deps,
         &SqsEvent { records },
         time::OffsetDateTime::now_utc(),
+        deadline,
     )
     .await;
 
@@ -108,4 +112,114 @@ async fn one_bad_message_and_one_analyzer_error_fail_alone() {
     assert!(!stored.iter().any(|k| k.ends_with("summary.csv")));
     // The analyzer was asked once, with the nine readable texts.
     assert_eq!(replay.actual_requests().count(), 1);
+}
+
+/// A company whose page cannot exist is a `no_text` result with its reason, and its
+/// message is not retried; a transient error goes back to the queue; the text a page
+/// has is analyzed, with the characters sent recorded. Wikipedia on wiremock.
+#[tokio::test]
+async fn permanent_text_errors_are_results_and_transient_ones_are_retried() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    let summary = |kind: &str, extract: &str| {
+        serde_json::json!({"type": kind, "title": "x", "extract": extract,
+            "content_urls": {"desktop": {"page": "https://en.wikipedia.org/wiki/X"}}})
+    };
+    Mock::given(path("/page/summary/Amazon"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(summary("disambiguation", "Amazon most often refers to:")),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/page/summary/Nonexistent_Corp"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&server)
+        .await;
+    Mock::given(path("/page/summary/Flaky_Corp"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    // The env file maps "Apple" to the company's page, not the fruit's.
+    let apple_text = "Apple Inc. is an American multinational technology company. It is known for its excellent products.";
+    Mock::given(path("/page/summary/Apple_Inc."))
+        .respond_with(ResponseTemplate::new(200).set_body_json(summary("standard", apple_text)))
+        .expect(1)
+        .mount(&server)
+        .await;
+
+    let bucket = unique("fang-t-notext");
+    s3().create_bucket().bucket(&bucket).send().await.unwrap();
+    let run_id = RunId::new("20261130T060000Z-0000beef").unwrap();
+    let message = |id: &str, company: &str, wikipedia: Option<&str>| SqsRecord {
+        message_id: id.into(),
+        body: CompanyMessage {
+            company: company.into(),
+            run_id: run_id.clone(),
+            wikipedia: wikipedia.map(str::to_owned),
+        }
+        .to_body(),
+    };
+    let records = vec![
+        message("m-amazon", "Amazon", None),
+        message("m-none", "Nonexistent Corp", None),
+        message("m-flaky", "Flaky Corp", None),
+        message("m-apple", "Apple", Some("Apple Inc.")),
+    ];
+    let deps = Deps {
+        text: TextSource::Wikipedia(
+            fang_sentiment::text::Wikipedia::new(&server.uri())
+                .unwrap()
+                .with_backoff(std::time::Duration::from_millis(5)),
+        ),
+        analyzer: Analyzer::Vader,
+        s3: s3(),
+        bucket: bucket.clone(),
+        write_summary: false,
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let outcome = handle_batch(
+        &deps,
+        &SqsEvent { records },
+        time::OffsetDateTime::now_utc(),
+        deadline,
+    )
+    .await;
+    let retried: Vec<&str> = outcome
+        .response
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.as_str())
+        .collect();
+    assert_eq!(retried, ["m-flaky"], "{outcome:#?}");
+
+    let records = fang_sentiment::store::load_records(&s3(), &bucket, &run_id)
+        .await
+        .unwrap();
+    let by: std::collections::HashMap<&str, &fang_shared::SentimentRecord> =
+        records.iter().map(|r| (r.company.as_str(), r)).collect();
+    assert_eq!(records.len(), 3, "{records:#?}");
+    let amazon = by["Amazon"];
+    assert_eq!(amazon.status, fang_shared::ResultStatus::NoText);
+    assert_eq!(amazon.sentiment, None);
+    assert!(
+        amazon
+            .reason
+            .as_deref()
+            .unwrap()
+            .contains("disambiguation page; set `wikipedia:`"),
+        "{amazon:?}"
+    );
+    assert_eq!(
+        by["Nonexistent Corp"].status,
+        fang_shared::ResultStatus::NoText
+    );
+    let apple = by["Apple"];
+    assert_eq!(apple.status, fang_shared::ResultStatus::Ok);
+    assert!(apple.sentiment.is_some());
+    // The embedded analyzer reads the whole text (Comprehend's cut is tested beside it).
+    assert_eq!(apple.chars_analyzed, apple_text.chars().count());
+    assert_eq!(apple.source_url, "https://en.wikipedia.org/wiki/X");
 }

@@ -170,10 +170,15 @@ async fn s3_put_faults_lose_and_duplicate_nothing() {
 }
 
 #[tokio::test]
-async fn failing_company_is_reported_and_ends_in_the_dlq() {
+async fn a_company_without_a_page_is_a_result_and_a_failing_one_ends_in_the_dlq() {
     let wiki = wiremock::MockServer::start().await;
     wiremock::Mock::given(wiremock::matchers::path("/page/summary/Nonexistent_Corp"))
         .respond_with(wiremock::ResponseTemplate::new(404))
+        .mount(&wiki)
+        .await;
+    // An answer fangops cannot read: transient, so retried until the queue gives up.
+    wiremock::Mock::given(wiremock::matchers::path("/page/summary/Broken_Corp"))
+        .respond_with(wiremock::ResponseTemplate::new(400))
         .mount(&wiki)
         .await;
     wiremock::Mock::given(wiremock::matchers::path_regex("^/page/summary/Good_.*"))
@@ -192,6 +197,7 @@ async fn failing_company_is_reported_and_ends_in_the_dlq() {
         &[
             "Good One".into(),
             "Nonexistent Corp".into(),
+            "Broken Corp".into(),
             "Good Two".into(),
         ],
     )
@@ -204,10 +210,17 @@ async fn failing_company_is_reported_and_ends_in_the_dlq() {
     assert_eq!(out.code, 1, "{out:?}");
     let report = out.json();
     assert_eq!(report["succeeded"], 2);
-    assert_eq!(report["failed"][0]["company"], "Nonexistent Corp");
+    // No page: a result that says so, not a failure, and never retried.
+    assert_eq!(report["no_text"][0]["company"], "Nonexistent Corp");
+    assert_eq!(
+        report["no_text"][0]["reason"],
+        "no Wikipedia page for \"Nonexistent Corp\""
+    );
+    assert_eq!(report["failed"].as_array().unwrap().len(), 1, "{report:#}");
+    assert_eq!(report["failed"][0]["company"], "Broken Corp");
     assert_eq!(
         report["failed"][0]["reason"],
-        "no Wikipedia page for \"Nonexistent Corp\""
+        "fetching the Wikipedia summary of \"Broken Corp\": HTTP 400"
     );
     assert_eq!(report["timed_out"], false);
 
@@ -247,7 +260,15 @@ async fn failing_company_is_reported_and_ends_in_the_dlq() {
         }
     }
     assert_eq!(bodies.len(), 1, "{bodies:?}");
-    assert!(bodies[0].contains("Nonexistent Corp"), "{bodies:?}");
+    assert!(bodies[0].contains("Broken Corp"), "{bodies:?}");
+    // The summary has every company that has a result, the one without text too.
+    let csv = summary_csv(
+        report["bucket"].as_str().unwrap(),
+        report["run_id"].as_str().unwrap(),
+    )
+    .await;
+    assert!(csv.contains("Nonexistent Corp,no_text,"), "{csv}");
+    assert!(!csv.contains("Broken Corp"), "{csv}");
 }
 
 #[test]

@@ -12,6 +12,15 @@ use serde::Serialize;
 
 /// The table's partition key: the company name, exactly as normalized by fangops.
 pub const COMPANY_ATTRIBUTE: &str = "company";
+/// The Wikipedia title to read for the company, when the env file gives one.
+pub const WIKIPEDIA_ATTRIBUTE: &str = "wikipedia";
+
+/// One company as the table holds it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Company {
+    pub name: String,
+    pub wikipedia: Option<String>,
+}
 
 /// SendMessageBatch calls in flight at once.
 const SEND_CONCURRENCY: usize = 4;
@@ -61,6 +70,18 @@ pub async fn scan_companies(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
 ) -> Result<Vec<String>, ProducerError> {
+    Ok(scan_entries(ddb, table)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect())
+}
+
+/// Every company with its Wikipedia title, sorted by name.
+pub async fn scan_entries(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+) -> Result<Vec<Company>, ProducerError> {
     let scan_err = |e: aws_sdk_dynamodb::Error| ProducerError::Scan {
         table: table.to_owned(),
         source: Box::new(e),
@@ -68,17 +89,20 @@ pub async fn scan_companies(
     let mut pages = ddb
         .scan()
         .table_name(table)
-        .projection_expression("#c")
+        .projection_expression("#c, #w")
         .expression_attribute_names("#c", COMPANY_ATTRIBUTE)
+        .expression_attribute_names("#w", WIKIPEDIA_ATTRIBUTE)
         .into_paginator()
         .send();
     let mut companies = Vec::new();
     while let Some(page) = pages.next().await {
         let page = page.map_err(|e| scan_err(e.into()))?;
         companies.extend(page.items().iter().filter_map(|item| {
-            item.get(COMPANY_ATTRIBUTE)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
+            let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            Some(Company {
+                name: s(COMPANY_ATTRIBUTE)?,
+                wikipedia: s(WIKIPEDIA_ATTRIBUTE).filter(|t| !t.is_empty()),
+            })
         }));
     }
     companies.sort();
@@ -95,7 +119,7 @@ pub async fn produce(
     run_id: &RunId,
     started_at: time::OffsetDateTime,
 ) -> Result<ProducerReport, ProducerError> {
-    let companies = scan_companies(ddb, &target.table).await?;
+    let companies = scan_entries(ddb, &target.table).await?;
     let manifest = RunManifest {
         run_id: run_id.clone(),
         companies: companies.len(),
@@ -120,12 +144,11 @@ pub async fn produce(
             source: Box::new(e.into()),
         })?;
     // A few batches in flight at once: sending is latency-bound.
-    let queued: usize =
-        futures::stream::iter(batches(companies.iter().map(String::as_str), run_id))
-            .map(|batch| send_batch(sqs, &target.queue_url, batch))
-            .buffer_unordered(SEND_CONCURRENCY)
-            .try_fold(0, |sum, n| async move { Ok(sum + n) })
-            .await?;
+    let queued: usize = futures::stream::iter(batches(&companies, run_id))
+        .map(|batch| send_batch(sqs, &target.queue_url, batch))
+        .buffer_unordered(SEND_CONCURRENCY)
+        .try_fold(0, |sum, n| async move { Ok(sum + n) })
+        .await?;
     let report = ProducerReport {
         run_id: run_id.clone(),
         companies: companies.len(),
@@ -202,18 +225,16 @@ pub struct Entry {
 }
 
 /// Splits the companies of a run into SendMessageBatch calls of at most 10 entries.
-pub fn batches<'a>(
-    companies: impl IntoIterator<Item = &'a str>,
-    run_id: &RunId,
-) -> Vec<Vec<Entry>> {
+pub fn batches(companies: &[Company], run_id: &RunId) -> Vec<Vec<Entry>> {
     let entries: Vec<Entry> = companies
-        .into_iter()
+        .iter()
         .enumerate()
         .map(|(i, company)| Entry {
             id: format!("m{i}"),
             body: CompanyMessage {
-                company: company.to_owned(),
+                company: company.name.clone(),
                 run_id: run_id.clone(),
+                wikipedia: company.wikipedia.clone(),
             }
             .to_body(),
         })
@@ -231,24 +252,34 @@ mod tests {
     #[test]
     fn batches_of_ten_cover_every_company_once() {
         let names: Vec<String> = (0..23).map(|i| format!("Company {i}")).collect();
+        let companies: Vec<Company> = names
+            .iter()
+            .map(|n| Company {
+                name: n.clone(),
+                wikipedia: (n == "Company 7").then(|| "Company Seven Inc.".to_owned()),
+            })
+            .collect();
         let run = RunId::new("r1").unwrap();
-        let batches = batches(names.iter().map(String::as_str), &run);
+        let batches = batches(&companies, &run);
         assert_eq!(
             batches.iter().map(Vec::len).collect::<Vec<_>>(),
             [10, 10, 3]
         );
-        let companies: Vec<String> = batches
+        let messages: Vec<CompanyMessage> = batches
             .iter()
             .flatten()
-            .map(|e| CompanyMessage::from_body(&e.body).unwrap().company)
+            .map(|e| CompanyMessage::from_body(&e.body).unwrap())
             .collect();
-        assert_eq!(companies, names);
+        let got: Vec<&str> = messages.iter().map(|m| m.company.as_str()).collect();
+        assert_eq!(got, names);
+        assert_eq!(messages[7].page(), "Company Seven Inc.");
+        assert_eq!(messages[8].page(), "Company 8");
         let ids: std::collections::HashSet<_> = batches.iter().flatten().map(|e| &e.id).collect();
         assert_eq!(ids.len(), 23);
     }
 
     #[test]
     fn no_companies_no_batches() {
-        assert!(batches([], &RunId::new("r1").unwrap()).is_empty());
+        assert!(batches(&[], &RunId::new("r1").unwrap()).is_empty());
     }
 }

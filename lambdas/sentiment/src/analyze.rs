@@ -2,21 +2,43 @@
 //!
 //! Both give a label and four scores (positive, negative, neutral, mixed), all kept:
 //! the original project threw the scores away.
+//!
+//! Comprehend's DetectSentiment and BatchDetectSentiment analyze "the first 500
+//! characters of the input text and ignore any additional text", yet bill every 100
+//! characters sent (3 units at least): so at most 500 characters are sent, cut at a
+//! sentence or a word. Throttling and server errors are tried again, per document,
+//! while the function has time left; the rest of a batch is not held up by them.
 
+use std::time::{Duration, Instant};
+
+use aws_sdk_comprehend::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_comprehend::types::{LanguageCode, SentimentScore, SentimentType};
 use fang_shared::{AnalyzerKind, Sentiment, SentimentScores};
 
 /// Comprehend analyzes at most 5,000 bytes of UTF-8 per document.
 pub const COMPREHEND_MAX_BYTES: usize = 5_000;
+/// Comprehend's sentiment reads the first 500 characters and ignores the rest.
+pub const COMPREHEND_ANALYZED_CHARS: usize = 500;
 /// BatchDetectSentiment takes at most 25 documents.
 pub const COMPREHEND_BATCH_MAX: usize = 25;
+/// Calls of one batch's texts at most (the first and the retries).
+const ATTEMPTS: u32 = 5;
+/// The first pause after throttling; doubled each time, with jitter.
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// Time kept free before the deadline: a retry that cannot finish is not started.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
 /// Why one text has no analysis; it fails only that text.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AnalyzeError {
     /// The call itself failed (throttled, denied, unreachable): every text it carried.
     #[error("Comprehend {api}: {message}")]
-    Call { api: &'static str, message: String },
+    Call {
+        api: &'static str,
+        message: String,
+        /// Throttling, a server error, a timeout: may pass if tried again.
+        transient: bool,
+    },
     /// BatchDetectSentiment's ErrorList entry for this text.
     #[error("Comprehend: {code}: {message}")]
     Document { code: String, message: String },
@@ -26,6 +48,56 @@ pub enum AnalyzeError {
     UnknownSentiment(String),
     #[error("Comprehend returned no scores")]
     NoScores,
+}
+
+impl AnalyzeError {
+    /// Whether trying again later may succeed.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Call { transient, .. } => *transient,
+            // BatchItemError codes: only the service's own failure is worth a retry.
+            Self::Document { code, .. } => code == "INTERNAL_SERVER_ERROR",
+            Self::NoResult => true,
+            Self::UnknownSentiment(_) | Self::NoScores => false,
+        }
+    }
+
+    fn call<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R>(
+        api: &'static str,
+        e: SdkError<E, R>,
+    ) -> Self
+    where
+        R: std::fmt::Debug + Send + Sync + 'static,
+    {
+        let transient = match &e {
+            SdkError::TimeoutError(_)
+            | SdkError::DispatchFailure(_)
+            | SdkError::ResponseError(_) => true,
+            SdkError::ServiceError(s) => matches!(
+                s.err().code(),
+                Some(
+                    "ThrottlingException"
+                        | "TooManyRequestsException"
+                        | "InternalServerException"
+                        | "ServiceUnavailableException"
+                )
+            ),
+            _ => false,
+        };
+        let message = match e.as_service_error() {
+            Some(s) => format!(
+                "{}: {}",
+                s.code().unwrap_or("error"),
+                s.message().unwrap_or_default()
+            ),
+            None => aws_sdk_comprehend::error::DisplayErrorContext(&e).to_string(),
+        };
+        Self::Call {
+            api,
+            message,
+            transient,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -48,19 +120,81 @@ impl Analyzer {
         }
     }
 
-    /// Analyzes every text; one result per text, in order. One failing text fails
-    /// only itself.
-    pub async fn analyze_all(&self, texts: &[&str]) -> Vec<Result<Analysis, AnalyzeError>> {
+    /// The part of a text this analyzer reads, and so what is sent and billed:
+    /// Comprehend's first 500 characters, cut at a sentence or a word; all of it for
+    /// the embedded analyzer.
+    pub fn prepare<'t>(&self, text: &'t str) -> &'t str {
+        match self {
+            Self::Comprehend(_) => cut_for_comprehend(text),
+            Self::Vader => text,
+        }
+    }
+
+    /// Analyzes every text (as [`prepare`](Self::prepare) cuts it); one result per
+    /// text, in order. One failing text fails only itself; transient failures are
+    /// tried again while `deadline` leaves time.
+    pub async fn analyze_all(
+        &self,
+        texts: &[&str],
+        deadline: Instant,
+    ) -> Vec<Result<Analysis, AnalyzeError>> {
         match self {
             Self::Vader => texts.iter().map(|t| Ok(vader(t))).collect(),
             Self::Comprehend(client) => {
-                let mut out = Vec::with_capacity(texts.len());
-                for chunk in texts.chunks(COMPREHEND_BATCH_MAX) {
-                    out.extend(comprehend(client, chunk).await);
+                let texts: Vec<&str> = texts.iter().map(|t| cut_for_comprehend(t)).collect();
+                let mut out: Vec<Result<Analysis, AnalyzeError>> =
+                    vec![Err(AnalyzeError::NoResult); texts.len()];
+                let mut pending: Vec<usize> = (0..texts.len()).collect();
+                let mut backoff = FIRST_BACKOFF;
+                for attempt in 1..=ATTEMPTS {
+                    for chunk in pending.chunks(COMPREHEND_BATCH_MAX) {
+                        let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+                        for (&i, r) in chunk.iter().zip(comprehend(client, &batch).await) {
+                            out[i] = r;
+                        }
+                    }
+                    pending.retain(|&i| out[i].as_ref().is_err_and(AnalyzeError::is_transient));
+                    // Jitter spreads the retries of concurrent batches apart.
+                    let pause = backoff.mul_f64(0.5 + fastrand::f64());
+                    if pending.is_empty()
+                        || attempt == ATTEMPTS
+                        || Instant::now() + pause + DEADLINE_MARGIN >= deadline
+                    {
+                        break;
+                    }
+                    tracing::info!(
+                        texts = pending.len(),
+                        wait_ms = pause.as_millis() as u64,
+                        "Comprehend throttled or failed; trying those texts again"
+                    );
+                    tokio::time::sleep(pause).await;
+                    backoff *= 2;
                 }
                 out
             }
         }
+    }
+}
+
+/// At most [`COMPREHEND_ANALYZED_CHARS`] characters: up to the last sentence end that
+/// keeps at least half of them, else the last space, else a hard cut.
+pub fn cut_for_comprehend(text: &str) -> &str {
+    let text = text.trim();
+    let Some((end, _)) = text.char_indices().nth(COMPREHEND_ANALYZED_CHARS) else {
+        return text;
+    };
+    let head = &text[..end];
+    let half = head.len() / 2;
+    let sentence = head
+        .rmatch_indices(['.', '!', '?'])
+        .map(|(i, m)| i + m.len())
+        .find(|&i| i >= half && head[i..].starts_with(char::is_whitespace));
+    if let Some(i) = sentence {
+        return &head[..i];
+    }
+    match head.rfind(char::is_whitespace) {
+        Some(i) if i > 0 => head[..i].trim_end(),
+        _ => head,
     }
 }
 
@@ -86,6 +220,11 @@ async fn comprehend(
         .iter()
         .map(|t| truncate(t, COMPREHEND_MAX_BYTES).to_owned())
         .collect();
+    debug_assert!(
+        texts
+            .iter()
+            .all(|t| t.chars().count() <= COMPREHEND_ANALYZED_CHARS)
+    );
     if let [text] = texts.as_slice() {
         let result = client
             .detect_sentiment()
@@ -93,10 +232,7 @@ async fn comprehend(
             .language_code(LanguageCode::En)
             .send()
             .await
-            .map_err(|e| AnalyzeError::Call {
-                api: "DetectSentiment",
-                message: aws_sdk_comprehend::Error::from(e).to_string(),
-            })
+            .map_err(|e| AnalyzeError::call("DetectSentiment", e))
             .and_then(|out| analysis(out.sentiment(), out.sentiment_score()));
         return vec![result];
     }
@@ -109,13 +245,7 @@ async fn comprehend(
         .await
     {
         Ok(out) => out,
-        Err(e) => {
-            let error = AnalyzeError::Call {
-                api: "BatchDetectSentiment",
-                message: aws_sdk_comprehend::Error::from(e).to_string(),
-            };
-            return vec![Err(error); n];
-        }
+        Err(e) => return vec![Err(AnalyzeError::call("BatchDetectSentiment", e)); n],
     };
     let mut results: Vec<Result<Analysis, AnalyzeError>> = vec![Err(AnalyzeError::NoResult); n];
     for item in out.result_list() {
@@ -205,6 +335,29 @@ mod tests {
         let cut = truncate(&long, COMPREHEND_MAX_BYTES);
         assert_eq!(cut.len(), 4998);
         assert!(cut.chars().all(|c| c == 'ト'));
+    }
+
+    #[test]
+    fn comprehend_gets_at_most_500_characters_cut_at_a_sentence_or_word() {
+        let short = "A short text.";
+        assert_eq!(cut_for_comprehend(short), short);
+        // Sentences: cut after the last one that ends within 500 characters.
+        let sentence = "Word word word word word word word word word. "; // 46 chars
+        let text = sentence.repeat(20);
+        let cut = cut_for_comprehend(&text);
+        assert!(cut.chars().count() <= COMPREHEND_ANALYZED_CHARS);
+        assert!(cut.ends_with("word."), "{cut:?}");
+        assert_eq!(cut.chars().count(), 45 + 46 * 9);
+        // No sentence end late enough: cut at a word.
+        let words = "wörd ".repeat(200);
+        let cut = cut_for_comprehend(&words);
+        assert!(cut.chars().count() <= COMPREHEND_ANALYZED_CHARS);
+        assert!(cut.ends_with("wörd"), "{cut:?}");
+        // One long token: a hard cut on a character boundary.
+        let token = "ト".repeat(800);
+        assert_eq!(cut_for_comprehend(&token).chars().count(), 500);
+        // The embedded analyzer reads everything.
+        assert_eq!(Analyzer::Vader.prepare(&token).chars().count(), 800);
     }
 
     #[test]

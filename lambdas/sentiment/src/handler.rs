@@ -1,17 +1,28 @@
 //! One SQS batch, end to end: read the messages, fetch the texts, analyze them, store
 //! the results, and tell SQS which messages to retry.
+//!
+//! A company whose text cannot exist (no page, a disambiguation page) is a result too,
+//! with status `no_text` and the reason: retrying it would only walk it through the
+//! queue into the dead-letter queue and fire the alarm. What may pass (throttling, a
+//! server error, no time left) goes back to the queue.
 
 use std::collections::BTreeSet;
+use std::time::Instant;
 
-use fang_shared::{RunId, SentimentRecord};
+use fang_shared::{ResultStatus, RunId, SentimentRecord};
 use serde::Serialize;
 
 use crate::analyze::Analyzer;
 use crate::text::TextSource;
+use futures::StreamExt;
+
 use crate::{BatchResponse, SqsEvent, parse_batch, store};
 
 /// The excerpt kept in each result, in characters.
 pub const EXCERPT_CHARS: usize = 280;
+
+/// Wikipedia requests of one batch in flight at once.
+pub const TEXT_CONCURRENCY: usize = 4;
 
 /// What the handler needs, built once per Lambda instance.
 #[derive(Debug, Clone)]
@@ -50,10 +61,13 @@ pub fn excerpt(text: &str) -> String {
     }
 }
 
+/// One batch; `deadline` is when the function is stopped (Lambda's context deadline):
+/// retries stop in time for the batch to report what it has.
 pub async fn handle_batch(
     deps: &Deps,
     event: &SqsEvent,
     now: time::OffsetDateTime,
+    deadline: Instant,
 ) -> BatchOutcome {
     let parsed = parse_batch(event);
     let mut outcome = BatchOutcome::default();
@@ -65,13 +79,36 @@ pub async fn handle_batch(
         });
     }
 
-    // Texts, concurrently: the batch is at most 10 messages.
-    let texts =
-        futures::future::join_all(parsed.ok.iter().map(|(_, m)| deps.text.fetch(&m.company))).await;
+    // Texts, a few at a time: a batch carries up to 25 messages, and Wikimedia asks
+    // clients not to burst.
+    let texts: Vec<_> = futures::stream::iter(parsed.ok.iter())
+        .map(|(_, m)| deps.text.fetch(&m.company, m.page(), deadline))
+        .buffered(TEXT_CONCURRENCY)
+        .collect()
+        .await;
+    let analyzed_at = fang_shared::rfc3339(now);
+    let mut records = Vec::new();
     let mut with_text = Vec::new();
     for ((message_id, msg), text) in parsed.ok.into_iter().zip(texts) {
         match text {
             Ok(text) => with_text.push((message_id, msg, text)),
+            // Permanent: a result that says why, not a retry.
+            Err(e) if !e.is_transient() => records.push((
+                message_id,
+                SentimentRecord {
+                    company: msg.company,
+                    run_id: msg.run_id,
+                    status: ResultStatus::NoText,
+                    reason: Some(e.to_string()),
+                    source_url: String::new(),
+                    excerpt: String::new(),
+                    sentiment: None,
+                    scores: None,
+                    analyzer: deps.analyzer.kind(),
+                    chars_analyzed: 0,
+                    analyzed_at: analyzed_at.clone(),
+                },
+            )),
             Err(e) => outcome.failed.push(Failure {
                 message_id,
                 company: Some(msg.company),
@@ -80,22 +117,29 @@ pub async fn handle_batch(
         }
     }
 
-    let inputs: Vec<&str> = with_text.iter().map(|(_, _, t)| t.text.as_str()).collect();
-    let analyses = deps.analyzer.analyze_all(&inputs).await;
-    let analyzed_at = fang_shared::rfc3339(now);
-    let mut records = Vec::new();
-    for ((message_id, msg, text), analysis) in with_text.into_iter().zip(analyses) {
+    let inputs: Vec<&str> = with_text
+        .iter()
+        .map(|(_, _, t)| deps.analyzer.prepare(&t.text))
+        .collect();
+    let analyses = deps.analyzer.analyze_all(&inputs, deadline).await;
+    let sent: Vec<usize> = inputs.iter().map(|t| t.chars().count()).collect();
+    for (((message_id, msg, text), analysis), chars) in
+        with_text.into_iter().zip(analyses).zip(sent)
+    {
         match analysis {
             Ok(a) => records.push((
                 message_id,
                 SentimentRecord {
                     company: msg.company,
                     run_id: msg.run_id,
+                    status: ResultStatus::Ok,
+                    reason: None,
                     source_url: text.source_url,
                     excerpt: excerpt(&text.text),
-                    sentiment: a.sentiment,
-                    scores: a.scores,
+                    sentiment: Some(a.sentiment),
+                    scores: Some(a.scores),
                     analyzer: deps.analyzer.kind(),
+                    chars_analyzed: chars,
                     analyzed_at: analyzed_at.clone(),
                 },
             )),

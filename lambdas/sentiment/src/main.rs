@@ -10,6 +10,15 @@ use fang_sentiment::{Deps, SqsEvent, handle_batch};
 use fang_shared::required_env;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
+/// The invocation's deadline (milliseconds since the epoch, from the Runtime API's
+/// `Lambda-Runtime-Deadline-Ms`) as an `Instant`.
+fn deadline_instant(deadline_ms: u64) -> std::time::Instant {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    std::time::Instant::now() + std::time::Duration::from_millis(deadline_ms.saturating_sub(now_ms))
+}
+
 /// The function's edge reads its environment here and in `required_env`.
 #[allow(clippy::disallowed_methods)]
 fn optional_env(name: &str) -> Option<String> {
@@ -50,7 +59,8 @@ async fn main() -> Result<(), Error> {
         let (deps, stack) = (&deps, &stack);
         async move {
             let now = time::OffsetDateTime::now_utc();
-            let outcome = handle_batch(deps, &event.payload, now).await;
+            let deadline = deadline_instant(event.context.deadline);
+            let outcome = handle_batch(deps, &event.payload, now, deadline).await;
             // The "no results" alarm's metric, as an embedded-metric-format log line.
             let ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
             println!(

@@ -197,14 +197,27 @@ pub async fn maybe_write_summary(
     put_summary(s3, bucket, run_id, &records).await.map(Some)
 }
 
-/// Writes `summary.csv` from whatever results the run has.
+/// Writes `summary.csv` from whatever results the run has, and returns them.
 pub async fn write_summary(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     run_id: &RunId,
-) -> Result<usize, StoreError> {
+) -> Result<Vec<SentimentRecord>, StoreError> {
     let records = load_records(s3, bucket, run_id).await?;
-    put_summary(s3, bucket, run_id, &records).await
+    put_summary(s3, bucket, run_id, &records).await?;
+    Ok(records)
+}
+
+/// The run's `summary.csv`, once written.
+pub async fn get_summary(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &RunId,
+) -> Result<Option<String>, StoreError> {
+    let key = keys::summary_key(run_id);
+    Ok(get_bytes(s3, bucket, &key)
+        .await?
+        .map(|b| String::from_utf8_lossy(&b).into_owned()))
 }
 
 async fn put_summary(

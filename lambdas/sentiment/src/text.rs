@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::Deserialize;
 
@@ -21,6 +21,12 @@ pub const USER_AGENT: &str = concat!(
 const ATTEMPTS: u32 = 4;
 /// The longest wait honoured from a Retry-After header: a Lambda has a timeout.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+/// One request's limit (less when the function's deadline is nearer).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Time kept free before the function's deadline: a request or a wait that cannot
+/// end before it is not started, so the batch can still report what it has.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
 /// A company's text and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,12 +35,48 @@ pub struct Text {
     pub source_url: String,
 }
 
+/// What Wikipedia says a title is: the page it lands on (after redirects), its
+/// short description and its kind (`standard`, `disambiguation`, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page {
+    /// The title as asked for.
+    pub requested: String,
+    /// The page's normalized title, after any redirect.
+    pub title: String,
+    pub description: Option<String>,
+    pub kind: String,
+    pub extract: String,
+    pub source_url: String,
+}
+
+impl Page {
+    /// Whether Wikipedia led from the requested title to another page (a redirect
+    /// page, not just underscores or a lowercase first letter).
+    pub fn redirected(&self) -> bool {
+        normalize_title(&self.requested) != normalize_title(&self.title)
+    }
+}
+
+/// A title as MediaWiki compares titles: underscores are spaces, runs of spaces one,
+/// the first letter upper case.
+pub fn normalize_title(title: &str) -> String {
+    let spaced = title.replace('_', " ");
+    let joined = spaced.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut chars = joined.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
 /// Why no text was found: reported per company, never a crash.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TextError {
     #[error("no Wikipedia page for {0:?}")]
     NotFound(String),
-    #[error("{0:?} is a Wikipedia disambiguation page; use a more specific name")]
+    #[error("no time left to fetch the Wikipedia summary of {0:?} before the function's deadline")]
+    OutOfTime(String),
+    #[error("{0:?} is a Wikipedia disambiguation page; set `wikipedia:` to the company's own page")]
     Disambiguation(String),
     #[error("the Wikipedia page for {0:?} has no summary text")]
     Empty(String),
@@ -45,10 +87,15 @@ pub enum TextError {
 }
 
 impl TextError {
-    /// Whether trying again later may succeed: transient errors are retried through
-    /// the queue; permanent ones (no page) still are, and end in the DLQ.
+    /// Whether trying again later may succeed. The handler sends a transient error's
+    /// message back to the queue; a permanent one (no page, a disambiguation page, an
+    /// empty summary) becomes a `no_text` result with this error as its reason, since
+    /// no retry would change it.
     pub fn is_transient(&self) -> bool {
-        matches!(self, Self::Unavailable { .. } | Self::Http { .. })
+        matches!(
+            self,
+            Self::Unavailable { .. } | Self::Http { .. } | Self::OutOfTime(_)
+        )
     }
 }
 
@@ -71,9 +118,17 @@ pub enum TextSource {
 }
 
 impl TextSource {
-    pub async fn fetch(&self, company: &str) -> Result<Text, TextError> {
+    /// A company's text: Wikipedia's summary of `page` (the env file's `wikipedia:`
+    /// title, else the name), or the offline text of `company`. Gives up in time for
+    /// `deadline`.
+    pub async fn fetch(
+        &self,
+        company: &str,
+        page: &str,
+        deadline: Instant,
+    ) -> Result<Text, TextError> {
         match self {
-            Self::Wikipedia(w) => w.summary(company).await,
+            Self::Wikipedia(w) => w.summary_until(page, Some(deadline)).await,
             Self::Fixtures => Ok(fixture(company)),
         }
     }
@@ -93,8 +148,17 @@ struct Summary {
     #[serde(rename = "type", default)]
     kind: String,
     #[serde(default)]
+    title: String,
+    titles: Option<Titles>,
+    description: Option<String>,
+    #[serde(default)]
     extract: String,
     content_urls: Option<ContentUrls>,
+}
+
+#[derive(Debug, Deserialize)]
+struct Titles {
+    normalized: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -115,7 +179,7 @@ impl Wikipedia {
         })?;
         let client = reqwest::Client::builder()
             .user_agent(USER_AGENT)
-            .timeout(Duration::from_secs(10))
+            .timeout(REQUEST_TIMEOUT)
             .build()
             .map_err(ClientError::Build)?;
         Ok(Self {
@@ -142,18 +206,59 @@ impl Wikipedia {
         url
     }
 
-    pub async fn summary(&self, company: &str) -> Result<Text, TextError> {
-        let url = self.summary_url(company);
+    /// The text of a page, without a deadline (tests, `fangops companies check`).
+    pub async fn summary(&self, title: &str) -> Result<Text, TextError> {
+        self.summary_until(title, None).await
+    }
+
+    /// The text of a page: its summary's extract, or why there is none.
+    pub async fn summary_until(
+        &self,
+        title: &str,
+        deadline: Option<Instant>,
+    ) -> Result<Text, TextError> {
+        let page = self.lookup(title, deadline).await?;
+        if page.kind == "disambiguation" {
+            return Err(TextError::Disambiguation(title.to_owned()));
+        }
+        if page.extract.trim().is_empty() {
+            return Err(TextError::Empty(title.to_owned()));
+        }
+        Ok(Text {
+            text: page.extract,
+            source_url: page.source_url,
+        })
+    }
+
+    /// What Wikipedia has at a title. Redirects are followed (the REST API answers a
+    /// redirect page with 302 to its target); 429 and 5xx are tried again, honouring
+    /// Retry-After, while `deadline` leaves time.
+    pub async fn lookup(&self, title: &str, deadline: Option<Instant>) -> Result<Page, TextError> {
+        let url = self.summary_url(title);
         let http_err = |message: String| TextError::Http {
-            company: company.to_owned(),
+            company: title.to_owned(),
             message,
         };
+        // Whether `wait` (and a request after it) still ends before the deadline.
+        let time_for =
+            |wait: Duration| deadline.is_none_or(|d| Instant::now() + wait + DEADLINE_MARGIN < d);
         let mut last_status = 0;
         for attempt in 0..ATTEMPTS {
-            let response = match self.client.get(url.clone()).send().await {
+            if !time_for(Duration::ZERO) {
+                return Err(TextError::OutOfTime(title.to_owned()));
+            }
+            let mut request = self.client.get(url.clone());
+            if let Some(d) = deadline {
+                // One request never outlasts the function.
+                let left = d
+                    .saturating_duration_since(Instant::now())
+                    .saturating_sub(DEADLINE_MARGIN);
+                request = request.timeout(left.min(REQUEST_TIMEOUT));
+            }
+            let response = match request.send().await {
                 Ok(r) => r,
-                Err(e) if attempt + 1 < ATTEMPTS => {
-                    tracing::debug!(company, error = %e, "Wikipedia request failed; retrying");
+                Err(e) if attempt + 1 < ATTEMPTS && time_for(self.backoff * 2u32.pow(attempt)) => {
+                    tracing::debug!(title, error = %e, "Wikipedia request failed; retrying");
                     tokio::time::sleep(self.backoff * 2u32.pow(attempt)).await;
                     continue;
                 }
@@ -164,35 +269,45 @@ impl Wikipedia {
                 200 => {
                     let summary: Summary =
                         response.json().await.map_err(|e| http_err(e.to_string()))?;
-                    if summary.kind == "disambiguation" {
-                        return Err(TextError::Disambiguation(company.to_owned()));
-                    }
-                    if summary.extract.trim().is_empty() {
-                        return Err(TextError::Empty(company.to_owned()));
-                    }
                     let source_url = summary
                         .content_urls
                         .and_then(|c| c.desktop)
                         .and_then(|d| d.page)
                         .unwrap_or_else(|| url.to_string());
-                    return Ok(Text {
-                        text: summary.extract,
+                    let landed = summary
+                        .titles
+                        .and_then(|t| t.normalized)
+                        .filter(|t| !t.is_empty())
+                        .unwrap_or(summary.title);
+                    return Ok(Page {
+                        requested: title.to_owned(),
+                        title: if landed.is_empty() {
+                            normalize_title(title)
+                        } else {
+                            landed
+                        },
+                        description: summary.description.filter(|d| !d.is_empty()),
+                        kind: summary.kind,
+                        extract: summary.extract,
                         source_url,
                     });
                 }
-                404 => return Err(TextError::NotFound(company.to_owned())),
+                404 => return Err(TextError::NotFound(title.to_owned())),
                 429 | 500 | 502 | 503 | 504 => {
                     last_status = status.as_u16();
                     let wait = retry_after(&response)
                         .unwrap_or(self.backoff * 2u32.pow(attempt))
                         .min(MAX_RETRY_AFTER);
                     tracing::info!(
-                        company,
+                        title,
                         status = last_status,
                         wait_ms = wait.as_millis() as u64,
                         "Wikipedia asked us to wait"
                     );
                     if attempt + 1 < ATTEMPTS {
+                        if !time_for(wait) {
+                            return Err(TextError::OutOfTime(title.to_owned()));
+                        }
                         tokio::time::sleep(wait).await;
                     }
                 }
@@ -200,7 +315,7 @@ impl Wikipedia {
             }
         }
         Err(TextError::Unavailable {
-            company: company.to_owned(),
+            company: title.to_owned(),
             status: last_status,
         })
     }

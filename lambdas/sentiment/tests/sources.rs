@@ -5,11 +5,11 @@
 // Helpers here are test code too: a panic is the failure report.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use aws_smithy_http_client::test_util::{ReplayEvent, StaticReplayClient};
 use aws_smithy_types::body::SdkBody;
-use fang_sentiment::analyze::{Analyzer, COMPREHEND_MAX_BYTES};
+use fang_sentiment::analyze::{Analyzer, COMPREHEND_ANALYZED_CHARS};
 use fang_sentiment::text::{TextError, USER_AGENT, Wikipedia};
 use fang_shared::Sentiment;
 use wiremock::matchers::{header, method, path};
@@ -175,6 +175,15 @@ const VARYING_HEADERS: &[&str] = &[
 ];
 
 fn comprehend_event(target: &str, request: serde_json::Value, response: &str) -> ReplayEvent {
+    comprehend_answer(target, request, 200, response)
+}
+
+fn comprehend_answer(
+    target: &str,
+    request: serde_json::Value,
+    status: u16,
+    response: &str,
+) -> ReplayEvent {
     ReplayEvent::new(
         http::Request::builder()
             .method("POST")
@@ -184,11 +193,41 @@ fn comprehend_event(target: &str, request: serde_json::Value, response: &str) ->
             .body(SdkBody::from(request.to_string()))
             .unwrap(),
         http::Response::builder()
-            .status(200)
+            .status(status)
             .header("content-type", "application/x-amz-json-1.1")
             .body(SdkBody::from(response))
             .unwrap(),
     )
+}
+
+/// A minute from now: time for every retry.
+fn later() -> Instant {
+    Instant::now() + Duration::from_secs(60)
+}
+
+/// So near that no retry fits before it (only the first call is made).
+fn now_deadline() -> Instant {
+    Instant::now() + fang_sentiment::analyze::DEADLINE_MARGIN
+}
+
+/// The text of every document sent, across requests.
+fn sent_texts(replay: &StaticReplayClient) -> Vec<String> {
+    replay
+        .actual_requests()
+        .flat_map(|r| {
+            let body: serde_json::Value =
+                serde_json::from_slice(r.body().bytes().unwrap_or_default()).unwrap();
+            match body.get("TextList") {
+                Some(list) => list
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|t| t.as_str().unwrap().to_owned())
+                    .collect(),
+                None => vec![body["Text"].as_str().unwrap().to_owned()],
+            }
+        })
+        .collect()
 }
 
 fn comprehend(replay: &StaticReplayClient) -> Analyzer {
@@ -196,6 +235,8 @@ fn comprehend(replay: &StaticReplayClient) -> Analyzer {
         .behavior_version(aws_sdk_comprehend::config::BehaviorVersion::latest())
         .region(aws_sdk_comprehend::config::Region::new("us-east-1"))
         .credentials_provider(aws_credential_types::Credentials::for_tests())
+        // The SDK's own retries off: what is tested is fangops's, per document.
+        .retry_config(aws_sdk_comprehend::config::retry::RetryConfig::disabled())
         .http_client(replay.clone())
         .build();
     Analyzer::Comprehend(aws_sdk_comprehend::Client::from_conf(conf))
@@ -209,7 +250,7 @@ async fn one_text_uses_detect_sentiment_and_keeps_all_four_scores() {
         r#"{"Sentiment":"POSITIVE","SentimentScore":{"Positive":0.91,"Negative":0.01,"Neutral":0.07,"Mixed":0.01}}"#,
     )]);
     let results = comprehend(&replay)
-        .analyze_all(&["Netflix is great."])
+        .analyze_all(&["Netflix is great."], later())
         .await;
     let a = results[0].clone().unwrap();
     assert_eq!(a.sentiment, Sentiment::Positive);
@@ -218,13 +259,14 @@ async fn one_text_uses_detect_sentiment_and_keeps_all_four_scores() {
     replay.assert_requests_match(VARYING_HEADERS);
 }
 
+fn neutral(i: usize) -> serde_json::Value {
+    serde_json::json!({"Index": i, "Sentiment": "NEUTRAL", "SentimentScore": {"Positive": 0.1, "Negative": 0.1, "Neutral": 0.7, "Mixed": 0.1}})
+}
+
 #[tokio::test]
-async fn batch_error_for_one_text_fails_only_that_text() {
+async fn a_document_error_without_time_to_retry_fails_only_that_text() {
     let texts: Vec<String> = (0..10).map(|i| format!("Company {i} is fine.")).collect();
-    let results: Vec<serde_json::Value> = (0..10)
-        .filter(|i| *i != 3)
-        .map(|i| serde_json::json!({"Index": i, "Sentiment": "NEUTRAL", "SentimentScore": {"Positive": 0.1, "Negative": 0.1, "Neutral": 0.7, "Mixed": 0.1}}))
-        .collect();
+    let results: Vec<serde_json::Value> = (0..10).filter(|i| *i != 3).map(neutral).collect();
     let response = serde_json::json!({
         "ResultList": results,
         "ErrorList": [{"Index": 3, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "Unable to process"}]
@@ -235,14 +277,19 @@ async fn batch_error_for_one_text_fails_only_that_text() {
         &response.to_string(),
     )]);
     let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let out = comprehend(&replay).analyze_all(&inputs).await;
+    let out = comprehend(&replay)
+        .analyze_all(&inputs, now_deadline())
+        .await;
     assert_eq!(out.len(), 10);
     for (i, r) in out.iter().enumerate() {
         if i == 3 {
+            let e = r.clone().unwrap_err();
             assert_eq!(
-                r.clone().unwrap_err().to_string(),
+                e.to_string(),
                 "Comprehend: INTERNAL_SERVER_ERROR: Unable to process"
             );
+            // Transient: the handler sends it back to the queue.
+            assert!(e.is_transient());
         } else {
             assert_eq!(r.clone().unwrap().sentiment, Sentiment::Neutral, "text {i}");
         }
@@ -251,16 +298,178 @@ async fn batch_error_for_one_text_fails_only_that_text() {
 }
 
 #[tokio::test]
-async fn oversized_text_is_cut_to_what_comprehend_analyzes() {
-    let long = "é".repeat(3_000); // 6,000 bytes
-    let cut = "é".repeat(COMPREHEND_MAX_BYTES / 2);
-    let replay = StaticReplayClient::new(vec![comprehend_event(
-        "Comprehend_20171127.DetectSentiment",
-        serde_json::json!({"Text": cut, "LanguageCode": "en"}),
-        r#"{"Sentiment":"NEUTRAL","SentimentScore":{"Positive":0.0,"Negative":0.0,"Neutral":1.0,"Mixed":0.0}}"#,
-    )]);
-    let out = comprehend(&replay).analyze_all(&[long.as_str()]).await;
-    assert_eq!(out[0].clone().unwrap().sentiment, Sentiment::Neutral);
-    // The request body holds exactly 5,000 bytes of text, cut on a character boundary.
+async fn a_failed_document_is_sent_again_alone_while_there_is_time() {
+    let texts: Vec<String> = (0..4).map(|i| format!("Company {i} is fine.")).collect();
+    let first = serde_json::json!({
+        "ResultList": [neutral(0), neutral(1), neutral(3)],
+        "ErrorList": [{"Index": 2, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "Unable to process"}]
+    });
+    let replay = StaticReplayClient::new(vec![
+        comprehend_event(
+            "Comprehend_20171127.BatchDetectSentiment",
+            serde_json::json!({"TextList": texts, "LanguageCode": "en"}),
+            &first.to_string(),
+        ),
+        comprehend_event(
+            "Comprehend_20171127.DetectSentiment",
+            serde_json::json!({"Text": texts[2], "LanguageCode": "en"}),
+            r#"{"Sentiment":"POSITIVE","SentimentScore":{"Positive":0.8,"Negative":0.0,"Neutral":0.2,"Mixed":0.0}}"#,
+        ),
+    ]);
+    let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let out = comprehend(&replay).analyze_all(&inputs, later()).await;
+    assert!(out.iter().all(Result::is_ok), "{out:?}");
+    assert_eq!(out[2].clone().unwrap().sentiment, Sentiment::Positive);
     replay.assert_requests_match(VARYING_HEADERS);
+}
+
+#[tokio::test]
+async fn a_throttled_batch_is_retried_with_backoff_and_then_succeeds() {
+    let texts: Vec<String> = (0..3).map(|i| format!("Company {i} is fine.")).collect();
+    let request = serde_json::json!({"TextList": texts, "LanguageCode": "en"});
+    let ok =
+        serde_json::json!({"ResultList": [neutral(0), neutral(1), neutral(2)], "ErrorList": []});
+    let replay = StaticReplayClient::new(vec![
+        comprehend_answer(
+            "Comprehend_20171127.BatchDetectSentiment",
+            request.clone(),
+            400,
+            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+        ),
+        comprehend_event(
+            "Comprehend_20171127.BatchDetectSentiment",
+            request,
+            &ok.to_string(),
+        ),
+    ]);
+    let inputs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let started = Instant::now();
+    let out = comprehend(&replay).analyze_all(&inputs, later()).await;
+    assert!(out.iter().all(Result::is_ok), "{out:?}");
+    // It waited before trying again (the first pause is 200 ms, jittered ±50%).
+    assert!(started.elapsed() >= Duration::from_millis(100));
+    replay.assert_requests_match(VARYING_HEADERS);
+}
+
+#[tokio::test]
+async fn a_throttled_batch_without_time_left_fails_transiently() {
+    let texts = ["A is fine.", "B is fine."];
+    let replay = StaticReplayClient::new(vec![comprehend_answer(
+        "Comprehend_20171127.BatchDetectSentiment",
+        serde_json::json!({"TextList": texts, "LanguageCode": "en"}),
+        400,
+        r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
+    )]);
+    let out = comprehend(&replay)
+        .analyze_all(&texts, now_deadline())
+        .await;
+    for r in out {
+        let e = r.unwrap_err();
+        assert!(e.is_transient(), "{e}");
+        assert!(e.to_string().contains("ThrottlingException"), "{e}");
+    }
+    replay.assert_requests_match(VARYING_HEADERS);
+}
+
+#[tokio::test]
+async fn no_request_sends_more_than_500_characters() {
+    let long = "é".repeat(3_000); // 6,000 bytes, one token: a hard cut
+    let sentences = "The company reported stable revenue this year. ".repeat(30);
+    let replay = StaticReplayClient::new(vec![comprehend_event(
+        "Comprehend_20171127.BatchDetectSentiment",
+        serde_json::json!({"TextList": [
+            "é".repeat(COMPREHEND_ANALYZED_CHARS),
+            fang_sentiment::analyze::cut_for_comprehend(&sentences),
+        ], "LanguageCode": "en"}),
+        &serde_json::json!({"ResultList": [neutral(0), neutral(1)], "ErrorList": []}).to_string(),
+    )]);
+    let out = comprehend(&replay)
+        .analyze_all(&[long.as_str(), sentences.as_str()], later())
+        .await;
+    assert!(out.iter().all(Result::is_ok), "{out:?}");
+    replay.assert_requests_match(VARYING_HEADERS);
+    let sent = sent_texts(&replay);
+    assert_eq!(sent.len(), 2);
+    for t in &sent {
+        assert!(
+            t.chars().count() <= COMPREHEND_ANALYZED_CHARS,
+            "{}",
+            t.len()
+        );
+    }
+    // Cut at the end of a sentence.
+    assert!(sent[1].ends_with("this year."), "{}", sent[1]);
+}
+
+#[tokio::test]
+async fn a_page_slower_than_the_time_left_gives_up_in_time_and_is_transient() {
+    let server = MockServer::start().await;
+    Mock::given(path("/page/summary/Slow_Corp"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(summary("standard", "Slow.", "https://x"))
+                .set_delay(Duration::from_secs(10)),
+        )
+        .mount(&server)
+        .await;
+    let w = wikipedia(&server).await;
+    let started = Instant::now();
+    // 3 s left, 2 s of them kept free: the request may take about one second.
+    let deadline = started + Duration::from_secs(3);
+    let err = w
+        .summary_until("Slow Corp", Some(deadline))
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.is_transient(), "{err}");
+    // No time at all: not even a request.
+    let err = w
+        .summary_until("Slow Corp", Some(Instant::now()))
+        .await
+        .unwrap_err();
+    assert_eq!(err, TextError::OutOfTime("Slow Corp".into()));
+}
+
+#[tokio::test]
+async fn a_redirect_is_followed_and_reported_with_the_page_it_lands_on() {
+    let server = MockServer::start().await;
+    // The REST API answers a redirect page with 302 to the target's summary.
+    Mock::given(path("/page/summary/Facebook,_Inc."))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "/page/summary/Meta_Platforms"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/page/summary/Meta_Platforms"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "type": "standard",
+            "title": "Meta Platforms",
+            "titles": {"canonical": "Meta_Platforms", "normalized": "Meta Platforms"},
+            "description": "American technology company",
+            "extract": "Meta Platforms, Inc. is an American technology company.",
+            "content_urls": {"desktop": {"page": "https://en.wikipedia.org/wiki/Meta_Platforms"}}
+        })))
+        .mount(&server)
+        .await;
+    let page = wikipedia(&server)
+        .await
+        .lookup("Facebook, Inc.", None)
+        .await
+        .unwrap();
+    assert_eq!(page.title, "Meta Platforms");
+    assert!(page.redirected());
+    assert_eq!(
+        page.description.as_deref(),
+        Some("American technology company")
+    );
+    // Underscores and a lowercase first letter are not a redirect.
+    let same = fang_sentiment::text::Page {
+        requested: "meta_Platforms".into(),
+        ..page
+    };
+    assert!(!same.redirected());
 }

@@ -13,12 +13,20 @@ use serde::{Deserialize, Serialize};
 /// SendMessageBatch takes at most 10 entries.
 pub const SQS_BATCH_MAX: usize = 10;
 
+/// Receives of a message before the queue moves it to the dead-letter queue (the
+/// template's `maxReceiveCount`; AWS advises at least 5 for a Lambda consumer).
+pub const MAX_RECEIVES: u32 = 5;
+
 /// One company to analyze in one run: the body of each SQS message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompanyMessage {
     pub company: String,
     pub run_id: RunId,
+    /// The Wikipedia page to read, when the env file names one (`wikipedia:`); the
+    /// company's name otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wikipedia: Option<String>,
 }
 
 /// Why a message body was rejected. A rejected message is reported as a batch item
@@ -42,6 +50,11 @@ pub struct InvalidRunId(pub String);
 pub struct MissingEnv(pub String);
 
 impl CompanyMessage {
+    /// The Wikipedia title to fetch: the one the env file gives, else the name.
+    pub fn page(&self) -> &str {
+        self.wikipedia.as_deref().unwrap_or(&self.company)
+    }
+
     pub fn to_body(&self) -> String {
         serde_json::to_string(self).expect("a company message always serializes")
     }
@@ -174,17 +187,40 @@ impl AnalyzerKind {
     }
 }
 
-/// One company's result in one run: one JSON object in S3.
+/// Whether a company has a sentiment in a run.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResultStatus {
+    /// Analyzed: `sentiment` and `scores` are set.
+    #[default]
+    Ok,
+    /// No text to analyze, for a reason trying again will not change (no page, a
+    /// disambiguation page): recorded, not retried, and `reason` says what to fix.
+    NoText,
+}
+
+/// One company's result in one run: one JSON object in S3. Records written before a
+/// field existed read with its default.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SentimentRecord {
     pub company: String,
     pub run_id: RunId,
+    #[serde(default)]
+    pub status: ResultStatus,
+    /// Why there is no sentiment (`no_text`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     pub source_url: String,
     pub excerpt: String,
-    pub sentiment: Sentiment,
-    pub scores: SentimentScores,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<Sentiment>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scores: Option<SentimentScores>,
     pub analyzer: AnalyzerKind,
+    /// The characters sent to the analyzer (Comprehend reads at most 500).
+    #[serde(default)]
+    pub chars_analyzed: usize,
     /// RFC 3339, UTC.
     pub analyzed_at: String,
 }
@@ -255,6 +291,7 @@ mod tests {
         let msg = CompanyMessage {
             company: "Société Générale".into(),
             run_id: RunId::new("20261130-abc").unwrap(),
+            wikipedia: None,
         };
         let body = msg.to_body();
         assert_eq!(
@@ -262,6 +299,21 @@ mod tests {
             r#"{"company":"Société Générale","run_id":"20261130-abc"}"#
         );
         assert_eq!(CompanyMessage::from_body(&body).unwrap(), msg);
+        assert_eq!(msg.page(), "Société Générale");
+        let apple = CompanyMessage {
+            company: "Apple".into(),
+            run_id: RunId::new("r1").unwrap(),
+            wikipedia: Some("Apple Inc.".into()),
+        };
+        let body = apple.to_body();
+        assert_eq!(
+            body,
+            r#"{"company":"Apple","run_id":"r1","wikipedia":"Apple Inc."}"#
+        );
+        assert_eq!(
+            CompanyMessage::from_body(&body).unwrap().page(),
+            "Apple Inc."
+        );
     }
 
     #[test]
@@ -307,7 +359,12 @@ mod tests {
     fn record_fixture_round_trips() {
         let fixture = include_str!("../fixtures/record.json");
         let record: SentimentRecord = serde_json::from_str(fixture).unwrap();
-        assert_eq!(record.sentiment, Sentiment::Positive);
+        assert_eq!(record.sentiment, Some(Sentiment::Positive));
+        assert_eq!(record.status, ResultStatus::Ok);
+        assert_eq!(
+            record.chars_analyzed, 0,
+            "records from before the field read as 0"
+        );
         assert_eq!(record.analyzer, AnalyzerKind::Comprehend);
         let again: SentimentRecord =
             serde_json::from_str(&serde_json::to_string(&record).unwrap()).unwrap();

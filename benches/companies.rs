@@ -73,7 +73,7 @@ fn main() {
     let start = Instant::now();
     let raw = fangops::config::raw::from_str(Path::new("bench.yaml"), &text).expect("valid");
     let parse = start.elapsed();
-    let names: Vec<&str> = raw.companies.iter().map(|c| c.value.as_str()).collect();
+    let names: Vec<&str> = raw.companies.iter().map(|c| c.value.name()).collect();
     let start = Instant::now();
     let list = fangops::companies::CompanyList::from_names(&names).expect("valid");
     let validate = start.elapsed();

@@ -160,10 +160,12 @@ fn money(v: f64) -> String {
 /// A fenced ```diff block of the companies to add and remove; the fence is longer than
 /// any run of backticks in a name, so no name can close it.
 fn companies_diff(c: &CompaniesPlan, limit: usize) -> String {
+    let retitled: Vec<String> = c.retitled.iter().map(ToString::to_string).collect();
     let longest = c
         .added
         .iter()
         .chain(&c.removed)
+        .chain(&retitled)
         .map(|n| n.split(|ch| ch != '`').map(str::len).max().unwrap_or(0))
         .max()
         .unwrap_or(0);
@@ -173,8 +175,9 @@ fn companies_diff(c: &CompaniesPlan, limit: usize) -> String {
         .added
         .iter()
         .map(|n| format!("+ {n}"))
-        .chain(c.removed.iter().map(|n| format!("- {n}")));
-    let total = c.added.len() + c.removed.len();
+        .chain(c.removed.iter().map(|n| format!("- {n}")))
+        .chain(retitled.iter().map(|r| format!("! {r}")));
+    let total = c.added.len() + c.removed.len() + retitled.len();
     for l in lines.take(limit) {
         out += &l;
         out.push('\n');
@@ -191,7 +194,8 @@ fn companies_diff(c: &CompaniesPlan, limit: usize) -> String {
 pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
     let (add, modify, remove) = crate::plan::action_counts(&p.changes);
     let stack_changes = p.changes.len() + p.parameter_changes.len();
-    let company_changes = p.companies.added.len() + p.companies.removed.len();
+    let company_changes =
+        p.companies.added.len() + p.companies.removed.len() + p.companies.retitled.len();
     let alarm_changes = p.alarms.as_ref().map_or(0, |a| a.changes.len());
     let total = stack_changes + company_changes + alarm_changes;
     let blocked = p.companies.refused.as_ref();
@@ -246,12 +250,18 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
     } else if company_changes == 0 {
         format!("no changes ({})", c.unchanged)
     } else {
-        let before = c.unchanged + c.removed.len();
-        let after = c.unchanged + c.added.len();
+        let kept = c.unchanged + c.retitled.len();
+        let before = kept + c.removed.len();
+        let after = kept + c.added.len();
         format!(
-            "+{} −{} ({before} → {after})",
+            "+{} −{}{} ({before} → {after})",
             c.added.len(),
-            c.removed.len()
+            c.removed.len(),
+            if c.retitled.is_empty() {
+                String::new()
+            } else {
+                format!(", {} new page", c.retitled.len())
+            }
         )
     };
     summary.row([raw("Companies"), raw(companies)]);
@@ -470,6 +480,7 @@ mod tests {
             added: added.iter().map(|s| (*s).to_owned()).collect(),
             removed: removed.iter().map(|s| (*s).to_owned()).collect(),
             unchanged,
+            retitled: Vec::new(),
             refused: None,
             note: None,
         }

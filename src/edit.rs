@@ -26,8 +26,17 @@ use crate::diagnostics::{Diagnostic, InvalidInput};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Edit {
     Add(Vec<String>),
+    /// One company with the Wikipedia page to read for it (`companies add --wikipedia`);
+    /// for a listed company, sets or replaces its page.
+    AddPage {
+        name: String,
+        wikipedia: String,
+    },
     Remove(Vec<String>),
-    Rename { from: String, to: String },
+    Rename {
+        from: String,
+        to: String,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -55,13 +64,18 @@ pub struct EditReport {
     pub renamed: Vec<Renamed>,
     /// Names asked to be added that the list already has (with the file's spelling).
     pub already_listed: Vec<String>,
+    /// Listed companies whose Wikipedia page was set: (name, title).
+    pub repaged: Vec<Renamed>,
     pub companies: usize,
     pub written: bool,
 }
 
 impl EditReport {
     pub fn changed(&self) -> bool {
-        !self.added.is_empty() || !self.removed.is_empty() || !self.renamed.is_empty()
+        !self.added.is_empty()
+            || !self.removed.is_empty()
+            || !self.renamed.is_empty()
+            || !self.repaged.is_empty()
     }
 
     pub fn render(&self) -> String {
@@ -74,6 +88,9 @@ impl EditReport {
         }
         for Renamed { from, to } in &self.renamed {
             out += &format!("~ {from} → {to}\n");
+        }
+        for Renamed { from, to } in &self.repaged {
+            out += &format!("~ {from}: Wikipedia page {to}\n");
         }
         for n in &self.already_listed {
             out += &format!("= {n} (already listed)\n");
@@ -161,8 +178,56 @@ pub fn write_atomically(path: &Path, contents: &[u8]) -> Result<()> {
 struct Entry {
     name: String,
     key: String,
+    /// The whole item: a scalar, or a `{name: …, wikipedia: …}` mapping.
     start: usize,
     end: usize,
+    /// The name's scalar inside the item (the item itself for a plain name).
+    name_start: usize,
+    name_end: usize,
+    wikipedia: Option<String>,
+}
+
+impl Entry {
+    /// The item's text with the name replaced (a rename keeps the page).
+    fn renamed(&self, body: &str, to: &str) -> String {
+        format!(
+            "{}{}{}",
+            &body[self.start..self.name_start],
+            scalar(to),
+            &body[self.name_end..self.end]
+        )
+    }
+}
+
+/// An entry of the list as fangops writes it: a name, or a one-line mapping.
+fn item(name: &str, wikipedia: Option<&str>) -> String {
+    match wikipedia {
+        None => scalar(name),
+        Some(w) => format!("{{name: {}, wikipedia: {}}}", scalar(name), scalar(w)),
+    }
+}
+
+/// A value's byte range in the text.
+fn span_of<T>(s: &serde_saphyr::Spanned<T>) -> (usize, usize) {
+    let span = s.referenced.span();
+    let start = span.byte_offset().unwrap_or(0) as usize;
+    (start, start + span.byte_len().unwrap_or(0) as usize)
+}
+
+/// Where a flow mapping that opens at `open` closes (after its `}`), quotes respected.
+fn flow_mapping_end(body: &str, open: usize) -> Option<usize> {
+    let mut quote = None;
+    for (i, c) in body[open..].char_indices() {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, '"' | '\'') => quote = Some(c),
+            (None, '}') => return Some(open + i + 1),
+            (None, '\n') => return None,
+            _ => {}
+        }
+    }
+    None
 }
 
 /// A change to the text: replace `start..end` with `text`.
@@ -189,32 +254,57 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
     // The file must be valid before: an edit is no way to hide a problem in it.
     config::parse(path, body.as_bytes())?;
     let raw = raw::from_str(path, body).map_err(|d| InvalidInput(vec![d]))?;
-    let entries: Vec<Entry> = raw
-        .companies
-        .iter()
-        .map(|c| {
-            let span = c.referenced.span();
-            let start = span.byte_offset().unwrap_or(0) as usize;
-            let end = start + span.byte_len().unwrap_or(0) as usize;
-            let name = normalize(&c.value).unwrap_or_else(|_| c.value.clone());
-            Entry {
-                key: identity_key(&name),
-                name,
-                start,
-                end,
+    let mut entries: Vec<Entry> = Vec::with_capacity(raw.companies.len());
+    for c in &raw.companies {
+        let (item_start, item_end) = span_of(c);
+        let entry = match &c.value {
+            raw::RawCompany::Name(text) => {
+                let name = normalize(text).unwrap_or_else(|_| text.clone());
+                Entry {
+                    key: identity_key(&name),
+                    name,
+                    start: item_start,
+                    end: item_end,
+                    name_start: item_start,
+                    name_end: item_end,
+                    wikipedia: None,
+                }
             }
-        })
-        .collect();
-    if entries
-        .iter()
-        .any(|e| e.end > body.len() || e.start >= e.end)
-    {
-        return Err(invalid(
-            path,
-            "cannot locate the companies list's entries in the file",
-        ));
+            raw::RawCompany::Entry { name, wikipedia } => {
+                let (name_start, name_end) = span_of(name);
+                let value_end = wikipedia
+                    .as_ref()
+                    .map_or(name_end, |w| span_of(w).1.max(name_end));
+                // A flow mapping ends at its brace; a block mapping at its last value.
+                // The brace that opens this entry: the last one before the name on its
+                // line, with no brace closed in between.
+                let start = body[..name_start]
+                    .rfind('{')
+                    .filter(|&b| !body[b..name_start].contains(['}', '\n']));
+                let (start, end) = match start {
+                    Some(open) => (
+                        open,
+                        flow_mapping_end(body, open).ok_or_else(|| {
+                            invalid(path, "cannot locate an entry of the companies list")
+                        })?,
+                    ),
+                    None => (item_start.min(name_start), value_end),
+                };
+                let text = &name.value;
+                let normalized = normalize(text).unwrap_or_else(|_| text.clone());
+                Entry {
+                    key: identity_key(&normalized),
+                    name: normalized,
+                    start,
+                    end,
+                    name_start,
+                    name_end,
+                    wikipedia: wikipedia.as_ref().map(|w| w.value.trim().to_owned()),
+                }
+            }
+        };
+        entries.push(entry);
     }
-
     let mut report = EditReport {
         file: path.to_path_buf(),
         ..Default::default()
@@ -223,9 +313,27 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
         entries.iter().map(|e| (e.key.as_str(), e)).collect();
     let find = |key: &str| by_key.get(key).copied();
     let mut to_add: Vec<String> = Vec::new();
+    // Pages of added names, and listed entries whose page an AddPage sets.
+    let mut pages: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut repaged: Vec<(&Entry, String)> = Vec::new();
     let mut to_remove: Vec<&Entry> = Vec::new();
     let mut renames: Vec<(&Entry, String)> = Vec::new();
     match edit {
+        Edit::AddPage { name, wikipedia } => {
+            let name = normalize_arg(path, name)?;
+            let title = crate::companies::normalize_title(wikipedia)
+                .map_err(|e| invalid(path, e.to_string()))?;
+            match find(&identity_key(&name)) {
+                Some(e) if e.wikipedia.as_deref() == Some(title.as_str()) => {
+                    report.already_listed.push(e.name.clone());
+                }
+                Some(e) => repaged.push((e, title)),
+                None => {
+                    pages.insert(name.clone(), title);
+                    to_add.push(name);
+                }
+            }
+        }
         Edit::Add(names) => {
             let mut seen = BTreeSet::new();
             for raw_name in names {
@@ -287,13 +395,33 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
     let mut splices = Vec::new();
     for (e, to) in &renames {
         splices.push(Splice {
-            start: e.start,
-            end: e.end,
+            start: e.name_start,
+            end: e.name_end,
             text: scalar(to),
         });
         report.renamed.push(Renamed {
             from: e.name.clone(),
             to: to.clone(),
+        });
+    }
+    for (e, title) in &repaged {
+        if body[e.start..e.end].contains('\n') {
+            return Err(invalid(
+                path,
+                format!(
+                    "{} is a mapping over several lines; set its `wikipedia:` by hand",
+                    e.name
+                ),
+            ));
+        }
+        splices.push(Splice {
+            start: e.start,
+            end: e.end,
+            text: item(&e.name, Some(title)),
+        });
+        report.repaged.push(Renamed {
+            from: e.name.clone(),
+            to: title.clone(),
         });
     }
     let remaining = entries.len() - to_remove.len();
@@ -304,7 +432,9 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
             &entries,
             &to_remove,
             &to_add,
+            &pages,
             &renames,
+            &repaged,
             &mut splices,
         )?;
     } else if !to_remove.is_empty() || !to_add.is_empty() {
@@ -314,6 +444,7 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
             &entries,
             &to_remove,
             &to_add,
+            &pages,
             remaining,
             newline,
             &mut splices,
@@ -348,7 +479,13 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
     }
     expected.extend(to_add.iter().cloned());
     let got: BTreeSet<String> = after.companies.names().map(str::to_owned).collect();
-    if got != expected {
+    let pages_as_meant = pages
+        .iter()
+        .chain(repaged.iter().map(|(e, t)| (&e.name, t)))
+        .all(|(name, title)| {
+            after.companies.get(name).and_then(|c| c.wikipedia.as_ref()) == Some(title)
+        });
+    if got != expected || !pages_as_meant {
         return Err(invalid(
             path,
             "this list's layout cannot be edited safely; nothing was changed (edit it by hand)",
@@ -407,6 +544,7 @@ fn block_edits(
     entries: &[Entry],
     to_remove: &[&Entry],
     to_add: &[String],
+    pages: &std::collections::HashMap<String, String>,
     remaining: usize,
     newline: &str,
     splices: &mut Vec<Splice>,
@@ -436,7 +574,7 @@ fn block_edits(
         return Ok(());
     }
     let Some(last) = entries.last() else {
-        return add_to_empty(path, body, to_add, newline, splices);
+        return add_to_empty(path, body, to_add, pages, newline, splices);
     };
     let prefix = |e: &Entry| {
         let line = &body[line_start(body, e.start)..e.start];
@@ -458,7 +596,10 @@ fn block_edits(
             Some(e) => (line_start(body, e.start), prefix(e)),
             None => (line_end(body, last.end), prefix(last)),
         };
-        let mut line = format!("{p}{}{newline}", scalar(name));
+        let mut line = format!(
+            "{p}{}{newline}",
+            item(name, pages.get(name).map(String::as_str))
+        );
         if at == body.len() && !body.ends_with('\n') {
             line.insert_str(0, newline);
         }
@@ -504,6 +645,7 @@ fn add_to_empty(
     path: &Path,
     body: &str,
     to_add: &[String],
+    pages: &std::collections::HashMap<String, String>,
     newline: &str,
     splices: &mut Vec<Splice>,
 ) -> Result<(), InvalidInput> {
@@ -524,7 +666,7 @@ fn add_to_empty(
     sorted.sort_by_key(|n| identity_key(n));
     let mut text = String::new();
     for n in &sorted {
-        text += &format!("{newline}  - {}", scalar(n));
+        text += &format!("{newline}  - {}", item(n, pages.get(n).map(String::as_str)));
     }
     // Whatever followed `[]` on its line (a comment) stays after the key's line.
     let rest_of_line = &body[close..line_end(body, close)];
@@ -548,17 +690,20 @@ fn add_to_empty(
 /// Flow lists (`[A, B]`): the entries between the brackets are written out again, in
 /// their order, with additions at the end. Refused when a comment sits inside them,
 /// which rewriting would lose.
+#[allow(clippy::too_many_arguments)]
 fn flow_edits(
     path: &Path,
     body: &str,
     entries: &[Entry],
     to_remove: &[&Entry],
     to_add: &[String],
+    pages: &std::collections::HashMap<String, String>,
     renames: &[(&Entry, String)],
+    repaged: &[(&Entry, String)],
     splices: &mut Vec<Splice>,
 ) -> Result<(), InvalidInput> {
     if to_remove.is_empty() && to_add.is_empty() {
-        return Ok(()); // a rename alone is a splice of the scalar
+        return Ok(()); // a rename or a new page alone is a splice of its own
     }
     splices.clear();
     let first = &entries[0];
@@ -583,12 +728,20 @@ fn flow_edits(
         if to_remove.iter().any(|r| r.start == e.start) {
             continue;
         }
+        if let Some((_, title)) = repaged.iter().find(|(r, _)| r.start == e.start) {
+            items.push(item(&e.name, Some(title)));
+            continue;
+        }
         match renames.iter().find(|(r, _)| r.start == e.start) {
-            Some((_, to)) => items.push(scalar(to)),
+            Some((_, to)) => items.push(e.renamed(body, to)),
             None => items.push(body[e.start..e.end].to_owned()),
         }
     }
-    items.extend(to_add.iter().map(|n| scalar(n)));
+    items.extend(
+        to_add
+            .iter()
+            .map(|n| item(n, pages.get(n).map(String::as_str))),
+    );
     splices.push(Splice {
         start: open,
         end: close + 1,
@@ -612,6 +765,10 @@ mod tests {
                 to: "Meta".into(),
             }],
             already_listed: vec!["Apple".into()],
+            repaged: vec![Renamed {
+                from: "Alphabet".into(),
+                to: "Alphabet Inc.".into(),
+            }],
             companies: 5,
             written: false,
         };
@@ -761,6 +918,104 @@ mod tests {
             out,
             format!("{HEAD}companies:\n  - Apple\n  - Microsoft\n  - Nvidia\n")
         );
+    }
+
+    fn page(name: &str, title: &str) -> Edit {
+        Edit::AddPage {
+            name: name.into(),
+            wikipedia: title.into(),
+        }
+    }
+
+    #[test]
+    fn add_with_a_page_writes_a_one_line_mapping_in_order() {
+        let text = format!("{HEAD}companies:\n  - Amazon\n  - Netflix\n");
+        let (out, report) = edit(&text, page("Apple", "Apple Inc."));
+        assert_eq!(
+            out,
+            format!(
+                "{HEAD}companies:\n  - Amazon\n  - {{name: Apple, wikipedia: Apple Inc.}}\n  - Netflix\n"
+            )
+        );
+        assert_eq!(report.added, ["Apple"]);
+        let cfg = config::parse(Path::new("x.yaml"), out.as_bytes()).unwrap();
+        assert_eq!(cfg.companies.get("Apple").unwrap().page(), "Apple Inc.");
+    }
+
+    #[test]
+    fn a_page_for_a_listed_company_replaces_its_entry_and_keeps_its_comment() {
+        let text = format!("{HEAD}companies:\n  - Alphabet   # Google\n  - Netflix\n");
+        let (out, report) = edit(&text, page("alphabet", "Alphabet Inc."));
+        assert_eq!(
+            out,
+            format!(
+                "{HEAD}companies:\n  - {{name: Alphabet, wikipedia: Alphabet Inc.}}   # Google\n  - Netflix\n"
+            )
+        );
+        assert_eq!(
+            report.repaged,
+            [Renamed {
+                from: "Alphabet".into(),
+                to: "Alphabet Inc.".into()
+            }]
+        );
+        // The same page again: nothing to do.
+        let (again, report) = edit(&out, page("Alphabet", "Alphabet Inc."));
+        assert_eq!(again, out);
+        assert!(!report.changed());
+    }
+
+    #[test]
+    fn mapping_entries_are_removed_and_renamed_whole() {
+        let text = format!(
+            "{HEAD}companies:\n  - {{name: Apple, wikipedia: \"Apple Inc.\"}}  # not the fruit\n  - name: Alphabet\n    wikipedia: Alphabet Inc.\n  - Netflix\n"
+        );
+        let (out, _) = edit(&text, remove(&["Apple", "Alphabet"]));
+        assert_eq!(out, format!("{HEAD}companies:\n  - Netflix\n"));
+        let (out, report) = edit(
+            &text,
+            Edit::Rename {
+                from: "Apple".into(),
+                to: "Apple Computer".into(),
+            },
+        );
+        assert!(
+            out.contains(
+                "  - {name: Apple Computer, wikipedia: \"Apple Inc.\"}  # not the fruit\n"
+            ),
+            "{out}"
+        );
+        assert_eq!(report.renamed.len(), 1);
+        let cfg = config::parse(Path::new("x.yaml"), out.as_bytes()).unwrap();
+        assert_eq!(
+            cfg.companies.get("Apple Computer").unwrap().page(),
+            "Apple Inc."
+        );
+    }
+
+    #[test]
+    fn flow_lists_keep_their_mappings() {
+        let text = format!("{HEAD}companies: [Amazon, {{name: Apple, wikipedia: Apple Inc.}}]\n");
+        let (out, _) = edit(&text, add(&["Netflix"]));
+        assert_eq!(
+            out,
+            format!("{HEAD}companies: [Amazon, {{name: Apple, wikipedia: Apple Inc.}}, Netflix]\n")
+        );
+        let (out, _) = edit(&out, remove(&["Apple"]));
+        assert_eq!(out, format!("{HEAD}companies: [Amazon, Netflix]\n"));
+    }
+
+    #[test]
+    fn a_bad_title_changes_nothing() {
+        let text = format!("{HEAD}companies:\n  - Amazon\n");
+        let err = apply(
+            Path::new("environments/dev.yaml"),
+            &text,
+            &page("Apple", "Apple [fruit]"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("no Wikipedia title can"), "{err}");
     }
 
     #[test]

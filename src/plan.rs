@@ -153,18 +153,24 @@ pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
         );
     } else {
         out += &format!(
-            "{} to add, {} to remove, {} unchanged (against {against}).\n\n",
+            "{} to add, {} to remove, {}{} unchanged (against {against}).\n\n",
             c.added.len(),
             c.removed.len(),
+            if c.retitled.is_empty() {
+                String::new()
+            } else {
+                format!("{} with another Wikipedia page, ", c.retitled.len())
+            },
             c.unchanged
         );
         let mut t = Table::new(["", "Company"]);
         let rows = c
             .added
             .iter()
-            .map(|n| ("+", n))
-            .chain(c.removed.iter().map(|n| ("−", n)));
-        let total = c.added.len() + c.removed.len();
+            .map(|n| ("+", n.clone()))
+            .chain(c.removed.iter().map(|n| ("−", n.clone())))
+            .chain(c.retitled.iter().map(|r| ("~", r.to_string())));
+        let total = c.added.len() + c.removed.len() + c.retitled.len();
         for (sign, name) in rows.take(COMPANY_ROWS) {
             t.row([raw(sign), text(name)]);
         }
@@ -381,6 +387,7 @@ mod tests {
             added: vec!["Apple".into()],
             removed: vec!["Amazon".into(), "Meta".into(), "Nvidia".into()],
             unchanged: 1,
+            retitled: Vec::new(),
             refused: Some("the sync would delete 3 of the 4 companies in the table, 75% of it, more than the 50% allowed (sync.max_delete_percent): Amazon, Meta, Nvidia".into()),
             note: None,
         };
@@ -390,6 +397,11 @@ mod tests {
             added: many,
             removed: Vec::new(),
             unchanged: 7,
+            retitled: vec![crate::sync::Retitle {
+                name: "Alphabet".into(),
+                from: None,
+                to: Some("Alphabet Inc.".into()),
+            }],
             refused: None,
             note: Some("the live table could not be read: AccessDeniedException".into()),
         };

@@ -11,7 +11,7 @@
 //! keys, nothing else: an item that is in the file is never rewritten, so attributes
 //! written out of band survive.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -83,6 +83,9 @@ pub struct SyncReport {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub unchanged: usize,
+    /// Companies whose Wikipedia page changed (UpdateItem, other attributes kept).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retitled: Vec<Retitle>,
     pub dry_run: bool,
     /// Dry run only: why the real sync would refuse (a mass delete).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -93,15 +96,20 @@ pub struct SyncReport {
 
 impl SyncReport {
     pub fn changed(&self) -> bool {
-        !self.added.is_empty() || !self.removed.is_empty()
+        !self.added.is_empty() || !self.removed.is_empty() || !self.retitled.is_empty()
     }
 
     pub fn summary(&self) -> String {
         format!(
-            "{}{} added, {} removed, {} unchanged",
+            "{}{} added, {} removed, {}{} unchanged",
             if self.dry_run { "would be: " } else { "" },
             self.added.len(),
             self.removed.len(),
+            if self.retitled.is_empty() {
+                String::new()
+            } else {
+                format!("{} with a new Wikipedia page, ", self.retitled.len())
+            },
             self.unchanged
         )
     }
@@ -127,6 +135,9 @@ impl SyncReport {
                 out += &format!("  {sign} … and {} more\n", names.len() - LIST_LIMIT);
             }
         }
+        for r in &self.retitled {
+            out += &format!("  ~ {r}\n");
+        }
         if let Some(why) = &self.blocked {
             out += &format!(
                 "The sync would refuse: {why}. Pass --allow-mass-delete if that is intended.\n"
@@ -150,12 +161,83 @@ impl SyncReport {
     }
 }
 
+/// The companies table as read: every name, and the Wikipedia title of those that
+/// have one (the `wikipedia` attribute the producer puts in each message).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LiveTable {
+    pub names: BTreeSet<String>,
+    pub titles: BTreeMap<String, String>,
+}
+
+impl LiveTable {
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// The table as the file would make it (a base revision's file, a new table).
+    pub fn from_list(list: &crate::companies::CompanyList) -> Self {
+        Self {
+            names: list.names().map(str::to_owned).collect(),
+            titles: list
+                .iter()
+                .filter_map(|c| Some((c.name.clone(), c.wikipedia.clone()?)))
+                .collect(),
+        }
+    }
+}
+
+/// A company in both the table and the file whose Wikipedia page differs: a change,
+/// written with UpdateItem so the item's other attributes stay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Retitle {
+    pub name: String,
+    /// The table's title (`None`: the name's page).
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+impl std::fmt::Display for Retitle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let page = |t: &Option<String>| t.clone().unwrap_or_else(|| self.name.clone());
+        write!(
+            f,
+            "{}: page {} → {}",
+            self.name,
+            page(&self.from),
+            page(&self.to)
+        )
+    }
+}
+
 /// The difference between the live table and the file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Diff {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub unchanged: usize,
+    /// In both, with another Wikipedia page in the file (counted apart from unchanged).
+    pub retitled: Vec<Retitle>,
+}
+
+/// [`diff`] of the names, and the companies in both whose Wikipedia page differs.
+pub fn diff_table(live: &LiveTable, wanted: &crate::companies::CompanyList) -> Diff {
+    let mut d = diff(&live.names, wanted.names());
+    d.retitled = wanted
+        .iter()
+        .filter(|c| live.names.contains(&c.name))
+        .filter(|c| live.titles.get(&c.name) != c.wikipedia.as_ref())
+        .map(|c| Retitle {
+            name: c.name.clone(),
+            from: live.titles.get(&c.name).cloned(),
+            to: c.wikipedia.clone(),
+        })
+        .collect();
+    d.unchanged -= d.retitled.len();
+    d
 }
 
 /// Keys compare exactly: the file's spelling is what the producer reads, so a live
@@ -174,6 +256,7 @@ pub fn diff<'a>(live: &BTreeSet<String>, wanted: impl Iterator<Item = &'a str>) 
             .cloned()
             .collect(),
         unchanged: live.iter().filter(|l| wanted.contains(l.as_str())).count(),
+        retitled: Vec::new(),
     }
 }
 
@@ -237,22 +320,23 @@ pub fn check_mass_delete(
     }
 }
 
-/// The table's company names, or None when the table does not exist (yet).
+/// The table's companies, or None when the table does not exist (yet).
 pub async fn read_live(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
     deadline: Instant,
     stats: &mut WriteStats,
-) -> Result<Option<BTreeSet<String>>> {
-    let mut live = BTreeSet::new();
+) -> Result<Option<LiveTable>> {
+    let mut live = LiveTable::default();
     let mut start: Option<HashMap<String, AttributeValue>> = None;
     let mut backoff = Backoff::new(deadline);
     loop {
         let page = ddb
             .scan()
             .table_name(table)
-            .projection_expression("#c")
+            .projection_expression("#c, #w")
             .expression_attribute_names("#c", fang_producer::COMPANY_ATTRIBUTE)
+            .expression_attribute_names("#w", fang_producer::WIKIPEDIA_ATTRIBUTE)
             .set_exclusive_start_key(start.clone())
             .send()
             .await;
@@ -282,11 +366,16 @@ pub async fn read_live(
         stats.scan_pages += 1;
         // Waits grow with consecutive failures, not with failures over a long scan.
         backoff = Backoff::new(deadline);
-        live.extend(page.items().iter().filter_map(|item| {
-            item.get(fang_producer::COMPANY_ATTRIBUTE)
-                .and_then(|v| v.as_s().ok())
-                .cloned()
-        }));
+        for item in page.items() {
+            let s = |k: &str| item.get(k).and_then(|v| v.as_s().ok()).cloned();
+            let Some(name) = s(fang_producer::COMPANY_ATTRIBUTE) else {
+                continue;
+            };
+            if let Some(title) = s(fang_producer::WIKIPEDIA_ATTRIBUTE).filter(|t| !t.is_empty()) {
+                live.titles.insert(name.clone(), title);
+            }
+            live.names.insert(name);
+        }
         match page.last_evaluated_key {
             Some(key) if !key.is_empty() => start = Some(key),
             _ => return Ok(Some(live)),
@@ -346,6 +435,9 @@ pub struct CompaniesPlan {
     pub added: Vec<String>,
     pub removed: Vec<String>,
     pub unchanged: usize,
+    /// Companies whose Wikipedia page the file changes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub retitled: Vec<Retitle>,
     /// Why the sync would refuse (a mass delete), when it would.
     pub refused: Option<String>,
     /// Why the live table was not the basis, when it was not.
@@ -354,7 +446,7 @@ pub struct CompaniesPlan {
 
 impl CompaniesPlan {
     pub fn changed(&self) -> bool {
-        !self.added.is_empty() || !self.removed.is_empty()
+        !self.added.is_empty() || !self.removed.is_empty() || !self.retitled.is_empty()
     }
 }
 
@@ -371,15 +463,15 @@ pub async fn plan(
     let deadline = Instant::now() + timeout;
     let (against, live, note) = match read_live(ddb, table, deadline, &mut stats).await {
         Ok(Some(live)) => (Against::LiveTable, Some(live), None),
-        Ok(None) => (Against::NewTable, Some(BTreeSet::new()), None),
+        Ok(None) => (Against::NewTable, Some(LiveTable::default()), None),
         Err(e) => {
             let note = format!("the live table could not be read: {e:#}");
             match base.map(|rev| (rev, config::load_at_rev(&env.path, rev))) {
                 Some((rev, Ok(base_env))) => {
-                    let names = base_env
-                        .map(|b| b.companies.names().map(str::to_owned).collect())
+                    let base = base_env
+                        .map(|b| LiveTable::from_list(&b.companies))
                         .unwrap_or_default();
-                    (Against::Revision(rev.to_owned()), Some(names), Some(note))
+                    (Against::Revision(rev.to_owned()), Some(base), Some(note))
                 }
                 Some((rev, Err(e))) => (
                     Against::Unknown,
@@ -397,7 +489,7 @@ pub async fn plan(
             ..Default::default()
         };
     };
-    let d = diff(&live, env.companies.names());
+    let d = diff_table(&live, &env.companies);
     let refused = check_mass_delete(env, &d, live.len(), false)
         .err()
         .map(|e| {
@@ -411,6 +503,7 @@ pub async fn plan(
         added: d.added,
         removed: d.removed,
         unchanged: d.unchanged,
+        retitled: d.retitled,
         refused,
         note,
     }
@@ -448,7 +541,7 @@ pub async fn read_existing(
     table: &str,
     deadline: Instant,
     stats: &mut WriteStats,
-) -> Result<BTreeSet<String>> {
+) -> Result<LiveTable> {
     read_live(ddb, table, deadline, stats).await?.ok_or_else(|| {
         anyhow!(
             "table {table} does not exist; deploy the environment first with `fangops deploy --env {}`",
@@ -465,14 +558,14 @@ pub async fn apply(
     env: &EnvConfig,
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
-    live: BTreeSet<String>,
+    live: LiveTable,
     stats: WriteStats,
     opts: SyncOptions,
     started: Instant,
     ui: &Ui,
 ) -> Result<SyncReport> {
     let deadline = started + opts.timeout;
-    let d = diff(&live, env.companies.names());
+    let d = diff_table(&live, &env.companies);
     // A dry run shows the refusal a real sync would meet, beside the diff.
     let blocked = mass_delete(env, &d, live.len()).filter(|_| !opts.allow_mass_delete);
     if !opts.dry_run {
@@ -484,6 +577,7 @@ pub async fn apply(
         added: d.added,
         removed: d.removed,
         unchanged: d.unchanged,
+        retitled: d.retitled,
         dry_run: opts.dry_run,
         blocked,
         stats,
@@ -493,6 +587,7 @@ pub async fn apply(
         write(
             ddb,
             table,
+            &env.companies,
             &report.added,
             &report.removed,
             opts,
@@ -501,6 +596,9 @@ pub async fn apply(
             &mut report.stats,
         )
         .await?;
+        for r in &report.retitled {
+            retitle(ddb, table, r, deadline, &mut report.stats).await?;
+        }
     }
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
@@ -513,12 +611,69 @@ fn key(name: &str) -> HashMap<String, AttributeValue> {
     )])
 }
 
+/// A new item: the name, and the Wikipedia title when the file gives one.
+fn item(name: &str, wikipedia: Option<&str>) -> HashMap<String, AttributeValue> {
+    let mut item = key(name);
+    if let Some(title) = wikipedia {
+        item.insert(
+            fang_producer::WIKIPEDIA_ATTRIBUTE.to_owned(),
+            AttributeValue::S(title.to_owned()),
+        );
+    }
+    item
+}
+
+/// Sets (or removes) one company's Wikipedia title in place: UpdateItem keeps the
+/// attributes others wrote, and the condition never creates an item a concurrent
+/// sync deleted.
+async fn retitle(
+    ddb: &aws_sdk_dynamodb::Client,
+    table: &str,
+    r: &Retitle,
+    deadline: Instant,
+    stats: &mut WriteStats,
+) -> Result<()> {
+    let mut backoff = Backoff::new(deadline);
+    loop {
+        let mut update = ddb
+            .update_item()
+            .table_name(table)
+            .set_key(Some(key(&r.name)))
+            .condition_expression("attribute_exists(#c)")
+            .expression_attribute_names("#c", fang_producer::COMPANY_ATTRIBUTE)
+            .expression_attribute_names("#w", fang_producer::WIKIPEDIA_ATTRIBUTE);
+        update = match &r.to {
+            Some(title) => update
+                .update_expression("SET #w = :w")
+                .expression_attribute_values(":w", AttributeValue::S(title.clone())),
+            None => update.update_expression("REMOVE #w"),
+        };
+        stats.batch_calls += 1;
+        match update.send().await {
+            Ok(_) => return Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                return Ok(());
+            }
+            Err(e) if is_transient(&e) && backoff.wait().await => stats.errors_retried += 1,
+            Err(e) => {
+                return Err(crate::aws::error(e)).with_context(|| {
+                    format!("setting the Wikipedia page of {} in table {table}", r.name)
+                });
+            }
+        }
+    }
+}
+
 /// Puts then deletes, in batches of 25 with `concurrency` calls in flight. Puts go
 /// first so that a sync stopped midway leaves a superset, never a hole, for a run.
 #[allow(clippy::too_many_arguments)]
 async fn write(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
+    companies: &crate::companies::CompanyList,
     added: &[String],
     removed: &[String],
     opts: SyncOptions,
@@ -533,7 +688,10 @@ async fn write(
                 WriteRequest::builder()
                     .put_request(
                         PutRequest::builder()
-                            .set_item(Some(key(n)))
+                            .set_item(Some(item(
+                                n,
+                                companies.get(n).and_then(|c| c.wikipedia.as_deref()),
+                            )))
                             .build()
                             .expect("item is set"),
                     )
@@ -662,6 +820,11 @@ mod tests {
             added: vec!["Spotify".into(), "トヨタ自動車".into()],
             removed: vec!["Netflix".into()],
             unchanged: 4,
+            retitled: vec![Retitle {
+                name: "Apple".into(),
+                from: None,
+                to: Some("Apple Inc.".into()),
+            }],
             dry_run: false,
             blocked: None,
             stats: WriteStats {
@@ -676,6 +839,7 @@ mod tests {
         let dry = SyncReport {
             dry_run: true,
             added: Vec::new(),
+            retitled: Vec::new(),
             removed: (0..25).map(|i| format!("Company {i:02}")).collect(),
             blocked: Some("it would delete 25 of 29 companies (86%), more than 50%".into()),
             ..report

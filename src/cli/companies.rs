@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 use fangops::config::EnvRef;
+use fangops::diagnostics::UsageError;
 use fangops::edit::{Edit, EditRequest};
 use fangops::exit;
 
@@ -38,10 +39,20 @@ pub struct NamesArgs {
     pub file: Option<PathBuf>,
 }
 
+#[derive(Debug, clap::Args)]
+pub struct AddArgs {
+    #[command(flatten)]
+    pub names: NamesArgs,
+    /// The Wikipedia page to read for the company (one NAME), when its name's page is
+    /// another: `--wikipedia "Apple Inc."`. For a listed company, sets its page.
+    #[arg(long, value_name = "TITLE", conflicts_with = "file")]
+    pub wikipedia: Option<String>,
+}
+
 #[derive(Debug, clap::Subcommand)]
 pub enum CompaniesAction {
     /// Add companies to the env file's list (at their sorted place if it is sorted).
-    Add(NamesArgs),
+    Add(AddArgs),
     /// Remove companies from the env file's list.
     Remove(NamesArgs),
     /// Rename a company in the env file's list, in place.
@@ -58,7 +69,25 @@ pub enum CompaniesAction {
 impl CompaniesArgs {
     pub fn run(self, ctx: &Ctx) -> Result<u8> {
         let (target, edit, file) = match self.action {
-            CompaniesAction::Add(a) => (a.target, Edit::Add(a.names), a.file),
+            CompaniesAction::Add(AddArgs {
+                names,
+                wikipedia: Some(title),
+            }) => {
+                let [name] = <[String; 1]>::try_from(names.names).map_err(|_| {
+                    UsageError("--wikipedia goes with exactly one company name".to_owned())
+                })?;
+                (
+                    names.target,
+                    Edit::AddPage {
+                        name,
+                        wikipedia: title,
+                    },
+                    None,
+                )
+            }
+            CompaniesAction::Add(AddArgs { names: a, .. }) => {
+                (a.target, Edit::Add(a.names), a.file)
+            }
             CompaniesAction::Remove(a) => (a.target, Edit::Remove(a.names), a.file),
             CompaniesAction::Rename { target, from, to } => {
                 (target, Edit::Rename { from, to }, None)

@@ -92,8 +92,67 @@ pub fn identity_key(normalized: &str) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Company {
     pub name: String,
+    /// The Wikipedia page to read, when the file names one (else the name's page).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wikipedia: Option<String>,
     /// 1-based line in the env file; 0 when the name did not come from a file.
     pub line: u64,
+}
+
+impl Company {
+    /// The Wikipedia title read for this company.
+    pub fn page(&self) -> &str {
+        self.wikipedia.as_deref().unwrap_or(&self.name)
+    }
+}
+
+/// MediaWiki's longest title, in bytes.
+pub const MAX_TITLE_BYTES: usize = 255;
+
+/// Why a Wikipedia title is rejected.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TitleError {
+    #[error("`wikipedia` is empty: give the page's title, or drop the key to read the name's page")]
+    Empty,
+    #[error("`wikipedia` contains {0:?}, which no Wikipedia title can (# < > [ ] | {{ }})")]
+    Forbidden(char),
+    #[error("`wikipedia` contains the control or formatting character {}", codepoint(*.0))]
+    Control(char),
+    #[error("`wikipedia` is {0} bytes long; Wikipedia titles have at most {MAX_TITLE_BYTES}")]
+    TooLong(usize),
+}
+
+/// A title as written, checked against what MediaWiki accepts; spaces are trimmed and
+/// collapsed, underscores kept (they mean spaces to Wikipedia).
+pub fn normalize_title(raw: &str) -> Result<String, TitleError> {
+    let title: String = raw.split_whitespace().collect::<Vec<_>>().join(" ");
+    if title.is_empty() {
+        return Err(TitleError::Empty);
+    }
+    if let Some(c) = title.chars().find(|c| "#<>[]|{}".contains(*c)) {
+        return Err(TitleError::Forbidden(c));
+    }
+    if let Some(c) = title
+        .chars()
+        .find(|c| c.is_control() || is_invisible_format(*c))
+    {
+        return Err(TitleError::Control(c));
+    }
+    if title.len() > MAX_TITLE_BYTES {
+        return Err(TitleError::TooLong(title.len()));
+    }
+    Ok(title)
+}
+
+/// Which page a title means to Wikipedia: underscores are spaces and the first letter
+/// is upper case; the rest is case-sensitive.
+pub fn page_key(title: &str) -> String {
+    let spaced = title.replace('_', " ");
+    let mut chars = spaced.trim().chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 /// A problem with one entry of a list, located by its line and column.
@@ -107,6 +166,15 @@ pub struct ListProblem {
 /// A raw entry to validate: the text as written and where it was written.
 #[derive(Debug, Clone, Copy)]
 pub struct RawEntry<'a> {
+    pub text: &'a str,
+    pub line: u64,
+    pub column: u64,
+    /// The `wikipedia:` title as written, and where.
+    pub wikipedia: Option<RawTitle<'a>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RawTitle<'a> {
     pub text: &'a str,
     pub line: u64,
     pub column: u64,
@@ -129,7 +197,21 @@ impl CompanyList {
         let mut companies = Vec::with_capacity(entries.size_hint().0);
         // identity key -> index of the first company with it
         let mut seen: HashMap<String, usize> = HashMap::with_capacity(entries.size_hint().0);
+        // page key -> index of the first company that reads the page
+        let mut pages: HashMap<String, usize> = HashMap::with_capacity(entries.size_hint().0);
         for entry in entries {
+            let wikipedia = match entry.wikipedia.map(|t| (t, normalize_title(t.text))) {
+                None => None,
+                Some((_, Ok(title))) => Some(title),
+                Some((t, Err(e))) => {
+                    problems.push(ListProblem {
+                        line: t.line,
+                        column: t.column,
+                        message: e.to_string(),
+                    });
+                    continue;
+                }
+            };
             match normalize(entry.text) {
                 Err(e) => problems.push(ListProblem {
                     line: entry.line,
@@ -138,6 +220,12 @@ impl CompanyList {
                 }),
                 Ok(name) => {
                     let key = identity_key(&name);
+                    let company = Company {
+                        name,
+                        wikipedia,
+                        line: entry.line,
+                    };
+                    let page = page_key(company.page());
                     if let Some(&first) = seen.get(&key) {
                         let first: &Company = &companies[first];
                         problems.push(ListProblem {
@@ -148,12 +236,23 @@ impl CompanyList {
                                 entry.text, first.name, first.line
                             ),
                         });
+                    } else if let Some(&first) = pages.get(&page) {
+                        let first: &Company = &companies[first];
+                        problems.push(ListProblem {
+                            line: entry.line,
+                            column: entry.column,
+                            message: format!(
+                                "{:?} reads the Wikipedia page {:?}, as {:?} on line {} does: two entries for one company",
+                                company.name,
+                                company.page(),
+                                first.name,
+                                first.line
+                            ),
+                        });
                     } else {
                         seen.insert(key, companies.len());
-                        companies.push(Company {
-                            name,
-                            line: entry.line,
-                        });
+                        pages.insert(page, companies.len());
+                        companies.push(company);
                     }
                 }
             }
@@ -171,6 +270,7 @@ impl CompanyList {
             text: n.as_ref(),
             line: 0,
             column: 0,
+            wikipedia: None,
         }))
     }
 
@@ -188,6 +288,14 @@ impl CompanyList {
 
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.companies.iter().map(|c| c.name.as_str())
+    }
+
+    /// The company of that (normalized) name.
+    pub fn get(&self, name: &str) -> Option<&Company> {
+        self.companies
+            .binary_search_by(|c| c.name.as_str().cmp(name))
+            .ok()
+            .map(|i| &self.companies[i])
     }
 
     pub fn contains(&self, name: &str) -> bool {
@@ -276,6 +384,7 @@ mod tests {
                 text: n,
                 line: i as u64 + 10,
                 column: 5,
+                wikipedia: None,
             })
             .collect()
     }

@@ -12,7 +12,7 @@ use super::{
     AlarmSetting, AlarmsConfig, CostAssumptions, EnvConfig, LambdaConfig, SyncConfig, check_email,
     check_endpoint, check_stack_name, defaults, env_name, raw, regions,
 };
-use crate::companies::{CompanyList, RawEntry};
+use crate::companies::{CompanyList, RawEntry, RawTitle};
 use crate::diagnostics::Diagnostic;
 
 /// The problems found so far in one file.
@@ -308,12 +308,26 @@ fn cost(p: &mut Problems, raw: raw::RawCost, has_email: bool) -> CostAssumptions
     }
 }
 
-/// `companies`: normalized, each at most once.
-fn companies(p: &mut Problems, raw: &[Spanned<String>]) -> Option<CompanyList> {
-    CompanyList::from_entries(raw.iter().map(|c| RawEntry {
-        text: &c.value,
-        line: c.referenced.line(),
-        column: c.referenced.column(),
+/// `companies`: normalized, each at most once, each page read by one entry.
+fn companies(p: &mut Problems, raw: &[Spanned<raw::RawCompany>]) -> Option<CompanyList> {
+    CompanyList::from_entries(raw.iter().map(|c| {
+        // A mapping's name has its own place; a plain name is the entry.
+        let (line, column) = match &c.value {
+            raw::RawCompany::Entry { name, .. } => {
+                (name.referenced.line(), name.referenced.column())
+            }
+            raw::RawCompany::Name(_) => (c.referenced.line(), c.referenced.column()),
+        };
+        RawEntry {
+            text: c.value.name(),
+            line,
+            column,
+            wikipedia: c.value.wikipedia().map(|t| RawTitle {
+                text: &t.value,
+                line: t.referenced.line(),
+                column: t.referenced.column(),
+            }),
+        }
     }))
     .map_err(|list_problems| {
         for lp in list_problems {

@@ -67,9 +67,103 @@ pub struct RawEnvFile {
     #[serde(default)]
     pub cost: Option<RawCost>,
     /// The companies to watch: the desired content of the companies table. A set: order
-    /// does not matter, duplicates (ignoring case and spacing) are an error.
-    #[schemars(with = "Vec<String>")]
-    pub companies: Vec<Spanned<String>>,
+    /// does not matter, duplicates (ignoring case and spacing) are an error. An entry is
+    /// a name, or `{name: Apple, wikipedia: "Apple Inc."}` when the page to read is not
+    /// the name's (the name's page is a fruit, a disambiguation page, ...).
+    #[schemars(with = "Vec<CompanySchema>")]
+    pub companies: Vec<Spanned<RawCompany>>,
+}
+
+/// One entry of the companies list, as written.
+#[derive(Debug, Clone)]
+pub enum RawCompany {
+    /// `- Netflix`
+    Name(String),
+    /// `- {name: Apple, wikipedia: "Apple Inc."}`
+    Entry {
+        name: Spanned<String>,
+        wikipedia: Option<Spanned<String>>,
+    },
+}
+
+impl RawCompany {
+    /// The name as written.
+    pub fn name(&self) -> &str {
+        match self {
+            Self::Name(n) => n,
+            Self::Entry { name, .. } => &name.value,
+        }
+    }
+
+    pub fn wikipedia(&self) -> Option<&Spanned<String>> {
+        match self {
+            Self::Name(_) => None,
+            Self::Entry { wikipedia, .. } => wikipedia.as_ref(),
+        }
+    }
+}
+
+/// A hand-written visitor rather than an untagged enum: serde buffers untagged enums,
+/// which loses the locations `Spanned` keeps and turns every mistake into "did not
+/// match any variant". This way an unknown key or a missing name is named, at its line.
+impl<'de> Deserialize<'de> for RawCompany {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = RawCompany;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a company name, or a mapping with `name` and `wikipedia`")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<RawCompany, E> {
+                Ok(RawCompany::Name(v.to_owned()))
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<RawCompany, A::Error> {
+                const FIELDS: &[&str] = &["name", "wikipedia"];
+                let mut name = None;
+                let mut wikipedia = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "name" if name.is_some() => {
+                            return Err(serde::de::Error::duplicate_field("name"));
+                        }
+                        "wikipedia" if wikipedia.is_some() => {
+                            return Err(serde::de::Error::duplicate_field("wikipedia"));
+                        }
+                        "name" => name = Some(map.next_value::<Spanned<String>>()?),
+                        "wikipedia" => wikipedia = Some(map.next_value::<Spanned<String>>()?),
+                        other => return Err(serde::de::Error::unknown_field(other, FIELDS)),
+                    }
+                }
+                let name = name.ok_or_else(|| serde::de::Error::missing_field("name"))?;
+                Ok(RawCompany::Entry { name, wikipedia })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
+}
+
+/// A company: its name, or its name and the Wikipedia page to read for it.
+#[derive(JsonSchema)]
+#[serde(untagged, deny_unknown_fields)]
+#[allow(dead_code)]
+enum CompanySchema {
+    /// The company's name; its Wikipedia page is the page of that title.
+    Name(String),
+    /// A company whose page is not its name's.
+    Entry {
+        /// The company's name, as it appears in results.
+        name: String,
+        /// The title of the company's Wikipedia page (`Apple Inc.`), when the name's
+        /// page is another (`Apple`, the fruit) or a disambiguation page.
+        #[schemars(length(min = 1))]
+        wikipedia: Option<String>,
+    },
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]
@@ -103,7 +197,7 @@ pub struct RawAlarms {
     /// Throttled invocations of each function. Default threshold: 1 in 5 minutes.
     #[serde(default)]
     pub throttles: Option<RawAlarm>,
-    /// Messages in the dead-letter queue (companies that failed 3 times). Default: 1.
+    /// Messages in the dead-letter queue (companies that failed 5 times). Default: 1.
     #[serde(default)]
     pub dlq_messages: Option<RawAlarm>,
     /// Age of the oldest message in the queue, in seconds. Default: 3600.
@@ -288,10 +382,14 @@ fn improve_message(message: String) -> String {
     }
     if let Some(rest) = message.strip_prefix("unknown field `")
         && let Some((unknown, rest)) = rest.split_once('`')
-        && let Some((_, expected)) = rest.split_once("expected one of ")
+        && let Some((_, expected)) = rest
+            .split_once("expected one of ")
+            .or_else(|| rest.split_once("expected "))
     {
         let closest = expected
-            .split(", ")
+            .split([',', ' '])
+            .map(|k| k.trim_matches('`'))
+            .filter(|k| !k.is_empty() && *k != "or")
             .map(|k| (strsim::levenshtein(k, unknown), k))
             .min()
             .filter(|(distance, _)| *distance <= 3);

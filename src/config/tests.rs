@@ -188,11 +188,71 @@ fn companies_not_a_list() {
 }
 
 #[test]
-fn company_entry_that_is_a_mapping() {
+fn company_entry_with_its_wikipedia_page() {
+    let cfg = parse_str(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Amazon\n  - {name: Apple, wikipedia: \"Apple Inc.\"}\n  - name: Alphabet\n    wikipedia: Alphabet Inc.\n  - name: Netflix\n",
+    )
+    .unwrap();
+    let apple = cfg.companies.get("Apple").unwrap();
+    assert_eq!(apple.wikipedia.as_deref(), Some("Apple Inc."));
+    assert_eq!(apple.page(), "Apple Inc.");
+    assert_eq!(
+        cfg.companies.get("Alphabet").unwrap().page(),
+        "Alphabet Inc."
+    );
+    assert_eq!(cfg.companies.get("Netflix").unwrap().wikipedia, None);
+    assert_eq!(cfg.companies.get("Amazon").unwrap().page(), "Amazon");
+}
+
+#[test]
+fn company_mapping_without_a_name() {
     assert_one(
-        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Amazon\n  - name: Apple\n",
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Amazon\n  - wikipedia: Apple Inc.\n",
         "5:5",
-        "`companies[1]`",
+        "missing field `name`",
+    );
+}
+
+#[test]
+fn company_mapping_with_an_unknown_key() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - {name: Apple, wikipdia: Apple Inc.}\n",
+        "4:19",
+        "unknown field `wikipdia`",
+    );
+    let errs = errors(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - {name: Apple, wikipdia: Apple Inc.}\n",
+    );
+    assert!(errs[0].contains("did you mean `wikipedia`?"), "{errs:?}");
+}
+
+#[test]
+fn company_mapping_with_an_empty_title() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Amazon\n  - {name: Apple, wikipedia: \"  \"}\n",
+        "5:30",
+        "`wikipedia` is empty",
+    );
+}
+
+#[test]
+fn company_title_with_a_character_no_title_has() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - {name: Apple, wikipedia: \"Apple [company]\"}\n",
+        "4:30",
+        "no Wikipedia title can",
+    );
+}
+
+#[test]
+fn two_entries_reading_one_page() {
+    let errs = errors(
+        "stack: fang-test\nregion: us-east-1\ncompanies:\n  - Apple Inc.\n  - {name: Apple, wikipedia: Apple_Inc.}\n",
+    );
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(
+        errs[0].contains(":5:") && errs[0].contains("as \"Apple Inc.\" on line 4"),
+        "{errs:?}"
     );
 }
 

@@ -502,7 +502,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         let deadline = Instant::now() + req.timeout;
         let live = sync::read_live(&ctx.dynamodb(), &p.names.table, deadline, &mut stats).await?;
         if let Some(live) = &live {
-            let d = sync::diff(live, p.env.companies.names());
+            let d = sync::diff_table(live, &p.env.companies);
             sync::check_mass_delete(&p.env, &d, live.len(), req.allow_mass_delete)?;
         }
         pre_read = Some(PreRead { live, stats });
@@ -594,7 +594,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
 /// The companies table as the pre-check read it (`None`: no table yet).
 #[derive(Debug)]
 struct PreRead {
-    live: Option<std::collections::BTreeSet<String>>,
+    live: Option<sync::LiveTable>,
     stats: sync::WriteStats,
 }
 

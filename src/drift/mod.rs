@@ -40,6 +40,9 @@ pub struct CompanyDrift {
     pub only_live: Vec<String>,
     pub only_in_file: Vec<String>,
     pub in_both: usize,
+    /// In both, but the table reads another Wikipedia page than the file says.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub other_page: Vec<crate::sync::Retitle>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -118,6 +121,9 @@ impl DriftReport {
                 );
             }
         }
+        for r in &c.other_page {
+            out += &format!("    another page in the table: {r}\n");
+        }
         match &self.stack {
             StackDrift::NotDeployed => out += "  stack: not deployed\n",
             StackDrift::Unavailable { reason } => {
@@ -165,13 +171,14 @@ pub async fn drift(req: &DriftRequest, _ui: &Ui) -> Result<DriftReport> {
     let live = sync::read_live(&ctx.dynamodb(), &names.table, deadline, &mut stats).await?;
     let companies = match &live {
         Some(live) => {
-            let d = sync::diff(live, env.companies.names());
+            let d = sync::diff_table(live, &env.companies);
             CompanyDrift {
                 table: names.table.clone(),
                 table_exists: true,
                 only_live: d.removed,
                 only_in_file: d.added,
-                in_both: d.unchanged,
+                in_both: d.unchanged + d.retitled.len(),
+                other_page: d.retitled,
             }
         }
         None => CompanyDrift {
@@ -180,6 +187,7 @@ pub async fn drift(req: &DriftRequest, _ui: &Ui) -> Result<DriftReport> {
             only_live: Vec::new(),
             only_in_file: env.companies.names().map(str::to_owned).collect(),
             in_both: 0,
+            other_page: Vec::new(),
         },
     };
 
@@ -191,7 +199,9 @@ pub async fn drift(req: &DriftRequest, _ui: &Ui) -> Result<DriftReport> {
         Some(_) => detect(&cfn, &env.stack, timing).await?,
     };
     let drifted = (companies.table_exists
-        && (!companies.only_live.is_empty() || !companies.only_in_file.is_empty()))
+        && (!companies.only_live.is_empty()
+            || !companies.only_in_file.is_empty()
+            || !companies.other_page.is_empty()))
         || matches!(&stack, StackDrift::Checked { resources, .. } if !resources.is_empty());
     Ok(DriftReport {
         env: env.name.clone(),
@@ -315,6 +325,11 @@ mod tests {
                 only_live: vec!["Out Of Band".into()],
                 only_in_file: vec!["Spotify".into()],
                 in_both: 5,
+                other_page: vec![crate::sync::Retitle {
+                    name: "Apple".into(),
+                    from: None,
+                    to: Some("Apple Inc.".into()),
+                }],
             },
             stack: StackDrift::Checked {
                 status: "DRIFTED".into(),
@@ -338,6 +353,7 @@ mod tests {
             companies: CompanyDrift {
                 only_live: Vec::new(),
                 only_in_file: Vec::new(),
+                other_page: Vec::new(),
                 ..report.companies.clone()
             },
             stack: StackDrift::Unavailable {

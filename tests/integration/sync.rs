@@ -321,3 +321,84 @@ async fn drift_finds_out_of_band_companies_and_deploy_guards_mass_deletes() {
     assert!(!out.stderr.contains("change set"), "{}", out.stderr);
     assert_eq!(table_companies(&table).await.len(), 6);
 }
+
+/// The Wikipedia page an entry names travels to the table (and so to the producer's
+/// messages); a changed page is a change, written in place so other attributes stay;
+/// a page changed by hand in the table is drift.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wikipedia_pages_are_synced_in_place_and_drift_is_seen() {
+    let (project, table) = setup(&[]).await;
+    let stack = table.trim_end_matches("-companies").to_owned();
+    let with_pages = |apple: &str| {
+        local_env_yaml(&stack, &["Amazon".to_owned()])
+            + &format!("  - {{name: Apple, wikipedia: \"{apple}\"}}\n")
+    };
+    put(&table, "Apple", Some(("note", "added by hand"))).await;
+    project.env_file("e", with_pages("Apple Inc."));
+
+    let out = run(fangops(project.path()).args(["sync", "--env", "e", "--json"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let j = out.json();
+    assert_eq!(j["added"], serde_json::json!(["Amazon"]));
+    assert_eq!(j["retitled"][0]["name"], "Apple");
+    assert_eq!(j["retitled"][0]["to"], "Apple Inc.");
+    let entries = fang_producer::scan_entries(&dynamodb(), &table)
+        .await
+        .unwrap();
+    let apple = entries.iter().find(|c| c.name == "Apple").unwrap();
+    assert_eq!(apple.wikipedia.as_deref(), Some("Apple Inc."));
+    assert_eq!(
+        entries
+            .iter()
+            .find(|c| c.name == "Amazon")
+            .unwrap()
+            .wikipedia,
+        None
+    );
+    // UpdateItem, not PutItem: the attribute written by hand is still there.
+    let item = dynamodb()
+        .get_item()
+        .table_name(&table)
+        .key("company", AttributeValue::S("Apple".into()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        item.item().unwrap()["note"],
+        AttributeValue::S("added by hand".into())
+    );
+
+    // In sync now: no drift, and a second sync changes nothing.
+    let out = run(fangops(project.path()).args(["drift", "--env", "e", "--json"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let out = run(fangops(project.path()).args(["sync", "--env", "e", "--json"]));
+    assert_eq!(out.json()["retitled"], serde_json::Value::Null, "{out:?}");
+
+    // The file names another page: drift until the sync writes it.
+    project.env_file("e", with_pages("Apple Computer"));
+    let out = run(fangops(project.path()).args(["drift", "--env", "e", "--json"]));
+    assert_eq!(out.code, 3, "{out:?}");
+    assert_eq!(
+        out.json()["companies"]["other_page"][0]["from"],
+        "Apple Inc."
+    );
+    let out = run(fangops(project.path()).args(["sync", "--env", "e"]));
+    assert!(
+        out.stdout
+            .contains("~ Apple: page Apple Inc. → Apple Computer"),
+        "{}",
+        out.stdout
+    );
+    let entries = fang_producer::scan_entries(&dynamodb(), &table)
+        .await
+        .unwrap();
+    assert_eq!(
+        entries
+            .iter()
+            .find(|c| c.name == "Apple")
+            .unwrap()
+            .wikipedia
+            .as_deref(),
+        Some("Apple Computer")
+    );
+}

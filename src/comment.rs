@@ -282,6 +282,32 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
     head.push('\n');
 
     // What can hurt, first.
+    let unreadable: Vec<String> = p
+        .pages
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.verdict,
+                crate::pages::Verdict::Disambiguation
+                    | crate::pages::Verdict::Missing
+                    | crate::pages::Verdict::Empty
+            )
+        })
+        .map(|c| {
+            format!(
+                "{} ({})",
+                md(&c.company),
+                crate::pages::verdict_name(c.verdict)
+            )
+        })
+        .collect();
+    if !unreadable.is_empty() {
+        head += &format!(
+            "> [!WARNING]\n> No Wikipedia text for {}: the pipeline would record no sentiment for {}. Set `wikipedia:` as the table below says.\n\n",
+            unreadable.join(", "),
+            if unreadable.len() == 1 { "it" } else { "them" }
+        );
+    }
     if let Some(why) = blocked {
         head += &format!(
             "> [!CAUTION]\n> The deploy's sync refuses this: {}. Deploy with `--allow-mass-delete` if it is intended.\n\n",
@@ -312,6 +338,10 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
             c.against.describe_markdown()
         );
         head += &companies_diff(c, 1000);
+        head.push('\n');
+    }
+    if !p.pages.is_empty() {
+        head += &crate::plan::render_pages_markdown(&p.pages);
         head.push('\n');
     }
     if let Some(a) = &p.alarms
@@ -462,6 +492,7 @@ mod tests {
             parameter_changes: Vec::new(),
             replacements: 0,
             companies,
+            pages: Vec::new(),
             alarms: Some(AlarmsReport {
                 env: "dev".into(),
                 topic: "arn:aws:sns:us-east-1:123456789012:fang-dev-alarms".into(),
@@ -523,6 +554,42 @@ mod tests {
             "{c}"
         );
         insta::assert_snapshot!("comment_companies_only", c);
+    }
+
+    #[test]
+    fn added_companies_show_their_page_and_a_disambiguation_warns() {
+        use crate::pages::{PageCheck, Verdict};
+        let mut p = plan(live(&["Amazon", "Spotify"], &[], 4), None);
+        p.pages = vec![
+            PageCheck {
+                company: "Amazon".into(),
+                requested: "Amazon".into(),
+                title: Some("Amazon".into()),
+                description: Some("Topics referred to by the same term".into()),
+                verdict: Verdict::Disambiguation,
+                fix: Some("\"Amazon\" lists several meanings: name the company's own page (often \"Amazon (company)\")".into()),
+                write: Some("- {name: Amazon, wikipedia: Amazon (company)}".into()),
+            },
+            PageCheck {
+                company: "Spotify".into(),
+                requested: "Spotify".into(),
+                title: Some("Spotify".into()),
+                description: Some("Swedish audio streaming service".into()),
+                verdict: Verdict::Ok,
+                fix: None,
+                write: None,
+            },
+        ];
+        let c = plan_comment(&p, None);
+        assert!(
+            c.contains("> No Wikipedia text for Amazon (disambiguation)"),
+            "{c}"
+        );
+        assert!(
+            c.contains("| Spotify | Spotify (Swedish audio streaming service) | ok | |"),
+            "{c}"
+        );
+        insta::assert_snapshot!("comment_pages", c);
     }
 
     #[test]

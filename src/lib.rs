@@ -34,6 +34,7 @@ pub mod exit;
 pub mod github;
 pub mod markdown;
 pub mod output;
+pub mod pages;
 pub mod plan;
 #[cfg(test)]
 mod replay;

@@ -18,8 +18,9 @@ use crate::deploy::{
     self, ArtifactSource, Basis, ParameterChange, render_changes_markdown,
     render_parameter_changes_markdown,
 };
-use crate::markdown::{Table, escape as md, raw, text};
+use crate::markdown::{self, Table, escape as md, raw, text};
 use crate::output::Ui;
+use crate::pages::PageCheck;
 use crate::sync::{self, Against, CompaniesPlan};
 
 #[derive(Debug, Clone)]
@@ -34,6 +35,8 @@ pub struct PlanRequest {
     /// The git revision to compare the companies with when the live table cannot be
     /// read (a pull request's base branch).
     pub base: Option<String>,
+    /// Wikipedia's REST base for the page checks (`WIKIPEDIA_BASE_URL`).
+    pub wikipedia_base: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -48,6 +51,10 @@ pub struct PlanReport {
     pub parameter_changes: Vec<ParameterChange>,
     pub replacements: usize,
     pub companies: CompaniesPlan,
+    /// The Wikipedia pages of the companies added or given another page, checked as
+    /// the pipeline will read them (env files that read Wikipedia only).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pages: Vec<PageCheck>,
     /// What the deploy would do to the alarms (and dashboard).
     pub alarms: Option<AlarmsReport>,
     /// The cost estimate, with the delta against the base branch when known.
@@ -71,6 +78,10 @@ impl PlanReport {
         out += &self.render_stack_markdown();
         out.push('\n');
         out += &render_companies_markdown(&self.companies);
+        if !self.pages.is_empty() {
+            out.push('\n');
+            out += &render_pages_markdown(&self.pages);
+        }
         if let Some(alarms) = &self.alarms {
             out.push('\n');
             out += &alarms.render_markdown();
@@ -136,6 +147,39 @@ pub fn action_counts(changes: &[ResourceChange]) -> (usize, usize, usize) {
 /// Companies listed in a plan before "and N more": enough to review, bounded.
 const COMPANY_ROWS: usize = 50;
 
+/// The page checks as a table: what a reviewer needs before the merge.
+pub fn render_pages_markdown(pages: &[PageCheck]) -> String {
+    if pages.is_empty() {
+        return String::new();
+    }
+    let mut t = Table::new(["Company", "Wikipedia page", "", "what to do"]);
+    for c in pages {
+        let page = match (&c.title, &c.description) {
+            (Some(title), Some(d)) => {
+                format!("{} ({})", markdown::escape(title), markdown::escape(d))
+            }
+            (Some(title), None) => markdown::escape(title),
+            (None, _) => markdown::escape(&c.requested),
+        };
+        let todo = [
+            c.fix.as_deref().map(markdown::escape),
+            c.write
+                .as_deref()
+                .map(|w| format!("write {}", markdown::code(w))),
+        ];
+        t.row([
+            text(&c.company),
+            raw(page),
+            text(crate::pages::verdict_name(c.verdict)),
+            raw(todo.into_iter().flatten().collect::<Vec<_>>().join("; ")),
+        ]);
+    }
+    format!(
+        "**Wikipedia pages** of the companies added or changed\n\n{}",
+        t.render()
+    )
+}
+
 pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
     let mut out = String::from("#### Companies\n\n");
     if c.against == Against::Unknown {
@@ -194,6 +238,30 @@ pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
     out
 }
 
+/// The pages of the companies the plan adds or gives another page, when the env reads
+/// Wikipedia (the offline texts have no pages to check).
+async fn check_pages(
+    env: &config::EnvConfig,
+    companies: &CompaniesPlan,
+    wikipedia_base: Option<&str>,
+) -> Vec<PageCheck> {
+    if env.text_source != config::TextSource::Wikipedia {
+        return Vec::new();
+    }
+    let changed = companies
+        .added
+        .iter()
+        .chain(companies.retitled.iter().map(|r| &r.name))
+        .filter_map(|name| env.companies.get(name));
+    match crate::pages::client(wikipedia_base) {
+        Ok(wikipedia) => crate::pages::check_for_plan(&wikipedia, changed).await,
+        Err(e) => {
+            tracing::warn!("Wikipedia pages not checked: {e:#}");
+            Vec::new()
+        }
+    }
+}
+
 pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     let started = Instant::now();
     let env = config::load(&req.env.path(&req.root))?;
@@ -231,6 +299,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         changes: Vec::new(),
         parameter_changes: Vec::new(),
         replacements: 0,
+        pages: check_pages(&p.env, &companies, req.wikipedia_base.as_deref()).await,
         companies,
         alarms: Some(alarms),
         cost: crate::cost::section_or_warn(&req.root, &p.env, req.base.as_deref()),
@@ -334,6 +403,7 @@ mod tests {
             scope: Vec::new(),
         };
         let mut report = PlanReport {
+            pages: Vec::new(),
             env: "prod".into(),
             stack: "fang-prod".into(),
             new_stack: false,

@@ -55,6 +55,14 @@ pub enum CompaniesAction {
     Add(AddArgs),
     /// Remove companies from the env file's list.
     Remove(NamesArgs),
+    /// Check every company's Wikipedia page as the pipeline will read it: ok,
+    /// redirected, disambiguation or missing, with the fix to write (exit 3 when any
+    /// needs one).
+    Check {
+        /// The environment: a name or a path.
+        #[arg(long, value_name = "ENV")]
+        env: String,
+    },
     /// Rename a company in the env file's list, in place.
     Rename {
         #[command(flatten)]
@@ -67,8 +75,22 @@ pub enum CompaniesAction {
 }
 
 impl CompaniesArgs {
-    pub fn run(self, ctx: &Ctx) -> Result<u8> {
+    pub async fn run(self, ctx: &Ctx) -> Result<u8> {
         let (target, edit, file) = match self.action {
+            CompaniesAction::Check { env } => {
+                let req = fangops::pages::CheckRequest {
+                    root: ctx.root.clone(),
+                    env: EnvRef::parse(&env),
+                    wikipedia_base: ctx.process.wikipedia_base.clone(),
+                };
+                let report = fangops::pages::run(&req).await?;
+                ctx.ui.report(&report, || report.render());
+                return Ok(if report.ok() {
+                    exit::SUCCESS
+                } else {
+                    exit::CHANGES
+                });
+            }
             CompaniesAction::Add(AddArgs {
                 names,
                 wikipedia: Some(title),

@@ -34,7 +34,8 @@ Exit codes:
   0  success
   1  failure (an AWS error, a failed check)
   2  usage or validation error: bad flags or bad input files; nothing was changed
-  3  `plan --detailed-exitcode`: the plan has changes; `drift`: drift found
+  3  `plan --detailed-exitcode`: the plan has changes; `drift`: drift found;
+     `companies check`: a company's Wikipedia page needs a fix
 
 Environment:
   CI=true            one plain log line per event, no progress display
@@ -145,7 +146,7 @@ impl Command {
             Self::Alarms(a) => a.run(ctx).await,
             Self::Cost(a) => a.run(ctx).await,
             Self::Drift(a) => a.run(ctx).await,
-            Self::Companies(a) => a.run(ctx),
+            Self::Companies(a) => a.run(ctx).await,
             Self::Teardown(a) => a.run(ctx).await,
             Self::Run(a) => a.run(ctx).await,
             Self::Results(a) => a.run(ctx).await,

@@ -48,6 +48,7 @@ impl PlanArgs {
             artifact_bucket: self.artifacts.artifact_bucket,
             timeout: Duration::from_secs(self.timeout),
             base: self.base.or_else(|| ctx.process.base_revision()),
+            wikipedia_base: ctx.process.wikipedia_base.clone(),
         };
         let report = fangops::plan::plan(&req, &ctx.ui).await?;
         let markdown = report.render_markdown();

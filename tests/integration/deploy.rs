@@ -465,3 +465,59 @@ fn template_names_match_the_derived_names() {
         fangops::run::local::MAX_RECEIVES
     )));
 }
+
+/// The plan checks the pages of the companies a change adds, as `companies check`
+/// does; a plan whose Wikipedia cannot be reached says "not checked" instead of
+/// waiting or failing.
+#[tokio::test]
+async fn plan_checks_the_pages_of_added_companies() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let wiki = MockServer::start().await;
+    Mock::given(path("/page/summary/Amazon"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "type": "disambiguation", "title": "Amazon", "extract": "Amazon may refer to:",
+            "description": "Topics referred to by the same term"
+        })))
+        .mount(&wiki)
+        .await;
+    Mock::given(path("/page/summary/Netflix"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "type": "standard", "title": "Netflix", "extract": "Netflix is a streaming service.",
+            "description": "American streaming service"
+        })))
+        .mount(&wiki)
+        .await;
+    let p = Project::new();
+    let stack = unique("fang-pw");
+    p.env_file(
+        "w",
+        local_env_yaml(&stack, &names(&["Amazon", "Netflix"]))
+            .replace("text_source: fixtures", "text_source: wikipedia"),
+    );
+    let plan = |base: &str| {
+        run(with_moto(
+            fangops(p.path())
+                .args(["plan", "--env", "w", "--json", "--artifacts"])
+                .arg(fake_artifacts())
+                .env("WIKIPEDIA_BASE_URL", base),
+        ))
+    };
+    let out = plan(&wiki.uri());
+    assert_eq!(out.code, 0, "{out:?}");
+    let pages = out.json()["pages"].clone();
+    assert_eq!(pages[0]["company"], "Amazon");
+    assert_eq!(pages[0]["verdict"], "disambiguation");
+    assert_eq!(pages[1]["verdict"], "ok");
+    assert_eq!(pages[1]["description"], "American streaming service");
+
+    // Nothing listens there: not checked, and the plan goes on.
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("http://127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let out = plan(&closed);
+    assert_eq!(out.code, 0, "{out:?}");
+    let pages = out.json()["pages"].clone();
+    assert_eq!(pages[0]["verdict"], "not_checked", "{pages}");
+}

@@ -9,6 +9,8 @@ pub struct Names {
     pub table: String,
     pub queue: String,
     pub dlq: String,
+    /// Events the producer failed on after Lambda's retries.
+    pub producer_failures: String,
     /// Globally unique across AWS, hence the account id.
     pub bucket: String,
     pub producer_function: String,
@@ -22,6 +24,7 @@ impl Names {
             table: format!("{stack}-companies"),
             queue: format!("{stack}-companies"),
             dlq: format!("{stack}-companies-dlq"),
+            producer_failures: format!("{stack}-producer-failures"),
             bucket: format!("{stack}-{account}-results"),
             producer_function: format!("{stack}-producer"),
             sentiment_function: format!("{stack}-sentiment"),
@@ -37,6 +40,7 @@ mod tests {
         let n = super::Names::new(&stack, "123456789012");
         assert!(n.bucket.len() <= 63, "{}", n.bucket);
         assert!(n.dlq.len() <= 80);
+        assert!(n.producer_failures.len() <= 80);
         assert!(n.producer_function.len() <= 64);
         assert!(n.sentiment_function.len() <= 64);
     }

@@ -149,6 +149,19 @@ pub fn desired(env: &EnvConfig, names: &Names, topic: &str) -> Vec<AlarmSpec> {
             "notBreaching",
         ));
     }
+    // The producer's failed events: the same setting as the companies' dead letters.
+    if a.dlq_messages.enabled {
+        out.push(spec(
+            "producer-failures",
+            &a.dlq_messages,
+            "The producer failed on a scheduled event three times (Lambda's two retries): that run did not start.",
+            &format!("read the producer's log group and the event in {}; after a fix, start the run with `fangops run`.", names.producer_failures),
+            ("AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", &names.producer_failures),
+            a.dlq_messages.threshold,
+            GE,
+            "notBreaching",
+        ));
+    }
     if a.oldest_message_age_s.enabled {
         out.push(spec(
             "oldest-message-age",

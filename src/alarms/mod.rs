@@ -221,7 +221,7 @@ mod tests {
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:fang-dev-alarms";
 
     #[test]
-    fn defaults_make_eight_alarms_on_the_right_metrics() {
+    fn defaults_make_nine_alarms_on_the_right_metrics() {
         let want = desired(&env(""), &names(), TOPIC);
         let got: Vec<(&str, &str, f64, &str)> = want
             .iter()
@@ -263,6 +263,12 @@ mod tests {
                 ),
                 (
                     "fang-dev-dlq-messages",
+                    "ApproximateNumberOfMessagesVisible",
+                    1.0,
+                    "GreaterThanOrEqualToThreshold"
+                ),
+                (
+                    "fang-dev-producer-failures",
                     "ApproximateNumberOfMessagesVisible",
                     1.0,
                     "GreaterThanOrEqualToThreshold"
@@ -318,7 +324,7 @@ mod tests {
             &names(),
             TOPIC,
         );
-        assert_eq!(want.len(), 5);
+        assert_eq!(want.len(), 6);
         assert!(
             want.iter()
                 .all(|a| !a.name.ends_with("throttles") && !a.name.ends_with("no-results"))

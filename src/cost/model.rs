@@ -507,12 +507,12 @@ mod tests {
         // S3: R × (5 results + manifest + summary + 1 listing) = 243.3 PUTs × $0.005/K
         // + R × (1 + 5) = 182.5 GETs × $0.0004/K + 0.00415 GB × $0.023.
         cents(service(&e, "Amazon S3"), 0.001385);
-        // CloudWatch: 8 alarms × $0.10 + 1 metric × $0.30 + 1 dashboard × $3.00 + logs.
-        cents(service(&e, "Amazon CloudWatch"), 4.10005);
+        // CloudWatch: 9 alarms × $0.10 + 1 metric × $0.30 + 1 dashboard × $3.00 + logs.
+        cents(service(&e, "Amazon CloudWatch"), 4.20005);
         cents(service(&e, "AWS Cost Explorer"), 0.20);
-        cents(e.monthly, 4.640842);
-        cents(e.yearly, 4.640842 * 12.0);
-        cents(e.per_company_monthly, 4.640842 / 5.0);
+        cents(e.monthly, 4.740842);
+        cents(e.yearly, 4.740842 * 12.0);
+        cents(e.per_company_monthly, 4.740842 / 5.0);
     }
 
     #[test]
@@ -539,13 +539,13 @@ mod tests {
         cents(service(&arm, "Amazon S3"), 4.0223 + 0.3212 + 0.228974);
         // Comprehend: 730 × 1,000 × 5 units × $0.0001 = $365 (12 units: $876).
         cents(service(&arm, "Amazon Comprehend"), 365.0);
-        // CloudWatch: $4.10 + logs (101 × 0.4 + 1,000 × 0.5 KB) × 730 = 0.376217 GB
+        // CloudWatch: $4.20 + logs (101 × 0.4 + 1,000 × 0.5 KB) × 730 = 0.376217 GB
         // × $0.50 + 0.376217 × 30/30.4167 × $0.03.
         cents(
             service(&arm, "Amazon CloudWatch"),
-            4.10 + 0.188108 + 0.011132,
+            4.20 + 0.188108 + 0.011132,
         );
-        cents(arm.monthly, 376.3911);
+        cents(arm.monthly, 376.4911);
         // arm64's GB-second is 20% cheaper: the whole difference is Lambda compute.
         cents(
             x86.monthly - arm.monthly,
@@ -556,7 +556,7 @@ mod tests {
     #[test]
     fn free_tier_subtracts_the_allowances() {
         let e = estimate(&env("rate(1 hour)", 1000, "arm64"), &table(), true);
-        // Lambda, SQS, CloudWatch (8 alarms ≤ 10, 1 metric ≤ 10, 1 dashboard ≤ 3, logs
+        // Lambda, SQS, CloudWatch (9 alarms ≤ 10, 1 metric ≤ 10, 1 dashboard ≤ 3, logs
         // ≤ 5 GB) and EventBridge fall inside the free tier.
         cents(service(&e, "AWS Lambda"), 0.0);
         cents(service(&e, "Amazon SQS"), 0.0);

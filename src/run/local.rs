@@ -84,9 +84,17 @@ pub async fn run(
     };
     let now = time::OffsetDateTime::now_utc();
     let run_id = RunId::generate(now, run_id_suffix());
-    let produced = fang_producer::produce(&ddb, &sqs, &s3, &target, &run_id, now)
-        .await
-        .context("running the producer")?;
+    let produced = fang_producer::produce(
+        &ddb,
+        &sqs,
+        &s3,
+        &target,
+        &run_id,
+        now,
+        &format!("fangops-local-{}", std::process::id()),
+    )
+    .await
+    .context("running the producer")?;
 
     let deps = Deps {
         text: text_source(env, req.wikipedia_base.as_deref())?,

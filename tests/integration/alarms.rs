@@ -63,16 +63,16 @@ async fn install_reinstall_change_remove_and_leave_foreign_alarms_alone() {
             .args(extra))
     };
 
-    // Dry run: eight to add, nothing written.
+    // Dry run: nine to add, nothing written.
     let dry = alarms_cmd(&["--dry-run"]);
     assert_eq!(dry.code, 0, "{dry:?}");
-    assert_eq!(dry.json()["changes"].as_array().unwrap().len(), 8);
+    assert_eq!(dry.json()["changes"].as_array().unwrap().len(), 9);
     assert_eq!(alarms(&stack).await.len(), 1, "only the hand-made one");
 
     let out = alarms_cmd(&[]);
     assert_eq!(out.code, 0, "{out:?}");
     let installed = alarms(&stack).await;
-    assert_eq!(installed.len(), 9, "{installed:#?}");
+    assert_eq!(installed.len(), 10, "{installed:#?}");
     let errors = &installed[&format!("{stack}-sentiment-errors")];
     assert_eq!(errors.0, 1.0);
     assert!(errors.2.contains("What to do:"), "{}", errors.2);
@@ -94,7 +94,7 @@ async fn install_reinstall_change_remove_and_leave_foreign_alarms_alone() {
     let again = alarms_cmd(&[]);
     assert_eq!(again.code, 0, "{again:?}");
     assert_eq!(again.json()["changes"], serde_json::json!([]));
-    assert_eq!(again.json()["unchanged"], 8);
+    assert_eq!(again.json()["unchanged"], 9);
     assert_eq!(again.json()["dashboard_changed"], false);
     assert_eq!(alarms(&stack).await, installed);
 
@@ -123,7 +123,7 @@ async fn install_reinstall_change_remove_and_leave_foreign_alarms_alone() {
     assert_eq!(after[&format!("{stack}-dlq-messages")].0, 5.0);
     assert!(!after.contains_key(&format!("{stack}-producer-throttles")));
     assert!(!after.contains_key(&format!("{stack}-sentiment-throttles")));
-    assert_eq!(after.len(), 7);
+    assert_eq!(after.len(), 8);
     // The hand-made alarms, with and without the prefix, are untouched.
     assert_eq!(
         after[&format!("{stack}-hand-made")],

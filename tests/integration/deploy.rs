@@ -93,7 +93,7 @@ async fn create_then_no_op_then_update_then_teardown() {
     // The table was read once: the mass-delete pre-check's read went on to the sync.
     assert_eq!(report["sync"]["stats"]["scan_pages"], 1, "{report:#}");
     // The first deploy installed the alarms; this one found them as wanted.
-    assert_eq!(report["alarms"]["unchanged"], 8, "{report:#}");
+    assert_eq!(report["alarms"]["unchanged"], 9, "{report:#}");
     assert_eq!(report["alarms"]["changes"], serde_json::json!([]));
     assert_eq!(
         stack_status(&stack).await.as_deref(),
@@ -155,7 +155,7 @@ async fn create_then_no_op_then_update_then_teardown() {
     assert_eq!(out.json()["stack_deleted"], true);
     assert_eq!(
         out.json()["alarms_deleted"],
-        8,
+        9,
         "the alarms live outside the stack"
     );
     assert_eq!(stack_status(&stack).await, None);

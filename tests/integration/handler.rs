@@ -223,3 +223,79 @@ async fn permanent_text_errors_are_results_and_transient_ones_are_retried() {
     assert_eq!(apple.chars_analyzed, apple_text.chars().count());
     assert_eq!(apple.source_url, "https://en.wikipedia.org/wiki/X");
 }
+
+/// One event, one run: a repeated delivery (another invocation) finds the claim and
+/// queues nothing; a retry of the same invocation queues again, since its first
+/// attempt may have stopped halfway (results are idempotent).
+#[tokio::test]
+async fn an_event_delivered_twice_queues_each_company_once() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+
+    let stack = unique("fang-claim");
+    let table = format!("{stack}-companies");
+    crate::support::create_companies_table(&table).await;
+    for name in ["Amazon", "Apple", "Netflix"] {
+        crate::support::dynamodb()
+            .put_item()
+            .table_name(&table)
+            .item("company", AttributeValue::S(name.into()))
+            .send()
+            .await
+            .unwrap();
+    }
+    let bucket = unique("fang-claim-results");
+    s3().create_bucket().bucket(&bucket).send().await.unwrap();
+    let sqs = crate::support::moto_client!(aws_sdk_sqs);
+    let queue_url = sqs
+        .create_queue()
+        .queue_name(&stack)
+        .send()
+        .await
+        .unwrap()
+        .queue_url()
+        .unwrap()
+        .to_owned();
+    let target = fang_producer::Target {
+        table,
+        queue_url: queue_url.clone(),
+        bucket,
+    };
+    let event_time = time::macros::datetime!(2026-11-30 06:00:00 UTC);
+    let run_id = RunId::for_event(event_time, "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa");
+    let produce = |invocation: &'static str| {
+        let (target, run_id) = (target.clone(), run_id.clone());
+        async move {
+            fang_producer::produce(
+                &crate::support::dynamodb(),
+                &crate::support::moto_client!(aws_sdk_sqs),
+                &s3(),
+                &target,
+                &run_id,
+                event_time,
+                invocation,
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let first = produce("request-1").await;
+    assert_eq!((first.queued, first.already_claimed), (3, false));
+    // EventBridge delivered the event again: another invocation, nothing queued.
+    let repeat = produce("request-2").await;
+    assert_eq!((repeat.queued, repeat.already_claimed), (0, true));
+    let queued = sqs
+        .get_queue_attributes()
+        .queue_url(&queue_url)
+        .attribute_names(aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        queued.attributes().unwrap()
+            [&aws_sdk_sqs::types::QueueAttributeName::ApproximateNumberOfMessages],
+        "3"
+    );
+    // Lambda retrying request-1 (same request id) may queue again: it holds the run.
+    let retry = produce("request-1").await;
+    assert_eq!((retry.queued, retry.already_claimed), (3, false));
+}

@@ -41,6 +41,9 @@ pub struct ProducerReport {
     pub run_id: RunId,
     pub companies: usize,
     pub queued: usize,
+    /// Another invocation had claimed this run (a repeated event): nothing was queued.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub already_claimed: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,8 +112,14 @@ pub async fn scan_entries(
     Ok(companies)
 }
 
-/// One run: scan, record the manifest, queue every company. Nothing is silently
-/// dropped: entries SQS rejects are retried, and any left over fail the run.
+/// One run: scan, claim the run, queue every company. Nothing is silently dropped:
+/// entries SQS rejects are retried, and any left over fail the run (and Lambda retries
+/// the invocation, which finds its own claim and queues again; results are idempotent).
+///
+/// The claim is the run manifest, written only if absent (S3's `If-None-Match: *`:
+/// 412 when it exists, 409 when another write of it is under way). An invocation that
+/// finds a claim made by another (`claimed_by`: Lambda's request id) queues nothing,
+/// so an event delivered twice runs once.
 pub async fn produce(
     ddb: &aws_sdk_dynamodb::Client,
     sqs: &aws_sdk_sqs::Client,
@@ -118,31 +127,24 @@ pub async fn produce(
     target: &Target,
     run_id: &RunId,
     started_at: time::OffsetDateTime,
+    invocation: &str,
 ) -> Result<ProducerReport, ProducerError> {
     let companies = scan_entries(ddb, &target.table).await?;
     let manifest = RunManifest {
         run_id: run_id.clone(),
         companies: companies.len(),
         started_at: fang_shared::rfc3339(started_at),
+        claimed_by: Some(invocation.to_owned()),
     };
-    let key = keys::manifest_key(run_id);
-    s3.put_object()
-        .bucket(&target.bucket)
-        .key(&key)
-        .content_type("application/json")
-        .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
-        .body(
-            serde_json::to_vec(&manifest)
-                .expect("a manifest serializes")
-                .into(),
-        )
-        .send()
-        .await
-        .map_err(|e| ProducerError::Manifest {
-            bucket: target.bucket.clone(),
-            key,
-            source: Box::new(e.into()),
-        })?;
+    if !claim(s3, target, &manifest, invocation).await? {
+        tracing::info!(run_id = %run_id, "run already claimed by another invocation; nothing queued");
+        return Ok(ProducerReport {
+            run_id: run_id.clone(),
+            companies: companies.len(),
+            queued: 0,
+            already_claimed: true,
+        });
+    }
     // A few batches in flight at once: sending is latency-bound.
     let queued: usize = futures::stream::iter(batches(&companies, run_id))
         .map(|batch| send_batch(sqs, &target.queue_url, batch))
@@ -153,6 +155,7 @@ pub async fn produce(
         run_id: run_id.clone(),
         companies: companies.len(),
         queued,
+        already_claimed: false,
     };
     tracing::info!(
         run_id = %report.run_id,
@@ -161,6 +164,68 @@ pub async fn produce(
         "run queued"
     );
     Ok(report)
+}
+
+/// Writes the manifest if no one has: true when this invocation holds the run (it wrote
+/// the claim now, or did before and is being retried).
+async fn claim(
+    s3: &aws_sdk_s3::Client,
+    target: &Target,
+    manifest: &RunManifest,
+    invocation: &str,
+) -> Result<bool, ProducerError> {
+    let key = keys::manifest_key(&manifest.run_id);
+    let manifest_err = |e: aws_sdk_s3::Error| ProducerError::Manifest {
+        bucket: target.bucket.clone(),
+        key: key.clone(),
+        source: Box::new(e),
+    };
+    for attempt in 0..SEND_ATTEMPTS {
+        let put = s3
+            .put_object()
+            .bucket(&target.bucket)
+            .key(&key)
+            .if_none_match("*")
+            .content_type("application/json")
+            .server_side_encryption(aws_sdk_s3::types::ServerSideEncryption::Aes256)
+            .body(
+                serde_json::to_vec(manifest)
+                    .expect("a manifest serializes")
+                    .into(),
+            )
+            .send()
+            .await;
+        let status = match &put {
+            Ok(_) => return Ok(true),
+            Err(e) => e.raw_response().map(|r| r.status().as_u16()),
+        };
+        match status {
+            // Someone claimed it: was it this invocation, before a retry?
+            Some(412) => {
+                let existing = s3
+                    .get_object()
+                    .bucket(&target.bucket)
+                    .key(&key)
+                    .send()
+                    .await
+                    .map_err(|e| manifest_err(e.into()))?;
+                let bytes = existing
+                    .body
+                    .collect()
+                    .await
+                    .map(|b| b.to_vec())
+                    .unwrap_or_default();
+                let theirs: Option<RunManifest> = serde_json::from_slice(&bytes).ok();
+                return Ok(theirs.and_then(|m| m.claimed_by).as_deref() == Some(invocation));
+            }
+            // A write of the same key under way: look again in a moment.
+            Some(409) if attempt + 1 < SEND_ATTEMPTS => {
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+            _ => return Err(manifest_err(put.expect_err("matched an error").into())),
+        }
+    }
+    unreachable!("the last attempt returns")
 }
 
 /// Sends one batch, retrying the entries SQS reports as failed with backoff.

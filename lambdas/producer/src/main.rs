@@ -26,17 +26,38 @@ async fn main() -> Result<(), Error> {
         let (ddb, sqs, s3, target) = (&ddb, &sqs, &s3, &target);
         async move {
             let now = time::OffsetDateTime::now_utc();
-            // `fangops run` passes a run id so it knows which results to wait for; the
-            // schedule does not, and gets a fresh one.
-            let run_id = match event.payload.get("run_id").and_then(Value::as_str) {
-                Some(id) => RunId::new(id)?,
-                None => RunId::generate(now, random_u32(&event.context.request_id)),
-            };
-            let report = produce(ddb, sqs, s3, target, &run_id, now).await?;
+            let run_id = run_id(&event.payload, now, &event.context.request_id)?;
+            let report = produce(
+                ddb,
+                sqs,
+                s3,
+                target,
+                &run_id,
+                now,
+                &event.context.request_id,
+            )
+            .await?;
             Ok::<_, Error>(serde_json::to_value(report)?)
         }
     }))
     .await
+}
+
+/// The run of an invocation: `fangops run` passes its own id; a scheduled event's id and
+/// time make its run id, so a repeated or retried delivery is the same run; anything
+/// else gets a fresh one.
+fn run_id(payload: &Value, now: time::OffsetDateTime, request_id: &str) -> Result<RunId, Error> {
+    if let Some(id) = payload.get("run_id").and_then(Value::as_str) {
+        return Ok(RunId::new(id)?);
+    }
+    let event_id = payload.get("id").and_then(Value::as_str);
+    let time = payload.get("time").and_then(Value::as_str).and_then(|t| {
+        time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+    });
+    Ok(match (event_id, time) {
+        (Some(id), Some(t)) => RunId::for_event(t, id),
+        _ => RunId::generate(now, random_u32(request_id)),
+    })
 }
 
 /// The request id is unique per invocation: a good enough source for a run id suffix.

@@ -93,6 +93,18 @@ impl RunId {
         &self.0
     }
 
+    /// The run id of a triggering event: the event's time and a hash of its id, so that
+    /// a retried or repeated delivery of one event is the same run (EventBridge delivers
+    /// at least once; Lambda retries a failed asynchronous invocation twice).
+    pub fn for_event(time: time::OffsetDateTime, event_id: &str) -> Self {
+        use sha2::Digest;
+        let hash = sha2::Sha256::digest(event_id.as_bytes());
+        Self::generate(
+            time,
+            u32::from_be_bytes([hash[0], hash[1], hash[2], hash[3]]),
+        )
+    }
+
     /// A new run id: the UTC start time, then a random suffix, so ids sort by time
     /// and two runs started in the same second do not collide.
     /// Example: `20261130T060000Z-3f9a2c1b`.
@@ -234,6 +246,11 @@ pub struct RunManifest {
     pub companies: usize,
     /// RFC 3339, UTC.
     pub started_at: String,
+    /// The invocation that claimed the run (Lambda's request id, which its own retries
+    /// of an asynchronous event keep): another invocation finding the claim made by
+    /// someone else queues nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_by: Option<String>,
 }
 
 /// A setting the Lambda's template must provide, read from the environment. Only the
@@ -278,6 +295,22 @@ mod tests {
         assert!(b > a);
         assert_eq!(RunId::new("manual-1").unwrap().date(), "undated");
         assert_eq!(rfc3339(t), "2026-11-30T06:00:00Z");
+    }
+
+    #[test]
+    fn one_event_is_one_run_id() {
+        let t = time::macros::datetime!(2026-11-30 06:00:00 UTC);
+        let id = "53dc4d37-cffa-4f76-80c9-8b7d4a4d2eaa";
+        assert_eq!(RunId::for_event(t, id), RunId::for_event(t, id));
+        assert_ne!(
+            RunId::for_event(t, id),
+            RunId::for_event(t, "another-event")
+        );
+        assert!(
+            RunId::for_event(t, id)
+                .as_str()
+                .starts_with("20261130T060000Z-")
+        );
     }
 
     #[test]

@@ -135,10 +135,23 @@ fn lambda(p: &mut Problems, lambda: raw::RawLambda) -> LambdaConfig {
             format!("{} s is outside what Lambda allows (1 to 900)", t.value),
         );
     }
+    if let Some(c) = &lambda.max_concurrency
+        && !(2..=1000).contains(&c.value)
+    {
+        p.at(
+            c,
+            "lambda.max_concurrency",
+            format!(
+                "{} is outside what an SQS event source mapping allows (2 to 1000)",
+                c.value
+            ),
+        );
+    }
     LambdaConfig {
         memory_mb: spanned_or(&lambda.memory_mb, defaults::LAMBDA_MEMORY_MB),
         timeout_s: spanned_or(&lambda.timeout_s, defaults::LAMBDA_TIMEOUT_S),
         arch: lambda.arch.unwrap_or_default(),
+        max_concurrency: spanned_or(&lambda.max_concurrency, defaults::LAMBDA_MAX_CONCURRENCY),
     }
 }
 

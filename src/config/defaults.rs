@@ -8,6 +8,9 @@ use super::Schedule;
 pub const LAMBDA_MEMORY_MB: u32 = 256;
 /// Lambda timeout for both functions, in seconds.
 pub const LAMBDA_TIMEOUT_S: u32 = 60;
+/// Sentiment batches in flight: a few hundred companies a minute, gentle on Wikipedia
+/// and well under Comprehend's default rate.
+pub const LAMBDA_MAX_CONCURRENCY: u32 = 5;
 /// Alarm thresholds; every alarm evaluates 5-minute periods, once, unless set otherwise
 /// (the no-results alarm's period follows the schedule).
 pub const ALARM_PERIOD_S: u32 = 300;

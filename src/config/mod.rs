@@ -126,6 +126,8 @@ pub struct LambdaConfig {
     pub memory_mb: u32,
     pub timeout_s: u32,
     pub arch: Arch,
+    /// The event source mapping's maximum concurrency.
+    pub max_concurrency: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -180,6 +180,11 @@ pub struct RawLambda {
     /// CPU architecture. Default: `arm64` (cheaper per GB-second).
     #[serde(default)]
     pub arch: Option<Arch>,
+    /// Sentiment batches (of up to 25 companies) in flight at once, 2 to 1000: what
+    /// bounds the load on Wikipedia and Comprehend. Default: 5.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 2, max = 1000))]
+    pub max_concurrency: Option<Spanned<u32>>,
 }
 
 /// CloudWatch alarms: each one is on with its defaults unless set here. Every alarm

@@ -82,7 +82,8 @@ fn full_file_parses_every_key() {
         LambdaConfig {
             memory_mb: 512,
             timeout_s: 30,
-            arch: Arch::X86_64
+            arch: Arch::X86_64,
+            max_concurrency: 5,
         }
     );
     assert_eq!(cfg.sentiment, Analyzer::Vader);
@@ -202,6 +203,15 @@ fn company_entry_with_its_wikipedia_page() {
     );
     assert_eq!(cfg.companies.get("Netflix").unwrap().wikipedia, None);
     assert_eq!(cfg.companies.get("Amazon").unwrap().page(), "Amazon");
+}
+
+#[test]
+fn max_concurrency_out_of_range() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nlambda:\n  max_concurrency: 1\ncompanies: [A]\n",
+        "4:20",
+        "outside what an SQS event source mapping allows (2 to 1000)",
+    );
 }
 
 #[test]

@@ -133,12 +133,13 @@ impl CostReport {
     pub fn render_markdown_parts(&self) -> (String, String) {
         let e = &self.estimate;
         let mut out = format!(
-            "#### Cost estimate\n\n**{}/month**, {} a year, {} per company per month ({} companies, {:.1} runs a month; {}, prices checked {}{}).\n\n",
+            "#### Cost estimate\n\n**{}/month**, {} a year, {} per company per month ({} companies, {:.1} runs a month, each about {}; {}, prices checked {}{}).\n\n",
             usd(e.monthly),
             usd(e.yearly),
             usd(e.per_company_monthly),
             e.companies,
             e.runs_per_month,
+            model::duration(e.run_duration_s),
             md(&e.region),
             md(&e.prices_checked),
             if e.free_tier {
@@ -281,6 +282,16 @@ impl CostReport {
             usd(e.per_company_monthly),
             e.companies,
             e.runs_per_month
+        );
+        let batches = e
+            .companies
+            .div_ceil(fang_shared::SENTIMENT_BATCH_SIZE as usize);
+        out += &format!(
+            "  one run takes about {} ({batches} {} of up to {}, at most {} at once)\n",
+            model::duration(e.run_duration_s),
+            if batches == 1 { "batch" } else { "batches" },
+            fang_shared::SENTIMENT_BATCH_SIZE,
+            e.max_concurrency
         );
         if let Some(a) = &self.actual {
             match &a.spend {

@@ -11,8 +11,8 @@ use crate::resources::Names;
 
 /// Days in an average month (365 / 12): monthly figures are yearly ones over 12.
 pub const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
-/// The event source mapping's batch size (template: BatchSize 10).
-const BATCH: f64 = 10.0;
+/// The event source mapping's batch size (template: BatchSize 25).
+const BATCH: f64 = fang_shared::SENTIMENT_BATCH_SIZE as f64;
 /// Lambda's SQS event source mapping polls with 5 long polls of up to 20 s even when
 /// the queue is empty.
 const ESM_POLLERS: f64 = 5.0;
@@ -67,6 +67,10 @@ pub struct Estimate {
     pub monthly: f64,
     pub yearly: f64,
     pub per_company_monthly: f64,
+    /// How long one run takes, about: the producer, then the batches, at most
+    /// `lambda.max_concurrency` at once.
+    pub run_duration_s: f64,
+    pub max_concurrency: u32,
     pub assumptions: Vec<Assumption>,
 }
 
@@ -109,6 +113,19 @@ impl<'a> Shape<'a> {
             runs: runs_per_month(env),
             batches: (companies / BATCH).ceil(),
         }
+    }
+
+    /// One run's wall-clock time: the producer, then waves of batches (at most
+    /// `max_concurrency` at once), each batch's companies one after another as billed,
+    /// plus the batching window that gathers it.
+    fn run_duration_s(&self) -> f64 {
+        let a = &self.env.cost;
+        let producer =
+            (a.producer_ms_per_run + a.producer_ms_per_company * self.companies) / 1000.0;
+        let waves = (self.batches / f64::from(self.env.lambda.max_concurrency)).ceil();
+        let per_batch = self.companies.min(BATCH) * a.sentiment_ms_per_company / 1000.0
+            + f64::from(fang_shared::BATCHING_WINDOW_S);
+        producer + waves * per_batch
     }
 
     /// The characters of a text Comprehend is paid for, and its billing units (100
@@ -166,6 +183,8 @@ pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estim
         monthly,
         yearly: monthly * 12.0,
         per_company_monthly: if n > 0.0 { monthly / n } else { 0.0 },
+        run_duration_s: shape.run_duration_s(),
+        max_concurrency: env.lambda.max_concurrency,
         assumptions: assumptions(&shape, free_tier),
     }
 }
@@ -215,7 +234,22 @@ fn assumptions(shape: &Shape, free_tier: bool) -> Vec<Assumption> {
     assume(
         "SQS batches a run",
         format!("{}", shape.batches),
-        "companies / 10 (the event source mapping's batch size)",
+        "companies / 25 (the event source mapping's batch size)",
+    );
+    assume(
+        "one run",
+        format!(
+            "about {} ({} {}, at most {} at once)",
+            duration(shape.run_duration_s()),
+            shape.batches,
+            if shape.batches == 1.0 {
+                "batch"
+            } else {
+                "batches"
+            },
+            env.lambda.max_concurrency
+        ),
+        "lambda.max_concurrency; a batch: 25 companies × the sentiment time + 5 s batching window",
     );
     assume(
         "function memory",
@@ -445,6 +479,15 @@ fn notifications(s: &Shape, u: &mut Usage) {
     ));
 }
 
+/// A duration as people read it: seconds under two minutes, then minutes.
+pub fn duration(s: f64) -> String {
+    if s < 120.0 {
+        format!("{s:.0} s")
+    } else {
+        format!("{:.1} min", s / 60.0)
+    }
+}
+
 fn arch_name(a: Arch) -> &'static str {
     match a {
         Arch::Arm64 => "arm64",
@@ -517,40 +560,43 @@ mod tests {
 
     #[test]
     fn a_thousand_companies_hourly_arm64_against_x86_64() {
-        // R = 365×24/12 = 730, B = 100.
+        // R = 365×24/12 = 730, B = 1,000 / 25 = 40.
         let arm = estimate(&env("rate(1 hour)", 1000, "arm64"), &table(), false);
         let x86 = estimate(&env("rate(1 hour)", 1000, "x86_64"), &table(), false);
         cents(arm.runs_per_month, 730.0);
-        // Requests: 730 × 101 = 73,730 × $0.20/M = $0.014746. Compute: (0.3 + 2.0 s
+        // Requests: 730 × 41 = 29,930 × $0.20/M = $0.005986. Compute: (0.3 + 2.0 s
         // + 1,000 × 0.8 s) × 0.25 GB × 730 = 146,419.75 GB-s.
         cents(
             service(&arm, "AWS Lambda"),
-            0.014746 + 146_419.75 * 0.0000133334,
+            0.005986 + 146_419.75 * 0.0000133334,
         );
         cents(
             service(&x86, "AWS Lambda"),
-            0.014746 + 146_419.75 * 0.0000166667,
+            0.005986 + 146_419.75 * 0.0000166667,
         );
-        // SQS: 730 × 100 × 3 + 657,000 = 876,000 requests × $0.40/M.
-        cents(service(&arm, "Amazon SQS"), 0.3504);
-        // S3: 730 × (1,000 + 2 + 100 listings) = 804,460 PUTs × $0.005/K = $4.0223;
-        // 730 × 1,100 = 803,000 GETs × $0.0004/K = $0.3212; 730 × 1,000 × 2.2 KB =
+        // SQS: 730 × 40 × 3 + 657,000 = 744,600 requests × $0.40/M.
+        cents(service(&arm, "Amazon SQS"), 0.29784);
+        // S3: 730 × (1,000 + 2 + 40 listings) = 760,660 PUTs × $0.005/K = $3.8033;
+        // 730 × 1,040 = 759,200 GETs × $0.0004/K = $0.30368; 730 × 1,000 × 2.2 KB =
         // 1.5316 GB a month × 6.5 × $0.023 = $0.228974.
-        cents(service(&arm, "Amazon S3"), 4.0223 + 0.3212 + 0.228974);
+        cents(service(&arm, "Amazon S3"), 3.8033 + 0.30368 + 0.228974);
         // Comprehend: 730 × 1,000 × 5 units × $0.0001 = $365 (12 units: $876).
         cents(service(&arm, "Amazon Comprehend"), 365.0);
-        // CloudWatch: $4.20 + logs (101 × 0.4 + 1,000 × 0.5 KB) × 730 = 0.376217 GB
-        // × $0.50 + 0.376217 × 30/30.4167 × $0.03.
+        // CloudWatch: $4.20 + logs (41 × 0.4 + 1,000 × 0.5 KB) × 730 = 0.359509 GB
+        // × $0.50 + 0.359509 × 30/30.4167 × $0.03.
         cents(
             service(&arm, "Amazon CloudWatch"),
-            4.20 + 0.188108 + 0.011132,
+            4.20 + 0.179754 + 0.010638,
         );
-        cents(arm.monthly, 376.4911);
+        cents(arm.monthly, 376.1844);
         // arm64's GB-second is 20% cheaper: the whole difference is Lambda compute.
         cents(
             x86.monthly - arm.monthly,
             146_419.75 * (0.0000166667 - 0.0000133334),
         );
+        // One run: the producer (0.3 + 2 s), then 40 batches 5 at a time: 8 waves of
+        // 25 × 0.8 s + 5 s of batching window = 25 s each.
+        cents(arm.run_duration_s, 2.3 + 8.0 * 25.0);
     }
 
     #[test]
@@ -561,11 +607,11 @@ mod tests {
         cents(service(&e, "AWS Lambda"), 0.0);
         cents(service(&e, "Amazon SQS"), 0.0);
         cents(service(&e, "Amazon CloudWatch"), 0.0);
-        // S3: (804,460 - 2,000) PUTs + (803,000 - 20,000) GETs + (9.955 - 5) GB.
-        cents(service(&e, "Amazon S3"), 4.0123 + 0.3132 + 0.113974);
+        // S3: (760,660 - 2,000) PUTs + (759,200 - 20,000) GETs + (9.955 - 5) GB.
+        cents(service(&e, "Amazon S3"), 3.7933 + 0.29568 + 0.113974);
         // Comprehend: 3,650,000 - 50,000 units.
         cents(service(&e, "Amazon Comprehend"), 360.0);
-        cents(e.monthly, 364.6406);
+        cents(e.monthly, 364.40408);
         let line = e
             .lines
             .iter()

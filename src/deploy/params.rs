@@ -11,15 +11,17 @@ pub const FINGERPRINT: &str = "Fingerprint";
 /// Bumped when the meaning of a parameter changes, so old fingerprints never match.
 const FINGERPRINT_VERSION: &str = "fangops-deploy-1";
 
-/// Lambda's limit on an SQS visibility timeout relative to the function timeout is a
-/// floor; AWS advises six times the timeout. SQS caps it at 12 hours.
+/// AWS advises an SQS visibility timeout of six times the function timeout plus the
+/// batching window for a Lambda consumer. SQS caps it at 12 hours.
 fn visibility_timeout_s(timeout_s: u32) -> u32 {
-    (timeout_s.saturating_mul(6)).min(43_200)
+    (timeout_s.saturating_mul(6))
+        .saturating_add(fang_shared::BATCHING_WINDOW_S)
+        .min(43_200)
 }
 
 /// Every parameter fangops sets, the fingerprint included: what `validate` checks the
 /// template against.
-pub const SET_BY_FANGOPS: [&str; 15] = [
+pub const SET_BY_FANGOPS: [&str; 16] = [
     "Environment",
     "ArtifactBucket",
     "ProducerCodeKey",
@@ -28,6 +30,7 @@ pub const SET_BY_FANGOPS: [&str; 15] = [
     "MemoryMb",
     "TimeoutS",
     "QueueVisibilityTimeoutS",
+    "MaxConcurrency",
     "Schedule",
     "Analyzer",
     "TextSource",
@@ -74,6 +77,7 @@ pub fn parameters(env: &EnvConfig, code: &Code, local: bool) -> Vec<(String, Str
             "QueueVisibilityTimeoutS",
             visibility_timeout_s(env.lambda.timeout_s).to_string(),
         ),
+        ("MaxConcurrency", env.lambda.max_concurrency.to_string()),
         ("Schedule", env.schedule.to_string()),
         ("Analyzer", analyzer.to_owned()),
         ("TextSource", text_source.to_owned()),
@@ -151,9 +155,9 @@ mod tests {
     }
 
     #[test]
-    fn visibility_is_six_timeouts_capped() {
-        assert_eq!(visibility_timeout_s(60), 360);
-        assert_eq!(visibility_timeout_s(900), 5400);
+    fn visibility_is_six_timeouts_and_the_batching_window_capped() {
+        assert_eq!(visibility_timeout_s(60), 365);
+        assert_eq!(visibility_timeout_s(900), 5405);
         assert_eq!(visibility_timeout_s(u32::MAX), 43_200);
     }
 }

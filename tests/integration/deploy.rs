@@ -460,10 +460,44 @@ fn template_names_match_the_derived_names() {
             "{suffix}"
         );
     }
-    assert!(template.contains(&format!(
-        "maxReceiveCount: {}",
-        fangops::run::local::MAX_RECEIVES
-    )));
+}
+
+/// The settings that bound the pipeline's load and retries, read from the template:
+/// what moto ignores (it never runs an event source mapping or retries an event).
+#[test]
+fn template_bounds_load_and_retries() {
+    let text = std::fs::read_to_string(repo_root().join("infra/template.yaml")).unwrap();
+    let t: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
+    let props = |resource: &str| t["Resources"][resource]["Properties"].clone();
+    let mapping = props("SentimentQueueMapping");
+    assert_eq!(mapping["BatchSize"], fang_shared::SENTIMENT_BATCH_SIZE);
+    assert_eq!(
+        mapping["MaximumBatchingWindowInSeconds"],
+        fang_shared::BATCHING_WINDOW_S
+    );
+    // A !Ref reads as the referenced name.
+    assert_eq!(
+        mapping["ScalingConfig"]["MaximumConcurrency"],
+        "MaxConcurrency"
+    );
+    assert_eq!(
+        mapping["FunctionResponseTypes"][0],
+        "ReportBatchItemFailures"
+    );
+    assert_eq!(t["Parameters"]["MaxConcurrency"]["MinValue"], 2);
+    assert_eq!(
+        props("CompaniesQueue")["RedrivePolicy"]["maxReceiveCount"],
+        fang_shared::MAX_RECEIVES
+    );
+    let invoke = props("ProducerEventInvokeConfig");
+    assert_eq!(invoke["FunctionName"], "ProducerFunction");
+    assert_eq!(invoke["MaximumRetryAttempts"], 2);
+    assert!(
+        invoke["DestinationConfig"]["OnFailure"]["Destination"]
+            .to_string()
+            .contains("ProducerFailureQueue"),
+        "{invoke}"
+    );
 }
 
 /// The plan checks the pages of the companies a change adds, as `companies check`

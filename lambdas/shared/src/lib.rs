@@ -13,6 +13,14 @@ use serde::{Deserialize, Serialize};
 /// SendMessageBatch takes at most 10 entries.
 pub const SQS_BATCH_MAX: usize = 10;
 
+/// Companies a sentiment invocation gets at most (the event source mapping's batch
+/// size): one BatchDetectSentiment call carries up to 25 texts.
+pub const SENTIMENT_BATCH_SIZE: u32 = 25;
+
+/// How long the event source mapping gathers messages into a batch (a batch size over
+/// 10 needs a window); part of the queue's visibility timeout.
+pub const BATCHING_WINDOW_S: u32 = 5;
+
 /// Receives of a message before the queue moves it to the dead-letter queue (the
 /// template's `maxReceiveCount`; AWS advises at least 5 for a Lambda consumer).
 pub const MAX_RECEIVES: u32 = 5;

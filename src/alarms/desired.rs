@@ -62,13 +62,7 @@ pub(super) fn marker(stack: &str) -> String {
 
 /// The stack's alarm topic: the template names it `{stack}-alarms`.
 pub fn topic_arn(region: &str, account: &str, stack: &str) -> String {
-    let partition = if region.starts_with("cn-") {
-        "aws-cn"
-    } else if region.starts_with("us-gov-") {
-        "aws-us-gov"
-    } else {
-        "aws"
-    };
+    let partition = crate::config::regions::partition(region);
     format!("arn:{partition}:sns:{region}:{account}:{stack}-alarms")
 }
 

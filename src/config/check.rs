@@ -54,6 +54,20 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
             .map_err(|m| p.at(s, "schedule", m))
             .ok(),
     };
+    if raw.sentiment.unwrap_or_default() == super::Analyzer::Comprehend
+        && regions::check(&raw.region.value).is_ok()
+        && !regions::has_comprehend(&raw.region.value)
+    {
+        p.at(
+            &raw.region,
+            "sentiment",
+            format!(
+                "Amazon Comprehend is not offered in {}; use a region that has it ({}), or `sentiment: vader`",
+                raw.region.value,
+                regions::COMPREHEND_REGIONS.join(", ")
+            ),
+        );
+    }
     let lambda = lambda(&mut p, raw.lambda.unwrap_or_default());
     let raw_alarms = raw.alarms.unwrap_or_default();
     let has_email = raw_alarms.email.is_some();

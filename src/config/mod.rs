@@ -10,7 +10,7 @@
 mod check;
 pub mod defaults;
 pub mod raw;
-mod regions;
+pub mod regions;
 pub mod schedule;
 pub mod schema;
 

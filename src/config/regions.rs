@@ -43,6 +43,39 @@ const REGIONS: &[&str] = &[
     "us-west-2",
 ];
 
+/// Where Amazon Comprehend is offered (its endpoints in the AWS general reference,
+/// checked 2026-11). `sentiment: comprehend` elsewhere would fail at the first text.
+pub const COMPREHEND_REGIONS: &[&str] = &[
+    "ap-northeast-1",
+    "ap-northeast-2",
+    "ap-south-1",
+    "ap-southeast-1",
+    "ap-southeast-2",
+    "ca-central-1",
+    "eu-central-1",
+    "eu-west-1",
+    "eu-west-2",
+    "us-east-1",
+    "us-east-2",
+    "us-gov-west-1",
+    "us-west-2",
+];
+
+pub fn has_comprehend(region: &str) -> bool {
+    COMPREHEND_REGIONS.contains(&region)
+}
+
+/// The ARN partition of a region: China and GovCloud have their own.
+pub fn partition(region: &str) -> &'static str {
+    if region.starts_with("cn-") {
+        "aws-cn"
+    } else if region.starts_with("us-gov-") {
+        "aws-us-gov"
+    } else {
+        "aws"
+    }
+}
+
 pub(super) fn check(region: &str) -> Result<(), String> {
     if REGIONS.contains(&region) {
         return Ok(());
@@ -60,6 +93,20 @@ pub(super) fn check(region: &str) -> Result<(), String> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn partitions_and_comprehend() {
+        assert_eq!(super::partition("eu-west-1"), "aws");
+        assert_eq!(super::partition("cn-north-1"), "aws-cn");
+        assert_eq!(super::partition("us-gov-west-1"), "aws-us-gov");
+        assert!(super::has_comprehend("eu-west-1"));
+        assert!(!super::has_comprehend("eu-north-1"));
+        assert!(
+            super::COMPREHEND_REGIONS
+                .iter()
+                .all(|r| super::check(r).is_ok())
+        );
+    }
+
     #[test]
     fn known_and_unknown() {
         assert!(super::check("us-east-1").is_ok());

@@ -206,6 +206,20 @@ fn company_entry_with_its_wikipedia_page() {
 }
 
 #[test]
+fn comprehend_in_a_region_without_it() {
+    assert_one(
+        "stack: fang-test\nregion: eu-north-1\ncompanies: [A]\n",
+        "2:9",
+        "Amazon Comprehend is not offered in eu-north-1; use a region that has it (ap-northeast-1,",
+    );
+    // The embedded analyzer runs anywhere.
+    assert!(
+        parse_str("stack: fang-test\nregion: eu-north-1\nsentiment: vader\ncompanies: [A]\n")
+            .is_ok()
+    );
+}
+
+#[test]
 fn max_concurrency_out_of_range() {
     assert_one(
         "stack: fang-test\nregion: us-east-1\nlambda:\n  max_concurrency: 1\ncompanies: [A]\n",

@@ -147,7 +147,7 @@ pub async fn ensure_bucket(
     if enforce_tls {
         s3.put_bucket_policy()
             .bucket(bucket)
-            .policy(tls_only_policy(bucket))
+            .policy(tls_only_policy(bucket, region))
             .send()
             .await
             .with_context(|| format!("setting the TLS-only policy of artifact bucket {bucket}"))?;
@@ -155,7 +155,8 @@ pub async fn ensure_bucket(
     Ok(())
 }
 
-fn tls_only_policy(bucket: &str) -> String {
+fn tls_only_policy(bucket: &str, region: &str) -> String {
+    let partition = crate::config::regions::partition(region);
     serde_json::json!({
         "Version": "2012-10-17",
         "Statement": [{
@@ -163,7 +164,7 @@ fn tls_only_policy(bucket: &str) -> String {
             "Effect": "Deny",
             "Principal": "*",
             "Action": "s3:*",
-            "Resource": [format!("arn:aws:s3:::{bucket}"), format!("arn:aws:s3:::{bucket}/*")],
+            "Resource": [format!("arn:{partition}:s3:::{bucket}"), format!("arn:{partition}:s3:::{bucket}/*")],
             "Condition": { "Bool": { "aws:SecureTransport": "false" } }
         }]
     })

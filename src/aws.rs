@@ -137,6 +137,10 @@ impl AwsContext {
         aws_sdk_cloudwatchlogs::Client::new(&self.sdk)
     }
 
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        aws_sdk_sns::Client::new(&self.sdk)
+    }
+
     pub fn lambda(&self) -> aws_sdk_lambda::Client {
         aws_sdk_lambda::Client::new(&self.sdk)
     }

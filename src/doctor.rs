@@ -34,6 +34,9 @@ pub struct DoctorReport {
 pub struct Check {
     pub name: &'static str,
     pub ok: bool,
+    /// Works, but someone should act (an alarm e-mail not confirmed).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub warn: bool,
     pub detail: String,
 }
 
@@ -43,11 +46,13 @@ impl Check {
             Ok(detail) => Self {
                 name,
                 ok: true,
+                warn: false,
                 detail,
             },
             Err(e) => Self {
                 name,
                 ok: false,
+                warn: false,
                 detail: format!("{e:#}"),
             },
         }
@@ -62,6 +67,7 @@ pub async fn run(req: &DoctorRequest, ui: &Ui) -> Result<DoctorReport> {
     let mut checks = vec![Check {
         name: "env file",
         ok: true,
+        warn: false,
         detail: format!(
             "{} is valid ({} companies)",
             path.display(),
@@ -113,6 +119,23 @@ pub async fn run(req: &DoctorRequest, ui: &Ui) -> Result<DoctorReport> {
             .map(|out| format!("ListBuckets answered ({} buckets)", out.buckets().len()))
             .map_err(|e| anyhow::Error::new(e).context("listing S3 buckets"));
         checks.push(Check::from_result("s3", s3));
+        if let (Some(email), true) = (&env.alarms.email, identity_ok) {
+            progress.set_message("reading the alarm e-mail subscription");
+            let account = ctx.identity().await?.account.clone();
+            let topic = crate::alarms::topic_arn(ctx.region(), &account, &env.stack);
+            let status = crate::alarms::email::status(&ctx.sns(), &topic, email).await;
+            checks.push(match status {
+                Ok(s) => Check {
+                    name: "alarm e-mail",
+                    ok: true,
+                    warn: s.warning().is_some(),
+                    detail: s
+                        .warning()
+                        .unwrap_or_else(|| format!("{email} is subscribed and confirmed")),
+                },
+                Err(e) => Check::from_result("alarm e-mail", Err(e)),
+            });
+        }
     }
     drop(progress);
     Ok(DoctorReport {
@@ -160,7 +183,9 @@ impl DoctorReport {
                 .unwrap_or_default()
         );
         for c in &self.checks {
-            let mark = if c.ok {
+            let mark = if c.warn {
+                paint(style::WARN, "!")
+            } else if c.ok {
                 paint(style::OK, "✓")
             } else {
                 paint(style::ERROR, "✗")
@@ -188,11 +213,19 @@ mod tests {
                 Check {
                     name: "env file",
                     ok: true,
+                    warn: false,
                     detail: "environments/local.yaml is valid (5 companies)".into(),
+                },
+                Check {
+                    name: "alarm e-mail",
+                    ok: true,
+                    warn: true,
+                    detail: "the alarm e-mail subscription of team@example.com is pending confirmation".into(),
                 },
                 Check {
                     name: "endpoint",
                     ok: false,
+                    warn: false,
                     detail: "http://127.0.0.1:4566/ does not answer (connection refused); is the emulator running? (`make moto-start`)".into(),
                 },
             ],

@@ -7,7 +7,7 @@ use aws_sdk_cloudwatch::types::{ComparisonOperator, Dimension, MetricAlarm, Stat
 
 use super::AlarmsReport;
 use super::desired::{
-    Action, AlarmSpec, dashboard_body, dashboard_name, desired, diff, marker, topic_arn,
+    Action, AlarmSpec, NO_RESULTS, dashboard_body, dashboard_name, desired, diff, marker, topic_arn,
 };
 use crate::config::EnvConfig;
 use crate::resources::Names;
@@ -44,6 +44,7 @@ fn from_live(a: &MetricAlarm) -> AlarmSpec {
         treat_missing_data: a.treat_missing_data().unwrap_or("missing").to_owned(),
         alarm_actions: a.alarm_actions().to_vec(),
         ok_actions: a.ok_actions().to_vec(),
+        actions_enabled: a.actions_enabled().unwrap_or(true),
     }
 }
 
@@ -101,7 +102,7 @@ async fn put(cw: &Client, a: &AlarmSpec, stack: &str, env: &str) -> Result<()> {
         .threshold(a.threshold)
         .comparison_operator(ComparisonOperator::from(a.comparison.as_str()))
         .treat_missing_data(&a.treat_missing_data)
-        .actions_enabled(true)
+        .actions_enabled(a.actions_enabled)
         .set_alarm_actions(Some(a.alarm_actions.clone()))
         .set_ok_actions(Some(a.ok_actions.clone()))
         // Tags apply when the alarm is created; they let the console and the cost
@@ -200,17 +201,29 @@ pub async fn delete(cw: &Client, names: &[String]) -> Result<()> {
 
 /// Makes CloudWatch hold exactly the alarms (and dashboard) the env wants, or, dry,
 /// says what that would take.
+#[allow(clippy::too_many_arguments)]
 pub async fn install(
     env: &EnvConfig,
     cw: &Client,
     names: &Names,
     region: &str,
     account: &str,
+    has_run: bool,
     dry_run: bool,
 ) -> Result<AlarmsReport> {
     let topic = topic_arn(region, account, &env.stack);
-    let want = desired(env, names, &topic);
+    let mut want = desired(env, names, &topic);
     let (have, foreign) = list(cw, &env.stack).await?;
+    // No-results stays as the run left it (armed by the producer) once it exists; a new
+    // one is armed only if the stack has run already.
+    let no_results = format!("{}-{NO_RESULTS}", env.stack);
+    let armed = have
+        .iter()
+        .find(|a| a.name == no_results)
+        .map_or(has_run, |a| a.actions_enabled || has_run);
+    for a in want.iter_mut().filter(|a| a.name == no_results) {
+        a.actions_enabled = armed;
+    }
     // Writing over an alarm someone else made would take it over: refuse instead.
     let taken: Vec<&str> = want
         .iter()
@@ -263,6 +276,7 @@ pub async fn install(
         unchanged,
         dashboard: env.alarms.dashboard.then_some(dashboard),
         dashboard_changed,
+        no_results_armed: want.iter().any(|a| a.name == no_results).then_some(armed),
         dry_run,
     })
 }

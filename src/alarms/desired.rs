@@ -30,7 +30,15 @@ pub struct AlarmSpec {
     pub treat_missing_data: String,
     pub alarm_actions: Vec<String>,
     pub ok_actions: Vec<String>,
+    /// Whether the alarm notifies anyone. Not compared: the no-results alarm is written
+    /// disarmed until the stack's first run, which arms it (see [`NO_RESULTS`]).
+    pub actions_enabled: bool,
 }
+
+/// The alarm that would fire on a new stack before its first scheduled run (no data is
+/// its failure): fangops writes it with its actions off until a run exists, and the
+/// producer turns them on when a run starts (EnableAlarmActions).
+pub const NO_RESULTS: &str = "no-results";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -98,6 +106,7 @@ pub fn desired(env: &EnvConfig, names: &Names, topic: &str) -> Vec<AlarmSpec> {
             treat_missing_data: missing.to_owned(),
             alarm_actions: vec![topic.to_owned()],
             ok_actions: vec![topic.to_owned()],
+            actions_enabled: true,
         }
     };
     const GE: &str = "GreaterThanOrEqualToThreshold";
@@ -186,7 +195,7 @@ pub fn desired(env: &EnvConfig, names: &Names, topic: &str) -> Vec<AlarmSpec> {
     }
     if a.no_results.enabled {
         out.push(spec(
-            "no-results",
+            NO_RESULTS,
             &a.no_results,
             &format!(
                 "The pipeline wrote fewer than {} results in {} s: it has stopped (schedule {}).",

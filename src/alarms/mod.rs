@@ -13,6 +13,7 @@
 
 pub mod cloudwatch;
 pub mod desired;
+pub mod email;
 
 use std::path::PathBuf;
 
@@ -45,6 +46,9 @@ pub struct AlarmsReport {
     pub dashboard: Option<String>,
     /// The dashboard was created or rewritten (false when it already matched).
     pub dashboard_changed: bool,
+    /// Whether the no-results alarm notifies yet: not before the stack's first run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub no_results_armed: Option<bool>,
     pub dry_run: bool,
 }
 
@@ -95,6 +99,9 @@ impl AlarmsReport {
             out.push('\n');
         }
         out += &format!("  notifications go to {}\n", self.topic);
+        if self.no_results_armed == Some(false) {
+            out += "  no-results waits for the stack's first run: the producer arms it when a run starts\n";
+        }
         if let Some(d) = &self.dashboard {
             out += &format!(
                 "  dashboard {d}{}\n",
@@ -148,15 +155,29 @@ pub async fn install_in(
     dry_run: bool,
 ) -> Result<AlarmsReport> {
     let account = ctx.identity().await?.account.clone();
+    let has_run = has_run(&ctx.s3(), &names.bucket).await;
     install(
         env,
         &ctx.cloudwatch(),
         names,
         ctx.region(),
         &account,
+        has_run,
         dry_run,
     )
     .await
+}
+
+/// Whether the stack has had a run: any object under `results/` (one listing of one
+/// key). An unreadable or missing bucket counts as no run yet.
+pub async fn has_run(s3: &aws_sdk_s3::Client, bucket: &str) -> bool {
+    s3.list_objects_v2()
+        .bucket(bucket)
+        .prefix(fang_shared::keys::RESULTS_PREFIX)
+        .max_keys(1)
+        .send()
+        .await
+        .is_ok_and(|out| out.key_count().unwrap_or(0) > 0 || !out.contents().is_empty())
 }
 
 /// `fangops alarms --env E [--dry-run]`.
@@ -198,6 +219,7 @@ mod tests {
             unchanged: 6,
             dashboard: Some("fang-dev-pipeline".into()),
             dashboard_changed: true,
+            no_results_armed: Some(false),
             dry_run: true,
         };
         insta::assert_snapshot!(report.render());

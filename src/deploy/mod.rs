@@ -130,6 +130,9 @@ pub struct DeployReport {
     pub alarms: Option<AlarmsReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cost: Option<crate::cost::CostReport>,
+    /// What someone should act on although the deploy went through.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     pub duration_s: f64,
 }
 
@@ -205,6 +208,9 @@ impl DeployReport {
         }
         if let Some(alarms) = &self.alarms {
             out += &format!("Alarms: {}.\n\n", alarms.summary());
+        }
+        for w in &self.warnings {
+            out += &format!("> **Warning:** {}.\n\n", markdown::escape(w));
         }
         if !self.outputs.is_empty() {
             let mut t = Table::new(["output", "value"]);
@@ -290,7 +296,7 @@ pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
     t.render()
 }
 
-use crate::markdown::{Table, raw, text, value};
+use crate::markdown::{self, Table, raw, text, value};
 
 pub fn human_size(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
@@ -491,6 +497,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         sync: None,
         alarms: None,
         cost: None,
+        warnings: Vec::new(),
         duration_s: 0.0,
     };
 
@@ -645,6 +652,12 @@ async fn finish(
         .await
         .context("installing the alarms after the deploy")?;
     tracing::info!("alarms of {}: {}", p.env.stack, alarms.summary());
+    if let Some(email) = &p.env.alarms.email {
+        match crate::alarms::email::status(&ctx.sns(), &alarms.topic, email).await {
+            Ok(status) => report.warnings.extend(status.warning()),
+            Err(e) => tracing::warn!("alarm e-mail not checked: {e:#}"),
+        }
+    }
     report.alarms = Some(alarms);
     report.cost = crate::cost::section_or_warn(&req.root, &p.env, None);
     report.duration_s = started.elapsed().as_secs_f64();
@@ -791,6 +804,7 @@ pub(crate) mod tests {
                 ..Default::default()
             }),
             cost: None,
+            warnings: Vec::new(),
             duration_s: 42.25,
         }
     }

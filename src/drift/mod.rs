@@ -86,6 +86,10 @@ pub struct DriftReport {
     pub companies: CompanyDrift,
     pub stack: StackDrift,
     pub drifted: bool,
+    /// The alarm e-mail's subscription, when the env has one: pending is not drift,
+    /// but it means no alarm reaches anyone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alarm_email: Option<crate::alarms::email::EmailStatus>,
 }
 
 impl DriftReport {
@@ -150,6 +154,9 @@ impl DriftReport {
                 }
             }
         }
+        if let Some(w) = self.alarm_email.as_ref().and_then(|e| e.warning()) {
+            out += &format!("  warning: {w}\n");
+        }
         out += if self.drifted {
             "Drift found: `fangops deploy` restores the stack, `fangops sync` the companies.\n"
         } else {
@@ -203,9 +210,23 @@ pub async fn drift(req: &DriftRequest, _ui: &Ui) -> Result<DriftReport> {
             || !companies.only_in_file.is_empty()
             || !companies.other_page.is_empty()))
         || matches!(&stack, StackDrift::Checked { resources, .. } if !resources.is_empty());
+    let alarm_email = match &env.alarms.email {
+        Some(email) if !matches!(stack, StackDrift::NotDeployed) => {
+            let topic = crate::alarms::topic_arn(ctx.region(), &account, &env.stack);
+            match crate::alarms::email::status(&ctx.sns(), &topic, email).await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    tracing::warn!("alarm e-mail not checked: {e:#}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     Ok(DriftReport {
         env: env.name.clone(),
         stack_name: env.stack.clone(),
+        alarm_email,
         companies,
         stack,
         drifted,
@@ -347,6 +368,9 @@ mod tests {
                 }],
             },
             drifted: true,
+            alarm_email: Some(crate::alarms::email::EmailStatus::Pending {
+                email: "team@example.com".into(),
+            }),
         };
         insta::assert_snapshot!("drift_found", report.render());
         let clean = DriftReport {
@@ -360,6 +384,7 @@ mod tests {
                 reason: "the endpoint does not answer DetectStackDrift".into(),
             },
             drifted: false,
+            alarm_email: None,
             ..report
         };
         insta::assert_snapshot!("drift_none", clean.render());

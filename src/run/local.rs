@@ -95,6 +95,10 @@ pub async fn run(
     )
     .await
     .context("running the producer")?;
+    if !produced.already_claimed {
+        // As the producer Lambda does: a run arms the no-results alarm.
+        fang_producer::arm_alarm(&ctx.cloudwatch(), &format!("{}-no-results", env.stack)).await;
+    }
 
     let deps = Deps {
         text: text_source(env, req.wikipedia_base.as_deref())?,

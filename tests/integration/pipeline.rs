@@ -293,3 +293,32 @@ fn results_before_any_run() {
     assert_eq!(out.code, 1, "{out:?}");
     assert!(out.stderr.contains("no runs yet"), "{}", out.stderr);
 }
+
+/// The no-results alarm fires on missing data, and a new stack has none: it is
+/// written disarmed, the first run arms it, and a later deploy keeps it armed.
+#[tokio::test]
+async fn the_first_run_arms_the_no_results_alarm() {
+    let p = Project::new();
+    let stack = unique("fang-arm");
+    p.env_file("arm", local_env_yaml(&stack, &names(2)));
+    let armed = || async {
+        let out = crate::support::moto_client!(aws_sdk_cloudwatch)
+            .describe_alarms()
+            .alarm_names(format!("{stack}-no-results"))
+            .send()
+            .await
+            .unwrap();
+        out.metric_alarms()[0].actions_enabled().unwrap()
+    };
+    let out = deploy(p.path(), "arm");
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(!armed().await, "a stack that never ran has no data to miss");
+    let report = run(fangops(p.path()).args(["alarms", "--env", "arm", "--dry-run", "--json"]));
+    assert_eq!(report.json()["no_results_armed"], false);
+
+    let out = run(fangops(p.path()).args(["run", "--env", "arm", "--json"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(armed().await, "the run armed it");
+    deployed(p.path(), "arm");
+    assert!(armed().await, "a deploy keeps it armed");
+}

@@ -166,6 +166,16 @@ pub async fn produce(
     Ok(report)
 }
 
+/// Turns on the actions of the stack's no-results alarm: fangops writes it disarmed on a
+/// stack that has never run (missing data is what it fires on, and a new stack has
+/// none), and a run starting is what makes silence news. Idempotent and best effort:
+/// a failure is logged, never a failed run.
+pub async fn arm_alarm(cw: &aws_sdk_cloudwatch::Client, alarm: &str) {
+    if let Err(e) = cw.enable_alarm_actions().alarm_names(alarm).send().await {
+        tracing::warn!(alarm, error = %aws_sdk_cloudwatch::Error::from(e), "could not arm the alarm");
+    }
+}
+
 /// Writes the manifest if no one has: true when this invocation holds the run (it wrote
 /// the claim now, or did before and is being retried).
 async fn claim(

@@ -17,6 +17,12 @@ async fn main() -> Result<(), Error> {
     let ddb = aws_sdk_dynamodb::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let s3 = aws_sdk_s3::Client::new(&config);
+    let cw = aws_sdk_cloudwatch::Client::new(&config);
+    // Absent in templates from before the alarm was armed by runs.
+    #[allow(clippy::disallowed_methods)]
+    let no_results_alarm = std::env::var("NO_RESULTS_ALARM")
+        .ok()
+        .filter(|a| !a.is_empty());
     let target = Target {
         table: required_env("TABLE_NAME")?,
         queue_url: required_env("QUEUE_URL")?,
@@ -24,6 +30,7 @@ async fn main() -> Result<(), Error> {
     };
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
         let (ddb, sqs, s3, target) = (&ddb, &sqs, &s3, &target);
+        let (cw, no_results_alarm) = (&cw, &no_results_alarm);
         async move {
             let now = time::OffsetDateTime::now_utc();
             let run_id = run_id(&event.payload, now, &event.context.request_id)?;
@@ -37,6 +44,12 @@ async fn main() -> Result<(), Error> {
                 &event.context.request_id,
             )
             .await?;
+            if let Some(alarm) = no_results_alarm
+                .as_deref()
+                .filter(|_| !report.already_claimed)
+            {
+                fang_producer::arm_alarm(cw, alarm).await;
+            }
             Ok::<_, Error>(serde_json::to_value(report)?)
         }
     }))

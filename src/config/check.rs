@@ -73,6 +73,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
     let has_email = raw_alarms.email.is_some();
     let alarms = alarms(&mut p, raw_alarms, schedule.as_ref());
     let sync = sync(&mut p, raw.sync.unwrap_or_default());
+    let results = results(&mut p, raw.results.unwrap_or_default());
     let cost = cost(&mut p, raw.cost.unwrap_or_default(), has_email);
     let companies = companies(&mut p, &raw.companies);
 
@@ -99,6 +100,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         text_source: raw.text_source.unwrap_or_default(),
         alarms,
         sync,
+        results,
         cost,
         companies,
     })
@@ -266,6 +268,22 @@ fn sync(p: &mut Problems, sync: raw::RawSync) -> SyncConfig {
     }
     SyncConfig {
         max_delete_percent: spanned_or(&sync.max_delete_percent, defaults::SYNC_MAX_DELETE_PERCENT),
+    }
+}
+
+/// `results`: how long they are kept.
+fn results(p: &mut Problems, results: raw::RawResults) -> super::ResultsConfig {
+    if let Some(d) = &results.retention_days
+        && d.value == 0
+    {
+        p.at(
+            d,
+            "results.retention_days",
+            "0 days would delete results as they are written: give at least 1, or drop the key to keep them",
+        );
+    }
+    super::ResultsConfig {
+        retention_days: results.retention_days.map(|d| d.value).filter(|d| *d > 0),
     }
 }
 

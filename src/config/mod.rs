@@ -95,6 +95,7 @@ pub struct EnvConfig {
     pub text_source: TextSource,
     pub alarms: AlarmsConfig,
     pub sync: SyncConfig,
+    pub results: ResultsConfig,
     pub cost: CostAssumptions,
     #[serde(serialize_with = "serialize_companies")]
     pub companies: CompanyList,
@@ -163,6 +164,12 @@ pub struct CostAssumptions {
     pub alarm_notifications_per_month: f64,
     pub company_changes_per_month: f64,
     pub cost_explorer_requests_per_month: f64,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ResultsConfig {
+    /// Days results are kept; `None`: kept.
+    pub retention_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -63,6 +63,9 @@ pub struct RawEnvFile {
     /// How `fangops sync` makes the companies table match this file.
     #[serde(default)]
     pub sync: Option<RawSync>,
+    /// How long results are kept.
+    #[serde(default)]
+    pub results: Option<RawResults>,
     /// Assumptions of the cost estimate (`fangops cost`); each has a default.
     #[serde(default)]
     pub cost: Option<RawCost>,
@@ -283,6 +286,17 @@ pub struct RawCost {
     #[serde(default)]
     #[schemars(with = "Option<f64>", range(min = 0))]
     pub cost_explorer_requests_per_month: Option<Spanned<f64>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawResults {
+    /// Days a run's results are kept in the results bucket before S3 deletes them
+    /// (a lifecycle rule), at least 1. Default: kept. Overwritten or deleted objects
+    /// stay recoverable for 30 days either way (the bucket is versioned).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub retention_days: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -220,6 +220,20 @@ fn comprehend_in_a_region_without_it() {
 }
 
 #[test]
+fn results_kept_zero_days() {
+    assert_one(
+        "stack: fang-test\nregion: us-east-1\nresults:\n  retention_days: 0\ncompanies: [A]\n",
+        "4:19",
+        "0 days would delete results as they are written",
+    );
+    let cfg = parse_str(
+        "stack: fang-test\nregion: us-east-1\nresults: { retention_days: 90 }\ncompanies: [A]\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.results.retention_days, Some(90));
+}
+
+#[test]
 fn max_concurrency_out_of_range() {
     assert_one(
         "stack: fang-test\nregion: us-east-1\nlambda:\n  max_concurrency: 1\ncompanies: [A]\n",

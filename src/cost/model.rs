@@ -27,6 +27,9 @@ const LOG_KB_PER_INVOCATION: f64 = 0.4;
 /// Log groups keep 30 days (template: LogRetentionDays).
 const LOG_RETENTION_DAYS: f64 = 30.0;
 const KB_PER_GB: f64 = 1024.0 * 1024.0;
+/// Noncurrent versions kept 30 days (a result rewritten by a redelivered message, a
+/// summary written by more than one batch), as a share of the results' storage.
+const NONCURRENT_SHARE: f64 = 0.01;
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Assumption {
@@ -126,6 +129,17 @@ impl<'a> Shape<'a> {
         let per_batch = self.companies.min(BATCH) * a.sentiment_ms_per_company / 1000.0
             + f64::from(fang_shared::BATCHING_WINDOW_S);
         producer + waves * per_batch
+    }
+
+    /// How many months of results the bucket holds on average over the first year: they
+    /// accumulate (6.5 months' worth on average) unless `results.retention_days`
+    /// expires them sooner.
+    fn months_of_results(&self) -> f64 {
+        let all_year = 6.5;
+        self.env
+            .results
+            .retention_days
+            .map_or(all_year, |d| (f64::from(d) / DAYS_PER_MONTH).min(all_year))
     }
 
     /// The characters of a text Comprehend is paid for, and its billing units (100
@@ -304,8 +318,14 @@ fn assumptions(shape: &Shape, free_tier: bool) -> Vec<Assumption> {
     );
     assume(
         "S3 storage",
-        "first-year average: 6.5 months of results".into(),
-        "results accumulate; the estimate averages months 1-12",
+        match env.results.retention_days {
+            None => "first-year average: 6.5 months of results, +1% noncurrent versions".into(),
+            Some(d) => format!(
+                "{:.1} months of results (kept {d} days), +1% noncurrent versions",
+                shape.months_of_results()
+            ),
+        },
+        "results accumulate unless results.retention_days expires them; versions are kept 30 days",
     );
     assume(
         "SQS idle polling",
@@ -415,8 +435,8 @@ fn s3(s: &Shape, u: &mut Usage) {
     let monthly_gb = s.runs * n * (s.env.cost.result_kb + 0.2) / KB_PER_GB;
     u.push((
         "s3_storage",
-        "results (average of the first year)".into(),
-        monthly_gb * 6.5,
+        "results (average of the first year), and their noncurrent versions".into(),
+        monthly_gb * s.months_of_results() * (1.0 + NONCURRENT_SHARE),
     ));
 }
 
@@ -578,8 +598,9 @@ mod tests {
         cents(service(&arm, "Amazon SQS"), 0.29784);
         // S3: 730 × (1,000 + 2 + 40 listings) = 760,660 PUTs × $0.005/K = $3.8033;
         // 730 × 1,040 = 759,200 GETs × $0.0004/K = $0.30368; 730 × 1,000 × 2.2 KB =
-        // 1.5316 GB a month × 6.5 × $0.023 = $0.228974.
-        cents(service(&arm, "Amazon S3"), 3.8033 + 0.30368 + 0.228974);
+        // 1.5316 GB a month × 6.5 months × 1.01 (noncurrent versions) × $0.023 =
+        // $0.231264.
+        cents(service(&arm, "Amazon S3"), 3.8033 + 0.30368 + 0.231264);
         // Comprehend: 730 × 1,000 × 5 units × $0.0001 = $365 (12 units: $876).
         cents(service(&arm, "Amazon Comprehend"), 365.0);
         // CloudWatch: $4.20 + logs (41 × 0.4 + 1,000 × 0.5 KB) × 730 = 0.359509 GB
@@ -588,7 +609,7 @@ mod tests {
             service(&arm, "Amazon CloudWatch"),
             4.20 + 0.179754 + 0.010638,
         );
-        cents(arm.monthly, 376.1844);
+        cents(arm.monthly, 376.1867);
         // arm64's GB-second is 20% cheaper: the whole difference is Lambda compute.
         cents(
             x86.monthly - arm.monthly,
@@ -607,11 +628,11 @@ mod tests {
         cents(service(&e, "AWS Lambda"), 0.0);
         cents(service(&e, "Amazon SQS"), 0.0);
         cents(service(&e, "Amazon CloudWatch"), 0.0);
-        // S3: (760,660 - 2,000) PUTs + (759,200 - 20,000) GETs + (9.955 - 5) GB.
-        cents(service(&e, "Amazon S3"), 3.7933 + 0.29568 + 0.113974);
+        // S3: (760,660 - 2,000) PUTs + (759,200 - 20,000) GETs + (10.0549 - 5) GB.
+        cents(service(&e, "Amazon S3"), 3.7933 + 0.29568 + 0.116263);
         // Comprehend: 3,650,000 - 50,000 units.
         cents(service(&e, "Amazon Comprehend"), 360.0);
-        cents(e.monthly, 364.40408);
+        cents(e.monthly, 364.40637);
         let line = e
             .lines
             .iter()
@@ -619,6 +640,27 @@ mod tests {
             .unwrap();
         assert_eq!(line.free, 50_000.0);
         assert!(e.assumptions.iter().any(|a| a.name == "free tier"));
+    }
+
+    #[test]
+    fn a_retention_period_bounds_the_storage() {
+        let mut e = env("rate(1 hour)", 1000, "arm64");
+        e.results.retention_days = Some(30);
+        let est = estimate(&e, &table(), false);
+        let storage = est
+            .lines
+            .iter()
+            .find(|l| l.price_key == "s3_storage")
+            .unwrap();
+        // 1.5316 GB a month, kept 30 days = 30 / 30.4167 months, + 1%.
+        cents(storage.quantity, 1.531601 * (30.0 / (365.0 / 12.0)) * 1.01);
+        assert!(
+            est.assumptions
+                .iter()
+                .any(|a| a.value.contains("(kept 30 days)")),
+            "{:?}",
+            est.assumptions
+        );
     }
 
     #[test]

@@ -21,7 +21,7 @@ fn visibility_timeout_s(timeout_s: u32) -> u32 {
 
 /// Every parameter fangops sets, the fingerprint included: what `validate` checks the
 /// template against.
-pub const SET_BY_FANGOPS: [&str; 16] = [
+pub const SET_BY_FANGOPS: [&str; 17] = [
     "Environment",
     "ArtifactBucket",
     "ProducerCodeKey",
@@ -31,6 +31,7 @@ pub const SET_BY_FANGOPS: [&str; 16] = [
     "TimeoutS",
     "QueueVisibilityTimeoutS",
     "MaxConcurrency",
+    "ResultsRetentionDays",
     "Schedule",
     "Analyzer",
     "TextSource",
@@ -78,6 +79,10 @@ pub fn parameters(env: &EnvConfig, code: &Code, local: bool) -> Vec<(String, Str
             visibility_timeout_s(env.lambda.timeout_s).to_string(),
         ),
         ("MaxConcurrency", env.lambda.max_concurrency.to_string()),
+        (
+            "ResultsRetentionDays",
+            env.results.retention_days.unwrap_or(0).to_string(),
+        ),
         ("Schedule", env.schedule.to_string()),
         ("Analyzer", analyzer.to_owned()),
         ("TextSource", text_source.to_owned()),

@@ -44,4 +44,5 @@ pub mod retry;
 pub mod run;
 pub mod sync;
 pub mod teardown;
+pub mod trend;
 pub mod validate;

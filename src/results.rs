@@ -91,7 +91,7 @@ async fn latest_run(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<Option<RunI
     Ok(None)
 }
 
-async fn common_prefixes(
+pub(crate) async fn common_prefixes(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     prefix: &str,

@@ -22,14 +22,33 @@ pub struct ResultsArgs {
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// A run id; default: the latest run.
-    #[arg(long, value_name = "ID")]
+    #[arg(long, value_name = "ID", conflicts_with = "since")]
     pub run: Option<String>,
+    /// Every finished run of the last N days (`30d`, `2w`): each company's sentiment
+    /// as a trend.
+    #[arg(long, value_name = "DAYS", value_parser = parse_days)]
+    pub since: Option<u32>,
     /// Output format (`--json` is the same as `--format json`).
     #[arg(long, value_enum, default_value = "table")]
     pub format: FormatArg,
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `30d`, `2w` or a bare number of days.
+fn parse_days(s: &str) -> Result<u32, String> {
+    let (number, unit) = match s.strip_suffix('d') {
+        Some(n) => (n, 1),
+        None => match s.strip_suffix('w') {
+            Some(n) => (n, 7),
+            None => (s, 1),
+        },
+    };
+    match number.parse::<u32>() {
+        Ok(n) if n > 0 => Ok(n * unit),
+        _ => Err(format!("{s:?} is not a number of days: use e.g. 30d or 2w")),
+    }
 }
 
 impl ResultsArgs {
@@ -46,11 +65,23 @@ impl ResultsArgs {
             run: self.run,
             format,
         };
-        let results = fangops::results::fetch(&req).await?;
-        let text = match req.format {
-            Format::Json => serde_json::to_string_pretty(&results)? + "\n",
-            Format::Html => results.render_html(),
-            Format::Table => results.render_table(),
+        let text = match self.since {
+            Some(days) => {
+                let trend = fangops::trend::fetch(&req, days).await?;
+                match req.format {
+                    Format::Json => serde_json::to_string_pretty(&trend)? + "\n",
+                    Format::Html => trend.render_html(),
+                    Format::Table => trend.render_table(),
+                }
+            }
+            None => {
+                let results = fangops::results::fetch(&req).await?;
+                match req.format {
+                    Format::Json => serde_json::to_string_pretty(&results)? + "\n",
+                    Format::Html => results.render_html(),
+                    Format::Table => results.render_table(),
+                }
+            }
         };
         match self.out {
             Some(path) => {

@@ -322,3 +322,40 @@ async fn the_first_run_arms_the_no_results_alarm() {
     deployed(p.path(), "arm");
     assert!(armed().await, "a deploy keeps it armed");
 }
+
+/// Two runs read as a trend: each company has a point a run; table, JSON and page.
+#[tokio::test]
+async fn results_since_reads_the_runs_of_the_window_as_a_trend() {
+    let p = Project::new();
+    p.env_file("trend", local_env_yaml(&unique("fang-tr"), &names(3)));
+    deployed(p.path(), "trend");
+    for _ in 0..2 {
+        let out = run(fangops(p.path()).args(["run", "--env", "trend"]));
+        assert_eq!(out.code, 0, "{out:?}");
+    }
+    let out =
+        run(fangops(p.path()).args(["results", "--env", "trend", "--since", "30d", "--json"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let j = out.json();
+    assert_eq!(j["runs"].as_array().unwrap().len(), 2, "{j}");
+    let companies = j["companies"].as_object().unwrap();
+    assert_eq!(companies.len(), 3);
+    assert!(
+        companies
+            .values()
+            .all(|points| points.as_array().unwrap().len() == 2)
+    );
+    let table = run(fangops(p.path()).args(["results", "--env", "trend", "--since", "2w"]));
+    assert!(
+        table.stdout.contains("2 runs, 3 companies"),
+        "{}",
+        table.stdout
+    );
+    let page = run(fangops(p.path()).args([
+        "results", "--env", "trend", "--since", "30d", "--format", "html",
+    ]));
+    assert_eq!(page.stdout.matches("<polyline").count(), 3);
+    // A window that is no number of days is a usage error.
+    let bad = run(fangops(p.path()).args(["results", "--env", "trend", "--since", "soon"]));
+    assert_eq!(bad.code, 2, "{bad:?}");
+}

@@ -54,6 +54,71 @@ pub fn to_csv(records: &[SentimentRecord]) -> String {
     String::from_utf8(w.into_inner().expect("flushing to memory")).expect("CSV of UTF-8 is UTF-8")
 }
 
+/// One company's row of a summary, read back.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub company: String,
+    pub status: crate::ResultStatus,
+    pub sentiment: Option<crate::Sentiment>,
+    pub scores: Option<crate::SentimentScores>,
+    pub analyzed_at: String,
+    pub reason: Option<String>,
+}
+
+/// Reads a summary written by [`to_csv`] (or by an older fangops, without `status`):
+/// rows that do not parse are skipped, a summary is a report, not the source of truth.
+pub fn from_csv(csv_text: &str) -> Vec<Row> {
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let headers = reader.headers().cloned().unwrap_or_default();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    let cols = [
+        "company",
+        "status",
+        "sentiment",
+        "positive",
+        "negative",
+        "neutral",
+        "mixed",
+        "analyzed_at",
+        "reason",
+    ]
+    .map(col);
+    reader
+        .records()
+        .filter_map(Result::ok)
+        .filter_map(|r| {
+            let get = |i: usize| cols[i].and_then(|c| r.get(c)).unwrap_or_default();
+            let score = |i: usize| get(i).parse::<f64>().ok();
+            let sentiment: Option<crate::Sentiment> =
+                serde_json::from_value(serde_json::Value::String(get(2).to_owned())).ok();
+            let scores = match (score(3), score(4), score(5), score(6)) {
+                (Some(positive), Some(negative), Some(neutral), Some(mixed)) => {
+                    Some(crate::SentimentScores {
+                        positive,
+                        negative,
+                        neutral,
+                        mixed,
+                    })
+                }
+                _ => None,
+            };
+            let company = get(0);
+            (!company.is_empty()).then(|| Row {
+                company: company.to_owned(),
+                status: if get(1) == "no_text" {
+                    crate::ResultStatus::NoText
+                } else {
+                    crate::ResultStatus::Ok
+                },
+                sentiment,
+                scores,
+                analyzed_at: get(7).to_owned(),
+                reason: Some(get(8)).filter(|r| !r.is_empty()).map(str::to_owned),
+            })
+        })
+        .collect()
+}
+
 /// The companies of a summary without a sentiment (`no_text`), with their reasons.
 pub fn no_text(csv_text: &str) -> Vec<(String, String)> {
     let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
@@ -100,6 +165,26 @@ mod tests {
             "{}",
             lines[2]
         );
+    }
+
+    #[test]
+    fn a_summary_reads_back() {
+        let base: SentimentRecord =
+            serde_json::from_str(include_str!("../fixtures/record.json")).unwrap();
+        let mut none = base.clone();
+        none.company = "Amazon".into();
+        none.status = crate::ResultStatus::NoText;
+        none.sentiment = None;
+        none.scores = None;
+        none.reason = Some("no page".into());
+        let rows = from_csv(&to_csv(&[base.clone(), none]));
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0].company, "Amazon");
+        assert_eq!(rows[0].status, crate::ResultStatus::NoText);
+        assert_eq!(rows[0].scores, None);
+        assert_eq!(rows[0].reason.as_deref(), Some("no page"));
+        assert_eq!(rows[1].sentiment, base.sentiment);
+        assert!((rows[1].scores.unwrap().positive - 0.91).abs() < 1e-9);
     }
 
     #[test]

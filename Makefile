@@ -60,6 +60,8 @@ bench: setup ## Print the benchmarks' figures (builds in release: slow the first
 	bench/deploy.sh 5
 	bench/sync.sh
 	bench/artifacts.sh
+	bench/comprehend_cost.sh
+	bench/throttled.sh 1000
 	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-producer
 	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-sentiment
 

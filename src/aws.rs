@@ -125,6 +125,20 @@ impl AwsContext {
         aws_sdk_comprehend::Client::new(&self.sdk)
     }
 
+    /// Comprehend at its own endpoint (`AWS_ENDPOINT_URL_COMPREHEND`, the SDK's
+    /// service-specific variable, which fangops's own endpoint would otherwise win
+    /// over): moto has no BatchDetectSentiment, so a stand-in can answer instead.
+    pub fn comprehend_at(&self, endpoint: Option<&url::Url>) -> aws_sdk_comprehend::Client {
+        match endpoint {
+            None => self.comprehend(),
+            Some(url) => aws_sdk_comprehend::Client::from_conf(
+                aws_sdk_comprehend::config::Builder::from(&self.sdk)
+                    .endpoint_url(url.as_str().trim_end_matches('/'))
+                    .build(),
+            ),
+        }
+    }
+
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
         aws_sdk_cloudformation::Client::new(&self.sdk)
     }

@@ -21,6 +21,8 @@ pub struct ProcessEnv {
     pub endpoint: Option<String>,
     /// `WIKIPEDIA_BASE_URL`: where the local runner fetches texts.
     pub wikipedia_base: Option<String>,
+    /// `AWS_ENDPOINT_URL_COMPREHEND`: the SDK's variable for Comprehend alone.
+    pub comprehend_endpoint: Option<String>,
     /// `CARGO`: set when fangops itself runs under cargo.
     pub cargo: Option<String>,
     pub github: GithubEnv,
@@ -39,6 +41,15 @@ pub struct GithubEnv {
     pub step_summary: Option<PathBuf>,
 }
 
+fn parse_url(name: &str, value: Option<&str>) -> Result<Option<url::Url>, UsageError> {
+    value
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            url::Url::parse(v).map_err(|e| UsageError(format!("{name}={v:?} is not a URL: {e}")))
+        })
+        .transpose()
+}
+
 impl ProcessEnv {
     /// Reads the variables. The only caller of `std::env::var` in the binary.
     #[allow(clippy::disallowed_methods)]
@@ -50,6 +61,7 @@ impl ProcessEnv {
             log_filter: var("FANGOPS_LOG"),
             endpoint: var("AWS_ENDPOINT_URL").map(|v| v.trim().to_owned()),
             wikipedia_base: var("WIKIPEDIA_BASE_URL"),
+            comprehend_endpoint: var("AWS_ENDPOINT_URL_COMPREHEND"),
             cargo: var("CARGO"),
             github: GithubEnv {
                 git_ref: var("GITHUB_REF"),
@@ -66,14 +78,15 @@ impl ProcessEnv {
 
     /// The endpoint override; a value that is no URL is a usage error (exit 2).
     pub fn endpoint(&self) -> Result<Option<url::Url>, UsageError> {
-        self.endpoint
-            .as_deref()
-            .filter(|v| !v.is_empty())
-            .map(|v| {
-                url::Url::parse(v)
-                    .map_err(|e| UsageError(format!("AWS_ENDPOINT_URL={v:?} is not a URL: {e}")))
-            })
-            .transpose()
+        parse_url("AWS_ENDPOINT_URL", self.endpoint.as_deref())
+    }
+
+    /// Comprehend's own endpoint override, checked the same way.
+    pub fn comprehend_endpoint(&self) -> Result<Option<url::Url>, UsageError> {
+        parse_url(
+            "AWS_ENDPOINT_URL_COMPREHEND",
+            self.comprehend_endpoint.as_deref(),
+        )
     }
 
     pub fn ci_context(&self) -> CiContext {

@@ -27,6 +27,7 @@ impl RunArgs {
             endpoint: ctx.endpoint()?,
             timeout: Duration::from_secs(self.timeout),
             wikipedia_base: ctx.process.wikipedia_base.clone(),
+            comprehend_endpoint: ctx.process.comprehend_endpoint()?,
         };
         let report = fangops::run::run(&req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());

@@ -104,7 +104,9 @@ pub async fn run(
         text: text_source(env, req.wikipedia_base.as_deref())?,
         analyzer: match env.sentiment {
             config::Analyzer::Vader => Analyzer::Vader,
-            config::Analyzer::Comprehend => Analyzer::Comprehend(ctx.comprehend()),
+            config::Analyzer::Comprehend => {
+                Analyzer::Comprehend(ctx.comprehend_at(req.comprehend_endpoint.as_ref()))
+            }
         },
         s3: s3.clone(),
         bucket: names.bucket.clone(),

@@ -28,6 +28,9 @@ pub struct RunRequest {
     /// Where the local runner fetches Wikipedia texts (`WIKIPEDIA_BASE_URL`); the
     /// public API when unset.
     pub wikipedia_base: Option<String>,
+    /// Where the local runner's Comprehend client goes (`AWS_ENDPOINT_URL_COMPREHEND`);
+    /// the env's endpoint when unset.
+    pub comprehend_endpoint: Option<url::Url>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -59,6 +59,23 @@ fn artifacts_smoke() {
     );
 }
 
+#[test]
+fn comprehend_cost_smoke() {
+    let out = smoke("comprehend_cost.sh", &[]);
+    assert!(out.contains("whole text sent:        12 units"), "{out}");
+    assert!(out.contains("500 characters (fangops):  5 units"), "{out}");
+}
+
+#[test]
+fn throttled_comprehend_smoke() {
+    let out = smoke("throttled.sh", &[]);
+    assert!(
+        out.contains("20/20 done, 0 failed, 0 in the dead-letter queue"),
+        "{out}"
+    );
+    assert!(out.contains("of which throttled"), "{out}");
+}
+
 /// Regression: the sentiment Lambda began to require STACK_NAME and exited before its
 /// first Runtime API request, so the benchmark waited 10 s and timed nothing.
 #[test]

@@ -336,6 +336,7 @@ mod tests {
             excerpt: "A <b>text</b> & more".into(),
             status: ResultStatus::Ok,
             reason: None,
+            page: None,
             sentiment: Some(sentiment),
             scores: Some(SentimentScores {
                 positive: pos,

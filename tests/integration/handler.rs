@@ -222,6 +222,9 @@ async fn permanent_text_errors_are_results_and_transient_ones_are_retried() {
     // The embedded analyzer reads the whole text (Comprehend's cut is tested beside it).
     assert_eq!(apple.chars_analyzed, apple_text.chars().count());
     assert_eq!(apple.source_url, "https://en.wikipedia.org/wiki/X");
+    // The record says which page was read: the env file's, not the name's.
+    assert_eq!(apple.page.as_deref(), Some("Apple Inc."));
+    assert_eq!(amazon.page.as_deref(), Some("Amazon"));
 }
 
 /// One event, one run: a repeated delivery (another invocation) finds the claim and

@@ -53,6 +53,11 @@ pub struct Failure {
     pub reason: String,
 }
 
+/// The Wikipedia title a message's company was read from, when texts come from there.
+fn page_of(deps: &Deps, msg: &fang_shared::CompanyMessage) -> Option<String> {
+    matches!(deps.text, TextSource::Wikipedia(_)).then(|| msg.page().to_owned())
+}
+
 pub fn excerpt(text: &str) -> String {
     let text = text.trim();
     match text.char_indices().nth(EXCERPT_CHARS) {
@@ -96,6 +101,7 @@ pub async fn handle_batch(
             Err(e) if !e.is_transient() => records.push((
                 message_id,
                 SentimentRecord {
+                    page: page_of(deps, &msg),
                     company: msg.company,
                     run_id: msg.run_id,
                     status: ResultStatus::NoText,
@@ -130,6 +136,7 @@ pub async fn handle_batch(
             Ok(a) => records.push((
                 message_id,
                 SentimentRecord {
+                    page: page_of(deps, &msg),
                     company: msg.company,
                     run_id: msg.run_id,
                     status: ResultStatus::Ok,

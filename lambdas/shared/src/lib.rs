@@ -231,6 +231,10 @@ pub struct SentimentRecord {
     /// Why there is no sentiment (`no_text`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// The Wikipedia title read (the env file's `wikipedia:`, else the name); absent
+    /// for the offline texts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
     pub source_url: String,
     pub excerpt: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result, bail};
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use fang_sentiment::analyze::Analyzer;
-use fang_sentiment::text::{TextSource, WIKIPEDIA_BASE_URL, Wikipedia};
+use fang_sentiment::text::TextSource;
 use fang_sentiment::{Deps, SqsEvent, SqsRecord, handle_batch};
 use fang_shared::{CompanyMessage, RunId};
 
@@ -341,9 +341,9 @@ async fn receive_and_handle(
 fn text_source(env: &EnvConfig, wikipedia_base: Option<&str>) -> Result<TextSource> {
     Ok(match env.text_source {
         config::TextSource::Fixtures => TextSource::Fixtures,
-        config::TextSource::Wikipedia => TextSource::Wikipedia(Wikipedia::new(
-            wikipedia_base.unwrap_or(WIKIPEDIA_BASE_URL),
-        )?),
+        config::TextSource::Wikipedia => {
+            TextSource::Wikipedia(crate::pages::client(wikipedia_base)?)
+        }
     })
 }
 

@@ -16,10 +16,11 @@ pub enum EmailStatus {
     Pending {
         email: String,
     },
-    /// No subscription of that address on the topic (the stack not deployed, or
+    /// No subscription of that address on the topic (unconfirmed for 48 hours, or
     /// deleted by hand).
     Missing {
         email: String,
+        topic: String,
     },
 }
 
@@ -29,10 +30,12 @@ impl EmailStatus {
         match self {
             Self::Confirmed { .. } => None,
             Self::Pending { email } => Some(format!(
-                "the alarm e-mail subscription of {email} is pending confirmation: no alarm reaches anyone until the link in AWS's mail \"AWS Notification - Subscription Confirmation\" is followed (resend it by deploying with another address, or subscribe again in the SNS console)"
+                "the alarm e-mail subscription of {email} is pending confirmation: no alarm reaches anyone until the link in AWS's mail \"AWS Notification - Subscription Confirmation\" is followed (SNS deletes an unconfirmed subscription after 48 hours)"
             )),
-            Self::Missing { email } => Some(format!(
-                "{email} is not subscribed to the alarm topic: deploy the environment to subscribe it"
+            // SNS deleted it (unconfirmed for 48 hours, or by hand): CloudFormation still
+            // lists the subscription, so a deploy does not make it again.
+            Self::Missing { email, topic } => Some(format!(
+                "{email} is not subscribed to the alarm topic (SNS deletes a subscription unconfirmed for 48 hours): subscribe it again with `aws sns subscribe --protocol email --notification-endpoint {email} --topic-arn {topic}`"
             )),
         }
     }
@@ -65,6 +68,7 @@ pub async fn status(sns: &aws_sdk_sns::Client, topic: &str, email: &str) -> Resu
         if token.is_none() {
             return Ok(EmailStatus::Missing {
                 email: email.to_owned(),
+                topic: topic.to_owned(),
             });
         }
     }
@@ -142,5 +146,12 @@ mod replay_tests {
         assert_eq!(confirmed.warning(), None);
         let missing = status_of(vec![page("", None)], "team@example.com").await;
         assert!(matches!(missing, EmailStatus::Missing { .. }));
+        assert!(
+            missing
+                .warning()
+                .unwrap()
+                .contains(&format!("--topic-arn {TOPIC}")),
+            "{missing:?}"
+        );
     }
 }

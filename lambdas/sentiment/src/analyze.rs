@@ -55,33 +55,38 @@ impl AnalyzeError {
     pub fn is_transient(&self) -> bool {
         match self {
             Self::Call { transient, .. } => *transient,
-            // BatchItemError codes: only the service's own failure is worth a retry.
+            // BatchItemError's code is an undocumented string: the service's own
+            // failure, as observed, is worth a retry; anything else about the text is
+            // not.
             Self::Document { code, .. } => code == "INTERNAL_SERVER_ERROR",
             Self::NoResult => true,
             Self::UnknownSentiment(_) | Self::NoScores => false,
         }
     }
 
-    fn call<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static, R>(
+    fn call<E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static>(
         api: &'static str,
-        e: SdkError<E, R>,
-    ) -> Self
-    where
-        R: std::fmt::Debug + Send + Sync + 'static,
-    {
+        e: SdkError<E, aws_sdk_comprehend::config::http::HttpResponse>,
+    ) -> Self {
+        // Throttling by its codes; Comprehend's ServiceUnavailable (503) and
+        // InternalFailure (500) by status, as for any 429 or 5xx answer.
         let transient = match &e {
             SdkError::TimeoutError(_)
             | SdkError::DispatchFailure(_)
             | SdkError::ResponseError(_) => true,
-            SdkError::ServiceError(s) => matches!(
-                s.err().code(),
-                Some(
-                    "ThrottlingException"
-                        | "TooManyRequestsException"
-                        | "InternalServerException"
-                        | "ServiceUnavailableException"
-                )
-            ),
+            SdkError::ServiceError(s) => {
+                let status = s.raw().status().as_u16();
+                status == 429
+                    || status >= 500
+                    || matches!(
+                        s.err().code(),
+                        Some(
+                            "ThrottlingException"
+                                | "TooManyRequestsException"
+                                | "InternalServerException"
+                        )
+                    )
+            }
             _ => false,
         };
         let message = match e.as_service_error() {

@@ -473,3 +473,21 @@ async fn a_redirect_is_followed_and_reported_with_the_page_it_lands_on() {
     };
     assert!(!same.redirected());
 }
+
+#[tokio::test]
+async fn comprehend_unavailable_is_transient_by_its_status() {
+    // Comprehend's common errors: ServiceUnavailable (503), InternalFailure (500).
+    for (status, code) in [(503, "ServiceUnavailable"), (500, "InternalFailure")] {
+        let replay = StaticReplayClient::new(vec![comprehend_answer(
+            "Comprehend_20171127.DetectSentiment",
+            serde_json::json!({"Text": "A is fine.", "LanguageCode": "en"}),
+            status,
+            &format!(r#"{{"__type":"{code}","message":"try later"}}"#),
+        )]);
+        let out = comprehend(&replay)
+            .analyze_all(&["A is fine."], now_deadline())
+            .await;
+        let e = out[0].clone().unwrap_err();
+        assert!(e.is_transient(), "{status}: {e}");
+    }
+}

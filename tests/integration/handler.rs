@@ -92,6 +92,9 @@ async fn one_bad_message_and_one_analyzer_error_fail_alone() {
     failed.sort();
     assert_eq!(failed, ["m2", "malformed"], "{outcome:#?}");
     assert_eq!(outcome.succeeded.len(), 8);
+    // Comprehend's units: nine texts sent, each under 300 characters, so 3 units each.
+    assert_eq!(outcome.metrics.texts_analyzed, 9);
+    assert_eq!(outcome.metrics.comprehend_units, 27);
     let reasons: Vec<&str> = outcome.failed.iter().map(|f| f.reason.as_str()).collect();
     assert!(
         reasons.contains(&"Comprehend: INTERNAL_SERVER_ERROR: Unable to process"),
@@ -221,6 +224,15 @@ async fn permanent_text_errors_are_results_and_transient_ones_are_retried() {
     assert!(apple.sentiment.is_some());
     // The embedded analyzer reads the whole text (Comprehend's cut is tested beside it).
     assert_eq!(apple.chars_analyzed, apple_text.chars().count());
+    // The batch's metrics: 3 results, 1 text analyzed, 4 companies' first requests
+    // and Flaky Corp's retries, no Comprehend units with the embedded analyzer.
+    let m = outcome.metrics;
+    assert_eq!(m.results_written, 3);
+    assert_eq!(m.texts_analyzed, 1);
+    assert_eq!(m.chars_analyzed, apple_text.chars().count() as u64);
+    assert_eq!(m.comprehend_units, 0);
+    assert_eq!(m.wikipedia_requests, 3 + 4, "Flaky Corp is tried 4 times");
+    assert!(m.result_bytes > 200, "{m:?}");
     assert_eq!(apple.source_url, "https://en.wikipedia.org/wiki/X");
     // The record says which page was read: the env file's, not the name's.
     assert_eq!(apple.page.as_deref(), Some("Apple Inc."));

@@ -9,6 +9,9 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use fang_shared::metrics::{self, BatchMetrics};
 use fang_shared::{ResultStatus, RunId, SentimentRecord};
 use serde::Serialize;
 
@@ -43,6 +46,8 @@ pub struct BatchOutcome {
     pub response: BatchResponse,
     pub succeeded: Vec<String>,
     pub failed: Vec<Failure>,
+    /// What the batch did and was billed for: the embedded-metric line's values.
+    pub metrics: BatchMetrics,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -86,8 +91,9 @@ pub async fn handle_batch(
 
     // Texts, a few at a time: a batch carries up to 25 messages, and Wikimedia asks
     // clients not to burst.
+    let requests = AtomicU64::new(0);
     let texts: Vec<_> = futures::stream::iter(parsed.ok.iter())
-        .map(|(_, m)| deps.text.fetch(&m.company, m.page(), deadline))
+        .map(|(_, m)| deps.text.fetch(&m.company, m.page(), deadline, &requests))
         .buffered(TEXT_CONCURRENCY)
         .collect()
         .await;
@@ -129,6 +135,12 @@ pub async fn handle_batch(
         .collect();
     let analyses = deps.analyzer.analyze_all(&inputs, deadline).await;
     let sent: Vec<usize> = inputs.iter().map(|t| t.chars().count()).collect();
+    outcome.metrics.wikipedia_requests = requests.load(Ordering::Relaxed);
+    outcome.metrics.texts_analyzed = inputs.len() as u64;
+    outcome.metrics.chars_analyzed = sent.iter().sum::<usize>() as u64;
+    if deps.analyzer.kind() == fang_shared::AnalyzerKind::Comprehend {
+        outcome.metrics.comprehend_units = sent.iter().map(|&c| metrics::comprehend_units(c)).sum();
+    }
     for (((message_id, msg, text), analysis), chars) in
         with_text.into_iter().zip(analyses).zip(sent)
     {
@@ -167,7 +179,9 @@ pub async fn handle_batch(
     let mut runs = BTreeSet::<RunId>::new();
     for ((message_id, record), written) in records.into_iter().zip(writes) {
         match written {
-            Ok(()) => {
+            Ok(bytes) => {
+                outcome.metrics.results_written += 1;
+                outcome.metrics.result_bytes += bytes as u64;
                 runs.insert(record.run_id);
                 outcome.succeeded.push(record.company);
             }

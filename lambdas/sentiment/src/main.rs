@@ -61,11 +61,12 @@ async fn main() -> Result<(), Error> {
             let now = time::OffsetDateTime::now_utc();
             let deadline = deadline_instant(event.context.deadline);
             let outcome = handle_batch(deps, &event.payload, now, deadline).await;
-            // The "no results" alarm's metric, as an embedded-metric-format log line.
+            // The batch's metrics (the "no results" alarm's among them), as one
+            // embedded-metric-format log line.
             let ms = (now.unix_timestamp_nanos() / 1_000_000) as i64;
             println!(
                 "{}",
-                fang_shared::metrics::results_written_line(stack, outcome.succeeded.len(), ms)
+                fang_shared::metrics::batch_line(stack, &outcome.metrics, ms)
             );
             Ok::<_, Error>(outcome.response)
         }

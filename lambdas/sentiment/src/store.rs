@@ -57,16 +57,18 @@ pub async fn put_json(
     Ok(())
 }
 
-/// Writes one result. Idempotent: a redelivered message overwrites the same key, so a
-/// company is never counted twice.
+/// Writes one result and returns its size. Idempotent: a redelivered message
+/// overwrites the same key, so a company is never counted twice.
 pub async fn put_record(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     record: &SentimentRecord,
-) -> Result<(), StoreError> {
+) -> Result<usize, StoreError> {
     let key = keys::result_key(&record.run_id, &record.company);
     let body = serde_json::to_vec_pretty(record).expect("a record serializes");
-    put_json(s3, bucket, &key, body, "application/json").await
+    let len = body.len();
+    put_json(s3, bucket, &key, body, "application/json").await?;
+    Ok(len)
 }
 
 async fn get_bytes(

@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde::Deserialize;
@@ -121,14 +122,16 @@ impl TextSource {
     /// A company's text: Wikipedia's summary of `page` (the env file's `wikipedia:`
     /// title, else the name), or the offline text of `company`. Gives up in time for
     /// `deadline`.
+    /// Each request made to Wikipedia is counted in `requests` (the batch's metric).
     pub async fn fetch(
         &self,
         company: &str,
         page: &str,
         deadline: Instant,
+        requests: &AtomicU64,
     ) -> Result<Text, TextError> {
         match self {
-            Self::Wikipedia(w) => w.summary_until(page, Some(deadline)).await,
+            Self::Wikipedia(w) => w.summary_counted(page, Some(deadline), requests).await,
             Self::Fixtures => Ok(fixture(company)),
         }
     }
@@ -217,7 +220,18 @@ impl Wikipedia {
         title: &str,
         deadline: Option<Instant>,
     ) -> Result<Text, TextError> {
-        let page = self.lookup(title, deadline).await?;
+        self.summary_counted(title, deadline, &AtomicU64::new(0))
+            .await
+    }
+
+    /// [`summary_until`](Self::summary_until), counting each request in `requests`.
+    pub async fn summary_counted(
+        &self,
+        title: &str,
+        deadline: Option<Instant>,
+        requests: &AtomicU64,
+    ) -> Result<Text, TextError> {
+        let page = self.lookup_counted(title, deadline, requests).await?;
         if page.kind == "disambiguation" {
             return Err(TextError::Disambiguation(title.to_owned()));
         }
@@ -234,6 +248,16 @@ impl Wikipedia {
     /// redirect page with 302 to its target); 429 and 5xx are tried again, honouring
     /// Retry-After, while `deadline` leaves time.
     pub async fn lookup(&self, title: &str, deadline: Option<Instant>) -> Result<Page, TextError> {
+        self.lookup_counted(title, deadline, &AtomicU64::new(0))
+            .await
+    }
+
+    async fn lookup_counted(
+        &self,
+        title: &str,
+        deadline: Option<Instant>,
+        requests: &AtomicU64,
+    ) -> Result<Page, TextError> {
         let url = self.summary_url(title);
         let http_err = |message: String| TextError::Http {
             company: title.to_owned(),
@@ -255,6 +279,7 @@ impl Wikipedia {
                     .saturating_sub(DEADLINE_MARGIN);
                 request = request.timeout(left.min(REQUEST_TIMEOUT));
             }
+            requests.fetch_add(1, Ordering::Relaxed);
             let response = match request.send().await {
                 Ok(r) => r,
                 Err(e) if attempt + 1 < ATTEMPTS && time_for(self.backoff * 2u32.pow(attempt)) => {

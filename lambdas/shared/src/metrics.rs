@@ -1,44 +1,113 @@
-//! The pipeline's own metric: results written, published by the sentiment function in
+//! The pipeline's own metrics, published by the sentiment function once a batch in
 //! CloudWatch's embedded metric format (a JSON line on stdout that CloudWatch Logs
-//! turns into a metric: no PutMetricData call, no extra permission). fangops's
-//! "no results" alarm watches it.
+//! turns into metrics: no PutMetricData call, no extra permission). fangops's "no
+//! results" alarm watches ResultsWritten; `fangops cost --measured` reads the rest,
+//! what the batch was billed for, to price an environment from what it did.
 
 /// The CloudWatch namespace of fangops's metrics.
 pub const NAMESPACE: &str = "fangops";
 /// Results written to S3, per batch; dimension `Stack`.
 pub const RESULTS_WRITTEN: &str = "ResultsWritten";
 
-/// One embedded-metric-format line: `results` written for `stack` at `timestamp_ms`.
-pub fn results_written_line(stack: &str, results: usize, timestamp_ms: i64) -> String {
-    serde_json::json!({
+/// Texts sent to the analyzer.
+pub const TEXTS_ANALYZED: &str = "TextsAnalyzed";
+/// Comprehend's billing units sent (100 characters each, 3 at least a text).
+pub const COMPREHEND_UNITS: &str = "ComprehendUnits";
+/// Characters sent to the analyzer.
+pub const CHARS_ANALYZED: &str = "CharactersAnalyzed";
+/// Requests made to Wikipedia (retries included).
+pub const WIKIPEDIA_REQUESTS: &str = "WikipediaRequests";
+/// Bytes of result objects written to S3.
+pub const RESULT_BYTES: &str = "ResultBytes";
+
+/// What one sentiment batch did and was billed for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct BatchMetrics {
+    pub results_written: u64,
+    pub texts_analyzed: u64,
+    pub comprehend_units: u64,
+    pub chars_analyzed: u64,
+    pub wikipedia_requests: u64,
+    pub result_bytes: u64,
+}
+
+/// Comprehend's billing units for a text of `chars` characters.
+pub fn comprehend_units(chars: usize) -> u64 {
+    (chars.div_ceil(100) as u64).max(3)
+}
+
+/// One embedded-metric-format line of a batch's metrics for `stack` at `timestamp_ms`.
+pub fn batch_line(stack: &str, m: &BatchMetrics, timestamp_ms: i64) -> String {
+    let metrics = [
+        (RESULTS_WRITTEN, "Count", m.results_written),
+        (TEXTS_ANALYZED, "Count", m.texts_analyzed),
+        (COMPREHEND_UNITS, "Count", m.comprehend_units),
+        (CHARS_ANALYZED, "Count", m.chars_analyzed),
+        (WIKIPEDIA_REQUESTS, "Count", m.wikipedia_requests),
+        (RESULT_BYTES, "Bytes", m.result_bytes),
+    ];
+    let mut line = serde_json::json!({
         "_aws": {
             "Timestamp": timestamp_ms,
             "CloudWatchMetrics": [{
                 "Namespace": NAMESPACE,
                 "Dimensions": [["Stack"]],
-                "Metrics": [{ "Name": RESULTS_WRITTEN, "Unit": "Count" }]
+                "Metrics": metrics
+                    .iter()
+                    .map(|(name, unit, _)| serde_json::json!({ "Name": name, "Unit": unit }))
+                    .collect::<Vec<_>>()
             }]
         },
         "Stack": stack,
-        RESULTS_WRITTEN: results
-    })
-    .to_string()
+    });
+    for (name, _, value) in metrics {
+        line[name] = value.into();
+    }
+    line.to_string()
 }
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     #[test]
     fn line_follows_the_embedded_metric_format() {
-        let line = super::results_written_line("fang-dev", 7, 1_764_500_000_000);
+        let m = BatchMetrics {
+            results_written: 7,
+            texts_analyzed: 6,
+            comprehend_units: 30,
+            chars_analyzed: 2_900,
+            wikipedia_requests: 8,
+            result_bytes: 4_096,
+        };
+        let line = batch_line("fang-dev", &m, 1_764_500_000_000);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        // One line, a root `_aws` member with a millisecond timestamp.
         assert!(!line.contains('\n'));
         assert_eq!(v["_aws"]["Timestamp"], 1_764_500_000_000_i64);
         let directive = &v["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(directive["Namespace"], "fangops");
         assert_eq!(directive["Dimensions"][0][0], "Stack");
-        assert_eq!(directive["Metrics"][0]["Name"], "ResultsWritten");
-        // Every dimension and metric named in the directive is a top-level member.
+        // Every dimension and metric named in the directive is a top-level member with
+        // a number; at most 100 metrics a directive.
         assert_eq!(v["Stack"], "fang-dev");
+        let names = directive["Metrics"].as_array().unwrap();
+        assert!(names.len() <= 100);
+        for metric in names {
+            let name = metric["Name"].as_str().unwrap();
+            assert!(v[name].is_u64(), "{name}");
+            assert!(matches!(metric["Unit"].as_str(), Some("Count" | "Bytes")));
+        }
         assert_eq!(v["ResultsWritten"], 7);
+        assert_eq!(v["ComprehendUnits"], 30);
+        insta::assert_snapshot!(serde_json::to_string_pretty(&v).unwrap());
+    }
+
+    #[test]
+    fn units_are_hundreds_of_characters_three_at_least() {
+        assert_eq!(comprehend_units(0), 3);
+        assert_eq!(comprehend_units(250), 3);
+        assert_eq!(comprehend_units(301), 4);
+        assert_eq!(comprehend_units(500), 5);
     }
 }

@@ -37,7 +37,37 @@ pub fn comprehend_units(chars: usize) -> u64 {
 }
 
 /// One embedded-metric-format line of a batch's metrics for `stack` at `timestamp_ms`.
+/// Typed rather than built with `json!`, so that the line is the same bytes whatever
+/// serde_json's features (its map order differs with `preserve_order`).
 pub fn batch_line(stack: &str, m: &BatchMetrics, timestamp_ms: i64) -> String {
+    #[derive(serde::Serialize)]
+    struct Line<'a> {
+        #[serde(rename = "_aws")]
+        aws: Aws<'a>,
+        #[serde(rename = "Stack")]
+        stack: &'a str,
+        #[serde(flatten)]
+        values: std::collections::BTreeMap<&'a str, u64>,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Aws<'a> {
+        timestamp: i64,
+        cloud_watch_metrics: [Directive<'a>; 1],
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Directive<'a> {
+        namespace: &'a str,
+        dimensions: [[&'a str; 1]; 1],
+        metrics: Vec<Metric<'a>>,
+    }
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Metric<'a> {
+        name: &'a str,
+        unit: &'a str,
+    }
     let metrics = [
         (RESULTS_WRITTEN, "Count", m.results_written),
         (TEXTS_ANALYZED, "Count", m.texts_analyzed),
@@ -46,24 +76,22 @@ pub fn batch_line(stack: &str, m: &BatchMetrics, timestamp_ms: i64) -> String {
         (WIKIPEDIA_REQUESTS, "Count", m.wikipedia_requests),
         (RESULT_BYTES, "Bytes", m.result_bytes),
     ];
-    let mut line = serde_json::json!({
-        "_aws": {
-            "Timestamp": timestamp_ms,
-            "CloudWatchMetrics": [{
-                "Namespace": NAMESPACE,
-                "Dimensions": [["Stack"]],
-                "Metrics": metrics
+    let line = Line {
+        aws: Aws {
+            timestamp: timestamp_ms,
+            cloud_watch_metrics: [Directive {
+                namespace: NAMESPACE,
+                dimensions: [["Stack"]],
+                metrics: metrics
                     .iter()
-                    .map(|(name, unit, _)| serde_json::json!({ "Name": name, "Unit": unit }))
-                    .collect::<Vec<_>>()
-            }]
+                    .map(|(name, unit, _)| Metric { name, unit })
+                    .collect(),
+            }],
         },
-        "Stack": stack,
-    });
-    for (name, _, value) in metrics {
-        line[name] = value.into();
-    }
-    line.to_string()
+        stack,
+        values: metrics.iter().map(|(name, _, v)| (*name, *v)).collect(),
+    };
+    serde_json::to_string(&line).expect("a metric line serializes")
 }
 
 #[cfg(test)]
@@ -100,7 +128,7 @@ mod tests {
         }
         assert_eq!(v["ResultsWritten"], 7);
         assert_eq!(v["ComprehendUnits"], 30);
-        insta::assert_snapshot!(serde_json::to_string_pretty(&v).unwrap());
+        insta::assert_snapshot!(line);
     }
 
     #[test]

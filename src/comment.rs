@@ -479,6 +479,8 @@ mod tests {
             estimate,
             base,
             actual: None,
+            measured: None,
+            written: None,
         }
     }
 

@@ -750,9 +750,212 @@ fn flow_edits(
     Ok(())
 }
 
+/// `fangops cost --measured --write`: sets keys of the env file's `cost:` section, in
+/// place like the companies edit: a value already written is replaced in its span
+/// (its comment stays), a missing key goes first under a block `cost:`, and a file
+/// without the section gets one at its end. The result is validated and must hold
+/// the values before it replaces the file.
+pub fn set_cost(path: &Path, values: &[(&str, f64)]) -> Result<()> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let new = set_cost_text(path, &text, values)?;
+    if new != text {
+        write_atomically(path, new.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// A number as the env file gets it: at most 2 decimals, no trailing zeros.
+fn number(v: f64) -> String {
+    let r = (v * 100.0).round() / 100.0;
+    format!("{r}")
+}
+
+/// [`set_cost`] on text; pure.
+pub fn set_cost_text(
+    path: &Path,
+    text: &str,
+    values: &[(&str, f64)],
+) -> Result<String, InvalidInput> {
+    let (bom, body) = match text.strip_prefix('\u{feff}') {
+        Some(rest) => ("\u{feff}", rest),
+        None => ("", text),
+    };
+    config::parse(path, body.as_bytes())?;
+    let raw = raw::from_str(path, body).map_err(|d| InvalidInput(vec![d]))?;
+    let invalid_cost =
+        |message: &str| InvalidInput(vec![Diagnostic::whole_file(path, message).with_key("cost")]);
+    let mut splices: Vec<Splice> = Vec::new();
+    let mut missing: Vec<(&str, f64)> = Vec::new();
+    for &(key, v) in values {
+        let span = raw.cost.as_ref().and_then(|c| match key {
+            "sentiment_ms_per_company" => c.sentiment_ms_per_company.as_ref(),
+            "producer_ms_per_run" => c.producer_ms_per_run.as_ref(),
+            "producer_ms_per_company" => c.producer_ms_per_company.as_ref(),
+            "text_chars_per_company" => c.text_chars_per_company.as_ref(),
+            "result_kb" => c.result_kb.as_ref(),
+            "log_kb_per_company" => c.log_kb_per_company.as_ref(),
+            _ => None,
+        });
+        match span {
+            Some(s) => {
+                let (start, end) = span_of(s);
+                splices.push(Splice {
+                    start,
+                    end,
+                    text: number(v),
+                });
+            }
+            None => missing.push((key, v)),
+        }
+    }
+    let newline = if body.contains("\r\n") { "\r\n" } else { "\n" };
+    if !missing.is_empty() {
+        // The top-level `cost:` line, if any, and what follows the colon.
+        let mut offset = 0;
+        let mut section = None;
+        for line in body.split_inclusive('\n') {
+            if let Some(rest) = line.strip_prefix("cost:") {
+                section = Some((offset + line.len(), rest.trim()));
+                break;
+            }
+            offset += line.len();
+        }
+        let lines = |indent: &str| -> String {
+            missing
+                .iter()
+                .map(|(k, v)| format!("{indent}{k}: {}{newline}", number(*v)))
+                .collect()
+        };
+        match section {
+            Some((_, rest)) if !(rest.is_empty() || rest.starts_with('#')) => {
+                return Err(invalid_cost(
+                    "the cost section is not a block mapping: write the measured values by hand (fangops cost --measured shows them)",
+                ));
+            }
+            Some((after, _)) => {
+                // The indentation of the section's first key, two spaces if it has none.
+                let indent: String = body[after..]
+                    .lines()
+                    .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                    .filter(|l| l.starts_with([' ', '\t']))
+                    .map(|l| l[..l.len() - l.trim_start().len()].to_owned())
+                    .unwrap_or_else(|| "  ".to_owned());
+                // `cost:` on the file's last line, without a newline, gets one first.
+                let lead = if body[..after].ends_with('\n') {
+                    ""
+                } else {
+                    newline
+                };
+                splices.push(Splice {
+                    start: after,
+                    end: after,
+                    text: format!("{lead}{}", lines(&indent)),
+                });
+            }
+            None => {
+                let lead = if body.is_empty() || body.ends_with('\n') {
+                    ""
+                } else {
+                    newline
+                };
+                splices.push(Splice {
+                    start: body.len(),
+                    end: body.len(),
+                    text: format!("{lead}cost:{newline}{}", lines("  ")),
+                });
+            }
+        }
+    }
+    // Back to front, so earlier offsets hold (no two splices share a start).
+    splices.sort_by_key(|s| std::cmp::Reverse(s.start));
+    let mut out = body.to_owned();
+    for s in &splices {
+        out.replace_range(s.start..s.end, &s.text);
+    }
+    let env = config::parse(path, out.as_bytes())?;
+    for &(key, v) in values {
+        let got = match key {
+            "sentiment_ms_per_company" => env.cost.sentiment_ms_per_company,
+            "producer_ms_per_run" => env.cost.producer_ms_per_run,
+            "producer_ms_per_company" => env.cost.producer_ms_per_company,
+            "text_chars_per_company" => env.cost.text_chars_per_company,
+            "result_kb" => env.cost.result_kb,
+            "log_kb_per_company" => env.cost.log_kb_per_company,
+            _ => f64::NAN,
+        };
+        if number(got) != number(v) {
+            return Err(invalid_cost(&format!(
+                "the edit of cost.{key} did not hold (the file would say {got}, not {}): nothing was written",
+                number(v)
+            )));
+        }
+    }
+    Ok(format!("{bom}{out}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn cost(text: &str, values: &[(&str, f64)]) -> Result<String, InvalidInput> {
+        set_cost_text(Path::new("environments/dev.yaml"), text, values)
+    }
+
+    const COST_HEAD: &str = "stack: fang-dev # dev\nregion: us-east-1\ncompanies: [A]\n";
+
+    #[test]
+    fn measured_cost_values_replace_in_place_and_missing_keys_are_added() {
+        // A file without the section gets one at its end.
+        let out = cost(
+            COST_HEAD,
+            &[("sentiment_ms_per_company", 1234.567), ("result_kb", 1.0)],
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            format!("{COST_HEAD}cost:\n  sentiment_ms_per_company: 1234.57\n  result_kb: 1\n")
+        );
+        // Values written are replaced in their span, comments and other keys kept;
+        // missing ones go first under the section, at its indentation.
+        let text = format!(
+            "{COST_HEAD}cost:   # tuned\n    result_kb: 2.0   # S3\n    log_kb_per_company: 0.5\nresults:\n  retention_days: 30\n"
+        );
+        let out = cost(&text, &[("result_kb", 1.5), ("producer_ms_per_run", 306.0)]).unwrap();
+        assert_eq!(
+            out,
+            format!(
+                "{COST_HEAD}cost:   # tuned\n    producer_ms_per_run: 306\n    result_kb: 1.5   # S3\n    log_kb_per_company: 0.5\nresults:\n  retention_days: 30\n"
+            )
+        );
+        // CRLF files stay CRLF; a last line without a newline gets one.
+        let crlf = "stack: fang-dev\r\nregion: us-east-1\r\ncompanies: [A]\r\ncost:";
+        let out = cost(crlf, &[("result_kb", 1.5)]).unwrap();
+        assert_eq!(
+            out,
+            "stack: fang-dev\r\nregion: us-east-1\r\ncompanies: [A]\r\ncost:\r\n  result_kb: 1.5\r\n"
+        );
+        // The same values again: the same text.
+        assert_eq!(cost(&out, &[("result_kb", 1.5)]).unwrap(), out);
+    }
+
+    #[test]
+    fn a_flow_cost_section_or_an_invalid_file_is_refused() {
+        let flow = format!("{COST_HEAD}cost: {{result_kb: 2}}\n");
+        // A key it already has is replaced in place…
+        assert_eq!(
+            cost(&flow, &[("result_kb", 1.5)]).unwrap(),
+            format!("{COST_HEAD}cost: {{result_kb: 1.5}}\n")
+        );
+        // …a new one cannot be placed, and nothing is written.
+        let e = cost(&flow, &[("producer_ms_per_run", 306.0)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not a block mapping"), "{e}");
+        assert!(e.contains("cost"), "{e}");
+        let e = cost("stack: fang-dev\nregion: nowhere\n", &[("result_kb", 1.5)]).unwrap_err();
+        assert!(!e.to_string().is_empty());
+    }
 
     #[test]
     fn edit_report_terminal_snapshot() {

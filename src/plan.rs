@@ -302,7 +302,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         pages: check_pages(&p.env, &companies, req.wikipedia_base.as_deref()).await,
         companies,
         alarms: Some(alarms),
-        cost: crate::cost::section_or_warn(&req.root, &p.env, req.base.as_deref()),
+        cost: crate::cost::section_or_warn(&req.root, &ctx, &p.env, req.base.as_deref()).await,
         duration_s: 0.0,
     };
     if p.is_current(existing.as_ref()) {

@@ -22,6 +22,19 @@ pub struct CostArgs {
     /// Do not ask Cost Explorer for the actual spend (it costs $0.01 a request).
     #[arg(long)]
     pub no_actual: bool,
+    /// Read the environment's CloudWatch metrics, set what it used beside each
+    /// assumption, and price with the measured usage (one GetMetricData call, $0.00001
+    /// a metric).
+    #[arg(long)]
+    pub measured: bool,
+    /// The window --measured reads, in days.
+    #[arg(long, value_name = "N", requires = "measured", default_value_t = fangops::cost::measured::DEFAULT_DAYS,
+          value_parser = clap::value_parser!(u32).range(1..=455))]
+    pub days: u32,
+    /// Store the measured usage in the env file's `cost:` section (comments and layout
+    /// kept), so the next pull request's estimate starts from it.
+    #[arg(long, requires = "measured")]
+    pub write: bool,
     /// Print the markdown section a pull request gets instead of text.
     #[arg(long, conflicts_with = "json")]
     pub markdown: bool,
@@ -38,6 +51,8 @@ impl CostArgs {
             base: self.base.or_else(|| ctx.process.base_revision()),
             free_tier: self.free_tier,
             actual: !self.no_actual,
+            measured_days: self.measured.then_some(self.days),
+            write: self.write,
         };
         let report = fangops::cost::run(&req).await?;
         ctx.ui.report(&report, || {

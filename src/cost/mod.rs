@@ -3,6 +3,7 @@
 //! (as infracost shows on a pull request), and actual spend from Cost Explorer.
 
 pub mod actual;
+pub mod measured;
 pub mod model;
 pub mod pricing;
 
@@ -28,6 +29,10 @@ pub struct CostRequest {
     pub free_tier: bool,
     /// Ask Cost Explorer for the actual spend (2 requests, $0.02).
     pub actual: bool,
+    /// Read this many days of CloudWatch metrics and price with the measured usage.
+    pub measured_days: Option<u32>,
+    /// Store the measured usage in the env file's `cost:` section.
+    pub write: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -45,6 +50,13 @@ pub struct CostReport {
     pub base: Option<BaseEstimate>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub actual: Option<actual::Actual>,
+    /// What CloudWatch measured, set beside the assumptions (and used in their place
+    /// when there was enough of it).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub measured: Option<measured::Measured>,
+    /// The env file the measured usage was written to.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub written: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -213,6 +225,9 @@ impl CostReport {
                 }
             }
         }
+        if let Some(m) = &self.measured {
+            out += &measured_markdown(m);
+        }
         let mut assumptions = Table::new(["assumption", "value", "from"]);
         for a in &e.assumptions {
             assumptions.row([text(&a.name), text(&a.value), text(&a.source)]);
@@ -318,6 +333,12 @@ impl CostReport {
                 }
             }
         }
+        if let Some(m) = &self.measured {
+            out += &measured_text(m);
+        }
+        if let Some(path) = &self.written {
+            out += &format!("  measured usage written to {}\n", path.display());
+        }
         out += "Assumptions:\n";
         for a in &e.assumptions {
             out += &format!("  {}: {} ({})\n", a.name, a.value, a.source);
@@ -326,36 +347,162 @@ impl CostReport {
     }
 }
 
+fn far_off_note(c: &measured::Comparison) -> &'static str {
+    if !c.far_off() {
+        ""
+    } else if c.measured > c.assumed {
+        "more than twice the assumption"
+    } else {
+        "less than half the assumption"
+    }
+}
+
+fn measured_header(m: &measured::Measured) -> String {
+    format!(
+        "{} runs and {} results in the last {} days, about {:.1} runs a month",
+        m.runs,
+        m.results,
+        m.days,
+        m.runs / f64::from(m.days.max(1)) * 365.25 / 12.0
+    )
+}
+
+/// Assumed against measured, far-off figures flagged where a reviewer sees them.
+fn measured_markdown(m: &measured::Measured) -> String {
+    if !m.usable() {
+        return format!(
+            "\nMeasured usage: {}.\n",
+            md(m.not_enough.as_deref().unwrap_or_default())
+        );
+    }
+    let mut out = format!(
+        "\nPriced with measured usage ({}, from CloudWatch):\n\n",
+        measured_header(m)
+    );
+    let mut t = Table::new(["key", "assumed", "measured", ""])
+        .heading(0, raw("`cost:` key"))
+        .right(1)
+        .right(2);
+    for c in &m.comparisons {
+        t.row([
+            raw(crate::markdown::code(c.key)),
+            text(c.assumed.to_string()),
+            text(c.measured.to_string()),
+            if c.far_off() {
+                raw(format!(":warning: {}", far_off_note(c)))
+            } else {
+                text("")
+            },
+        ]);
+    }
+    out += &t.render();
+    let far: Vec<&str> = m
+        .comparisons
+        .iter()
+        .filter(|c| c.far_off())
+        .map(|c| c.key)
+        .collect();
+    if !far.is_empty() {
+        out += &format!(
+            "\n> [!WARNING]\n> Measured usage is far from the assumption for {}: `fangops cost --measured --write` stores the measured values in the env file.\n",
+            far.iter()
+                .map(|k| crate::markdown::code(k))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    out
+}
+
+fn measured_text(m: &measured::Measured) -> String {
+    if !m.usable() {
+        return format!(
+            "  measured: {}\n",
+            m.not_enough.as_deref().unwrap_or_default()
+        );
+    }
+    let mut out = format!(
+        "  priced with measured usage ({}; {} CloudWatch {}):\n",
+        measured_header(m),
+        m.requests,
+        if m.requests == 1 {
+            "request"
+        } else {
+            "requests"
+        }
+    );
+    let q = |k: &str| m.per_run.get(k).copied().unwrap_or(0.0);
+    out += &format!(
+        "    a run: {} messages sent, {} received, {} deleted, {} empty receives\n",
+        q("sent"),
+        q("received"),
+        q("deleted"),
+        q("empty_receives")
+    );
+    let width = m.comparisons.iter().map(|c| c.key.len()).max().unwrap_or(0);
+    for c in &m.comparisons {
+        let note = far_off_note(c);
+        out += &format!(
+            "    {:width$}  assumed {:>8}  measured {:>8}{}{note}\n",
+            c.key,
+            c.assumed,
+            c.measured,
+            if note.is_empty() { "" } else { "  ! " }
+        );
+    }
+    out
+}
+
 /// The cost section for a plan or a deploy report: the estimate, and the delta
-/// against `base` when given. No Cost Explorer calls (they cost money).
-pub fn section(root: &std::path::Path, env: &EnvConfig, base: Option<&str>) -> Result<CostReport> {
+/// against `base` when given, priced with `measured` usage when there is enough of
+/// it. No Cost Explorer calls (they cost money).
+pub fn section(
+    root: &std::path::Path,
+    env: &EnvConfig,
+    base: Option<&str>,
+    measured: Option<measured::Measured>,
+) -> Result<CostReport> {
     let table = pricing::load(root, &env.region)?;
     let base_env = match base {
-        Some(rev) => Some((rev, config::load_at_rev(&env.path, rev)?)),
+        Some(rev) => Some((
+            rev,
+            config::load_at_rev(&env.path, rev)?.map(|e| priced_with(&e, measured.as_ref())),
+        )),
         None => None,
     };
     let (estimate, base) = estimate_with_base(
-        env,
+        &priced_with(env, measured.as_ref()),
         &table,
         base_env.as_ref().map(|(r, e)| (*r, e.as_ref())),
         false,
     );
     Ok(CostReport {
-        estimate,
+        estimate: measured::label(estimate, measured.as_ref()),
         base,
         actual: None,
+        measured,
+        written: None,
     })
 }
 
-/// The cost section of a plan or a deploy report; a report without it (no pricing
-/// table for the region, a base revision git cannot read) is still a report, so
-/// problems are warnings here.
-pub fn section_or_warn(
+/// The cost section of a plan or a deploy report, priced with the environment's
+/// measured usage when CloudWatch has it. A report without the section (no pricing
+/// table for the region, a base revision git cannot read) is still a report, and
+/// unreadable metrics only mean the assumptions are used: problems are warnings here.
+pub async fn section_or_warn(
     root: &std::path::Path,
+    ctx: &AwsContext,
     env: &EnvConfig,
     base: Option<&str>,
 ) -> Option<CostReport> {
-    match section(root, env, base) {
+    let measured = match measured::measure(ctx, env, measured::DEFAULT_DAYS).await {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::warn!("cost estimated from the assumptions only: {e:#}");
+            None
+        }
+    };
+    match section(root, env, base, measured) {
         Ok(c) => Some(c),
         Err(e) => {
             tracing::warn!("no cost estimate: {e:#}");
@@ -371,14 +518,38 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         Some(rev) => Some((rev.as_str(), config::load_at_rev(&env.path, rev)?)),
         None => None,
     };
+    let ctx = if req.actual || req.measured_days.is_some() {
+        Some(AwsContext::new(&env, req.endpoint.as_ref()).await?)
+    } else {
+        None
+    };
+    let measured = match (req.measured_days, &ctx) {
+        (Some(days), Some(ctx)) => Some(measured::measure(ctx, &env, days).await?),
+        _ => None,
+    };
+    let written = match &measured {
+        Some(m) if req.write && m.usable() => {
+            let values: Vec<(&str, f64)> =
+                m.comparisons.iter().map(|c| (c.key, c.measured)).collect();
+            crate::edit::set_cost(&env.path, &values)?;
+            Some(env.path.clone())
+        }
+        Some(m) if req.write => anyhow::bail!(
+            "not writing {}: {}",
+            env.path.display(),
+            m.not_enough.as_deref().unwrap_or_default()
+        ),
+        _ => None,
+    };
+    // The base is priced with the same measured usage, so the delta is the change's.
+    let base_env = base_env.map(|(rev, e)| (rev, e.map(|e| priced_with(&e, measured.as_ref()))));
     let (estimate, base) = estimate_with_base(
-        &env,
+        &priced_with(&env, measured.as_ref()),
         &table,
         base_env.as_ref().map(|(r, e)| (*r, e.as_ref())),
         req.free_tier,
     );
-    let actual = if req.actual {
-        let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+    let actual = if let (true, Some(ctx)) = (req.actual, &ctx) {
         // Cost Explorer answers in us-east-1 only, whatever the stack's region.
         let conf = aws_sdk_costexplorer::config::Builder::from(ctx.sdk_config())
             .region(aws_sdk_costexplorer::config::Region::new("us-east-1"))
@@ -390,10 +561,21 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         None
     };
     Ok(CostReport {
-        estimate,
+        estimate: measured::label(estimate, measured.as_ref()),
         base,
         actual,
+        measured,
+        written,
     })
+}
+
+/// `env` with its measured usage in place of the assumptions, when there is enough.
+pub fn priced_with(env: &EnvConfig, measured: Option<&measured::Measured>) -> EnvConfig {
+    let mut env = env.clone();
+    if let Some(m) = measured.filter(|m| m.usable()) {
+        env.cost = m.apply(&env.cost);
+    }
+    env
 }
 
 #[cfg(test)]
@@ -410,6 +592,8 @@ mod tests {
             estimate,
             base,
             actual: None,
+            measured: None,
+            written: None,
         };
         insta::assert_snapshot!("cost_delta_terminal", report.render());
         let (estimate, _) = estimate_with_base(&head, &table(), None, true);
@@ -417,6 +601,8 @@ mod tests {
             estimate,
             base: None,
             actual: None,
+            measured: None,
+            written: None,
         };
         insta::assert_snapshot!("cost_free_tier_terminal", alone.render());
     }
@@ -461,6 +647,8 @@ mod tests {
             estimate,
             base,
             actual: None,
+            measured: None,
+            written: None,
         };
         insta::assert_snapshot!("cost_delta", report.render_markdown());
     }
@@ -489,6 +677,8 @@ mod tests {
                     reason: "Cost Explorer has no data yet".into(),
                 },
             }),
+            measured: None,
+            written: None,
         };
         let text = report.render_markdown();
         assert!(
@@ -497,6 +687,57 @@ mod tests {
         );
         assert!(text.contains("$3.91 month to date (since 2026-11-01); forecast not available (Cost Explorer has no data yet)."), "{text}");
         assert!(report.render().contains("actual, month to date: $3.91"));
+    }
+
+    #[test]
+    fn measured_usage_beside_the_assumptions_snapshot() {
+        let e = env(&["Amazon", "Apple"], "");
+        // 14 days of hourly runs of 2 companies.
+        let sums = measured::Sums(
+            [
+                ("producer_invocations", 336.0),
+                ("producer_duration", 336.0 * 304.0),
+                ("results", 672.0),
+                ("sentiment_duration", 672.0 * 2_000.0),
+                ("texts", 672.0),
+                ("chars", 672.0 * 480.0),
+                ("result_bytes", 672.0 * 1_024.0),
+                ("sent", 672.0),
+                ("received", 672.0),
+                ("deleted", 672.0),
+                ("empty_receives", 336.0 * 40.0),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        );
+        let m = measured::derive(&e, &sums, 14, 1);
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("infra/pricing")).unwrap();
+        std::fs::copy(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml"),
+            dir.path().join("infra/pricing/us-east-1.yaml"),
+        )
+        .unwrap();
+        let assumed = section(dir.path(), &e, None, None).unwrap();
+        let report = section(dir.path(), &e, None, Some(m)).unwrap();
+        assert!(
+            report.estimate.monthly > assumed.estimate.monthly,
+            "2,000 ms a company costs more than the 800 assumed"
+        );
+        insta::assert_snapshot!("cost_measured_terminal", report.render());
+        insta::assert_snapshot!("cost_measured_markdown", report.render_markdown());
+
+        let none = measured::derive(&e, &measured::Sums::default(), 14, 1);
+        let report = section(dir.path(), &e, None, Some(none)).unwrap();
+        assert_eq!(report.estimate.monthly, assumed.estimate.monthly);
+        assert!(
+            report
+                .render_markdown()
+                .contains("Measured usage: 0 runs and 0 results in the last 14 days: too little to measure; the estimate uses the assumptions."),
+            "{}",
+            report.render_markdown()
+        );
     }
 
     #[test]

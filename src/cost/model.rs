@@ -19,7 +19,8 @@ const ESM_POLLERS: f64 = 5.0;
 const LONG_POLL_S: f64 = 20.0;
 /// Comprehend's sentiment reads the first 500 characters of a text, so the sentiment
 /// function sends at most that; units are 100 characters sent, 3 at least.
-const COMPREHEND_MAX_CHARS: f64 = fang_sentiment::analyze::COMPREHEND_ANALYZED_CHARS as f64;
+pub(crate) const COMPREHEND_MAX_CHARS: f64 =
+    fang_sentiment::analyze::COMPREHEND_ANALYZED_CHARS as f64;
 /// A companies-table item (the name and the key), bytes.
 const ITEM_BYTES: f64 = 100.0;
 /// Lambda's own log lines per invocation (START, END, REPORT) and the metric line, KB.

@@ -659,7 +659,7 @@ async fn finish(
         }
     }
     report.alarms = Some(alarms);
-    report.cost = crate::cost::section_or_warn(&req.root, &p.env, None);
+    report.cost = crate::cost::section_or_warn(&req.root, ctx, &p.env, None).await;
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }

@@ -125,3 +125,240 @@ fn estimate_and_delta_against_a_git_revision() {
         out.stderr
     );
 }
+
+/// Seeds what a few runs of `stack` leave in CloudWatch: the functions' and the
+/// queue's AWS metrics and the sentiment function's embedded-metric ones.
+async fn seed_metrics(stack: &str, runs: f64, companies: f64) {
+    use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
+    let cw = crate::support::moto_client!(aws_sdk_cloudwatch);
+    let at = aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+        time::OffsetDateTime::now_utc().unix_timestamp() - 3_600,
+    );
+    let results = runs * companies;
+    let seeded: [(&str, &str, &str, String, f64); 13] = [
+        (
+            "AWS/Lambda",
+            "Invocations",
+            "FunctionName",
+            format!("{stack}-producer"),
+            runs,
+        ),
+        (
+            "AWS/Lambda",
+            "Duration",
+            "FunctionName",
+            format!("{stack}-producer"),
+            runs * 310.0,
+        ),
+        (
+            "AWS/Lambda",
+            "Invocations",
+            "FunctionName",
+            format!("{stack}-sentiment"),
+            runs,
+        ),
+        (
+            "AWS/Lambda",
+            "Duration",
+            "FunctionName",
+            format!("{stack}-sentiment"),
+            results * 2_000.0,
+        ),
+        (
+            "AWS/SQS",
+            "NumberOfMessagesSent",
+            "QueueName",
+            format!("{stack}-companies"),
+            results,
+        ),
+        (
+            "AWS/SQS",
+            "NumberOfMessagesReceived",
+            "QueueName",
+            format!("{stack}-companies"),
+            results,
+        ),
+        (
+            "AWS/SQS",
+            "NumberOfMessagesDeleted",
+            "QueueName",
+            format!("{stack}-companies"),
+            results,
+        ),
+        (
+            "AWS/SQS",
+            "NumberOfEmptyReceives",
+            "QueueName",
+            format!("{stack}-companies"),
+            runs * 40.0,
+        ),
+        (
+            "fangops",
+            "ResultsWritten",
+            "Stack",
+            stack.to_owned(),
+            results,
+        ),
+        (
+            "fangops",
+            "TextsAnalyzed",
+            "Stack",
+            stack.to_owned(),
+            results,
+        ),
+        (
+            "fangops",
+            "ComprehendUnits",
+            "Stack",
+            stack.to_owned(),
+            results * 5.0,
+        ),
+        (
+            "fangops",
+            "CharactersAnalyzed",
+            "Stack",
+            stack.to_owned(),
+            results * 450.0,
+        ),
+        (
+            "fangops",
+            "ResultBytes",
+            "Stack",
+            stack.to_owned(),
+            results * 1_536.0,
+        ),
+    ];
+    for (namespace, metric, dim, value, v) in seeded {
+        cw.put_metric_data()
+            .namespace(namespace)
+            .metric_data(
+                MetricDatum::builder()
+                    .metric_name(metric)
+                    .dimensions(Dimension::builder().name(dim).value(value).build())
+                    .timestamp(at)
+                    .value(v)
+                    .build(),
+            )
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back() {
+    let stack = unique("costm");
+    let p = project_with_pricing();
+    let yaml = local_env_yaml(&stack, &["Apple".to_owned(), "Meta".to_owned()])
+        .replace("sentiment: vader", "sentiment: comprehend")
+        + "cost:\n  # from the first week\n  sentiment_ms_per_company: 800 # the default\n";
+    let path = p.env_file("e", &yaml);
+
+    // Nothing has run yet: said, and the assumptions priced.
+    let out = crate::support::run_async({
+        let mut c = fangops(p.path());
+        c.args(["cost", "--env", "e", "--measured", "--no-actual", "--json"]);
+        c
+    })
+    .await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let j = out.json();
+    assert!(
+        j["measured"]["not_enough"]
+            .as_str()
+            .unwrap()
+            .contains("too little"),
+        "{j:#}"
+    );
+    let assumed_monthly = j["estimate"]["monthly"].as_f64().unwrap();
+
+    // --write with nothing measured changes nothing.
+    let mut c = fangops(p.path());
+    c.args(["cost", "--env", "e", "--measured", "--write", "--no-actual"]);
+    let out = crate::support::run_async(c).await;
+    assert_ne!(out.code, 0, "{out:?}");
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), yaml);
+
+    seed_metrics(&stack, 3.0, 2.0).await;
+    let mut c = fangops(p.path());
+    c.args(["cost", "--env", "e", "--measured", "--no-actual", "--json"]);
+    let out = crate::support::run_async(c).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let j = out.json();
+    let m = &j["measured"];
+    assert_eq!(m["runs"], 3.0, "{j:#}");
+    assert_eq!(m["results"], 6.0, "{j:#}");
+    assert_eq!(m["requests"], 1, "{j:#}");
+    assert_eq!(m["per_run"]["empty_receives"], 40.0, "{j:#}");
+    let get = |k: &str| {
+        m["comparisons"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["key"] == k)
+            .unwrap_or_else(|| panic!("{k} in {j:#}"))
+            .clone()
+    };
+    assert_eq!(get("sentiment_ms_per_company")["measured"], 2_000.0);
+    assert_eq!(
+        get("producer_ms_per_run")["measured"],
+        306.0,
+        "310 less 2 a company"
+    );
+    assert_eq!(get("text_chars_per_company")["measured"], 450.0);
+    assert_eq!(get("result_kb")["measured"], 1.5);
+    assert!(
+        j["estimate"]["monthly"].as_f64().unwrap() > assumed_monthly,
+        "2,000 ms a company costs more than 800: {j:#}"
+    );
+    let sources: Vec<&str> = j["estimate"]["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|a| a["source"].as_str())
+        .collect();
+    assert!(
+        sources
+            .iter()
+            .any(|s| s.starts_with("measured over 14 days")),
+        "{sources:?}"
+    );
+
+    // The markdown a pull request gets flags what is far off.
+    let mut c = fangops(p.path());
+    c.args([
+        "cost",
+        "--env",
+        "e",
+        "--measured",
+        "--no-actual",
+        "--markdown",
+    ]);
+    let out = crate::support::run_async(c).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stdout.contains(
+            "| `sentiment_ms_per_company` | 800 | 2000 | :warning: more than twice the assumption |"
+        ),
+        "{}",
+        out.stdout
+    );
+    assert!(out.stdout.contains("> [!WARNING]"), "{}", out.stdout);
+
+    // --write: the measured values in place, the comments kept, the rest untouched.
+    let mut c = fangops(p.path());
+    c.args(["cost", "--env", "e", "--measured", "--write", "--no-actual"]);
+    let out = crate::support::run_async(c).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let written = std::fs::read_to_string(&path).unwrap();
+    assert!(
+        written.starts_with(&yaml[..yaml.find("cost:").unwrap()]),
+        "{written}"
+    );
+    assert!(
+        written.ends_with(
+            "cost:\n  producer_ms_per_run: 306\n  text_chars_per_company: 450\n  result_kb: 1.5\n  # from the first week\n  sentiment_ms_per_company: 2000 # the default\n"
+        ),
+        "{written}"
+    );
+}

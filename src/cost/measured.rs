@@ -1,0 +1,598 @@
+//! What an environment actually used, from CloudWatch: the functions' invocations and
+//! duration, the queue's traffic, and the sentiment function's own metrics (the
+//! embedded-metric line of each batch). Turned into usage per run and per company,
+//! set beside the cost model's assumptions, and usable in their place: the estimate
+//! starts from reality once an environment has run.
+//!
+//! One GetMetricData call (up to 500 queries) reads the whole window as one period a
+//! metric, following NextToken when CloudWatch pages the answer.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use aws_sdk_cloudwatch::Client;
+use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StatusCode};
+use fang_shared::metrics as m;
+use serde::Serialize;
+
+use crate::aws::AwsContext;
+use crate::config::{Analyzer, CostAssumptions, EnvConfig};
+use crate::resources::Names;
+
+/// The window read by default, in days (1-minute data is kept 15 days).
+pub const DEFAULT_DAYS: u32 = 14;
+
+/// The sums of a window, by query id.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Sums(pub BTreeMap<String, f64>);
+
+impl Sums {
+    fn get(&self, id: &str) -> f64 {
+        self.0.get(id).copied().unwrap_or(0.0)
+    }
+}
+
+/// Usage derived from a window of metrics.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Measured {
+    pub days: u32,
+    /// Producer invocations: runs started.
+    pub runs: f64,
+    pub results: f64,
+    /// GetMetricData calls made (pages included).
+    pub requests: u32,
+    /// Why the measured figures are not used, when they are not (too little data).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_enough: Option<String>,
+    /// Each assumption the metrics can speak to: assumed against measured.
+    pub comparisons: Vec<Comparison>,
+    /// Every metric read, a run on average (queue traffic included), by query id.
+    pub per_run: BTreeMap<String, f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Comparison {
+    /// The `cost:` key of the env file.
+    pub key: &'static str,
+    pub assumed: f64,
+    pub measured: f64,
+}
+
+impl Comparison {
+    /// The measure is more than twice, or less than half, the assumption.
+    pub fn far_off(&self) -> bool {
+        self.assumed > 0.0
+            && (self.measured > 2.0 * self.assumed || self.measured < 0.5 * self.assumed)
+    }
+}
+
+impl Measured {
+    pub fn usable(&self) -> bool {
+        self.not_enough.is_none()
+    }
+
+    /// The env's assumptions with the measured ones in their place.
+    pub fn apply(&self, assumptions: &CostAssumptions) -> CostAssumptions {
+        let mut a = assumptions.clone();
+        for c in &self.comparisons {
+            *field(&mut a, c.key) = c.measured;
+        }
+        a
+    }
+}
+
+/// The estimate's assumptions that came from the measure say so.
+pub fn label(mut estimate: super::Estimate, measured: Option<&Measured>) -> super::Estimate {
+    let Some(m) = measured.filter(|m| m.usable()) else {
+        return estimate;
+    };
+    for a in &mut estimate.assumptions {
+        let key = match a.name.as_str() {
+            "producer time a run" => "producer_ms_per_run",
+            "sentiment time a company" => "sentiment_ms_per_company",
+            "text a company" => "text_chars_per_company",
+            "result object" => "result_kb",
+            _ => continue,
+        };
+        if m.comparisons.iter().any(|c| c.key == key) {
+            a.source = format!("measured over {} days ({} runs)", m.days, m.runs);
+        }
+    }
+    estimate
+}
+
+/// The assumption a key names.
+fn field<'a>(a: &'a mut CostAssumptions, key: &str) -> &'a mut f64 {
+    match key {
+        "sentiment_ms_per_company" => &mut a.sentiment_ms_per_company,
+        "producer_ms_per_run" => &mut a.producer_ms_per_run,
+        "text_chars_per_company" => &mut a.text_chars_per_company,
+        "result_kb" => &mut a.result_kb,
+        _ => unreachable!("only the keys measured here"),
+    }
+}
+
+/// The queries: (id, namespace, metric, dimension name, dimension value).
+fn queries(
+    env: &EnvConfig,
+    names: &Names,
+) -> Vec<(
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    String,
+)> {
+    let f = |n: &str| n.to_owned();
+    vec![
+        (
+            "producer_invocations",
+            "AWS/Lambda",
+            "Invocations",
+            "FunctionName",
+            f(&names.producer_function),
+        ),
+        (
+            "producer_duration",
+            "AWS/Lambda",
+            "Duration",
+            "FunctionName",
+            f(&names.producer_function),
+        ),
+        (
+            "sentiment_invocations",
+            "AWS/Lambda",
+            "Invocations",
+            "FunctionName",
+            f(&names.sentiment_function),
+        ),
+        (
+            "sentiment_duration",
+            "AWS/Lambda",
+            "Duration",
+            "FunctionName",
+            f(&names.sentiment_function),
+        ),
+        (
+            "sent",
+            "AWS/SQS",
+            "NumberOfMessagesSent",
+            "QueueName",
+            f(&names.queue),
+        ),
+        (
+            "received",
+            "AWS/SQS",
+            "NumberOfMessagesReceived",
+            "QueueName",
+            f(&names.queue),
+        ),
+        (
+            "deleted",
+            "AWS/SQS",
+            "NumberOfMessagesDeleted",
+            "QueueName",
+            f(&names.queue),
+        ),
+        (
+            "empty_receives",
+            "AWS/SQS",
+            "NumberOfEmptyReceives",
+            "QueueName",
+            f(&names.queue),
+        ),
+        (
+            "results",
+            m::NAMESPACE,
+            m::RESULTS_WRITTEN,
+            "Stack",
+            f(&env.stack),
+        ),
+        (
+            "texts",
+            m::NAMESPACE,
+            m::TEXTS_ANALYZED,
+            "Stack",
+            f(&env.stack),
+        ),
+        (
+            "units",
+            m::NAMESPACE,
+            m::COMPREHEND_UNITS,
+            "Stack",
+            f(&env.stack),
+        ),
+        (
+            "chars",
+            m::NAMESPACE,
+            m::CHARS_ANALYZED,
+            "Stack",
+            f(&env.stack),
+        ),
+        (
+            "wikipedia",
+            m::NAMESPACE,
+            m::WIKIPEDIA_REQUESTS,
+            "Stack",
+            f(&env.stack),
+        ),
+        (
+            "result_bytes",
+            m::NAMESPACE,
+            m::RESULT_BYTES,
+            "Stack",
+            f(&env.stack),
+        ),
+    ]
+}
+
+/// Reads the window's sums: one query a metric, one period the whole window.
+pub async fn read(
+    cw: &Client,
+    env: &EnvConfig,
+    days: u32,
+    now: time::OffsetDateTime,
+) -> Result<(Sums, u32)> {
+    // The function and queue names do not depend on the account (the bucket's does),
+    // so no STS call is needed to name the metrics.
+    let names = &Names::new(&env.stack, "");
+    // GetMetricData: a period is a multiple of 60 s (of 300 s past 15 days, of 3600 s
+    // past 63 days: whole days are all three); one period the whole window gives one
+    // datapoint a metric, or none when the metric has no data.
+    let period = i32::try_from(u64::from(days) * 86_400).unwrap_or(i32::MAX) / 60 * 60;
+    let queries: Vec<MetricDataQuery> = queries(env, names)
+        .into_iter()
+        .map(|(id, namespace, metric, dim, value)| {
+            MetricDataQuery::builder()
+                .id(id)
+                .metric_stat(
+                    MetricStat::builder()
+                        .metric(
+                            Metric::builder()
+                                .namespace(namespace)
+                                .metric_name(metric)
+                                .dimensions(Dimension::builder().name(dim).value(value).build())
+                                .build(),
+                        )
+                        .period(period)
+                        .stat("Sum")
+                        .build(),
+                )
+                .return_data(true)
+                .build()
+        })
+        .collect();
+    let start = now - time::Duration::days(i64::from(days));
+    let mut sums = Sums::default();
+    let mut token = None;
+    let mut requests = 0;
+    loop {
+        requests += 1;
+        let out = cw
+            .get_metric_data()
+            .set_metric_data_queries(Some(queries.clone()))
+            .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+                start.unix_timestamp(),
+            ))
+            .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+                now.unix_timestamp(),
+            ))
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(crate::aws::error)
+            .with_context(|| {
+                format!(
+                    "reading {days} days of the metrics of stack {} (GetMetricData)",
+                    env.stack
+                )
+            })?;
+        for r in out.metric_data_results() {
+            // MetricDataResult.StatusCode: Complete, PartialData (more under NextToken),
+            // InternalError (retry with NextToken if any) or Forbidden. A metric that
+            // could not be read is not a zero.
+            match r.status_code() {
+                Some(StatusCode::Forbidden) => anyhow::bail!(
+                    "reading metric {} of stack {}: CloudWatch answered Forbidden (cloudwatch:GetMetricData is limited by a policy)",
+                    r.id().unwrap_or_default(),
+                    env.stack
+                ),
+                Some(StatusCode::InternalError) if out.next_token().is_none() => anyhow::bail!(
+                    "reading metric {} of stack {}: CloudWatch answered InternalError; try again",
+                    r.id().unwrap_or_default(),
+                    env.stack
+                ),
+                _ => {}
+            }
+            // A metric without datapoints in the window answers an empty list.
+            let total: f64 = r.values().iter().sum();
+            *sums
+                .0
+                .entry(r.id().unwrap_or_default().to_owned())
+                .or_default() += total;
+        }
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok((sums, requests));
+        }
+    }
+}
+
+/// Reads and derives the last `days` of `env`'s usage.
+pub async fn measure(ctx: &AwsContext, env: &EnvConfig, days: u32) -> Result<Measured> {
+    let (sums, requests) = read(
+        &ctx.cloudwatch(),
+        env,
+        days,
+        time::OffsetDateTime::now_utc(),
+    )
+    .await?;
+    Ok(derive(env, &sums, days, requests))
+}
+
+/// Usage per run and per company from the window's sums.
+pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measured {
+    let runs = sums.get("producer_invocations");
+    let results = sums.get("results");
+    let mut measured = Measured {
+        days,
+        runs,
+        results,
+        requests,
+        not_enough: None,
+        comparisons: Vec::new(),
+        per_run: BTreeMap::new(),
+    };
+    if days < 1 || runs < 1.0 || results < 1.0 {
+        measured.not_enough = Some(format!(
+            "{runs} runs and {results} results in the last {days} days: too little to measure; the estimate uses the assumptions"
+        ));
+        return measured;
+    }
+    measured.per_run = sums
+        .0
+        .iter()
+        .map(|(k, v)| (k.clone(), (v / runs * 100.0).round() / 100.0))
+        .collect();
+    let a = &env.cost;
+    let per_run_companies = results / runs;
+    let mut compare = |key: &'static str, assumed: f64, value: Option<f64>| {
+        if let Some(measured_value) = value.filter(|v| v.is_finite()) {
+            measured.comparisons.push(Comparison {
+                key,
+                assumed,
+                measured: (measured_value * 100.0).round() / 100.0,
+            });
+        }
+    };
+    compare(
+        "sentiment_ms_per_company",
+        a.sentiment_ms_per_company,
+        Some(sums.get("sentiment_duration") / results),
+    );
+    compare(
+        "producer_ms_per_run",
+        a.producer_ms_per_run,
+        Some(
+            (sums.get("producer_duration") / runs - a.producer_ms_per_company * per_run_companies)
+                .max(0.0),
+        ),
+    );
+    let texts = sums.get("texts");
+    // The function sends Comprehend at most its first 500 characters and counts
+    // what it sent; the model prices the same min(text, 500), so that is what is
+    // compared (a 1,200-character assumption and 500 measured agree).
+    if env.sentiment == Analyzer::Comprehend {
+        compare(
+            "text_chars_per_company",
+            a.text_chars_per_company
+                .min(super::model::COMPREHEND_MAX_CHARS),
+            (texts > 0.0).then(|| sums.get("chars") / texts),
+        );
+    }
+    compare(
+        "result_kb",
+        a.result_kb,
+        Some(sums.get("result_bytes") / results / 1024.0),
+    );
+    measured
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env() -> EnvConfig {
+        crate::config::parse(
+            std::path::Path::new("environments/dev.yaml"),
+            b"stack: fang-dev\nregion: us-east-1\ncompanies: [A, B]\n",
+        )
+        .unwrap()
+    }
+
+    /// GetMetricData as CloudWatch's query protocol answers it (aws-sdk-cloudwatch 1.99).
+    fn page(results: &[(&str, &[f64])], next: Option<&str>) -> String {
+        let members: String = results
+            .iter()
+            .map(|(id, values)| {
+                let ts: String = values
+                    .iter()
+                    .map(|_| "<member>2026-11-17T06:00:00Z</member>")
+                    .collect();
+                let vs: String = values
+                    .iter()
+                    .map(|v| format!("<member>{v}</member>"))
+                    .collect();
+                let status = if next.is_some() { "PartialData" } else { "Complete" };
+                format!(
+                    "<member><Id>{id}</Id><Label>{id}</Label><StatusCode>{status}</StatusCode><Timestamps>{ts}</Timestamps><Values>{vs}</Values></member>"
+                )
+            })
+            .collect();
+        let next = next.map_or(String::new(), |t| format!("<NextToken>{t}</NextToken>"));
+        format!(
+            r#"<GetMetricDataResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><GetMetricDataResult><MetricDataResults>{members}</MetricDataResults>{next}<Messages/></GetMetricDataResult><ResponseMetadata><RequestId>3e4f</RequestId></ResponseMetadata></GetMetricDataResponse>"#
+        )
+    }
+
+    fn client(
+        responses: Vec<(u16, String)>,
+    ) -> (
+        Client,
+        aws_smithy_http_client::test_util::StaticReplayClient,
+    ) {
+        let replay = crate::replay::replay(
+            "https://monitoring.us-east-1.amazonaws.com/",
+            "text/xml",
+            responses,
+        );
+        (crate::replay::client!(aws_sdk_cloudwatch, replay), replay)
+    }
+
+    fn now() -> time::OffsetDateTime {
+        time::macros::datetime!(2026-12-01 06:00 UTC)
+    }
+
+    #[tokio::test]
+    async fn pages_are_followed_and_summed_and_missing_datapoints_are_zero() {
+        let (cw, replay) = client(vec![
+            (
+                200,
+                page(
+                    &[
+                        ("producer_invocations", &[200.0]),
+                        ("results", &[300.0]),
+                        ("texts", &[]),
+                    ],
+                    Some("p2"),
+                ),
+            ),
+            (
+                200,
+                page(
+                    &[("producer_invocations", &[136.0]), ("results", &[372.0])],
+                    None,
+                ),
+            ),
+        ]);
+        let (sums, requests) = read(&cw, &env(), 14, now()).await.unwrap();
+        assert_eq!(requests, 2);
+        assert_eq!(replay.actual_requests().count(), 2);
+        assert_eq!(sums.get("producer_invocations"), 336.0);
+        assert_eq!(sums.get("results"), 672.0);
+        assert_eq!(sums.get("texts"), 0.0, "no datapoints: nothing used");
+        assert_eq!(sums.get("wikipedia"), 0.0, "not answered: nothing used");
+        // The request: one query a metric, the whole window one period, the second
+        // page asked with the first one's token.
+        let bodies: Vec<String> = replay
+            .actual_requests()
+            .map(|r| String::from_utf8(r.body().bytes().unwrap().to_vec()).unwrap())
+            .collect();
+        let first = &bodies[0];
+        assert!(first.contains("Action=GetMetricData"), "{first}");
+        assert!(
+            first.contains("MetricDataQueries.member.14.Id=result_bytes"),
+            "{first}"
+        );
+        assert!(!first.contains("member.15."), "{first}");
+        assert!(first.contains("MetricStat.Period=1209600"), "{first}");
+        assert!(
+            first.contains("StartTime=2026-11-17T06%3A00%3A00Z"),
+            "{first}"
+        );
+        assert!(
+            first.contains("MetricStat.Metric.Dimensions.member.1.Value=fang-dev-producer"),
+            "{first}"
+        );
+        assert!(!first.contains("NextToken"), "{first}");
+        assert!(bodies[1].contains("NextToken=p2"), "{}", bodies[1]);
+    }
+
+    #[tokio::test]
+    async fn a_window_with_no_runs_reads_as_too_little() {
+        let (cw, _replay) = client(vec![(
+            200,
+            page(&[("producer_invocations", &[]), ("results", &[])], None),
+        )]);
+        let (sums, requests) = read(&cw, &env(), 14, now()).await.unwrap();
+        let m = derive(&env(), &sums, 14, requests);
+        assert!(!m.usable());
+        assert!(
+            m.not_enough
+                .unwrap()
+                .starts_with("0 runs and 0 results in the last 14 days")
+        );
+    }
+
+    #[tokio::test]
+    async fn access_denied_and_a_forbidden_metric_are_errors_not_zeros() {
+        let denied = r#"<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/ci is not authorized to perform: cloudwatch:GetMetricData because no identity-based policy allows the cloudwatch:GetMetricData action</Message></Error><RequestId>3e4f</RequestId></ErrorResponse>"#;
+        let (cw, _replay) = client(vec![(403, denied.to_owned())]);
+        let e = format!("{:#}", read(&cw, &env(), 14, now()).await.unwrap_err());
+        assert!(
+            e.contains("reading 14 days of the metrics of stack fang-dev"),
+            "{e}"
+        );
+        assert!(e.contains("cloudwatch:GetMetricData"), "{e}");
+
+        let forbidden = page(&[("results", &[3.0])], None).replace("Complete", "Forbidden");
+        let (cw, _replay) = client(vec![(200, forbidden)]);
+        let e = format!("{:#}", read(&cw, &env(), 14, now()).await.unwrap_err());
+        assert!(
+            e.contains("metric results of stack fang-dev: CloudWatch answered Forbidden"),
+            "{e}"
+        );
+    }
+
+    fn sums(pairs: &[(&str, f64)]) -> Sums {
+        Sums(pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
+    }
+
+    #[test]
+    fn usage_per_run_and_company_and_what_is_far_off() {
+        // 14 days of hourly runs of 2 companies: 336 runs, 672 results.
+        let s = sums(&[
+            ("producer_invocations", 336.0),
+            ("producer_duration", 336.0 * 304.0),
+            ("results", 672.0),
+            ("sentiment_duration", 672.0 * 2_000.0),
+            ("texts", 672.0),
+            ("chars", 672.0 * 480.0),
+            ("result_bytes", 672.0 * 1_024.0),
+        ]);
+        let m = derive(&env(), &s, 14, 1);
+        assert!(m.usable());
+        let get = |k: &str| m.comparisons.iter().find(|c| c.key == k).unwrap().clone();
+        assert_eq!(get("sentiment_ms_per_company").measured, 2_000.0);
+        assert!(
+            get("sentiment_ms_per_company").far_off(),
+            "2.5 times the 800 ms assumed"
+        );
+        // 304 ms a run, less the assumed 2 ms a company.
+        assert_eq!(get("producer_ms_per_run").measured, 300.0);
+        assert!(!get("producer_ms_per_run").far_off());
+        assert_eq!(get("text_chars_per_company").measured, 480.0);
+        assert!(
+            !get("text_chars_per_company").far_off(),
+            "480 sent against the 500 of a 1,200-character text that Comprehend reads"
+        );
+        assert_eq!(get("result_kb").measured, 1.0);
+        let applied = m.apply(&env().cost);
+        assert_eq!(applied.sentiment_ms_per_company, 2_000.0);
+        assert_eq!(applied.text_chars_per_company, 480.0);
+    }
+
+    #[test]
+    fn a_window_without_runs_falls_back_to_the_assumptions() {
+        let m = derive(&env(), &Sums::default(), 14, 1);
+        assert!(!m.usable());
+        assert!(
+            m.not_enough
+                .as_deref()
+                .unwrap()
+                .contains("too little to measure")
+        );
+        assert!(m.comparisons.is_empty());
+        assert_eq!(m.apply(&env().cost), env().cost);
+    }
+}

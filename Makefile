@@ -62,6 +62,7 @@ bench: setup ## Print the benchmarks' figures (builds in release: slow the first
 	bench/artifacts.sh
 	bench/comprehend_cost.sh
 	bench/throttled.sh 1000
+	bench/measured.sh
 	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-producer
 	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-sentiment
 

@@ -93,3 +93,12 @@ fn coldstart_smoke() {
         );
     }
 }
+
+#[test]
+fn measured_smoke() {
+    let out = smoke("measured.sh", &[]);
+    assert!(
+        out.contains("fangops cost --measured       1 CloudWatch request(s)"),
+        "{out}"
+    );
+}

@@ -362,3 +362,53 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
         "{written}"
     );
 }
+
+/// The plan prices with the measured usage once the env has history, and says so;
+/// before, it says the assumptions were used.
+#[tokio::test]
+async fn the_plan_prices_with_measured_usage_when_there_is_history() {
+    let stack = unique("costp");
+    let p = project_with_pricing();
+    p.env_file(
+        "e",
+        local_env_yaml(&stack, &["Apple".to_owned(), "Meta".to_owned()])
+            .replace("sentiment: vader", "sentiment: comprehend"),
+    );
+    let plan = || {
+        let mut c = fangops(p.path());
+        c.args(["plan", "--env", "e", "--json", "--artifacts"])
+            .arg(crate::support::fake_artifacts());
+        crate::support::run_async(c)
+    };
+    let out = plan().await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let j = out.json();
+    assert!(
+        j["cost"]["measured"]["not_enough"]
+            .as_str()
+            .unwrap()
+            .contains("the estimate uses the assumptions"),
+        "{j:#}"
+    );
+    seed_metrics(&stack, 4.0, 2.0).await;
+    let out = plan().await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let j = out.json();
+    assert_eq!(j["cost"]["measured"]["runs"], 4.0, "{j:#}");
+    assert!(j["cost"]["measured"].get("not_enough").is_none(), "{j:#}");
+    let sentiment = j["cost"]["estimate"]["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "sentiment time a company")
+        .unwrap()
+        .clone();
+    assert_eq!(sentiment["value"], "2000 ms", "{sentiment}");
+    assert!(
+        sentiment["source"]
+            .as_str()
+            .unwrap()
+            .starts_with("measured over 14 days"),
+        "{sentiment}"
+    );
+}

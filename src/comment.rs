@@ -134,7 +134,12 @@ fn plural(n: usize, one: &str, many: &str) -> String {
 
 fn cost_line(cost: &CostReport) -> String {
     let e = &cost.estimate;
-    match &cost.base {
+    // Which usage priced it: a reviewer weighs a measured figure differently.
+    let basis = match &cost.measured {
+        Some(m) if m.usable() => format!(", measured usage ({} days)", m.days),
+        _ => String::new(),
+    };
+    let line = match &cost.base {
         Some(b) => {
             let base = b.estimate.as_ref().map_or(0.0, |b| b.monthly);
             let pct = if base > 0.0 {
@@ -150,7 +155,8 @@ fn cost_line(cost: &CostReport) -> String {
             )
         }
         None => format!("{} a month, {} a year", money(e.monthly), money(e.yearly)),
-    }
+    };
+    line + &basis
 }
 
 fn money(v: f64) -> String {
@@ -635,6 +641,34 @@ mod tests {
         let warning = c.find("[!WARNING]").unwrap();
         assert!(warning < c.find("**Infrastructure**").unwrap());
         insta::assert_snapshot!("comment_replacement", c);
+    }
+
+    #[test]
+    fn measured_usage_far_from_its_assumption_is_a_warning_in_the_comment() {
+        let mut c = cost(&FIVE, &FIVE);
+        let sums = crate::cost::measured::Sums(
+            [
+                ("producer_invocations", 14.0),
+                ("producer_duration", 14.0 * 310.0),
+                ("results", 70.0),
+                ("sentiment_duration", 70.0 * 2_500.0),
+                ("result_bytes", 70.0 * 2_048.0),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
+        );
+        c.measured = Some(crate::cost::measured::derive(&env(&FIVE, ""), &sums, 14, 1));
+        let body = plan_comment(&plan(live(&[], &[], 5), Some(c)), None);
+        assert!(body.contains("measured usage (14 days)"), "{body}");
+        assert!(
+            body.contains("| `sentiment_ms_per_company` | 800 | 2500 | :warning: more than twice the assumption |"),
+            "{body}"
+        );
+        assert!(
+            body.contains("> [!WARNING]\n> Measured usage is far from the assumption for `sentiment_ms_per_company`"),
+            "{body}"
+        );
     }
 
     #[test]

@@ -662,7 +662,7 @@ mod tests {
         let body = plan_comment(&plan(live(&[], &[], 5), Some(c)), None);
         assert!(body.contains("measured usage (14 days)"), "{body}");
         assert!(
-            body.contains("| `sentiment_ms_per_company` | 800 | 2500 | :warning: more than twice the assumption |"),
+            body.contains("| `sentiment_ms_per_company` | 800 | 2500 | measured | :warning: more than twice the assumption |"),
             "{body}"
         );
         assert!(

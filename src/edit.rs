@@ -781,7 +781,7 @@ pub fn set_cost_text(
         Some(rest) => ("\u{feff}", rest),
         None => ("", text),
     };
-    config::parse(path, body.as_bytes())?;
+    let before = config::parse(path, body.as_bytes())?;
     let raw = raw::from_str(path, body).map_err(|d| InvalidInput(vec![d]))?;
     let invalid_cost =
         |message: &str| InvalidInput(vec![Diagnostic::whole_file(path, message).with_key("cost")]);
@@ -873,23 +873,27 @@ pub fn set_cost_text(
     for s in &splices {
         out.replace_range(s.start..s.end, &s.text);
     }
-    let env = config::parse(path, out.as_bytes())?;
+    // The file must now say what it said, but for these values: an anchor shared
+    // with another key, or a merge, would change more than asked.
+    let mut expected = before;
     for &(key, v) in values {
-        let got = match key {
-            "sentiment_ms_per_company" => env.cost.sentiment_ms_per_company,
-            "producer_ms_per_run" => env.cost.producer_ms_per_run,
-            "producer_ms_per_company" => env.cost.producer_ms_per_company,
-            "text_chars_per_company" => env.cost.text_chars_per_company,
-            "result_kb" => env.cost.result_kb,
-            "log_kb_per_company" => env.cost.log_kb_per_company,
-            _ => f64::NAN,
+        let slot = match key {
+            "sentiment_ms_per_company" => &mut expected.cost.sentiment_ms_per_company,
+            "producer_ms_per_run" => &mut expected.cost.producer_ms_per_run,
+            "producer_ms_per_company" => &mut expected.cost.producer_ms_per_company,
+            "text_chars_per_company" => &mut expected.cost.text_chars_per_company,
+            "result_kb" => &mut expected.cost.result_kb,
+            "log_kb_per_company" => &mut expected.cost.log_kb_per_company,
+            _ => return Err(invalid_cost(&format!("cost.{key} cannot be written"))),
         };
-        if number(got) != number(v) {
-            return Err(invalid_cost(&format!(
-                "the edit of cost.{key} did not hold (the file would say {got}, not {}): nothing was written",
-                number(v)
-            )));
-        }
+        *slot = number(v).parse().expect("a number reads back");
+    }
+    let after = config::parse(path, out.as_bytes())?;
+    let json = |e: &config::EnvConfig| serde_json::to_value(e).expect("a config serializes");
+    if json(&after) != json(&expected) {
+        return Err(invalid_cost(
+            "writing the measured values in place would change more than them (an anchor or a merge?): nothing was written; set them by hand",
+        ));
     }
     Ok(format!("{bom}{out}"))
 }
@@ -953,6 +957,12 @@ mod tests {
             .to_string();
         assert!(e.contains("not a block mapping"), "{e}");
         assert!(e.contains("cost"), "{e}");
+        // An anchor shared with another key: writing one would change both.
+        let anchored = format!("{COST_HEAD}cost:\n  result_kb: &kb 2\n  log_kb_per_company: *kb\n");
+        let e = cost(&anchored, &[("result_kb", 1.5)])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("would change more than them"), "{e}");
         let e = cost("stack: fang-dev\nregion: nowhere\n", &[("result_kb", 1.5)]).unwrap_err();
         assert!(!e.to_string().is_empty());
     }

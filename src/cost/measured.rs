@@ -16,11 +16,15 @@ use fang_shared::metrics as m;
 use serde::Serialize;
 
 use crate::aws::AwsContext;
+use crate::config::defaults as d;
 use crate::config::{Analyzer, CostAssumptions, EnvConfig};
 use crate::resources::Names;
 
 /// The window read by default, in days (1-minute data is kept 15 days).
 pub const DEFAULT_DAYS: u32 = 14;
+
+/// GetMetricData calls a read may make.
+const MAX_PAGES: u32 = 20;
 
 /// The sums of a window, by query id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -56,6 +60,10 @@ pub struct Comparison {
     pub key: &'static str,
     pub assumed: f64,
     pub measured: f64,
+    /// The measure priced the estimate: the env file leaves this key at its default.
+    /// A value written in the file wins (it may be a pull request's change, or a
+    /// measure stored by `--write`), so a change to it still shows as a delta.
+    pub used: bool,
 }
 
 impl Comparison {
@@ -74,7 +82,7 @@ impl Measured {
     /// The env's assumptions with the measured ones in their place.
     pub fn apply(&self, assumptions: &CostAssumptions) -> CostAssumptions {
         let mut a = assumptions.clone();
-        for c in &self.comparisons {
+        for c in self.comparisons.iter().filter(|c| c.used) {
             *field(&mut a, c.key) = c.measured;
         }
         a
@@ -94,7 +102,7 @@ pub fn label(mut estimate: super::Estimate, measured: Option<&Measured>) -> supe
             "result object" => "result_kb",
             _ => continue,
         };
-        if m.comparisons.iter().any(|c| c.key == key) {
+        if m.comparisons.iter().any(|c| c.key == key && c.used) {
             a.source = format!("measured over {} days ({} runs)", m.days, m.runs);
         }
     }
@@ -129,6 +137,13 @@ fn queries(
             "producer_invocations",
             "AWS/Lambda",
             "Invocations",
+            "FunctionName",
+            f(&names.producer_function),
+        ),
+        (
+            "producer_errors",
+            "AWS/Lambda",
+            "Errors",
             "FunctionName",
             f(&names.producer_function),
         ),
@@ -287,7 +302,26 @@ pub async fn read(
                     env.stack
                 )
             })?;
+        // Messages: a limit hit or a problem with part of the request, the rest
+        // answered; said, since the figures may be short.
+        for msg in out.messages() {
+            tracing::warn!(
+                "CloudWatch on the metrics of stack {}: {} {}",
+                env.stack,
+                msg.code().unwrap_or_default(),
+                msg.value().unwrap_or_default()
+            );
+        }
         for r in out.metric_data_results() {
+            for msg in r.messages() {
+                tracing::warn!(
+                    "CloudWatch on metric {} of stack {}: {} {}",
+                    r.id().unwrap_or_default(),
+                    env.stack,
+                    msg.code().unwrap_or_default(),
+                    msg.value().unwrap_or_default()
+                );
+            }
             // MetricDataResult.StatusCode: Complete, PartialData (more under NextToken),
             // InternalError (retry with NextToken if any) or Forbidden. A metric that
             // could not be read is not a zero.
@@ -315,6 +349,14 @@ pub async fn read(
         if token.is_none() {
             return Ok((sums, requests));
         }
+        // One datapoint a metric needs one page; a token that keeps coming back
+        // (InternalError answered again and again) must not loop forever.
+        if requests >= MAX_PAGES {
+            anyhow::bail!(
+                "reading the metrics of stack {}: CloudWatch still paging after {MAX_PAGES} requests",
+                env.stack
+            );
+        }
     }
 }
 
@@ -332,7 +374,10 @@ pub async fn measure(ctx: &AwsContext, env: &EnvConfig, days: u32) -> Result<Mea
 
 /// Usage per run and per company from the window's sums.
 pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measured {
-    let runs = sums.get("producer_invocations");
+    // Lambda's Invocations counts invocations that end in a function error, and a
+    // scheduled (asynchronous) producer invocation that fails is tried twice more:
+    // a run is an invocation that did not fail.
+    let runs = (sums.get("producer_invocations") - sums.get("producer_errors")).max(0.0);
     let results = sums.get("results");
     let mut measured = Measured {
         days,
@@ -358,10 +403,17 @@ pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measure
     let per_run_companies = results / runs;
     let mut compare = |key: &'static str, assumed: f64, value: Option<f64>| {
         if let Some(measured_value) = value.filter(|v| v.is_finite()) {
+            let default = match key {
+                "sentiment_ms_per_company" => d::COST_SENTIMENT_MS_PER_COMPANY,
+                "producer_ms_per_run" => d::COST_PRODUCER_MS_PER_RUN,
+                "text_chars_per_company" => d::COST_TEXT_CHARS_PER_COMPANY,
+                _ => d::COST_RESULT_KB,
+            };
             measured.comparisons.push(Comparison {
                 key,
                 assumed,
                 measured: (measured_value * 100.0).round() / 100.0,
+                used: (*field(&mut a.clone(), key) - default).abs() < f64::EPSILON,
             });
         }
     };
@@ -491,10 +543,10 @@ mod tests {
         let first = &bodies[0];
         assert!(first.contains("Action=GetMetricData"), "{first}");
         assert!(
-            first.contains("MetricDataQueries.member.14.Id=result_bytes"),
+            first.contains("MetricDataQueries.member.15.Id=result_bytes"),
             "{first}"
         );
-        assert!(!first.contains("member.15."), "{first}");
+        assert!(!first.contains("member.16."), "{first}");
         assert!(first.contains("MetricStat.Period=1209600"), "{first}");
         assert!(
             first.contains("StartTime=2026-11-17T06%3A00%3A00Z"),
@@ -580,6 +632,37 @@ mod tests {
         let applied = m.apply(&env().cost);
         assert_eq!(applied.sentiment_ms_per_company, 2_000.0);
         assert_eq!(applied.text_chars_per_company, 480.0);
+    }
+
+    #[test]
+    fn a_value_the_env_file_sets_wins_and_failed_producer_attempts_are_not_runs() {
+        let set = crate::config::parse(
+            std::path::Path::new("environments/dev.yaml"),
+            b"stack: fang-dev\nregion: us-east-1\ncompanies: [A, B]\ncost:\n  sentiment_ms_per_company: 1000\n",
+        )
+        .unwrap();
+        // 10 scheduled runs, one of which failed three times (two retries).
+        let s = sums(&[
+            ("producer_invocations", 12.0),
+            ("producer_errors", 3.0),
+            ("producer_duration", 12.0 * 300.0),
+            ("results", 18.0),
+            ("sentiment_duration", 18.0 * 2_000.0),
+        ]);
+        let m = derive(&set, &s, 14, 1);
+        assert_eq!(m.runs, 9.0);
+        let c = m
+            .comparisons
+            .iter()
+            .find(|c| c.key == "sentiment_ms_per_company")
+            .unwrap();
+        assert!(!c.used, "the file says 1000");
+        assert!(
+            !c.far_off() && c.measured == 2_000.0,
+            "exactly twice is not far off"
+        );
+        assert_eq!(m.apply(&set.cost).sentiment_ms_per_company, 1_000.0);
+        assert!(m.comparisons.iter().any(|c| c.key == "result_kb" && c.used));
     }
 
     #[test]

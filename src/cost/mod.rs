@@ -357,6 +357,11 @@ fn far_off_note(c: &measured::Comparison) -> &'static str {
     }
 }
 
+/// Which figure priced the estimate.
+fn priced(c: &measured::Comparison) -> &'static str {
+    if c.used { "measured" } else { "env file" }
+}
+
 fn measured_header(m: &measured::Measured) -> String {
     format!(
         "{} runs and {} results in the last {} days, about {:.1} runs a month",
@@ -376,10 +381,10 @@ fn measured_markdown(m: &measured::Measured) -> String {
         );
     }
     let mut out = format!(
-        "\nPriced with measured usage ({}, from CloudWatch):\n\n",
+        "\nMeasured usage ({}, from CloudWatch); a value the env file sets is priced as written:\n\n",
         measured_header(m)
     );
-    let mut t = Table::new(["key", "assumed", "measured", ""])
+    let mut t = Table::new(["key", "assumed", "measured", "priced", ""])
         .heading(0, raw("`cost:` key"))
         .right(1)
         .right(2);
@@ -388,6 +393,7 @@ fn measured_markdown(m: &measured::Measured) -> String {
             raw(crate::markdown::code(c.key)),
             text(c.assumed.to_string()),
             text(c.measured.to_string()),
+            text(priced(c)),
             if c.far_off() {
                 raw(format!(":warning: {}", far_off_note(c)))
             } else {
@@ -422,7 +428,7 @@ fn measured_text(m: &measured::Measured) -> String {
         );
     }
     let mut out = format!(
-        "  priced with measured usage ({}; {} CloudWatch {}):\n",
+        "  measured usage ({}; {} CloudWatch {}):\n",
         measured_header(m),
         m.requests,
         if m.requests == 1 {
@@ -443,10 +449,11 @@ fn measured_text(m: &measured::Measured) -> String {
     for c in &m.comparisons {
         let note = far_off_note(c);
         out += &format!(
-            "    {:width$}  assumed {:>8}  measured {:>8}{}{note}\n",
+            "    {:width$}  assumed {:>8}  measured {:>8}  priced {:8}{}{note}\n",
             c.key,
             c.assumed,
             c.measured,
+            priced(c),
             if note.is_empty() { "" } else { "  ! " }
         );
     }
@@ -527,20 +534,6 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         (Some(days), Some(ctx)) => Some(measured::measure(ctx, &env, days).await?),
         _ => None,
     };
-    let written = match &measured {
-        Some(m) if req.write && m.usable() => {
-            let values: Vec<(&str, f64)> =
-                m.comparisons.iter().map(|c| (c.key, c.measured)).collect();
-            crate::edit::set_cost(&env.path, &values)?;
-            Some(env.path.clone())
-        }
-        Some(m) if req.write => anyhow::bail!(
-            "not writing {}: {}",
-            env.path.display(),
-            m.not_enough.as_deref().unwrap_or_default()
-        ),
-        _ => None,
-    };
     // The base is priced with the same measured usage, so the delta is the change's.
     let base_env = base_env.map(|(rev, e)| (rev, e.map(|e| priced_with(&e, measured.as_ref()))));
     let (estimate, base) = estimate_with_base(
@@ -559,6 +552,21 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         Some(actual::fetch(&ce, &env.stack, today).await)
     } else {
         None
+    };
+    // Written last, so that a command that fails leaves the file as it was.
+    let written = match &measured {
+        Some(m) if req.write && m.usable() => {
+            let values: Vec<(&str, f64)> =
+                m.comparisons.iter().map(|c| (c.key, c.measured)).collect();
+            crate::edit::set_cost(&env.path, &values)?;
+            Some(env.path.clone())
+        }
+        Some(m) if req.write => anyhow::bail!(
+            "not writing {}: {}",
+            env.path.display(),
+            m.not_enough.as_deref().unwrap_or_default()
+        ),
+        _ => None,
     };
     Ok(CostReport {
         estimate: measured::label(estimate, measured.as_ref()),

@@ -338,7 +338,7 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
         out.stdout.contains(
-            "| `sentiment_ms_per_company` | 800 | 2000 | :warning: more than twice the assumption |"
+            "| `sentiment_ms_per_company` | 800 | 2000 | measured | :warning: more than twice the assumption |"
         ),
         "{}",
         out.stdout

@@ -646,7 +646,7 @@ mod tests {
     #[test]
     fn measured_usage_far_from_its_assumption_is_a_warning_in_the_comment() {
         let mut c = cost(&FIVE, &FIVE);
-        let sums = crate::cost::measured::Sums(
+        let sums = crate::cost::measured::Sums::from_totals(
             [
                 ("producer_invocations", 14.0),
                 ("producer_duration", 14.0 * 310.0),

@@ -28,13 +28,31 @@ const MAX_PAGES: u32 = 20;
 
 /// The sums of a window, by query id.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Sums(pub BTreeMap<String, f64>);
+pub struct Sums {
+    pub totals: BTreeMap<String, f64>,
+    /// Seconds from the window's first run to its end; `None` when unknown.
+    pub history_s: Option<i64>,
+}
 
 impl Sums {
+    pub fn from_totals(totals: BTreeMap<String, f64>) -> Self {
+        Self {
+            totals,
+            history_s: None,
+        }
+    }
+
     fn get(&self, id: &str) -> f64 {
-        self.0.get(id).copied().unwrap_or(0.0)
+        self.totals.get(id).copied().unwrap_or(0.0)
     }
 }
+
+/// The hourly series of producer invocations, read beside the sums: when the
+/// environment first ran in the window.
+const RUNS_HOURLY: &str = "runs_hourly";
+
+/// Under a day of history measures one run's accidents, not the usage.
+const MIN_HISTORY_S: i64 = 86_400;
 
 /// Usage derived from a window of metrics.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -255,9 +273,19 @@ pub async fn read(
     // past 63 days: whole days are all three); one period the whole window gives one
     // datapoint a metric, or none when the metric has no data.
     let period = i32::try_from(u64::from(days) * 86_400).unwrap_or(i32::MAX) / 60 * 60;
-    let queries: Vec<MetricDataQuery> = queries(env, names)
+    let mut wanted = queries(env, names);
+    wanted.push((
+        RUNS_HOURLY,
+        "AWS/Lambda",
+        "Invocations",
+        "FunctionName",
+        names.producer_function.clone(),
+    ));
+    let queries: Vec<MetricDataQuery> = wanted
         .into_iter()
         .map(|(id, namespace, metric, dim, value)| {
+            // Hourly: a multiple of 3600 s is valid however old the start (455 days).
+            let period = if id == RUNS_HOURLY { 3_600 } else { period };
             MetricDataQuery::builder()
                 .id(id)
                 .metric_stat(
@@ -338,10 +366,24 @@ pub async fn read(
                 ),
                 _ => {}
             }
+            if r.id() == Some(RUNS_HOURLY) {
+                let first = r
+                    .timestamps()
+                    .iter()
+                    .zip(r.values())
+                    .filter(|(_, v)| **v > 0.0)
+                    .map(|(t, _)| t.secs())
+                    .min();
+                if let Some(first) = first {
+                    let history = now.unix_timestamp() - first;
+                    sums.history_s = Some(sums.history_s.map_or(history, |h| h.max(history)));
+                }
+                continue;
+            }
             // A metric without datapoints in the window answers an empty list.
             let total: f64 = r.values().iter().sum();
             *sums
-                .0
+                .totals
                 .entry(r.id().unwrap_or_default().to_owned())
                 .or_default() += total;
         }
@@ -394,8 +436,15 @@ pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measure
         ));
         return measured;
     }
+    if let Some(h) = sums.history_s.filter(|h| *h < MIN_HISTORY_S) {
+        measured.not_enough = Some(format!(
+            "the first run in the last {days} days was {} hours ago, under a day of history: too little to measure; the estimate uses the assumptions",
+            h / 3_600
+        ));
+        return measured;
+    }
     measured.per_run = sums
-        .0
+        .totals
         .iter()
         .map(|(k, v)| (k.clone(), (v / runs * 100.0).round() / 100.0))
         .collect();
@@ -546,7 +595,15 @@ mod tests {
             first.contains("MetricDataQueries.member.15.Id=result_bytes"),
             "{first}"
         );
-        assert!(!first.contains("member.16."), "{first}");
+        assert!(
+            first.contains("MetricDataQueries.member.16.Id=runs_hourly"),
+            "{first}"
+        );
+        assert!(
+            first.contains("MetricDataQueries.member.16.MetricStat.Period=3600"),
+            "{first}"
+        );
+        assert!(!first.contains("member.17."), "{first}");
         assert!(first.contains("MetricStat.Period=1209600"), "{first}");
         assert!(
             first.contains("StartTime=2026-11-17T06%3A00%3A00Z"),
@@ -558,6 +615,37 @@ mod tests {
         );
         assert!(!first.contains("NextToken"), "{first}");
         assert!(bodies[1].contains("NextToken=p2"), "{}", bodies[1]);
+    }
+
+    #[tokio::test]
+    async fn under_a_day_of_history_reads_as_too_little() {
+        // The hourly series first, so that its two timestamps are the ones replaced.
+        let hourly = |first: &str| {
+            page(
+                &[
+                    ("runs_hourly", &[1.0, 2.0]),
+                    ("producer_invocations", &[3.0]),
+                    ("results", &[15.0]),
+                ],
+                None,
+            )
+            .replacen("2026-11-17T06:00:00Z", first, 2)
+        };
+        // First run 6 hours before the window's end.
+        let (cw, _replay) = client(vec![(200, hourly("2026-12-01T00:00:00Z"))]);
+        let (sums, requests) = read(&cw, &env(), 14, now()).await.unwrap();
+        assert_eq!(sums.history_s, Some(6 * 3_600));
+        assert_eq!(sums.get("runs_hourly"), 0.0, "the series is not a sum");
+        let m = derive(&env(), &sums, 14, requests);
+        assert!(
+            m.not_enough
+                .unwrap()
+                .contains("6 hours ago, under a day of history")
+        );
+        // Two days: enough.
+        let (cw, _replay) = client(vec![(200, hourly("2026-11-29T06:00:00Z"))]);
+        let (sums, requests) = read(&cw, &env(), 14, now()).await.unwrap();
+        assert!(derive(&env(), &sums, 14, requests).usable());
     }
 
     #[tokio::test]
@@ -597,7 +685,7 @@ mod tests {
     }
 
     fn sums(pairs: &[(&str, f64)]) -> Sums {
-        Sums(pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
+        Sums::from_totals(pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
     }
 
     #[test]

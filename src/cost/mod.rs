@@ -701,7 +701,7 @@ mod tests {
     fn measured_usage_beside_the_assumptions_snapshot() {
         let e = env(&["Amazon", "Apple"], "");
         // 14 days of hourly runs of 2 companies.
-        let sums = measured::Sums(
+        let sums = measured::Sums::from_totals(
             [
                 ("producer_invocations", 336.0),
                 ("producer_duration", 336.0 * 304.0),

@@ -128,11 +128,11 @@ fn estimate_and_delta_against_a_git_revision() {
 
 /// Seeds what a few runs of `stack` leave in CloudWatch: the functions' and the
 /// queue's AWS metrics and the sentiment function's embedded-metric ones.
-async fn seed_metrics(stack: &str, runs: f64, companies: f64) {
+async fn seed_metrics(stack: &str, runs: f64, companies: f64, age_s: i64) {
     use aws_sdk_cloudwatch::types::{Dimension, MetricDatum};
     let cw = crate::support::moto_client!(aws_sdk_cloudwatch);
     let at = aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-        time::OffsetDateTime::now_utc().unix_timestamp() - 3_600,
+        time::OffsetDateTime::now_utc().unix_timestamp() - age_s,
     );
     let results = runs * companies;
     let seeded: [(&str, &str, &str, String, f64); 13] = [
@@ -279,7 +279,32 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     assert_ne!(out.code, 0, "{out:?}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), yaml);
 
-    seed_metrics(&stack, 3.0, 2.0).await;
+    // A first run an hour ago is under a day of history: not yet a measure.
+    let young = unique("costy");
+    p.env_file("young", local_env_yaml(&young, &["Apple".to_owned()]));
+    seed_metrics(&young, 1.0, 1.0, 3_600).await;
+    let mut c = fangops(p.path());
+    c.args([
+        "cost",
+        "--env",
+        "young",
+        "--measured",
+        "--no-actual",
+        "--json",
+    ]);
+    let out = crate::support::run_async(c).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let j = out.json();
+    assert!(
+        j["measured"]["not_enough"]
+            .as_str()
+            .unwrap()
+            .contains("under a day of history"),
+        "{j:#}"
+    );
+
+    // Two days ago: more than the day of history a measure needs.
+    seed_metrics(&stack, 3.0, 2.0, 2 * 86_400).await;
     let mut c = fangops(p.path());
     c.args(["cost", "--env", "e", "--measured", "--no-actual", "--json"]);
     let out = crate::support::run_async(c).await;
@@ -390,7 +415,7 @@ async fn the_plan_prices_with_measured_usage_when_there_is_history() {
             .contains("the estimate uses the assumptions"),
         "{j:#}"
     );
-    seed_metrics(&stack, 4.0, 2.0).await;
+    seed_metrics(&stack, 4.0, 2.0, 2 * 86_400).await;
     let out = plan().await;
     assert_eq!(out.code, 0, "{out:?}");
     let j = out.json();

@@ -877,14 +877,8 @@ pub fn set_cost_text(
     // with another key, or a merge, would change more than asked.
     let mut expected = before;
     for &(key, v) in values {
-        let slot = match key {
-            "sentiment_ms_per_company" => &mut expected.cost.sentiment_ms_per_company,
-            "producer_ms_per_run" => &mut expected.cost.producer_ms_per_run,
-            "producer_ms_per_company" => &mut expected.cost.producer_ms_per_company,
-            "text_chars_per_company" => &mut expected.cost.text_chars_per_company,
-            "result_kb" => &mut expected.cost.result_kb,
-            "log_kb_per_company" => &mut expected.cost.log_kb_per_company,
-            _ => return Err(invalid_cost(&format!("cost.{key} cannot be written"))),
+        let Some(slot) = expected.cost.value_mut(key) else {
+            return Err(invalid_cost(&format!("cost.{key} cannot be written")));
         };
         *slot = number(v).parse().expect("a number reads back");
     }

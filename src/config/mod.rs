@@ -77,6 +77,26 @@ pub fn project_path(root: &Path, rel: &str) -> PathBuf {
     }
 }
 
+impl CostAssumptions {
+    /// The assumption a `cost:` key of the env file names (the ones `fangops cost
+    /// --measured --write` may store).
+    pub fn value_mut(&mut self, key: &str) -> Option<&mut f64> {
+        Some(match key {
+            "sentiment_ms_per_company" => &mut self.sentiment_ms_per_company,
+            "producer_ms_per_run" => &mut self.producer_ms_per_run,
+            "producer_ms_per_company" => &mut self.producer_ms_per_company,
+            "text_chars_per_company" => &mut self.text_chars_per_company,
+            "result_kb" => &mut self.result_kb,
+            "log_kb_per_company" => &mut self.log_kb_per_company,
+            _ => return None,
+        })
+    }
+
+    pub fn value(&self, key: &str) -> Option<f64> {
+        self.clone().value_mut(key).map(|v| *v)
+    }
+}
+
 /// A validated environment, ready to act on.
 #[derive(Debug, Clone, Serialize)]
 pub struct EnvConfig {

@@ -534,6 +534,14 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         (Some(days), Some(ctx)) => Some(measured::measure(ctx, &env, days).await?),
         _ => None,
     };
+    // --write makes every measured value the file's: the estimate printed is the one
+    // the next run will give.
+    let measured = measured.map(|mut m| {
+        if req.write && m.usable() {
+            m.comparisons.iter_mut().for_each(|c| c.used = true);
+        }
+        m
+    });
     // The base is priced with the same measured usage, so the delta is the change's.
     let base_env = base_env.map(|(rev, e)| (rev, e.map(|e| priced_with(&e, measured.as_ref()))));
     let (estimate, base) = estimate_with_base(

@@ -251,7 +251,7 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     let p = project_with_pricing();
     let yaml = local_env_yaml(&stack, &["Apple".to_owned(), "Meta".to_owned()])
         .replace("sentiment: vader", "sentiment: comprehend")
-        + "cost:\n  # from the first week\n  sentiment_ms_per_company: 800 # the default\n";
+        + "cost:\n  # from the first week\n  sentiment_ms_per_company: 900 # tuned\n";
     let path = p.env_file("e", &yaml);
 
     // Nothing has run yet: said, and the assumptions priced.
@@ -332,10 +332,20 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     );
     assert_eq!(get("text_chars_per_company")["measured"], 450.0);
     assert_eq!(get("result_kb")["measured"], 1.5);
-    assert!(
-        j["estimate"]["monthly"].as_f64().unwrap() > assumed_monthly,
-        "2,000 ms a company costs more than 800: {j:#}"
-    );
+    // The file sets the sentiment time: it prices as written; the rest is measured.
+    assert_eq!(get("sentiment_ms_per_company")["used"], false);
+    assert_eq!(get("result_kb")["used"], true);
+    let sentiment = j["estimate"]["assumptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "sentiment time a company")
+        .unwrap()
+        .clone();
+    assert_eq!(sentiment["value"], "900 ms", "{sentiment}");
+    assert_eq!(sentiment["source"], "env file", "{sentiment}");
+    let measured_monthly = j["estimate"]["monthly"].as_f64().unwrap();
+    assert_ne!(measured_monthly, assumed_monthly);
     let sources: Vec<&str> = j["estimate"]["assumptions"]
         .as_array()
         .unwrap()
@@ -363,7 +373,7 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
         out.stdout.contains(
-            "| `sentiment_ms_per_company` | 800 | 2000 | measured | :warning: more than twice the assumption |"
+            "| `sentiment_ms_per_company` | 900 | 2000 | env file | :warning: more than twice the assumption |"
         ),
         "{}",
         out.stdout
@@ -372,17 +382,42 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
 
     // --write: the measured values in place, the comments kept, the rest untouched.
     let mut c = fangops(p.path());
-    c.args(["cost", "--env", "e", "--measured", "--write", "--no-actual"]);
+    c.args([
+        "cost",
+        "--env",
+        "e",
+        "--measured",
+        "--write",
+        "--no-actual",
+        "--json",
+    ]);
     let out = crate::support::run_async(c).await;
     assert_eq!(out.code, 0, "{out:?}");
     let written = std::fs::read_to_string(&path).unwrap();
+    // The estimate printed is the one the written file gives.
+    let mut c = fangops(p.path());
+    c.args(["cost", "--env", "e", "--no-actual", "--json"]);
+    let after = crate::support::run_async(c).await;
+    assert_eq!(after.code, 0, "{after:?}");
+    assert_eq!(
+        out.json()["estimate"]["monthly"],
+        after.json()["estimate"]["monthly"],
+        "{}\n{}",
+        out.stdout,
+        after.stdout
+    );
+    assert_eq!(out.json()["written"], "environments/e.yaml");
+    assert!(
+        after.json()["estimate"]["monthly"].as_f64().unwrap() > measured_monthly,
+        "the written 2,000 ms a company costs more than the 900 the file said"
+    );
     assert!(
         written.starts_with(&yaml[..yaml.find("cost:").unwrap()]),
         "{written}"
     );
     assert!(
         written.ends_with(
-            "cost:\n  producer_ms_per_run: 306\n  text_chars_per_company: 450\n  result_kb: 1.5\n  # from the first week\n  sentiment_ms_per_company: 2000 # the default\n"
+            "cost:\n  producer_ms_per_run: 306\n  text_chars_per_company: 450\n  result_kb: 1.5\n  # from the first week\n  sentiment_ms_per_company: 2000 # tuned\n"
         ),
         "{written}"
     );

@@ -646,18 +646,13 @@ mod tests {
     #[test]
     fn measured_usage_far_from_its_assumption_is_a_warning_in_the_comment() {
         let mut c = cost(&FIVE, &FIVE);
-        let sums = crate::cost::measured::Sums::from_totals(
-            [
-                ("producer_invocations", 14.0),
-                ("producer_duration", 14.0 * 310.0),
-                ("results", 70.0),
-                ("sentiment_duration", 70.0 * 2_500.0),
-                ("result_bytes", 70.0 * 2_048.0),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-        );
+        let sums = crate::cost::measured::Sums::from_pairs(&[
+            ("producer_invocations", 14.0),
+            ("producer_duration", 14.0 * 310.0),
+            ("results", 70.0),
+            ("sentiment_duration", 70.0 * 2_500.0),
+            ("result_bytes", 70.0 * 2_048.0),
+        ]);
         c.measured = Some(crate::cost::measured::derive(&env(&FIVE, ""), &sums, 14, 1));
         let body = plan_comment(&plan(live(&[], &[], 5), Some(c)), None);
         assert!(body.contains("measured usage (14 days)"), "{body}");

@@ -35,9 +35,10 @@ pub struct Sums {
 }
 
 impl Sums {
-    pub fn from_totals(totals: BTreeMap<String, f64>) -> Self {
+    /// Sums without the history, from (query id, total) pairs.
+    pub fn from_pairs(pairs: &[(&str, f64)]) -> Self {
         Self {
-            totals,
+            totals: pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
             history_s: None,
         }
     }
@@ -596,14 +597,10 @@ mod tests {
         );
     }
 
-    fn sums(pairs: &[(&str, f64)]) -> Sums {
-        Sums::from_totals(pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect())
-    }
-
     #[test]
     fn usage_per_run_and_company_and_what_is_far_off() {
         // 14 days of hourly runs of 2 companies: 336 runs, 672 results.
-        let s = sums(&[
+        let s = Sums::from_pairs(&[
             ("producer_invocations", 336.0),
             ("producer_duration", 336.0 * 304.0),
             ("results", 672.0),
@@ -642,7 +639,7 @@ mod tests {
         )
         .unwrap();
         // 10 scheduled runs, one of which failed three times (two retries).
-        let s = sums(&[
+        let s = Sums::from_pairs(&[
             ("producer_invocations", 12.0),
             ("producer_errors", 3.0),
             ("producer_duration", 12.0 * 300.0),

@@ -470,26 +470,40 @@ pub fn section(
     measured: Option<measured::Measured>,
 ) -> Result<CostReport> {
     let table = pricing::load(root, &env.region)?;
-    let base_env = match base {
-        Some(rev) => Some((
-            rev,
-            config::load_at_rev(&env.path, rev)?.map(|e| priced_with(&e, measured.as_ref())),
-        )),
-        None => None,
-    };
-    let (estimate, base) = estimate_with_base(
-        &priced_with(env, measured.as_ref()),
-        &table,
-        base_env.as_ref().map(|(r, e)| (*r, e.as_ref())),
-        false,
-    );
+    let (estimate, base) = measured_estimate(env, &table, base, measured.as_ref(), false)?;
     Ok(CostReport {
-        estimate: measured::label(estimate, measured.as_ref()),
+        estimate,
         base,
         actual: None,
         measured,
         written: None,
     })
+}
+
+/// The estimate of `env`, and of the same file at `base`, both priced with the
+/// measured usage (so that the delta is the change's), its assumptions saying which
+/// figures were measured.
+fn measured_estimate(
+    env: &EnvConfig,
+    table: &pricing::PricingTable,
+    base: Option<&str>,
+    measured: Option<&measured::Measured>,
+    free_tier: bool,
+) -> Result<(Estimate, Option<BaseEstimate>)> {
+    let base_env = match base {
+        Some(rev) => Some((
+            rev,
+            config::load_at_rev(&env.path, rev)?.map(|e| priced_with(&e, measured)),
+        )),
+        None => None,
+    };
+    let (estimate, base) = estimate_with_base(
+        &priced_with(env, measured),
+        table,
+        base_env.as_ref().map(|(r, e)| (*r, e.as_ref())),
+        free_tier,
+    );
+    Ok((measured::label(estimate, measured), base))
 }
 
 /// The cost section of a plan or a deploy report, priced with the environment's
@@ -521,10 +535,6 @@ pub async fn section_or_warn(
 pub async fn run(req: &CostRequest) -> Result<CostReport> {
     let env = config::load(&req.env.path(&req.root))?;
     let table = pricing::load(&req.root, &env.region)?;
-    let base_env = match &req.base {
-        Some(rev) => Some((rev.as_str(), config::load_at_rev(&env.path, rev)?)),
-        None => None,
-    };
     let ctx = if req.actual || req.measured_days.is_some() {
         Some(AwsContext::new(&env, req.endpoint.as_ref()).await?)
     } else {
@@ -542,14 +552,13 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         }
         m
     });
-    // The base is priced with the same measured usage, so the delta is the change's.
-    let base_env = base_env.map(|(rev, e)| (rev, e.map(|e| priced_with(&e, measured.as_ref()))));
-    let (estimate, base) = estimate_with_base(
-        &priced_with(&env, measured.as_ref()),
+    let (estimate, base) = measured_estimate(
+        &env,
         &table,
-        base_env.as_ref().map(|(r, e)| (*r, e.as_ref())),
+        req.base.as_deref(),
+        measured.as_ref(),
         req.free_tier,
-    );
+    )?;
     let actual = if let (true, Some(ctx)) = (req.actual, &ctx) {
         // Cost Explorer answers in us-east-1 only, whatever the stack's region.
         let conf = aws_sdk_costexplorer::config::Builder::from(ctx.sdk_config())
@@ -577,7 +586,7 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         _ => None,
     };
     Ok(CostReport {
-        estimate: measured::label(estimate, measured.as_ref()),
+        estimate,
         base,
         actual,
         measured,
@@ -709,24 +718,19 @@ mod tests {
     fn measured_usage_beside_the_assumptions_snapshot() {
         let e = env(&["Amazon", "Apple"], "");
         // 14 days of hourly runs of 2 companies.
-        let sums = measured::Sums::from_totals(
-            [
-                ("producer_invocations", 336.0),
-                ("producer_duration", 336.0 * 304.0),
-                ("results", 672.0),
-                ("sentiment_duration", 672.0 * 2_000.0),
-                ("texts", 672.0),
-                ("chars", 672.0 * 480.0),
-                ("result_bytes", 672.0 * 1_024.0),
-                ("sent", 672.0),
-                ("received", 672.0),
-                ("deleted", 672.0),
-                ("empty_receives", 336.0 * 40.0),
-            ]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect(),
-        );
+        let sums = measured::Sums::from_pairs(&[
+            ("producer_invocations", 336.0),
+            ("producer_duration", 336.0 * 304.0),
+            ("results", 672.0),
+            ("sentiment_duration", 672.0 * 2_000.0),
+            ("texts", 672.0),
+            ("chars", 672.0 * 480.0),
+            ("result_bytes", 672.0 * 1_024.0),
+            ("sent", 672.0),
+            ("received", 672.0),
+            ("deleted", 672.0),
+            ("empty_receives", 336.0 * 40.0),
+        ]);
         let m = measured::derive(&e, &sums, 14, 1);
         let dir = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(dir.path().join("infra/pricing")).unwrap();

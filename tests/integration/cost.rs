@@ -126,6 +126,13 @@ fn estimate_and_delta_against_a_git_revision() {
     );
 }
 
+/// `fangops ARGS` in `dir`, without blocking the runtime the seeding client uses.
+async fn run_in(dir: &std::path::Path, args: &[&str]) -> crate::support::Run {
+    let mut c = fangops(dir);
+    c.args(args);
+    crate::support::run_async(c).await
+}
+
 /// Seeds what a few runs of `stack` leave in CloudWatch: the functions' and the
 /// queue's AWS metrics and the sentiment function's embedded-metric ones.
 async fn seed_metrics(stack: &str, runs: f64, companies: f64, age_s: i64) {
@@ -255,11 +262,10 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     let path = p.env_file("e", &yaml);
 
     // Nothing has run yet: said, and the assumptions priced.
-    let out = crate::support::run_async({
-        let mut c = fangops(p.path());
-        c.args(["cost", "--env", "e", "--measured", "--no-actual", "--json"]);
-        c
-    })
+    let out = run_in(
+        p.path(),
+        &["cost", "--env", "e", "--measured", "--no-actual", "--json"],
+    )
     .await;
     assert_eq!(out.code, 0, "{out:?}");
     let j = out.json();
@@ -273,9 +279,11 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     let assumed_monthly = j["estimate"]["monthly"].as_f64().unwrap();
 
     // --write with nothing measured changes nothing.
-    let mut c = fangops(p.path());
-    c.args(["cost", "--env", "e", "--measured", "--write", "--no-actual"]);
-    let out = crate::support::run_async(c).await;
+    let out = run_in(
+        p.path(),
+        &["cost", "--env", "e", "--measured", "--write", "--no-actual"],
+    )
+    .await;
     assert_ne!(out.code, 0, "{out:?}");
     assert_eq!(std::fs::read_to_string(&path).unwrap(), yaml);
 
@@ -283,16 +291,18 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     let young = unique("costy");
     p.env_file("young", local_env_yaml(&young, &["Apple".to_owned()]));
     seed_metrics(&young, 1.0, 1.0, 3_600).await;
-    let mut c = fangops(p.path());
-    c.args([
-        "cost",
-        "--env",
-        "young",
-        "--measured",
-        "--no-actual",
-        "--json",
-    ]);
-    let out = crate::support::run_async(c).await;
+    let out = run_in(
+        p.path(),
+        &[
+            "cost",
+            "--env",
+            "young",
+            "--measured",
+            "--no-actual",
+            "--json",
+        ],
+    )
+    .await;
     assert_eq!(out.code, 0, "{out:?}");
     let j = out.json();
     assert!(
@@ -305,9 +315,11 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
 
     // Two days ago: more than the day of history a measure needs.
     seed_metrics(&stack, 3.0, 2.0, 2 * 86_400).await;
-    let mut c = fangops(p.path());
-    c.args(["cost", "--env", "e", "--measured", "--no-actual", "--json"]);
-    let out = crate::support::run_async(c).await;
+    let out = run_in(
+        p.path(),
+        &["cost", "--env", "e", "--measured", "--no-actual", "--json"],
+    )
+    .await;
     assert_eq!(out.code, 0, "{out:?}");
     let j = out.json();
     let m = &j["measured"];
@@ -360,16 +372,18 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     );
 
     // The markdown a pull request gets flags what is far off.
-    let mut c = fangops(p.path());
-    c.args([
-        "cost",
-        "--env",
-        "e",
-        "--measured",
-        "--no-actual",
-        "--markdown",
-    ]);
-    let out = crate::support::run_async(c).await;
+    let out = run_in(
+        p.path(),
+        &[
+            "cost",
+            "--env",
+            "e",
+            "--measured",
+            "--no-actual",
+            "--markdown",
+        ],
+    )
+    .await;
     assert_eq!(out.code, 0, "{out:?}");
     assert!(
         out.stdout.contains(
@@ -381,23 +395,23 @@ async fn measured_usage_from_cloudwatch_prices_the_estimate_and_is_written_back(
     assert!(out.stdout.contains("> [!WARNING]"), "{}", out.stdout);
 
     // --write: the measured values in place, the comments kept, the rest untouched.
-    let mut c = fangops(p.path());
-    c.args([
-        "cost",
-        "--env",
-        "e",
-        "--measured",
-        "--write",
-        "--no-actual",
-        "--json",
-    ]);
-    let out = crate::support::run_async(c).await;
+    let out = run_in(
+        p.path(),
+        &[
+            "cost",
+            "--env",
+            "e",
+            "--measured",
+            "--write",
+            "--no-actual",
+            "--json",
+        ],
+    )
+    .await;
     assert_eq!(out.code, 0, "{out:?}");
     let written = std::fs::read_to_string(&path).unwrap();
     // The estimate printed is the one the written file gives.
-    let mut c = fangops(p.path());
-    c.args(["cost", "--env", "e", "--no-actual", "--json"]);
-    let after = crate::support::run_async(c).await;
+    let after = run_in(p.path(), &["cost", "--env", "e", "--no-actual", "--json"]).await;
     assert_eq!(after.code, 0, "{after:?}");
     assert_eq!(
         out.json()["estimate"]["monthly"],

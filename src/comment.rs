@@ -501,6 +501,7 @@ mod tests {
             replacements: 0,
             companies,
             pages: Vec::new(),
+            promotion: None,
             alarms: Some(AlarmsReport {
                 env: "dev".into(),
                 topic: "arn:aws:sns:us-east-1:123456789012:fang-dev-alarms".into(),

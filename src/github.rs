@@ -11,7 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use anyhow::{Context, Result, anyhow, bail};
+use anyhow::{Context, Result, anyhow};
 use octocrab::Octocrab;
 use serde::Serialize;
 
@@ -187,9 +187,23 @@ pub async fn upsert(target: &Target, marker: &str, body: &str) -> Result<Comment
                 .context("checked above: a target without a pull request has a commit")?;
             match pr_for_commit(&gh, owner, name, sha).await? {
                 Some(pr) => pr,
-                None => bail!(
-                    "commit {sha} belongs to no pull request in {repo}; nothing to comment on"
-                ),
+                // A push straight to main: the report is in the job summary already,
+                // and what it reports (a deploy that went through) must not fail.
+                None => {
+                    let text = format!(
+                        "commit {sha} belongs to no pull request in {repo}: the report is in the job summary only"
+                    );
+                    if target.step_summary.is_some() {
+                        // An Actions annotation, shown on the run's page.
+                        crate::output::annotate_warning(&text);
+                    }
+                    tracing::warn!("{text}");
+                    return Ok(CommentOutcome {
+                        posted: Posted::NotPosted,
+                        pr: None,
+                        url: None,
+                    });
+                }
             }
         }
     };

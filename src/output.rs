@@ -115,6 +115,17 @@ impl Drop for Progress {
 
 /// Installs the stderr logger. `-v` shows debug events of fangops, `-vv` everything;
 /// `filter` (`RUST_LOG` syntax, from `FANGOPS_LOG`) overrides both.
+/// A GitHub Actions warning annotation (`::warning::`), shown on the run's page. The
+/// text's line breaks and `%` are escaped as the workflow-command syntax asks.
+pub fn annotate_warning(text: &str) {
+    use std::io::Write;
+    let escaped = text
+        .replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A");
+    let _ = writeln!(anstream::stderr(), "::warning title=fangops::{escaped}");
+}
+
 pub fn init_logging(verbosity: u8, filter: Option<&str>, ui: &Ui) {
     let default = match verbosity {
         0 => "fangops=info,warn",

@@ -55,6 +55,10 @@ pub struct PlanReport {
     /// the pipeline will read them (env files that read Wikipedia only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub pages: Vec<PageCheck>,
+    /// A protected env's artifacts, and where each already ran (a deploy takes only
+    /// those that ran in a non-protected env).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<crate::deploy::promotion::PromotionReport>,
     /// What the deploy would do to the alarms (and dashboard).
     pub alarms: Option<AlarmsReport>,
     /// The cost estimate, with the delta against the base branch when known.
@@ -77,6 +81,10 @@ impl PlanReport {
         let mut out = format!("### Plan for `{}` ({})\n\n", self.stack, self.env);
         out += &self.render_stack_markdown();
         out.push('\n');
+        if let Some(promotion) = &self.promotion {
+            out += &render_promotion_markdown(promotion);
+            out.push('\n');
+        }
         out += &render_companies_markdown(&self.companies);
         if !self.pages.is_empty() {
             out.push('\n');
@@ -262,6 +270,27 @@ async fn check_pages(
     }
 }
 
+/// The artifacts a protected env's deploy would take, and whether it would take them.
+fn render_promotion_markdown(p: &crate::deploy::promotion::PromotionReport) -> String {
+    let mut out = "The artifacts this deploy would run, and where each ran before:\n\n".to_owned();
+    out += &p.render_markdown();
+    let unpromoted: Vec<&str> = p
+        .artifacts
+        .iter()
+        .filter(|a| !a.promoted())
+        .map(|a| a.function.as_str())
+        .collect();
+    if !unpromoted.is_empty() {
+        out += &format!(
+            "\n> **Warning:** {} ran in no other environment: this protected environment's deploy will refuse {} (a deploy of this commit to dev promotes {}).\n",
+            unpromoted.join(" and "),
+            if unpromoted.len() == 1 { "it" } else { "them" },
+            if unpromoted.len() == 1 { "it" } else { "them" },
+        );
+    }
+    out
+}
+
 pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     let started = Instant::now();
     let env = config::load(&req.env.path(&req.root))?;
@@ -285,6 +314,17 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     let alarms = alarms::install_in(&ctx, &p.env, &p.names, true)
         .await
         .context("comparing the alarms")?;
+    let promotion = if p.env.protected {
+        let found = deploy::promotion::promotions(&ctx.s3(), &p.artifact_bucket, &p.artifacts)
+            .await
+            .context("reading where the artifacts ran before")?;
+        Some(deploy::promotion::PromotionReport {
+            artifacts: found,
+            overridden: false,
+        })
+    } else {
+        None
+    };
     let cfn = ctx.cloudformation();
     let stack_name = p.env.stack.clone();
     let timing = Timing::new(ctx.is_local(), req.timeout);
@@ -301,6 +341,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         replacements: 0,
         pages: check_pages(&p.env, &companies, req.wikipedia_base.as_deref()).await,
         companies,
+        promotion,
         alarms: Some(alarms),
         cost: crate::cost::section_or_warn(&req.root, &ctx, &p.env, req.base.as_deref()).await,
         duration_s: 0.0,
@@ -344,15 +385,11 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     };
     let result = stack::create_change_set(&cfn, &spec, timing).await;
     // Leave nothing behind, whatever happened.
-    let cleanup = async {
-        if existing.is_none() || recreate {
-            // The empty REVIEW_IN_PROGRESS stack that held the change set.
-            let _ = stack::delete(&cfn, spec.stack, timing, &|_| {}).await;
-        } else {
-            let _ = stack::delete_change_set(&cfn, spec.stack, spec.name).await;
-        }
-    };
-    cleanup.await;
+    if existing.is_none() || recreate {
+        remove_review_stack(&cfn, spec.stack, spec.name, timing).await;
+    } else {
+        let _ = stack::delete_change_set(&cfn, spec.stack, spec.name).await;
+    }
     drop(progress);
     if let ChangeSetResult::Ready(changes) = result? {
         report.replacements = changes.iter().filter(|c| c.may_replace()).count();
@@ -361,6 +398,44 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     report.new_stack = create;
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// The plan of a new stack made CloudFormation create an empty one in
+/// REVIEW_IN_PROGRESS to hold its change set. That stack is deleted only while it is
+/// still that: a deploy that began meanwhile may have executed a change set of its own
+/// on it (then it is the real stack) or added one (then it is about to be). Otherwise
+/// only the plan's change set goes.
+async fn remove_review_stack(
+    cfn: &aws_sdk_cloudformation::Client,
+    stack: &str,
+    change_set: &str,
+    timing: Timing,
+) {
+    let still_ours = match stack::describe(cfn, stack).await {
+        Ok(Some(info)) if info.status == "REVIEW_IN_PROGRESS" => {
+            match stack::change_sets(cfn, stack).await {
+                Ok(sets) => sets.iter().all(|(name, _)| name == change_set),
+                Err(e) => {
+                    tracing::warn!("{e:#}");
+                    false
+                }
+            }
+        }
+        Ok(None) => return,
+        Ok(Some(_)) => false,
+        Err(e) => {
+            tracing::warn!("{e:#}");
+            false
+        }
+    };
+    if still_ours {
+        let _ = stack::delete(cfn, stack, timing, &|_| {}).await;
+    } else {
+        tracing::warn!(
+            "stack {stack} changed while it was planned (another deploy?): only the plan's change set is removed"
+        );
+        let _ = stack::delete_change_set(cfn, stack, change_set).await;
+    }
 }
 
 #[cfg(test)]
@@ -429,6 +504,27 @@ mod tests {
                 unchanged: 4,
                 ..Default::default()
             },
+            promotion: Some(crate::deploy::promotion::PromotionReport {
+                artifacts: vec![
+                    crate::deploy::promotion::Promotion {
+                        function: "producer".into(),
+                        sha256: "ab".repeat(32),
+                        ran_in: vec![crate::deploy::promotion::RanIn {
+                            env: "dev".into(),
+                            stack: "fang-dev".into(),
+                            commit: Some("0123456789abcdef".into()),
+                            deployed_at: "2026-12-01T07:00:00Z".into(),
+                            running: true,
+                        }],
+                    },
+                    crate::deploy::promotion::Promotion {
+                        function: "sentiment".into(),
+                        sha256: "cd".repeat(32),
+                        ran_in: Vec::new(),
+                    },
+                ],
+                overridden: false,
+            }),
             alarms: None,
             cost: None,
             duration_s: 1.0,

@@ -46,7 +46,8 @@ impl BuildArgs {
             arch,
             out: ctx.path(&self.out),
             profile: self.profile,
-            cargo: ctx.process.cargo(),
+            tools: ctx.process.build_tools(&ctx.root),
+            only: None,
         };
         let report = fangops::build::build(&req)?;
         ctx.ui.report(&report, || report.render());

@@ -12,7 +12,9 @@ use super::Ctx;
 /// Where the Lambda zips come from, shared by deploy and plan.
 #[derive(Debug, clap::Args)]
 pub struct ArtifactArgs {
-    /// Take the zips from DIR (`fangops build --out DIR`) instead of building them.
+    /// Take the zips from DIR (`fangops build --out DIR`). Without it, each function's
+    /// zip comes from the artifact bucket's index when its sources were built before,
+    /// and is built (cargo) only otherwise.
     #[arg(long, value_name = "DIR", conflicts_with = "profile")]
     pub artifacts: Option<PathBuf>,
     /// Cargo profile for building the zips when --artifacts is not given.
@@ -29,7 +31,7 @@ impl ArtifactArgs {
             Some(dir) => ArtifactSource::Dir(ctx.path(dir)),
             None => ArtifactSource::Build {
                 profile: self.profile.clone(),
-                cargo: ctx.process.cargo(),
+                tools: ctx.process.build_tools(&ctx.root),
             },
         }
     }

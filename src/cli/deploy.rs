@@ -30,6 +30,10 @@ pub struct DeployArgs {
     /// Let the sync delete more of the table than `sync.max_delete_percent` allows.
     #[arg(long, conflicts_with = "no_sync")]
     pub allow_mass_delete: bool,
+    /// Deploy a protected environment with artifacts that no other environment
+    /// deployed first (the report records it).
+    #[arg(long)]
+    pub allow_unpromoted: bool,
     /// Also write the deploy report (markdown) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -51,6 +55,7 @@ impl DeployArgs {
             timeout: Duration::from_secs(self.timeout),
             sync: !self.no_sync,
             allow_mass_delete: self.allow_mass_delete,
+            allow_unpromoted: self.allow_unpromoted,
         };
         let report = fangops::deploy::deploy(&req, &ctx.ui).await?;
         write_out(self.report.as_deref(), &report.render_markdown())?;

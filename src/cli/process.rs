@@ -25,6 +25,10 @@ pub struct ProcessEnv {
     pub comprehend_endpoint: Option<String>,
     /// `CARGO`: set when fangops itself runs under cargo.
     pub cargo: Option<String>,
+    /// `CARGO_HOME` (else `$HOME/.cargo`) and `CARGO_TARGET_DIR`: paths a Lambda build
+    /// remaps, so its bytes do not depend on the machine.
+    pub cargo_home: Option<PathBuf>,
+    pub target_dir: Option<PathBuf>,
     pub github: GithubEnv,
 }
 
@@ -63,6 +67,10 @@ impl ProcessEnv {
             wikipedia_base: var("WIKIPEDIA_BASE_URL"),
             comprehend_endpoint: var("AWS_ENDPOINT_URL_COMPREHEND"),
             cargo: var("CARGO"),
+            cargo_home: var("CARGO_HOME")
+                .map(PathBuf::from)
+                .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cargo"))),
+            target_dir: var("CARGO_TARGET_DIR").map(PathBuf::from),
             github: GithubEnv {
                 git_ref: var("GITHUB_REF"),
                 base_ref: var("GITHUB_BASE_REF"),
@@ -93,6 +101,7 @@ impl ProcessEnv {
         CiContext {
             ci: self.ci,
             git_ref: self.github.git_ref.clone(),
+            sha: self.github.sha.clone(),
         }
     }
 
@@ -114,7 +123,17 @@ impl ProcessEnv {
         }
     }
 
-    pub fn cargo(&self) -> PathBuf {
-        PathBuf::from(self.cargo.as_deref().unwrap_or("cargo"))
+    /// The tools a Lambda build runs with; the target dir defaults to the
+    /// workspace's `target`.
+    pub fn build_tools(&self, root: &std::path::Path) -> fangops::build::Tools {
+        fangops::build::Tools {
+            cargo: PathBuf::from(self.cargo.as_deref().unwrap_or("cargo")),
+            cargo_home: self.cargo_home.clone(),
+            target_dir: Some(
+                self.target_dir
+                    .as_ref()
+                    .map_or_else(|| root.join("target"), |d| root.join(d)),
+            ),
+        }
     }
 }

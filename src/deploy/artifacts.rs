@@ -10,58 +10,310 @@ use aws_sdk_s3::types::{
     ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
     ServerSideEncryptionRule,
 };
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::build::{FUNCTIONS, sha256_hex};
+use crate::build::{self, BuildRequest, FUNCTIONS, elf, sha256_hex};
+use crate::config::Arch;
+use crate::diagnostics::{Diagnostic, InvalidInput};
 
 /// The bucket fangops keeps the zips of every stack of one account and region in.
 pub fn bucket_name(account: &str, region: &str) -> String {
     format!("fangops-artifacts-{account}-{region}")
 }
 
-/// One function's zip, read from disk.
+/// Where a deploy's zip came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// `--artifacts DIR`, as `fangops build` wrote it.
+    Dir,
+    /// Built by this run: the bucket's index had no build of its source fingerprint.
+    Built,
+    /// An earlier build of the same source fingerprint, found in the bucket's index.
+    Reused,
+}
+
+impl std::fmt::Display for Origin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Dir => "from the artifacts dir",
+            Self::Built => "built",
+            Self::Reused => "reused",
+        })
+    }
+}
+
+/// One function's zip.
 #[derive(Debug, Clone, Serialize)]
 pub struct Artifact {
     pub function: String,
-    pub path: PathBuf,
+    /// The zip on disk (none for a reused one: it is only in the bucket).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
     pub size: u64,
     pub sha256: String,
     /// Its key in the artifact bucket.
     pub key: String,
+    /// The source fingerprint it was built from (unknown for `--artifacts DIR`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    pub origin: Origin,
     /// Whether this deploy uploaded it (false: it was already there).
     pub uploaded: bool,
     #[serde(skip)]
     pub(crate) bytes: Vec<u8>,
 }
 
-/// Reads `DIR/producer.zip` and `DIR/sentiment.zip`, as `fangops build` writes them.
-pub fn read_dir(dir: &Path) -> Result<Vec<Artifact>> {
+pub fn artifact_key(sha256: &str) -> String {
+    format!("artifacts/{sha256}.zip")
+}
+
+/// The zip of one function, read from disk and checked: a `bootstrap` Lambda can start
+/// on `arch` (`crate::build::elf`). A zip that fails is bad input: nothing is written.
+pub fn read_zip(function: &str, path: &Path, arch: Arch, origin: Origin) -> Result<Artifact> {
+    let bytes =
+        std::fs::read(path).with_context(|| format!("reading artifact {}", path.display()))?;
+    if !bytes.starts_with(b"PK") {
+        return Err(invalid(path, "is not a zip file".to_owned()).into());
+    }
+    elf::check_zip(&bytes, arch).map_err(|e| invalid(path, e.to_string()))?;
+    let sha256 = sha256_hex(&bytes);
+    Ok(Artifact {
+        function: function.to_owned(),
+        path: Some(path.to_path_buf()),
+        size: bytes.len() as u64,
+        key: artifact_key(&sha256),
+        sha256,
+        fingerprint: None,
+        origin,
+        uploaded: false,
+        bytes,
+    })
+}
+
+fn invalid(path: &Path, message: String) -> InvalidInput {
+    InvalidInput(vec![Diagnostic::whole_file(path, message)])
+}
+
+/// Reads `DIR/producer.zip` and `DIR/sentiment.zip`, as `fangops build` writes them,
+/// each checked for `arch`.
+pub fn read_dir(dir: &Path, arch: Arch) -> Result<Vec<Artifact>> {
     FUNCTIONS
         .iter()
         .map(|(function, _)| {
             let path = dir.join(format!("{function}.zip"));
-            let bytes = std::fs::read(&path).with_context(|| {
-                format!(
-                    "reading artifact {}; build it with `fangops build --out {}`",
+            if !path.exists() {
+                bail!(
+                    "reading artifact {}: no such file; build it with `fangops build --arch {arch} --out {}`",
                     path.display(),
                     dir.display()
-                )
-            })?;
-            if !bytes.starts_with(b"PK") {
-                bail!("{} is not a zip file", path.display());
+                );
             }
-            let sha256 = sha256_hex(&bytes);
-            Ok(Artifact {
-                function: (*function).to_owned(),
-                path,
-                size: bytes.len() as u64,
-                key: format!("artifacts/{sha256}.zip"),
-                sha256,
-                uploaded: false,
-                bytes,
-            })
+            read_zip(function, &path, arch, Origin::Dir)
         })
         .collect()
+}
+
+/// The bucket's index: for each source fingerprint, the zip first built from it (and
+/// checked). Every later deploy of the same sources takes that zip, so prod runs the
+/// bytes dev ran, and a company-only change runs no compiler.
+pub fn index_key(fingerprint: &str) -> String {
+    format!("index/{fingerprint}.json")
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub function: String,
+    pub fingerprint: String,
+    pub sha256: String,
+    pub key: String,
+    pub size: u64,
+    /// How it was built: target, profile, toolchain, builder.
+    pub target: String,
+    pub profile: String,
+    pub toolchain: String,
+    pub builder: String,
+    pub built_at: String,
+}
+
+/// The index entry of `fingerprint`, when there is one and its zip is still there.
+pub async fn lookup(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    fingerprint: &str,
+) -> Result<Option<IndexEntry>> {
+    let key = index_key(fingerprint);
+    let got = s3.get_object().bucket(bucket).key(&key).send().await;
+    let body = match got {
+        Ok(out) => out
+            .body
+            .collect()
+            .await
+            .with_context(|| format!("reading s3://{bucket}/{key}"))?
+            .into_bytes(),
+        Err(e) => {
+            let status = e.raw_response().map(|r| r.status().as_u16());
+            let e = crate::aws::error(e);
+            return match (status, e.code()) {
+                // No entry, or no bucket yet (the first deploy of the account).
+                (Some(404), _) | (_, Some("NoSuchKey" | "NoSuchBucket")) => Ok(None),
+                (Some(403), _) => Err(e).with_context(|| {
+                    format!("looking up s3://{bucket}/{key}: S3 answers a missing key with 403 when the credentials lack s3:ListBucket on the bucket; grant it (see `fangops iam`)")
+                }),
+                _ => Err(e).with_context(|| format!("looking up s3://{bucket}/{key}")),
+            };
+        }
+    };
+    let entry: IndexEntry = match serde_json::from_slice(&body) {
+        Ok(entry) => entry,
+        Err(e) => {
+            tracing::warn!("ignoring unreadable index entry s3://{bucket}/{key}: {e}");
+            return Ok(None);
+        }
+    };
+    if entry.fingerprint != fingerprint || entry.key != artifact_key(&entry.sha256) {
+        tracing::warn!("ignoring index entry s3://{bucket}/{key}: it names another artifact");
+        return Ok(None);
+    }
+    // The zip may have been removed (a lifecycle rule, a hand): then build again.
+    if !object_exists(s3, bucket, &entry.key).await? {
+        tracing::warn!(
+            "s3://{bucket}/{key} names {}, which is gone; building again",
+            entry.key
+        );
+        return Ok(None);
+    }
+    Ok(Some(entry))
+}
+
+/// HeadObject: 404 is "no", 403 is an error that says why S3 may have answered it.
+async fn object_exists(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<bool> {
+    match s3.head_object().bucket(bucket).key(key).send().await {
+        Ok(_) => Ok(true),
+        Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+            Some(404) => Ok(false),
+            Some(403) => Err(crate::aws::error(e)).with_context(|| {
+                format!("checking s3://{bucket}/{key}: 403 Forbidden, which is also S3's answer for a missing key when the credentials lack s3:ListBucket on the bucket")
+            }),
+            _ => Err(crate::aws::error(e)).with_context(|| format!("checking s3://{bucket}/{key}")),
+        },
+    }
+}
+
+/// Writes the index entries of the artifacts this run built (after their upload).
+pub async fn record_index(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    entries: &[IndexEntry],
+) -> Result<()> {
+    for entry in entries {
+        let key = index_key(&entry.fingerprint);
+        let body = serde_json::to_vec_pretty(entry).context("serializing an index entry")?;
+        s3.put_object()
+            .bucket(bucket)
+            .key(&key)
+            .content_type("application/json")
+            .server_side_encryption(ServerSideEncryption::Aes256)
+            .body(body.into())
+            .send()
+            .await
+            .map_err(crate::aws::error)
+            .with_context(|| format!("writing the artifact index entry s3://{bucket}/{key}"))?;
+    }
+    Ok(())
+}
+
+/// The zips of a deploy or plan that builds its own: each function's source
+/// fingerprint is looked up in the bucket's index, and only the misses are built (and
+/// checked). Returns the artifacts in `FUNCTIONS` order, and the index entries to write
+/// once the built ones are uploaded.
+pub async fn resolve(
+    build_req: BuildRequest,
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+) -> Result<(Vec<Artifact>, Vec<IndexEntry>)> {
+    let arch = build_req.arch;
+    let fingerprints = match build::recipe(&build_req.root, arch, &build_req.profile) {
+        Ok(recipe) => Some(build::fingerprints(&build_req.root, &recipe)?),
+        Err(e) => {
+            tracing::warn!("{e:#}; building every function, reusing none");
+            None
+        }
+    };
+    let mut found: Vec<Option<Artifact>> = vec![None; FUNCTIONS.len()];
+    if let Some(fingerprints) = &fingerprints {
+        let lookups = fingerprints.iter().map(|(_, f)| lookup(s3, bucket, f));
+        for (slot, entry) in found
+            .iter_mut()
+            .zip(futures::future::join_all(lookups).await)
+        {
+            *slot = entry?.map(|e| Artifact {
+                function: e.function,
+                path: None,
+                size: e.size,
+                sha256: e.sha256,
+                key: e.key,
+                fingerprint: Some(e.fingerprint),
+                origin: Origin::Reused,
+                uploaded: false,
+                bytes: Vec::new(),
+            });
+        }
+    }
+    let missing: Vec<String> = FUNCTIONS
+        .iter()
+        .zip(&found)
+        .filter(|(_, f)| f.is_none())
+        .map(|((function, _), _)| (*function).to_owned())
+        .collect();
+    let mut index = Vec::new();
+    if !missing.is_empty() {
+        let req = BuildRequest {
+            only: Some(missing),
+            ..build_req
+        };
+        // cargo runs for minutes; keep the runtime's other tasks going meanwhile.
+        let report = tokio::task::block_in_place(|| build::build(&req))?;
+        let built_at = now_rfc3339();
+        for built in report.artifacts {
+            let i = FUNCTIONS
+                .iter()
+                .position(|(f, _)| *f == built.function)
+                .context("the build made an unknown function")?;
+            let mut artifact = read_zip(&built.function, &built.path, arch, Origin::Built)?;
+            artifact.fingerprint = Some(built.fingerprint.clone());
+            if fingerprints.is_some() {
+                index.push(IndexEntry {
+                    function: built.function.clone(),
+                    fingerprint: built.fingerprint,
+                    sha256: artifact.sha256.clone(),
+                    key: artifact.key.clone(),
+                    size: artifact.size,
+                    target: report.target.clone(),
+                    profile: report.profile.clone(),
+                    toolchain: report.toolchain.clone(),
+                    builder: report.builder.clone(),
+                    built_at: built_at.clone(),
+                });
+            }
+            found[i] = Some(artifact);
+        }
+    }
+    found
+        .into_iter()
+        .zip(FUNCTIONS)
+        .map(|(a, (function, _))| a.with_context(|| format!("no {function} artifact")))
+        .collect::<Result<Vec<_>>>()
+        .map(|a| (a, index))
+}
+
+/// Now, as RFC 3339 to the second (what the records in the bucket carry).
+pub fn now_rfc3339() -> String {
+    let now = time::OffsetDateTime::now_utc();
+    now.replace_nanosecond(0)
+        .unwrap_or(now)
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// Makes sure the artifact bucket exists and is ours. A new bucket is encrypted, has
@@ -84,8 +336,10 @@ pub async fn ensure_bucket(
         Ok(_) => return Ok(()),
         Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
             Some(404) => {}
+            // 403 says only "not for you": another account's bucket, or this account's
+            // with credentials that lack s3:ListBucket on it.
             Some(403) => bail!(
-                "artifact bucket {bucket} exists but does not belong to account {account} (or these credentials may not use it); choose another name with --artifact-bucket"
+                "artifact bucket {bucket}: HeadBucket answered 403 Forbidden; either another account owns it (choose another name with --artifact-bucket) or these credentials lack s3:ListBucket on it (see `fangops iam`)"
             ),
             _ => {
                 return Err(crate::aws::error(e))
@@ -178,14 +432,8 @@ pub async fn upload(
     artifacts: &mut [Artifact],
 ) -> Result<()> {
     let uploads = artifacts.iter().map(|a| async move {
-        let head = s3.head_object().bucket(bucket).key(&a.key).send().await;
-        match head {
-            Ok(_) => return Ok(false),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
-            Err(e) => {
-                return Err(crate::aws::error(e))
-                    .with_context(|| format!("checking s3://{bucket}/{}", a.key));
-            }
+        if a.origin == Origin::Reused || object_exists(s3, bucket, &a.key).await? {
+            return Ok(false);
         }
         s3.put_object()
             .bucket(bucket)
@@ -196,8 +444,12 @@ pub async fn upload(
             .body(a.bytes.clone().into())
             .send()
             .await
+            .map_err(crate::aws::error)
             .with_context(|| {
-                format!("uploading {} to s3://{bucket}/{}", a.path.display(), a.key)
+                format!(
+                    "uploading the {} zip to s3://{bucket}/{}",
+                    a.function, a.key
+                )
             })?;
         Ok::<_, anyhow::Error>(true)
     });
@@ -218,24 +470,69 @@ mod tests {
         assert!(bucket_name("123456789012", longest_region).len() <= 63);
     }
 
+    fn zip_of(arch: Arch, glibc: &[&str]) -> Vec<u8> {
+        crate::build::package_bootstrap(&elf::sample(arch, glibc)).unwrap()
+    }
+
     #[test]
     fn read_dir_names_the_missing_file() {
         let dir = tempfile::tempdir().unwrap();
-        let err = read_dir(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("producer.zip"), "{err}");
+        let err = read_dir(dir.path(), Arch::Arm64).unwrap_err().to_string();
+        assert!(
+            err.contains("producer.zip") && err.contains("--arch arm64"),
+            "{err}"
+        );
         std::fs::write(dir.path().join("producer.zip"), b"not a zip").unwrap();
         std::fs::write(dir.path().join("sentiment.zip"), b"PK\x05\x06").unwrap();
-        let err = read_dir(dir.path()).unwrap_err().to_string();
-        assert!(err.contains("not a zip"), "{err}");
+        let err = read_dir(dir.path(), Arch::Arm64).unwrap_err();
+        assert!(
+            err.downcast_ref::<InvalidInput>().is_some(),
+            "bad input exits 2"
+        );
+        assert!(err.to_string().contains("not a zip"), "{err}");
+    }
+
+    #[test]
+    fn zips_for_another_machine_are_refused_before_any_write() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["producer", "sentiment"] {
+            std::fs::write(
+                dir.path().join(format!("{f}.zip")),
+                zip_of(Arch::Arm64, &[]),
+            )
+            .unwrap();
+        }
+        assert!(read_dir(dir.path(), Arch::Arm64).is_ok());
+        let err = read_dir(dir.path(), Arch::X86_64).unwrap_err().to_string();
+        assert!(
+            err.contains("producer.zip")
+                && err.contains("built for arm64")
+                && err.contains("runs on x86_64"),
+            "{err}"
+        );
+        std::fs::write(
+            dir.path().join("sentiment.zip"),
+            zip_of(Arch::Arm64, &["GLIBC_2.38"]),
+        )
+        .unwrap();
+        let err = read_dir(dir.path(), Arch::Arm64).unwrap_err().to_string();
+        assert!(
+            err.contains("sentiment.zip") && err.contains("needs glibc 2.38"),
+            "{err}"
+        );
     }
 
     #[test]
     fn keys_are_content_addressed() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("producer.zip"), b"PK one").unwrap();
-        std::fs::write(dir.path().join("sentiment.zip"), b"PK two").unwrap();
-        let a = read_dir(dir.path()).unwrap();
-        assert_eq!(a[0].key, format!("artifacts/{}.zip", sha256_hex(b"PK one")));
+        let (one, two) = (
+            zip_of(Arch::Arm64, &[]),
+            zip_of(Arch::Arm64, &["GLIBC_2.17"]),
+        );
+        std::fs::write(dir.path().join("producer.zip"), &one).unwrap();
+        std::fs::write(dir.path().join("sentiment.zip"), &two).unwrap();
+        let a = read_dir(dir.path(), Arch::Arm64).unwrap();
+        assert_eq!(a[0].key, format!("artifacts/{}.zip", sha256_hex(&one)));
         assert_ne!(a[0].key, a[1].key);
     }
 }

@@ -11,6 +11,7 @@
 
 pub mod artifacts;
 pub mod params;
+pub mod promotion;
 pub mod stack;
 pub mod template;
 
@@ -46,8 +47,12 @@ pub const CHANGE_SET_PREFIX: &str = "fangops-";
 pub enum ArtifactSource {
     /// Zips `fangops build` wrote before (`producer.zip`, `sentiment.zip`).
     Dir(PathBuf),
-    /// Build them now with this cargo profile, running `cargo`.
-    Build { profile: String, cargo: PathBuf },
+    /// Reuse the zips the artifact bucket's index has for these sources, and build the
+    /// others now with this cargo profile and these tools.
+    Build {
+        profile: String,
+        tools: build::Tools,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -68,6 +73,8 @@ pub struct DeployRequest {
     pub sync: bool,
     /// Let that sync delete more of the table than the env file allows.
     pub allow_mass_delete: bool,
+    /// Let a protected env take artifacts no other env deployed (recorded).
+    pub allow_unpromoted: bool,
 }
 
 /// How a deploy or plan knew what changes: the fingerprint on the stack matched (no
@@ -124,6 +131,9 @@ pub struct DeployReport {
     pub outputs: BTreeMap<String, String>,
     pub resources: Names,
     pub fingerprint: String,
+    /// A protected env's: where each artifact ran before.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub promotion: Option<promotion::PromotionReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sync: Option<SyncReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -194,15 +204,16 @@ impl DeployReport {
                 text(&a.function),
                 text(human_size(a.size)),
                 value(&a.sha256),
-                text(if a.uploaded {
-                    "uploaded"
-                } else {
-                    "already there"
-                }),
+                text(artifact_note(a)),
             ]);
         }
         out += &t.render();
         out.push('\n');
+        if let Some(promotion) = &self.promotion {
+            out += "Promotion: where each artifact ran before this protected environment.\n\n";
+            out += &promotion.render_markdown();
+            out.push('\n');
+        }
         if let Some(sync) = &self.sync {
             out += &format!("Companies in `{}`: {}.\n\n", sync.table, sync.summary());
         }
@@ -233,6 +244,18 @@ impl DeployReport {
             Outcome::Failed => text.replacen("**failed**", &paint(style::ERROR, "failed"), 1),
             _ => text,
         }
+    }
+}
+
+/// Where a deploy's zip came from, and whether it was uploaded.
+pub fn artifact_note(a: &Artifact) -> String {
+    use artifacts::Origin;
+    match (a.origin, a.uploaded) {
+        (Origin::Reused, _) => "reused: built before from the same sources".to_owned(),
+        (Origin::Built, true) => "built, uploaded".to_owned(),
+        (Origin::Built, false) => "built, already there".to_owned(),
+        (Origin::Dir, true) => "uploaded".to_owned(),
+        (Origin::Dir, false) => "already there".to_owned(),
     }
 }
 
@@ -362,6 +385,8 @@ pub struct CiContext {
     pub ci: bool,
     /// `refs/heads/main`, `refs/pull/7/merge`, ...
     pub git_ref: Option<String>,
+    /// The commit being deployed (`GITHUB_SHA`), for the deploy's record.
+    pub sha: Option<String>,
 }
 
 /// Everything a deploy or a plan sends, ready before any AWS write.
@@ -370,6 +395,8 @@ pub struct Prepared {
     pub env: EnvConfig,
     pub template: template::Template,
     pub artifacts: Vec<Artifact>,
+    /// The index entries of the artifacts built here, written once they are uploaded.
+    pub index: Vec<artifacts::IndexEntry>,
     pub artifact_bucket: String,
     pub names: Names,
     pub parameters: Vec<(String, String)>,
@@ -390,25 +417,23 @@ pub async fn prepare(
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);
-    let dir = match source {
-        ArtifactSource::Dir(dir) => dir.clone(),
-        ArtifactSource::Build { profile, cargo } => {
+    let artifact_bucket = artifact_bucket
+        .map(str::to_owned)
+        .unwrap_or_else(|| artifacts::bucket_name(&account, ctx.region()));
+    let (artifacts, index) = match source {
+        ArtifactSource::Dir(dir) => (artifacts::read_dir(dir, env.lambda.arch)?, Vec::new()),
+        ArtifactSource::Build { profile, tools } => {
             let req = BuildRequest {
                 root: root.to_path_buf(),
                 arch: env.lambda.arch,
                 out: root.join("dist").join("artifacts").join(&env.name),
                 profile: profile.clone(),
-                cargo: cargo.clone(),
+                tools: tools.clone(),
+                only: None,
             };
-            // cargo runs for minutes; keep the runtime's other tasks going meanwhile.
-            tokio::task::block_in_place(|| build::build(&req))?;
-            req.out
+            artifacts::resolve(req, &ctx.s3(), &artifact_bucket).await?
         }
     };
-    let artifacts = artifacts::read_dir(&dir)?;
-    let artifact_bucket = artifact_bucket
-        .map(str::to_owned)
-        .unwrap_or_else(|| artifacts::bucket_name(&account, ctx.region()));
     let code = params::Code {
         bucket: artifact_bucket.clone(),
         producer_key: artifacts[0].key.clone(),
@@ -426,6 +451,7 @@ pub async fn prepare(
         env,
         template,
         artifacts,
+        index,
         artifact_bucket,
         names,
         parameters,
@@ -494,12 +520,20 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         outputs: BTreeMap::new(),
         resources: p.names.clone(),
         fingerprint: p.fingerprint.clone(),
+        promotion: None,
         sync: None,
         alarms: None,
         cost: None,
         warnings: Vec::new(),
         duration_s: 0.0,
     };
+
+    // A protected env takes only artifacts that ran elsewhere first: checked before
+    // anything is written.
+    if p.env.protected {
+        let found = promotion::promotions(&ctx.s3(), &p.artifact_bucket, &p.artifacts).await?;
+        report.promotion = Some(promotion::check(&p.env, found, req.allow_unpromoted)?);
+    }
 
     // The sync after the stack must not be the first to find out that it would empty
     // the table: refuse now, before the stack changes. What is read here is handed on.
@@ -518,24 +552,29 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
     report.recreated = settled.recreated;
     let existing = settled.existing;
 
-    if p.is_current(existing.as_ref()) {
+    // What this run built goes to the bucket and its index even when the stack is
+    // current, so that the next run of these sources builds nothing.
+    let current = p.is_current(existing.as_ref());
+    if !current || !p.index.is_empty() {
+        let s3 = ctx.s3();
+        let account = ctx.identity().await?.account.clone();
+        artifacts::ensure_bucket(
+            &s3,
+            &p.artifact_bucket,
+            ctx.region(),
+            &account,
+            !ctx.is_local(),
+        )
+        .await?;
+        artifacts::upload(&s3, &p.artifact_bucket, &mut report.artifacts).await?;
+        artifacts::record_index(&s3, &p.artifact_bucket, &p.index).await?;
+    }
+    if current {
         drop(progress);
         report.unchanged_because = Some(Basis::Fingerprint);
         report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
         return finish(report, &p, &ctx, req, pre_read, started, ui).await;
     }
-
-    let s3 = ctx.s3();
-    let account = ctx.identity().await?.account.clone();
-    artifacts::ensure_bucket(
-        &s3,
-        &p.artifact_bucket,
-        ctx.region(),
-        &account,
-        !ctx.is_local(),
-    )
-    .await?;
-    artifacts::upload(&s3, &p.artifact_bucket, &mut report.artifacts).await?;
 
     report.parameter_changes = parameter_changes(existing.as_ref(), &p.parameters);
     let create = existing.as_ref().is_none_or(StackInfo::is_unborn);
@@ -660,6 +699,27 @@ async fn finish(
     }
     report.alarms = Some(alarms);
     report.cost = crate::cost::section_or_warn(&req.root, ctx, &p.env, None).await;
+    let record = promotion::Record {
+        env: p.env.name.clone(),
+        stack: p.env.stack.clone(),
+        protected: p.env.protected,
+        commit: req.ci.sha.clone(),
+        outcome: serde_json::to_value(report.outcome)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default(),
+        fingerprint: p.fingerprint.clone(),
+        artifacts: report
+            .artifacts
+            .iter()
+            .map(promotion::RecordedArtifact::of)
+            .collect(),
+        deployed_at: artifacts::now_rfc3339(),
+        unpromoted: report.promotion.as_ref().is_some_and(|p| p.overridden),
+    };
+    promotion::record(&ctx.s3(), &p.artifact_bucket, &record)
+        .await
+        .context("recording the deploy in the artifact bucket")?;
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -696,6 +756,7 @@ pub(crate) mod tests {
         let ci = |ci: bool, git_ref: Option<&str>| CiContext {
             ci,
             git_ref: git_ref.map(str::to_owned),
+            sha: None,
         };
         assert!(check_protected(&prod, None, &ci(true, Some("refs/heads/main"))).is_ok());
         let err = check_protected(&prod, None, &ci(true, Some("refs/pull/7/merge"))).unwrap_err();
@@ -777,19 +838,35 @@ pub(crate) mod tests {
                 }],
                 _ => Vec::new(),
             },
-            artifacts: vec![Artifact {
-                function: "producer".into(),
-                path: "dist/producer.zip".into(),
-                size: 3_840_000,
-                sha256: "ab".repeat(32),
-                key: format!("artifacts/{}.zip", "ab".repeat(32)),
-                uploaded: true,
-                bytes: Vec::new(),
-            }],
+            artifacts: vec![
+                Artifact {
+                    function: "producer".into(),
+                    path: None,
+                    size: 3_840_000,
+                    sha256: "ab".repeat(32),
+                    key: format!("artifacts/{}.zip", "ab".repeat(32)),
+                    fingerprint: Some("12".repeat(32)),
+                    origin: artifacts::Origin::Reused,
+                    uploaded: false,
+                    bytes: Vec::new(),
+                },
+                Artifact {
+                    function: "sentiment".into(),
+                    path: Some("dist/artifacts/dev/sentiment.zip".into()),
+                    size: 5_120_000,
+                    sha256: "cd".repeat(32),
+                    key: format!("artifacts/{}.zip", "cd".repeat(32)),
+                    fingerprint: Some("34".repeat(32)),
+                    origin: artifacts::Origin::Built,
+                    uploaded: true,
+                    bytes: Vec::new(),
+                },
+            ],
             artifact_bucket: "fangops-artifacts-123456789012-us-east-1".into(),
             outputs: BTreeMap::from([("CompaniesTable".into(), "fang-dev-companies".into())]),
             resources: Names::new("fang-dev", "123456789012"),
             fingerprint: "f".repeat(64),
+            promotion: None,
             sync: Some(SyncReport {
                 table: "fang-dev-companies".into(),
                 added: vec!["Spotify".into()],

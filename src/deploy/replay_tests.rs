@@ -426,12 +426,87 @@ async fn artifact_bucket_owned_by_another_account_is_refused() {
     .await
     .unwrap_err()
     .to_string();
+    // A 403 does not prove another owner: the message names both causes.
     assert!(
-        err.contains("does not belong to account 123456789012"),
+        err.contains("another account owns it") && err.contains("lack s3:ListBucket"),
         "{err}"
     );
     assert!(err.contains("--artifact-bucket"), "{err}");
     assert_eq!(replay.actual_requests().count(), 1, "nothing was created");
+}
+
+const NO_SUCH_KEY: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>index/f.json</Key><RequestId>8S5R</RequestId></Error>";
+const NO_SUCH_BUCKET: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><BucketName>b</BucketName><RequestId>8S5S</RequestId></Error>";
+const ACCESS_DENIED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>8S5T</RequestId></Error>";
+
+fn index_entry(fingerprint: &str) -> String {
+    serde_json::to_string(&super::artifacts::IndexEntry {
+        function: "producer".into(),
+        fingerprint: fingerprint.into(),
+        sha256: "ab".repeat(32),
+        key: format!("artifacts/{}.zip", "ab".repeat(32)),
+        size: 4_000_000,
+        target: "aarch64-unknown-linux-gnu.2.34".into(),
+        profile: "lambda".into(),
+        toolchain: "1.95.0".into(),
+        builder: "cargo zigbuild".into(),
+        built_at: "2026-12-01T07:00:00Z".into(),
+    })
+    .unwrap()
+}
+
+#[tokio::test]
+async fn index_lookup_misses_on_a_missing_key_or_bucket() {
+    let fp = "f".repeat(64);
+    for answer in [(404, NO_SUCH_KEY), (404, NO_SUCH_BUCKET)] {
+        let replay = s3_replay(vec![answer]);
+        let got = super::artifacts::lookup(&s3(&replay), "b", &fp)
+            .await
+            .unwrap();
+        assert_eq!(got, None);
+    }
+}
+
+#[tokio::test]
+async fn index_lookup_says_why_s3_may_answer_403() {
+    // Without s3:ListBucket, GetObject of a missing key is AccessDenied, not NoSuchKey:
+    // a miss must not be assumed (a build would run where none is needed, or worse,
+    // an index could never be read), so it is an error that names the permission.
+    let replay = s3_replay(vec![(403, ACCESS_DENIED)]);
+    let err = super::artifacts::lookup(&s3(&replay), "b", &"f".repeat(64))
+        .await
+        .unwrap_err();
+    let err = format!("{err:#}");
+    assert!(
+        err.contains("s3:ListBucket") && err.contains("AccessDenied"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn index_hit_is_taken_only_while_its_zip_is_there() {
+    let fp = "f".repeat(64);
+    let replay = s3_replay(vec![(200, &index_entry(&fp)), (200, "")]);
+    let got = super::artifacts::lookup(&s3(&replay), "b", &fp)
+        .await
+        .unwrap();
+    assert_eq!(got.map(|e| e.sha256), Some("ab".repeat(32)));
+    // A lifecycle rule removed the zip: HeadObject 404 (no body), so build again.
+    let replay = s3_replay(vec![(200, &index_entry(&fp)), (404, "")]);
+    assert_eq!(
+        super::artifacts::lookup(&s3(&replay), "b", &fp)
+            .await
+            .unwrap(),
+        None
+    );
+    // An entry that names another fingerprint is not trusted.
+    let replay = s3_replay(vec![(200, &index_entry(&"e".repeat(64)))]);
+    assert_eq!(
+        super::artifacts::lookup(&s3(&replay), "b", &fp)
+            .await
+            .unwrap(),
+        None
+    );
 }
 
 #[tokio::test]

@@ -499,7 +499,21 @@ pub async fn delete_change_set(cfn: &Client, stack: &str, name: &str) -> Result<
 /// Deletes change sets an interrupted fangops run left behind (named `prefix*`, never
 /// executed), so they do not pile up.
 pub async fn delete_stale_change_sets(cfn: &Client, stack: &str, prefix: &str) -> Result<usize> {
-    let mut stale = Vec::new();
+    let stale: Vec<String> = change_sets(cfn, stack)
+        .await?
+        .into_iter()
+        .filter(|(name, unexecuted)| name.starts_with(prefix) && *unexecuted)
+        .map(|(name, _)| name)
+        .collect();
+    for name in &stale {
+        delete_change_set(cfn, stack, name).await?;
+    }
+    Ok(stale.len())
+}
+
+/// The change sets of a stack, by name, each with whether it is unexecuted.
+pub async fn change_sets(cfn: &Client, stack: &str) -> Result<Vec<(String, bool)>> {
+    let mut sets = Vec::new();
     let mut token: Option<String> = None;
     loop {
         let out = cfn
@@ -511,15 +525,16 @@ pub async fn delete_stale_change_sets(cfn: &Client, stack: &str, prefix: &str) -
             .map_err(crate::aws::error)
             .with_context(|| format!("listing change sets of stack {stack}"))?;
         for s in out.summaries() {
-            let name = s.change_set_name().unwrap_or_default();
             let unexecuted = !matches!(
                 s.execution_status(),
                 Some(ExecutionStatus::ExecuteInProgress | ExecutionStatus::ExecuteComplete)
             );
             // moto lists other stacks' change sets too.
-            let ours = s.stack_name().is_none_or(|n| n == stack);
-            if ours && name.starts_with(prefix) && unexecuted {
-                stale.push(name.to_owned());
+            if s.stack_name().is_none_or(|n| n == stack) {
+                sets.push((
+                    s.change_set_name().unwrap_or_default().to_owned(),
+                    unexecuted,
+                ));
             }
         }
         match out.next_token() {
@@ -527,10 +542,7 @@ pub async fn delete_stale_change_sets(cfn: &Client, stack: &str, prefix: &str) -
             _ => break,
         }
     }
-    for name in &stale {
-        delete_change_set(cfn, stack, name).await?;
-    }
-    Ok(stale.len())
+    Ok(sets)
 }
 
 /// Follows a stack's events: remembers what it has seen and returns only new ones,

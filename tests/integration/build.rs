@@ -3,18 +3,23 @@
 
 use std::io::Read;
 
-use crate::support::{fangops, repo_root, run};
+use crate::support::{build_lock, fangops, repo_root, run, source_copy};
 
-fn build(out: &std::path::Path) -> serde_json::Value {
-    let run = run(fangops(repo_root())
+fn build_in(root: &std::path::Path, out: &std::path::Path) -> serde_json::Value {
+    let run = run(fangops(root)
         .args(["build", "--profile", "dev", "--json", "--out"])
         .arg(out));
     assert_eq!(run.code, 0, "{run:?}");
     run.json()
 }
 
+fn build(out: &std::path::Path) -> serde_json::Value {
+    build_in(repo_root(), out)
+}
+
 #[test]
 fn rebuild_gives_byte_identical_zips() {
+    let _lock = build_lock();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let first = build(a.path());
     let second = build(b.path());
@@ -43,6 +48,44 @@ fn rebuild_gives_byte_identical_zips() {
         );
     }
     assert_eq!(first["artifacts"][0]["sha256"].as_str().unwrap().len(), 64);
+    // Checked for Lambda's runtime: no glibc newer than provided.al2023's.
+    for a in first["artifacts"].as_array().unwrap() {
+        let glibc = a["glibc"].as_str().unwrap_or("0.0");
+        let minor: u32 = glibc.split('.').nth(1).unwrap().parse().unwrap();
+        assert!(minor <= 34, "{a}");
+    }
+}
+
+/// The same commit, checked out at another path, builds the same bytes: nothing of
+/// the machine's paths reaches the binaries (workspace crates compile from relative
+/// paths; the registry and target dir are remapped; symbols are stripped).
+#[test]
+fn two_clones_at_different_paths_build_byte_identical_zips() {
+    let _lock = build_lock();
+    let copy = source_copy();
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let here = build(a.path());
+    let there = build_in(copy.path(), b.path());
+    for (x, y) in here["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(there["artifacts"].as_array().unwrap())
+    {
+        assert_eq!(x["fingerprint"], y["fingerprint"], "{x} {y}");
+        assert_eq!(
+            x["sha256"], y["sha256"],
+            "{} differs between two paths",
+            x["function"]
+        );
+    }
+    for function in ["producer", "sentiment"] {
+        let za = std::fs::read(a.path().join(format!("{function}.zip"))).unwrap();
+        let zb = std::fs::read(b.path().join(format!("{function}.zip"))).unwrap();
+        assert!(za == zb, "{function}.zip differs");
+        let text = String::from_utf8_lossy(&za).into_owned();
+        assert!(!text.contains(&copy.path().display().to_string()));
+    }
 }
 
 /// The ELF machine of a zip's `bootstrap` (e_machine: 0x3e x86-64, 0xb7 AArch64).
@@ -65,6 +108,7 @@ fn cross_build_makes_the_other_machine_or_says_how_to_install_it() {
     } else {
         ("x86_64", 0x3e)
     };
+    let _lock = build_lock();
     let out_dir = tempfile::tempdir().unwrap();
     let out = run(fangops(repo_root())
         .args(["build", "--profile", "dev", "--arch", other, "--out"])

@@ -7,7 +7,8 @@ use std::time::Duration;
 
 use crate::support::moto::{moto, venv_python};
 use crate::support::{
-    Project, deploy, fake_artifacts, fangops, local_env_yaml, repo_root, run, unique,
+    Project, build_lock, deploy, fake_artifacts, fangops, local_env_yaml, repo_root, run,
+    source_copy, unique,
 };
 
 use crate::support::{cloudformation as cfn, dynamodb as ddb};
@@ -377,12 +378,69 @@ async fn a_protected_env_outside_main_changes_nothing() {
         &["names stack fang-other"],
     )
     .await;
-    // On main in CI it deploys.
+    // On main in CI, it takes only artifacts that ran elsewhere first. An artifact
+    // bucket of its own, so that no other test has promoted the stand-in zips.
+    let bucket = unique("fangops-artifacts-prom");
+    let deploy_main = |env: &str, extra: &[&str]| {
+        run(with_moto(
+            fangops(p.path())
+                .args([
+                    "deploy",
+                    "--json",
+                    "--env",
+                    env,
+                    "--artifact-bucket",
+                    &bucket,
+                ])
+                .arg("--artifacts")
+                .arg(fake_artifacts())
+                .args(extra)
+                .env("GITHUB_REF", "refs/heads/main")
+                .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"),
+        ))
+    };
+    let out = deploy_main("t", &[]);
+    assert_eq!(out.code, 2, "{out:?}");
+    let text = format!("{}{}", out.stdout, out.stderr);
+    assert!(
+        text.contains("ran nowhere yet") && text.contains("--allow-unpromoted"),
+        "{text}"
+    );
+    assert_eq!(stack_status(&stack).await, None, "nothing was created");
+
+    // A non-protected env deploys them: promoted. The protected env's plan says so.
+    let dev_stack = unique("fang-prom-dev");
+    p.env_file("d", local_env_yaml(&dev_stack, &names(&["Apple"])));
+    let out = deploy_main("d", &[]);
+    assert_eq!(out.code, 0, "{out:?}");
     let out = run(with_moto(
         fangops(p.path())
-            .args(["deploy", "--env", "t", "--artifacts"])
-            .arg(fake_artifacts())
-            .env("GITHUB_REF", "refs/heads/main"),
+            .args([
+                "plan",
+                "--json",
+                "--env",
+                "t",
+                "--artifact-bucket",
+                &bucket,
+                "--artifacts",
+            ])
+            .arg(fake_artifacts()),
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    let plan = out.json();
+    for a in plan["promotion"]["artifacts"].as_array().unwrap() {
+        assert_eq!(a["ran_in"][0]["stack"], dev_stack.as_str(), "{a}");
+        assert_eq!(a["ran_in"][0]["running"], true, "{a}");
+        assert_eq!(
+            a["ran_in"][0]["commit"],
+            "0123456789abcdef0123456789abcdef01234567"
+        );
+    }
+    let out = deploy_main("t", &[]);
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["promotion"]["overridden"], false);
+    let out = run(with_moto(
+        fangops(p.path()).args(["teardown", "--env", "d", "--yes"]),
     ));
     assert_eq!(out.code, 0, "{out:?}");
     // Teardown of a protected env needs its stack's name.
@@ -395,6 +453,67 @@ async fn a_protected_env_outside_main_changes_nothing() {
         "{}",
         out.stderr
     );
+    let out = run(with_moto(fangops(p.path()).args([
+        "teardown",
+        "--env",
+        "t",
+        "--yes",
+        "--confirm",
+        &stack,
+    ])));
+    assert_eq!(out.code, 0, "{out:?}");
+}
+
+/// `--allow-unpromoted`: a protected env deploys artifacts that ran nowhere, and its
+/// report (and the record it leaves) says so.
+#[tokio::test]
+async fn an_unpromoted_deploy_proceeds_only_when_allowed_and_says_so() {
+    let p = Project::new();
+    let stack = unique("fang-unprom");
+    p.env_file(
+        "t",
+        local_env_yaml(&stack, &names(&["Apple"])) + "protected: true\n",
+    );
+    let bucket = unique("fangops-artifacts-unprom");
+    let out = run(with_moto(
+        fangops(p.path())
+            .args(["deploy", "--env", "t", "--allow-protected", &stack])
+            .args([
+                "--allow-unpromoted",
+                "--artifact-bucket",
+                &bucket,
+                "--artifacts",
+            ])
+            .arg(fake_artifacts()),
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("| **nowhere yet** |"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("deployed with `--allow-unpromoted`"),
+        "{}",
+        out.stdout
+    );
+    let s3 = crate::support::s3();
+    let latest = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(format!("deployments/{stack}/latest.json"))
+        .send()
+        .await
+        .unwrap();
+    let record: serde_json::Value =
+        serde_json::from_slice(&latest.body.collect().await.unwrap().into_bytes()).unwrap();
+    assert_eq!(record["unpromoted"], true, "{record:#}");
+    assert_eq!(record["protected"], true);
+    // A protected env's deploy promotes nothing.
+    let marks = s3
+        .list_objects_v2()
+        .bucket(&bucket)
+        .prefix("promotions/")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(marks.key_count(), Some(0));
     let out = run(with_moto(fangops(p.path()).args([
         "teardown",
         "--env",
@@ -554,4 +673,82 @@ async fn plan_checks_the_pages_of_added_companies() {
     assert_eq!(out.code, 0, "{out:?}");
     let pages = out.json()["pages"].clone();
     assert_eq!(pages[0]["verdict"], "not_checked", "{pages}");
+}
+
+/// A company-only change, as a pull request makes it: the second deploy finds both
+/// Lambdas' source fingerprints in the bucket's index and runs no compiler, with an
+/// empty target dir and no cargo anywhere.
+#[tokio::test]
+async fn a_deploy_of_unchanged_lambda_sources_runs_no_compiler() {
+    let _lock = build_lock();
+    let copy = source_copy();
+    let stack = unique("fang-reuse");
+    let bucket = unique("fangops-artifacts-reuse");
+    let host = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "x86_64"
+    };
+    let env_file = |companies: &[&str]| {
+        let yaml = local_env_yaml(&stack, &names(companies));
+        std::fs::write(
+            copy.path().join("environments/t.yaml"),
+            format!("{yaml}lambda:\n  arch: {host}\n"),
+        )
+        .unwrap();
+    };
+    let deploy = |cmd: &mut std::process::Command| {
+        run(with_moto(cmd.args([
+            "deploy",
+            "--env",
+            "t",
+            "--json",
+            "--profile",
+            "dev",
+            "--artifact-bucket",
+            &bucket,
+        ])))
+    };
+
+    env_file(&["Apple"]);
+    let first = deploy(&mut fangops(copy.path()));
+    assert_eq!(first.code, 0, "{first:?}");
+    let first = first.json();
+    for a in first["artifacts"].as_array().unwrap() {
+        assert_eq!(a["origin"], "built", "{a}");
+        assert_eq!(a["uploaded"], true, "{a}");
+        assert_eq!(a["fingerprint"].as_str().unwrap().len(), 64, "{a}");
+    }
+
+    env_file(&["Apple", "Spotify"]);
+    let empty_target = tempfile::tempdir().unwrap();
+    let second = deploy(
+        fangops(copy.path())
+            .env("CARGO_TARGET_DIR", empty_target.path())
+            .env("CARGO", "/nonexistent/cargo")
+            .env("PATH", "/nonexistent"),
+    );
+    assert_eq!(second.code, 0, "{second:?}");
+    let second = second.json();
+    for (a, b) in first["artifacts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(second["artifacts"].as_array().unwrap())
+    {
+        assert_eq!(b["origin"], "reused", "{b}");
+        assert_eq!(b["uploaded"], false, "{b}");
+        assert_eq!(
+            (&a["sha256"], &a["fingerprint"]),
+            (&b["sha256"], &b["fingerprint"])
+        );
+    }
+    assert_eq!(second["sync"]["added"], serde_json::json!(["Spotify"]));
+    assert!(
+        std::fs::read_dir(empty_target.path())
+            .unwrap()
+            .next()
+            .is_none(),
+        "nothing was compiled"
+    );
 }

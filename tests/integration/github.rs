@@ -274,6 +274,56 @@ async fn after_a_merge_the_report_goes_to_the_pull_request_of_the_commit() {
     assert!(!written.contains(TOKEN));
 }
 
+/// A push straight to main: its commit has no pull request. The deploy went through,
+/// so it exits 0; the report is in the job summary, and a warning says why no comment.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_push_that_belongs_to_no_pull_request_warns_and_succeeds() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/repos/acme/pipeline/commits/0123abc/pulls"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(Vec::<serde_json::Value>::new()))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let stack = crate::support::unique("ghpush");
+    let p = Project::new();
+    p.env_file(
+        "e",
+        crate::support::local_env_yaml(&stack, &["Apple".to_owned()]),
+    );
+    let summary = p.path().join("summary.md");
+    let mut cmd = fangops(p.path());
+    cmd.args([
+        "deploy",
+        "--env",
+        "e",
+        "--comment",
+        "--repo",
+        "acme/pipeline",
+        "--artifacts",
+    ])
+    .arg(crate::support::fake_artifacts())
+    .env("AWS_ENDPOINT_URL", &crate::support::moto::moto().endpoint)
+    .env("GITHUB_TOKEN", TOKEN)
+    .env("GITHUB_API_URL", server.uri())
+    .env("GITHUB_SHA", "0123abc")
+    .env("GITHUB_STEP_SUMMARY", &summary);
+    let out = run_async(cmd).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(
+        out.stderr.contains(
+            "::warning title=fangops::commit 0123abc belongs to no pull request in acme/pipeline"
+        ),
+        "{}",
+        out.stderr
+    );
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        written.contains(&format!("(stack `{stack}`) — created")),
+        "{written}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refused_comment_does_not_hide_what_the_deploy_did() {
     let server = MockServer::start().await;

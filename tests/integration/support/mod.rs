@@ -217,29 +217,80 @@ pub async fn create_companies_table(table: &str) {
 }
 
 /// Stand-in Lambda zips: moto stores function code without running it, so any zip
-/// will do, and building the real ones would cost every test minutes.
+/// will do, and building the real ones would cost every test minutes. Each holds a
+/// `bootstrap` that passes fangops's checks (an ELF header for arm64, the default
+/// architecture of an env file, needing no glibc), distinct per function.
 pub fn fake_artifacts() -> &'static Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| {
-        let dir = tempfile::tempdir().expect("creating a temp dir");
-        for (name, body) in [("producer", "producer"), ("sentiment", "sentiment")] {
-            // The smallest valid zip (an end-of-central-directory record) plus a comment
-            // that makes each one distinct.
-            let mut zip = b"PK\x05\x06".to_vec();
-            zip.extend([0u8; 16]);
-            zip.extend((body.len() as u16).to_le_bytes());
-            zip.extend(body.as_bytes());
-            std::fs::write(dir.path().join(format!("{name}.zip")), zip).expect("writing a zip");
-        }
-        dir
-    })
-    .path()
+    DIR.get_or_init(|| fake_artifacts_in(fangops::config::Arch::Arm64))
+        .path()
 }
 
-/// `fangops deploy --env ENV` on the shared moto with the stand-in zips.
+/// The same for x86_64 (the repository's `local` env).
+pub fn fake_artifacts_x86_64() -> &'static Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| fake_artifacts_in(fangops::config::Arch::X86_64))
+        .path()
+}
+
+fn fake_artifacts_in(arch: fangops::config::Arch) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("creating a temp dir");
+    for name in ["producer", "sentiment"] {
+        let mut binary = fangops::build::elf::sample(arch, &[]);
+        binary.extend(name.as_bytes());
+        let zip = fangops::build::package_bootstrap(&binary).expect("zipping");
+        std::fs::write(dir.path().join(format!("{name}.zip")), zip).expect("writing a zip");
+    }
+    dir
+}
+
+/// Every test that runs cargo on the Lambda crates takes this lock: they share one
+/// target dir, where a build at another path overwrites the binary another test's
+/// fangops is about to read.
+pub fn build_lock() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// A copy of the repository's tracked files (as a fresh clone has them, with this
+/// working tree's contents) at a new path.
+pub fn source_copy() -> tempfile::TempDir {
+    let out = Command::new("git")
+        .args(["ls-files", "-z"])
+        .current_dir(repo_root())
+        .output()
+        .expect("running git ls-files");
+    assert!(out.status.success(), "git ls-files failed");
+    let dir = tempfile::Builder::new()
+        .prefix("fangops-copy-")
+        .tempdir()
+        .expect("creating a temp dir");
+    for file in out.stdout.split(|&b| b == 0).filter(|f| !f.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(file).expect("a UTF-8 path"));
+        let from = repo_root().join(rel);
+        if !from.exists() {
+            continue; // deleted in the working tree, not yet committed
+        }
+        let to = dir.path().join(rel);
+        std::fs::create_dir_all(to.parent().expect("a parent")).expect("creating a dir");
+        std::fs::copy(&from, &to).unwrap_or_else(|e| panic!("copying {}: {e}", rel.display()));
+    }
+    dir
+}
+
+/// `fangops deploy --env ENV` on the shared moto with the stand-in zips for the env
+/// file's architecture.
 pub fn deploy(dir: &Path, env: &str) -> Run {
+    let file = std::fs::read_to_string(dir.join("environments").join(format!("{env}.yaml")))
+        .unwrap_or_default();
+    let zips = if file.contains("arch: x86_64") {
+        fake_artifacts_x86_64()
+    } else {
+        fake_artifacts()
+    };
     run(fangops(dir)
         .args(["deploy", "--env", env, "--artifacts"])
-        .arg(fake_artifacts())
+        .arg(zips)
         .env("AWS_ENDPOINT_URL", &moto::moto().endpoint))
 }

@@ -1,0 +1,384 @@
+//! Promotion: prod runs only bytes that ran somewhere else first.
+//!
+//! Every successful deploy leaves a record in the artifact bucket:
+//! `deployments/<stack>/<time>.json` (the history the deployment log reads) and
+//! `deployments/<stack>/latest.json`. A deploy of a non-protected env also marks each
+//! of its artifacts as promoted: `promotions/<sha256>/<stack>.json`. A protected env
+//! deploys an artifact only when such a mark exists, unless `--allow-unpromoted` is
+//! given, which its report records.
+//!
+//! The bucket is per account and region: an env in another account (or region) sees
+//! another bucket's marks. Point both at one bucket with `--artifact-bucket` when dev
+//! and prod live apart.
+
+use anyhow::{Context, Result};
+use aws_sdk_s3::types::ServerSideEncryption;
+use serde::{Deserialize, Serialize};
+
+use super::artifacts::Artifact;
+use crate::diagnostics::{Diagnostic, InvalidInput};
+
+/// What a successful deploy leaves behind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub env: String,
+    pub stack: String,
+    pub protected: bool,
+    /// The commit deployed (`GITHUB_SHA` in Actions), when known.
+    pub commit: Option<String>,
+    pub outcome: String,
+    /// The stack's fingerprint (template and parameters).
+    pub fingerprint: String,
+    pub artifacts: Vec<RecordedArtifact>,
+    pub deployed_at: String,
+    /// Deployed to a protected env without promotion (`--allow-unpromoted`).
+    #[serde(default)]
+    pub unpromoted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedArtifact {
+    pub function: String,
+    pub sha256: String,
+    pub fingerprint: Option<String>,
+}
+
+impl RecordedArtifact {
+    pub fn of(a: &Artifact) -> Self {
+        Self {
+            function: a.function.clone(),
+            sha256: a.sha256.clone(),
+            fingerprint: a.fingerprint.clone(),
+        }
+    }
+}
+
+/// One env that ran an artifact.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RanIn {
+    pub env: String,
+    pub stack: String,
+    pub commit: Option<String>,
+    pub deployed_at: String,
+    /// That stack still runs it (its latest record has it).
+    pub running: bool,
+}
+
+/// Where one artifact of a deploy or plan already ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Promotion {
+    pub function: String,
+    pub sha256: String,
+    pub ran_in: Vec<RanIn>,
+}
+
+impl Promotion {
+    pub fn promoted(&self) -> bool {
+        !self.ran_in.is_empty()
+    }
+}
+
+/// The promotion of a protected env's deploy: each artifact, and whether the rule was
+/// overridden.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PromotionReport {
+    pub artifacts: Vec<Promotion>,
+    /// `--allow-unpromoted` was given and some artifact had not run elsewhere.
+    pub overridden: bool,
+}
+
+fn history_key(stack: &str, deployed_at: &str) -> String {
+    // RFC 3339 with the colons taken out sorts by time and needs no escaping.
+    format!("deployments/{stack}/{}.json", deployed_at.replace(':', ""))
+}
+
+fn latest_key(stack: &str) -> String {
+    format!("deployments/{stack}/latest.json")
+}
+
+fn mark_key(sha256: &str, stack: &str) -> String {
+    format!("promotions/{sha256}/{stack}.json")
+}
+
+async fn put_json(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+    s3.put_object()
+        .bucket(bucket)
+        .key(key)
+        .content_type("application/json")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .body(body.into())
+        .send()
+        .await
+        .map_err(crate::aws::error)
+        .with_context(|| format!("writing s3://{bucket}/{key}"))?;
+    Ok(())
+}
+
+/// Writes a successful deploy's record, and for a non-protected env the marks that
+/// promote its artifacts.
+pub async fn record(s3: &aws_sdk_s3::Client, bucket: &str, record: &Record) -> Result<()> {
+    let body = serde_json::to_vec_pretty(record).context("serializing the deploy record")?;
+    put_json(
+        s3,
+        bucket,
+        &history_key(&record.stack, &record.deployed_at),
+        body.clone(),
+    )
+    .await?;
+    if !record.protected {
+        for a in &record.artifacts {
+            put_json(
+                s3,
+                bucket,
+                &mark_key(&a.sha256, &record.stack),
+                body.clone(),
+            )
+            .await?;
+        }
+    }
+    // Last: a reader of `latest` finds the marks already there.
+    put_json(s3, bucket, &latest_key(&record.stack), body).await
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<T>> {
+    match s3.get_object().bucket(bucket).key(key).send().await {
+        Ok(out) => {
+            let bytes = out
+                .body
+                .collect()
+                .await
+                .with_context(|| format!("reading s3://{bucket}/{key}"))?
+                .into_bytes();
+            Ok(serde_json::from_slice(&bytes).ok())
+        }
+        Err(e) => {
+            let e = crate::aws::error(e);
+            match e.code() {
+                Some("NoSuchKey" | "NoSuchBucket") => Ok(None),
+                _ => Err(e).with_context(|| format!("reading s3://{bucket}/{key}")),
+            }
+        }
+    }
+}
+
+/// Where each artifact already ran: the marks non-protected deploys left.
+pub async fn promotions(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    artifacts: &[Artifact],
+) -> Result<Vec<Promotion>> {
+    let mut out = Vec::new();
+    let mut latest: std::collections::BTreeMap<String, Option<Record>> = Default::default();
+    for a in artifacts {
+        let prefix = format!("promotions/{}/", a.sha256);
+        let listed = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(&prefix)
+            .send()
+            .await;
+        let keys: Vec<String> = match listed {
+            Ok(page) => page
+                .contents()
+                .iter()
+                .filter_map(|o| o.key().map(str::to_owned))
+                .collect(),
+            Err(e) => {
+                let e = crate::aws::error(e);
+                if e.code() == Some("NoSuchBucket") {
+                    Vec::new()
+                } else {
+                    return Err(e).with_context(|| {
+                        format!("listing s3://{bucket}/{prefix} (where promotions are marked)")
+                    });
+                }
+            }
+        };
+        let mut ran_in = Vec::new();
+        for key in keys {
+            let Some(mark) = get_json::<Record>(s3, bucket, &key).await? else {
+                continue;
+            };
+            if mark.protected {
+                continue;
+            }
+            if !latest.contains_key(&mark.stack) {
+                let l = get_json::<Record>(s3, bucket, &latest_key(&mark.stack)).await?;
+                latest.insert(mark.stack.clone(), l);
+            }
+            let running = latest
+                .get(&mark.stack)
+                .and_then(Option::as_ref)
+                .is_some_and(|l| l.artifacts.iter().any(|x| x.sha256 == a.sha256));
+            ran_in.push(RanIn {
+                env: mark.env,
+                stack: mark.stack,
+                commit: mark.commit,
+                deployed_at: mark.deployed_at,
+                running,
+            });
+        }
+        out.push(Promotion {
+            function: a.function.clone(),
+            sha256: a.sha256.clone(),
+            ran_in,
+        });
+    }
+    Ok(out)
+}
+
+/// The rule: a protected env takes only promoted artifacts, unless overridden.
+pub fn check(
+    env: &crate::config::EnvConfig,
+    promotions: Vec<Promotion>,
+    allow_unpromoted: bool,
+) -> Result<PromotionReport, InvalidInput> {
+    let missing: Vec<&Promotion> = promotions.iter().filter(|p| !p.promoted()).collect();
+    if missing.is_empty() || allow_unpromoted {
+        return Ok(PromotionReport {
+            overridden: !missing.is_empty(),
+            artifacts: promotions,
+        });
+    }
+    let list = missing
+        .iter()
+        .map(|p| format!("{} (sha256 {})", p.function, p.sha256))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(InvalidInput(vec![
+        Diagnostic::whole_file(
+            &env.path,
+            format!(
+                "environment {} is protected: it deploys only artifacts a non-protected environment deployed first, and {list} ran nowhere yet. Deploy the same commit to dev first (its pull request does), or pass --allow-unpromoted",
+                env.name
+            ),
+        )
+        .with_key("protected"),
+    ]))
+}
+
+impl PromotionReport {
+    pub fn render_markdown(&self) -> String {
+        let mut t = crate::markdown::Table::new(["artifact", "sha256", "ran in"]);
+        for p in &self.artifacts {
+            t.row([
+                crate::markdown::text(&p.function),
+                crate::markdown::value(&p.sha256),
+                crate::markdown::raw(ran_in_markdown(p)),
+            ]);
+        }
+        let mut out = t.render();
+        if self.overridden {
+            out += "\n> **Warning:** deployed with `--allow-unpromoted`: an artifact above ran in no other environment first.\n";
+        }
+        out
+    }
+}
+
+fn ran_in_markdown(p: &Promotion) -> String {
+    if p.ran_in.is_empty() {
+        return "**nowhere yet**".to_owned();
+    }
+    p.ran_in
+        .iter()
+        .map(|r| {
+            let commit = r.commit.as_deref().map_or(String::new(), |c| {
+                format!(" at `{}`", c.get(..7).unwrap_or(c))
+            });
+            format!(
+                "{} (`{}`){commit}, {}{}",
+                crate::markdown::escape(&r.env),
+                r.stack,
+                r.deployed_at.get(..10).unwrap_or(&r.deployed_at),
+                if r.running {
+                    ", running now"
+                } else {
+                    ", since replaced"
+                }
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn promotion(function: &str, ran_in: Vec<RanIn>) -> Promotion {
+        Promotion {
+            function: function.into(),
+            sha256: function.repeat(64)[..64].to_owned(),
+            ran_in,
+        }
+    }
+
+    fn dev(running: bool) -> RanIn {
+        RanIn {
+            env: "dev".into(),
+            stack: "fang-dev".into(),
+            commit: Some("0123456789abcdef".into()),
+            deployed_at: "2026-12-01T07:00:00Z".into(),
+            running,
+        }
+    }
+
+    fn prod() -> crate::config::EnvConfig {
+        crate::config::parse(
+            std::path::Path::new("environments/prod.yaml"),
+            b"stack: fang-prod\nregion: us-east-1\nprotected: true\ncompanies: [A]\n",
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_protected_env_takes_only_promoted_artifacts() {
+        let ok = vec![
+            promotion("p", vec![dev(true)]),
+            promotion("s", vec![dev(false)]),
+        ];
+        let report = check(&prod(), ok, false).unwrap();
+        assert!(!report.overridden);
+        let err = check(
+            &prod(),
+            vec![promotion("p", vec![dev(true)]), promotion("s", vec![])],
+            false,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("environments/prod.yaml"), "{err}");
+        assert!(err.contains("s (sha256 ssss"), "{err}");
+        assert!(
+            !err.contains("p (sha256"),
+            "only the unpromoted one is named: {err}"
+        );
+        assert!(err.contains("--allow-unpromoted"), "{err}");
+        let report = check(&prod(), vec![promotion("s", vec![])], true).unwrap();
+        assert!(report.overridden);
+    }
+
+    #[test]
+    fn promotion_markdown_snapshot() {
+        let report = PromotionReport {
+            artifacts: vec![
+                promotion("producer", vec![dev(true)]),
+                promotion("sentiment", vec![dev(false)]),
+                promotion("other", vec![]),
+            ],
+            overridden: true,
+        };
+        insta::assert_snapshot!(report.render_markdown());
+    }
+
+    #[test]
+    fn history_keys_sort_by_time() {
+        let a = history_key("fang-dev", "2026-12-01T07:00:00Z");
+        let b = history_key("fang-dev", "2026-12-01T10:00:00Z");
+        assert_eq!(a, "deployments/fang-dev/2026-12-01T070000Z.json");
+        assert!(a < b);
+    }
+}

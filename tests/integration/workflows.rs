@@ -1,7 +1,8 @@
 //! The workflows' security rules, checked on their YAML: every third-party action
 //! pinned by commit SHA, no persisted checkout credentials, least permissions per job,
 //! AWS only by OIDC role assumption, one deploy per environment at a time, and fork
-//! pull requests never near credentials. (actionlint itself: see README, "CI".)
+//! pull requests never near credentials; actionlint clean; a company-only pull request
+//! compiles nothing.
 
 use crate::support::repo_root;
 
@@ -111,6 +112,14 @@ fn deploys_never_race_and_forks_never_deploy() {
         deploy["on"]["push"]["branches"],
         serde_json::json!(["main"])
     );
+    // The shared dev stack follows main, before prod: what prod takes ran there first.
+    assert_eq!(deploy["jobs"]["dev"]["concurrency"]["group"], "fangops-dev");
+    assert_eq!(deploy["jobs"]["prod"]["needs"], "dev");
+    // A plan of prod reads a change set that a deploy of prod would delete: one group.
+    let plan = &pr["jobs"]["prod-plan"];
+    assert_eq!(plan["concurrency"]["group"], "fangops-prod");
+    assert_eq!(plan["concurrency"]["cancel-in-progress"], false);
+    assert_eq!(plan["needs"], "dev", "the plan finds the zips dev indexed");
     let prod = &deploy["jobs"]["prod"];
     assert_eq!(
         prod["environment"], "prod",
@@ -123,4 +132,70 @@ fn deploys_never_race_and_forks_never_deploy() {
             .as_str()
             .is_some_and(|r| r.contains("fangops deploy --env prod") && r.contains("--comment"))
     }));
+}
+
+/// actionlint (the PyPI build of a maintained fork, pinned in scripts/requirements.txt)
+/// finds nothing in the workflows. `ci.yml` runs the official release on GitHub.
+#[test]
+fn actionlint_is_clean() {
+    let actionlint = crate::support::moto::venv_python()
+        .parent()
+        .unwrap()
+        .join("actionlint");
+    let out = crate::support::run(
+        std::process::Command::new(&actionlint)
+            .arg("-no-color")
+            .current_dir(repo_root()),
+    );
+    assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
+}
+
+/// The pull-request path of a company-only change: the fangops binary comes from a
+/// cache keyed by everything it is built from, cargo runs only on a miss, no Lambda is
+/// built by the workflow itself (the artifact index decides), and no Python tool is
+/// installed into the runner's system Python.
+#[test]
+fn a_company_only_pull_request_compiles_nothing() {
+    for name in ["pull-request.yml", "deploy.yml"] {
+        let w = workflow(name);
+        for (job_name, job) in w["jobs"].as_object().unwrap() {
+            let steps = steps(job);
+            let cache = steps
+                .iter()
+                .find(|s| s["id"] == "fangops")
+                .unwrap_or_else(|| panic!("{name}/{job_name}: no cached fangops binary"));
+            let key = cache["with"]["key"].as_str().unwrap();
+            for input in [
+                "rust-toolchain.toml",
+                "Cargo.lock",
+                "'src/**'",
+                "'lambdas/**'",
+            ] {
+                assert!(key.contains(input), "{name}/{job_name}: key misses {input}");
+            }
+            for s in &steps {
+                let Some(run) = s["run"].as_str() else {
+                    continue;
+                };
+                if run.contains("cargo build") {
+                    assert_eq!(
+                        s["if"], "steps.fangops.outputs.cache-hit != 'true'",
+                        "{name}/{job_name}: cargo runs only on a cache miss"
+                    );
+                }
+                assert!(
+                    !run.contains("fangops build"),
+                    "{name}/{job_name}: zips come from the index"
+                );
+                assert!(
+                    !run.contains("--artifacts"),
+                    "{name}/{job_name}: zips come from the index"
+                );
+                assert!(
+                    !run.contains("pip install --user") && !run.contains("sudo pip"),
+                    "{name}/{job_name}: no tool into the system Python"
+                );
+            }
+        }
+    }
 }

@@ -58,13 +58,14 @@ bench: setup ## Print the benchmarks' figures (builds in release: slow the first
 	$(CARGO) bench --bench companies
 	bench/pipeline.sh 1000
 	bench/deploy.sh 5
+	bench/pr.sh
 	bench/sync.sh
 	bench/artifacts.sh
 	bench/comprehend_cost.sh
 	bench/throttled.sh 1000
 	bench/measured.sh
-	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-producer
-	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/lambda/fang-sentiment
+	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/$$(uname -m)-unknown-linux-gnu/lambda/fang-producer
+	python3 bench/coldstart.py $${CARGO_TARGET_DIR:-target}/$$(uname -m)-unknown-linux-gnu/lambda/fang-sentiment
 
 moto-start: setup ## Start moto on 127.0.0.1:$(MOTO_PORT) in the background
 	@scripts/moto.sh start

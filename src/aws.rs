@@ -18,6 +18,63 @@ use tokio::sync::OnceCell;
 
 use crate::config::{EnvConfig, is_loopback};
 
+/// A client of one SDK crate from the shared configuration, with the call recorder
+/// when one is installed, and an optional adjustment of the builder.
+macro_rules! client {
+    ($sdk:ident, $conf:expr) => {
+        client!($sdk, $conf, |b| b)
+    };
+    ($sdk:ident, $conf:expr, $adjust:expr) => {{
+        let mut builder = $sdk::config::Builder::from($conf);
+        if let Some(recorder) = RECORDER.get() {
+            builder = builder.interceptor(recorder.clone());
+        }
+        $sdk::Client::from_conf($adjust(builder).build())
+    }};
+}
+
+/// Where every AWS operation of this process is recorded, one `Service:Operation` line
+/// each (`FANGOPS_RECORD_AWS_CALLS`): what `fangops iam`'s policies are tested against,
+/// and how a user audits what a command calls.
+static RECORDER: std::sync::OnceLock<CallRecorder> = std::sync::OnceLock::new();
+
+/// Installs the recorder for the rest of the process (the command line does, once).
+pub fn record_calls_to(path: std::path::PathBuf) {
+    let _ = RECORDER.set(CallRecorder { path });
+}
+
+#[derive(Debug, Clone)]
+struct CallRecorder {
+    path: std::path::PathBuf,
+}
+
+impl aws_sdk_s3::config::Intercept for CallRecorder {
+    fn name(&self) -> &'static str {
+        "fangops call recorder"
+    }
+
+    // Not `read_before_execution`: a client's interceptors run that before the
+    // operation's configuration (which holds its name) is in the bag.
+    fn read_before_serialization(
+        &self,
+        _context: &aws_sdk_s3::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _components: &aws_sdk_s3::config::RuntimeComponents,
+        cfg: &mut aws_sdk_s3::config::ConfigBag,
+    ) -> Result<(), aws_sdk_s3::error::BoxError> {
+        use std::io::Write;
+        if let Some(op) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
+            // One short append per call: lines from concurrent calls do not interleave.
+            let line = format!("{}:{}\n", op.service(), op.name());
+            let mut file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            file.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
 /// Who the credentials belong to.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Identity {
@@ -103,26 +160,24 @@ impl AwsContext {
     }
 
     pub fn sts(&self) -> aws_sdk_sts::Client {
-        aws_sdk_sts::Client::new(&self.sdk)
+        client!(aws_sdk_sts, &self.sdk)
     }
 
     pub fn s3(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::from(&self.sdk)
-            .force_path_style(self.endpoint.is_some())
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        client!(aws_sdk_s3, &self.sdk, |b: aws_sdk_s3::config::Builder| b
+            .force_path_style(self.endpoint.is_some()))
     }
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        aws_sdk_dynamodb::Client::new(&self.sdk)
+        client!(aws_sdk_dynamodb, &self.sdk)
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
-        aws_sdk_sqs::Client::new(&self.sdk)
+        client!(aws_sdk_sqs, &self.sdk)
     }
 
     pub fn comprehend(&self) -> aws_sdk_comprehend::Client {
-        aws_sdk_comprehend::Client::new(&self.sdk)
+        client!(aws_sdk_comprehend, &self.sdk)
     }
 
     /// Comprehend at its own endpoint (`AWS_ENDPOINT_URL_COMPREHEND`, the SDK's
@@ -131,32 +186,35 @@ impl AwsContext {
     pub fn comprehend_at(&self, endpoint: Option<&url::Url>) -> aws_sdk_comprehend::Client {
         match endpoint {
             None => self.comprehend(),
-            Some(url) => aws_sdk_comprehend::Client::from_conf(
-                aws_sdk_comprehend::config::Builder::from(&self.sdk)
-                    .endpoint_url(url.as_str().trim_end_matches('/'))
-                    .build(),
-            ),
+            Some(url) => {
+                client!(
+                    aws_sdk_comprehend,
+                    &self.sdk,
+                    |b: aws_sdk_comprehend::config::Builder| b
+                        .endpoint_url(url.as_str().trim_end_matches('/'))
+                )
+            }
         }
     }
 
     pub fn cloudformation(&self) -> aws_sdk_cloudformation::Client {
-        aws_sdk_cloudformation::Client::new(&self.sdk)
+        client!(aws_sdk_cloudformation, &self.sdk)
     }
 
     pub fn cloudwatch(&self) -> aws_sdk_cloudwatch::Client {
-        aws_sdk_cloudwatch::Client::new(&self.sdk)
+        client!(aws_sdk_cloudwatch, &self.sdk)
     }
 
     pub fn logs(&self) -> aws_sdk_cloudwatchlogs::Client {
-        aws_sdk_cloudwatchlogs::Client::new(&self.sdk)
+        client!(aws_sdk_cloudwatchlogs, &self.sdk)
     }
 
     pub fn sns(&self) -> aws_sdk_sns::Client {
-        aws_sdk_sns::Client::new(&self.sdk)
+        client!(aws_sdk_sns, &self.sdk)
     }
 
     pub fn lambda(&self) -> aws_sdk_lambda::Client {
-        aws_sdk_lambda::Client::new(&self.sdk)
+        client!(aws_sdk_lambda, &self.sdk)
     }
 
     /// Whether this context talks to an emulator on this machine.

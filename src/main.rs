@@ -19,6 +19,9 @@ fn main() -> ExitCode {
     let process = ProcessEnv::read();
     let ui = Ui::new(cli.global.json, process.ci, process.no_color);
     output::init_logging(cli.global.verbose, process.log_filter.as_deref(), &ui);
+    if let Some(path) = &process.record_aws_calls {
+        fangops::aws::record_calls_to(path.clone());
+    }
     let ctx = Ctx {
         root: cli.global.project_dir,
         ui,

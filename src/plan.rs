@@ -370,11 +370,15 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         template_body: &p.template.body,
         parameters: &p.parameters,
         tags: &p.tags,
+        role_arn: p.role_arn.as_deref(),
     };
-    // A ROLLBACK_COMPLETE stack takes no change set; describe it as a new stack under a
-    // scratch name instead.
+    // A stack that does not exist yet is planned under a scratch name, as is one in
+    // ROLLBACK_COMPLETE (which takes no change set): CloudFormation creates an empty
+    // stack to hold a new stack's change set, and that stack must never bear the real
+    // name. A deploy starting meanwhile would find it, and the plan role would need
+    // DeleteStack on the real stack to clean it up.
     let scratch;
-    let spec = if recreate {
+    let spec = if existing.is_none() || recreate {
         scratch = format!("{stack_name}-plan");
         ChangeSetSpec {
             stack: &scratch,
@@ -400,11 +404,10 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     Ok(report)
 }
 
-/// The plan of a new stack made CloudFormation create an empty one in
-/// REVIEW_IN_PROGRESS to hold its change set. That stack is deleted only while it is
-/// still that: a deploy that began meanwhile may have executed a change set of its own
-/// on it (then it is the real stack) or added one (then it is about to be). Otherwise
-/// only the plan's change set goes.
+/// The plan of a new stack made CloudFormation create an empty scratch stack in
+/// REVIEW_IN_PROGRESS to hold its change set. It is deleted only while it is still
+/// that and holds nothing but fangops's plan change sets (an interrupted plan may have
+/// left one); otherwise only this plan's change set goes.
 async fn remove_review_stack(
     cfn: &aws_sdk_cloudformation::Client,
     stack: &str,
@@ -414,7 +417,9 @@ async fn remove_review_stack(
     let still_ours = match stack::describe(cfn, stack).await {
         Ok(Some(info)) if info.status == "REVIEW_IN_PROGRESS" => {
             match stack::change_sets(cfn, stack).await {
-                Ok(sets) => sets.iter().all(|(name, _)| name == change_set),
+                Ok(sets) => sets
+                    .iter()
+                    .all(|(name, _)| name.starts_with(deploy::CHANGE_SET_PREFIX)),
                 Err(e) => {
                     tracing::warn!("{e:#}");
                     false
@@ -432,7 +437,7 @@ async fn remove_review_stack(
         let _ = stack::delete(cfn, stack, timing, &|_| {}).await;
     } else {
         tracing::warn!(
-            "stack {stack} changed while it was planned (another deploy?): only the plan's change set is removed"
+            "stack {stack} is not the plan's scratch stack any more: only the plan's change set is removed"
         );
         let _ = stack::delete_change_set(cfn, stack, change_set).await;
     }

@@ -12,6 +12,7 @@ mod cost;
 mod deploy;
 mod doctor;
 mod drift;
+mod iam;
 mod plan;
 pub mod process;
 mod results;
@@ -105,6 +106,8 @@ pub enum Command {
     Results(results::ResultsArgs),
     /// Print the JSON Schema of env files.
     Schema(schema::SchemaArgs),
+    /// Print the IAM roles fangops runs under (deploy, plan, CloudFormation), filled in.
+    Iam(iam::IamArgs),
 }
 
 /// What every subcommand gets besides its own arguments.
@@ -151,6 +154,7 @@ impl Command {
             Self::Run(a) => a.run(ctx).await,
             Self::Results(a) => a.run(ctx).await,
             Self::Schema(a) => a.run(),
+            Self::Iam(a) => a.run(ctx).await,
         }
     }
 }

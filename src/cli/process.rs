@@ -29,6 +29,8 @@ pub struct ProcessEnv {
     /// remaps, so its bytes do not depend on the machine.
     pub cargo_home: Option<PathBuf>,
     pub target_dir: Option<PathBuf>,
+    /// `FANGOPS_RECORD_AWS_CALLS`: a file every AWS operation is appended to.
+    pub record_aws_calls: Option<PathBuf>,
     pub github: GithubEnv,
 }
 
@@ -71,6 +73,7 @@ impl ProcessEnv {
                 .map(PathBuf::from)
                 .or_else(|| var("HOME").map(|h| PathBuf::from(h).join(".cargo"))),
             target_dir: var("CARGO_TARGET_DIR").map(PathBuf::from),
+            record_aws_calls: var("FANGOPS_RECORD_AWS_CALLS").map(PathBuf::from),
             github: GithubEnv {
                 git_ref: var("GITHUB_REF"),
                 base_ref: var("GITHUB_BASE_REF"),

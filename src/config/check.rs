@@ -92,6 +92,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         stack: raw.stack.value,
         region: raw.region.value,
         account: raw.account.map(|a| a.value),
+        cloudformation_role: raw.cloudformation_role.map(|r| r.value),
         endpoint_url,
         protected: raw.protected.unwrap_or(false),
         schedule,
@@ -113,6 +114,21 @@ fn identity(p: &mut Problems, raw: &raw::RawEnvFile) {
     }
     if let Err(m) = regions::check(&raw.region.value) {
         p.at(&raw.region, "region", m);
+    }
+    if let Some(role) = &raw.cloudformation_role {
+        let r = &role.value;
+        let name_ok = !r.is_empty()
+            && r.len() <= 64
+            && r.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "+=,.@_-".contains(c));
+        let arn_ok = r.starts_with("arn:") && r.contains(":iam::") && r.contains(":role/");
+        if !(name_ok || arn_ok) {
+            p.at(
+                role,
+                "cloudformation_role",
+                format!("{r:?} is neither an IAM role name (up to 64 of letters, digits and +=,.@_-) nor a role ARN (arn:aws:iam::ACCOUNT:role/NAME)"),
+            );
+        }
     }
     if let Some(account) = &raw.account {
         let a = &account.value;

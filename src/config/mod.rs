@@ -107,6 +107,8 @@ pub struct EnvConfig {
     pub stack: String,
     pub region: String,
     pub account: Option<String>,
+    /// The CloudFormation service role, as the file gives it (a name or an ARN).
+    pub cloudformation_role: Option<String>,
     pub endpoint_url: Option<url::Url>,
     pub protected: bool,
     pub schedule: Schedule,
@@ -129,6 +131,22 @@ impl EnvConfig {
     /// True when the environment talks to an emulator on this machine rather than AWS.
     pub fn is_local(&self) -> bool {
         self.endpoint_url.as_ref().is_some_and(is_loopback)
+    }
+}
+
+impl EnvConfig {
+    /// The CloudFormation service role as an ARN: a bare name is a role of `account`.
+    pub fn cloudformation_role_arn(&self, account: &str) -> Option<String> {
+        self.cloudformation_role.as_ref().map(|r| {
+            if r.starts_with("arn:") {
+                r.clone()
+            } else {
+                format!(
+                    "arn:{}:iam::{account}:role/{r}",
+                    regions::partition(&self.region)
+                )
+            }
+        })
     }
 }
 

@@ -39,6 +39,13 @@ pub struct RawEnvFile {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub endpoint_url: Option<Spanned<String>>,
+    /// The CloudFormation service role that creates the stack's resources: a role name
+    /// in the env's account (`fang-prod-cloudformation`) or an ARN. With it, the role
+    /// that runs fangops needs no permission to create resources itself, only to pass
+    /// this one (`fangops iam` prints both). Default: none (the caller's credentials).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub cloudformation_role: Option<Spanned<String>>,
     /// A protected environment (prod) deploys only from `main` in CI, or with an
     /// explicit override that names the stack. Default: false.
     #[serde(default)]

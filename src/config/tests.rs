@@ -663,3 +663,28 @@ fn env_file_at_a_git_revision() {
     let err = super::load_at_rev(&path, "no-such-branch").unwrap_err();
     assert!(format!("{err:#}").contains("no-such-branch"), "{err:#}");
 }
+
+#[test]
+fn cloudformation_role_is_a_role_name_or_arn() {
+    let base = "stack: fang-prod\nregion: eu-west-1\ncompanies: [A]\n";
+    let cfg = parse_str(&format!(
+        "{base}cloudformation_role: fang-prod-cloudformation\n"
+    ))
+    .unwrap();
+    assert_eq!(
+        cfg.cloudformation_role_arn("123456789012").as_deref(),
+        Some("arn:aws:iam::123456789012:role/fang-prod-cloudformation")
+    );
+    let arn = "arn:aws:iam::210987654321:role/deployer";
+    let cfg = parse_str(&format!("{base}cloudformation_role: {arn}\n")).unwrap();
+    assert_eq!(
+        cfg.cloudformation_role_arn("123456789012").as_deref(),
+        Some(arn)
+    );
+    assert_eq!(parse_str(base).unwrap().cloudformation_role_arn("1"), None);
+    assert_one(
+        &format!("{base}cloudformation_role: \"not a role\"\n"),
+        "4:22",
+        "`cloudformation_role`: \"not a role\" is neither an IAM role name",
+    );
+}

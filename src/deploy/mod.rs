@@ -402,6 +402,8 @@ pub struct Prepared {
     pub parameters: Vec<(String, String)>,
     pub fingerprint: String,
     pub tags: Vec<(String, String)>,
+    /// The CloudFormation service role's ARN (`cloudformation_role`), if set.
+    pub role_arn: Option<String>,
 }
 
 /// Reads the env file and the template, takes or builds the artifacts, and derives
@@ -447,6 +449,7 @@ pub async fn prepare(
         ("fangops:env".to_owned(), env.name.clone()),
         ("fangops:stack".to_owned(), env.stack.clone()),
     ];
+    let role_arn = env.cloudformation_role_arn(&account);
     Ok(Prepared {
         env,
         template,
@@ -457,6 +460,7 @@ pub async fn prepare(
         parameters,
         fingerprint,
         tags,
+        role_arn,
     })
 }
 
@@ -589,6 +593,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         template_body: &p.template.body,
         parameters: &p.parameters,
         tags: &p.tags,
+        role_arn: p.role_arn.as_deref(),
     };
     progress.set_message(format!("creating change set {name}"));
     match stack::create_change_set(&cfn, &spec, timing).await? {

@@ -39,6 +39,7 @@ fn spec<'a>(params: &'a [(String, String)]) -> ChangeSetSpec<'a> {
         template_body: "Resources: {}",
         parameters: params,
         tags: &[],
+        role_arn: None,
     }
 }
 

@@ -349,6 +349,8 @@ pub struct ChangeSetSpec<'a> {
     pub template_body: &'a str,
     pub parameters: &'a [(String, String)],
     pub tags: &'a [(String, String)],
+    /// The CloudFormation service role that makes the changes (`RoleARN`), if any.
+    pub role_arn: Option<&'a str>,
 }
 
 /// The outcome of creating a change set.
@@ -392,6 +394,7 @@ pub async fn create_change_set(
                 })
                 .collect(),
         ))
+        .set_role_arn(spec.role_arn.map(str::to_owned))
         .set_tags(Some(
             spec.tags
                 .iter()

@@ -216,6 +216,11 @@ async fn plan_shows_changes_and_leaves_nothing_behind() {
             .any(|c| c["logical_id"] == "SentimentFunction")
     );
     assert_eq!(stack_status(&stack).await, None, "plan created no stack");
+    assert_eq!(
+        stack_status(&format!("{stack}-plan")).await,
+        None,
+        "the scratch stack that held the plan's change set is gone"
+    );
 
     assert_eq!(deploy(p.path(), "t").code, 0);
     let out = plan(&["--detailed-exitcode"]);

@@ -20,6 +20,7 @@ mod faults;
 mod github;
 mod handler;
 mod harness;
+mod iam;
 mod pipeline;
 mod sync;
 mod validate;

@@ -1,0 +1,418 @@
+//! `fangops iam --env E`: the IAM roles fangops itself runs under, filled in for one
+//! environment, from the JSON files in `infra/iam/` (which a user can also paste).
+//!
+//! - A **deploy** role per environment (`AWS_ROLE_DEV`, `AWS_ROLE_PROD`), trusted by
+//!   GitHub's OIDC provider for jobs that run in that GitHub environment: such a job's
+//!   token has `sub` = `repo:OWNER/NAME:environment:ENV`.
+//! - A **plan** role for a protected environment (`AWS_ROLE_PROD_PLAN`), trusted by pull
+//!   request jobs without an environment (`sub` = `repo:OWNER/NAME:pull_request`): it
+//!   creates, reads and deletes change sets on a scratch stack, never executes one, and
+//!   cannot delete the real stack.
+//! - The **CloudFormation service role** (`cloudformation_role` in the env file) that
+//!   creates the stack's resources, so neither role above can create anything itself.
+//!
+//! The policies are tested against what fangops calls: every AWS operation of `deploy`
+//! and `plan` in the integration tests is recorded (`FANGOPS_RECORD_AWS_CALLS`) and
+//! must be granted, and every granted action must be one fangops calls.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::aws::AwsContext;
+use crate::config::{self, EnvConfig, EnvRef};
+use crate::deploy::artifacts;
+
+/// Where the policy files live, under the project root.
+pub const DIR: &str = "infra/iam";
+
+/// What a role is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Purpose {
+    Deploy,
+    Plan,
+    CloudFormation,
+}
+
+impl Purpose {
+    fn files(self) -> (&'static str, &'static str) {
+        match self {
+            Self::Deploy => ("trust-environment.json", "deploy.json"),
+            Self::Plan => ("trust-pull-request.json", "plan.json"),
+            Self::CloudFormation => (
+                "cloudformation-execution-trust.json",
+                "cloudformation-execution.json",
+            ),
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct IamRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+    pub endpoint: Option<url::Url>,
+    /// `OWNER/NAME`, for the trust policies' `sub` claims.
+    pub repository: Option<String>,
+    /// The account id, when neither the env file nor the credentials give it.
+    pub account: Option<String>,
+    pub artifact_bucket: Option<String>,
+}
+
+/// One role: its name, the repository variable the workflows read its ARN from, and
+/// its two policies.
+#[derive(Debug, Clone, Serialize)]
+pub struct Role {
+    pub purpose: Purpose,
+    pub name: String,
+    /// The repository variable holding its ARN (none for the CloudFormation role).
+    pub github_variable: Option<String>,
+    /// Which fangops command runs under it, and where.
+    pub used_by: String,
+    pub trust: serde_json::Value,
+    pub policy: serde_json::Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IamReport {
+    pub env: String,
+    pub stack: String,
+    pub account: String,
+    pub region: String,
+    pub repository: String,
+    pub roles: Vec<Role>,
+    /// What could not be filled in (`{{account}}`, `{{repository}}`), said once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unfilled: Vec<String>,
+}
+
+/// `AWS_ROLE_PROD`, `AWS_ROLE_PROD_PLAN`: the names the workflows use.
+pub fn github_variable(env: &str, purpose: Purpose) -> Option<String> {
+    let base = format!(
+        "AWS_ROLE_{}",
+        env.chars()
+            .map(|c| if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            })
+            .collect::<String>()
+    );
+    match purpose {
+        Purpose::Deploy => Some(base),
+        Purpose::Plan => Some(format!("{base}_PLAN")),
+        Purpose::CloudFormation => None,
+    }
+}
+
+/// The values the policy files' `{{placeholders}}` take.
+#[derive(Debug, Clone)]
+pub struct Values {
+    pub partition: String,
+    pub account: String,
+    pub region: String,
+    pub stack: String,
+    pub artifact_bucket: String,
+    pub repository: String,
+    pub environment: String,
+}
+
+impl Values {
+    fn fill(&self, text: &str) -> String {
+        [
+            ("{{partition}}", &self.partition),
+            ("{{account}}", &self.account),
+            ("{{region}}", &self.region),
+            ("{{stack}}", &self.stack),
+            ("{{artifact_bucket}}", &self.artifact_bucket),
+            ("{{repository}}", &self.repository),
+            ("{{environment}}", &self.environment),
+        ]
+        .iter()
+        .fold(text.to_owned(), |t, (k, v)| t.replace(k, v))
+    }
+}
+
+/// The roles an environment needs: a protected one is also planned on pull requests.
+pub fn purposes(env: &EnvConfig) -> Vec<Purpose> {
+    let mut out = Vec::new();
+    if env.protected {
+        out.push(Purpose::Plan);
+    }
+    out.extend([Purpose::Deploy, Purpose::CloudFormation]);
+    out
+}
+
+fn read_policy(root: &Path, file: &str, values: &Values) -> Result<serde_json::Value> {
+    let path = root.join(DIR).join(file);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    serde_json::from_str(&values.fill(&text))
+        .with_context(|| format!("{} is not valid JSON once filled in", path.display()))
+}
+
+/// The roles of `env`, filled in with `values`.
+pub fn roles(root: &Path, env: &EnvConfig, values: &Values) -> Result<Vec<Role>> {
+    purposes(env)
+        .into_iter()
+        .map(|purpose| {
+            let (trust, policy) = purpose.files();
+            let (name, used_by) = match purpose {
+                Purpose::Deploy => (
+                    format!("{}-deploy", env.stack),
+                    format!(
+                        "`fangops deploy --env {}` in jobs with `environment: {}`",
+                        env.name, env.name
+                    ),
+                ),
+                Purpose::Plan => (
+                    format!("{}-plan", env.stack),
+                    format!("`fangops plan --env {}` in pull request jobs", env.name),
+                ),
+                Purpose::CloudFormation => (
+                    format!("{}-cloudformation", env.stack),
+                    "CloudFormation, creating the stack's resources (`cloudformation_role`); attach the policy inline: it is longer than a managed policy may be"
+                        .to_owned(),
+                ),
+            };
+            Ok(Role {
+                purpose,
+                name,
+                github_variable: github_variable(&env.name, purpose),
+                used_by,
+                trust: read_policy(root, trust, values)?,
+                policy: read_policy(root, policy, values)?,
+            })
+        })
+        .collect()
+}
+
+pub async fn run(req: &IamRequest) -> Result<IamReport> {
+    let env = config::load(&req.env.path(&req.root))?;
+    let mut unfilled = Vec::new();
+    let account = match req.account.clone().or_else(|| env.account.clone()) {
+        Some(a) => a,
+        None => match account_from_credentials(&env, req.endpoint.as_ref()).await {
+            Ok(a) => a,
+            Err(e) => {
+                tracing::debug!("no account from the credentials: {e:#}");
+                unfilled.push(
+                    "{{account}}: pass --account, set `account:` in the env file, or run with credentials"
+                        .to_owned(),
+                );
+                "{{account}}".to_owned()
+            }
+        },
+    };
+    if account != "{{account}}"
+        && (account.len() != 12 || !account.bytes().all(|b| b.is_ascii_digit()))
+    {
+        bail!("{account:?} is not an AWS account id (12 digits)");
+    }
+    let repository = req.repository.clone().unwrap_or_else(|| {
+        unfilled.push(
+            "{{repository}}: pass --repo OWNER/NAME (Actions sets GITHUB_REPOSITORY)".to_owned(),
+        );
+        "{{repository}}".to_owned()
+    });
+    let values = Values {
+        partition: config::regions::partition(&env.region).to_owned(),
+        artifact_bucket: req
+            .artifact_bucket
+            .clone()
+            .unwrap_or_else(|| artifacts::bucket_name(&account, &env.region)),
+        account,
+        region: env.region.clone(),
+        stack: env.stack.clone(),
+        repository,
+        environment: env.name.clone(),
+    };
+    if env
+        .cloudformation_role
+        .as_deref()
+        .is_none_or(|r| !r.ends_with(&format!("{}-cloudformation", env.stack)))
+    {
+        unfilled.push(format!(
+            "the env file should name the CloudFormation role: `cloudformation_role: {}-cloudformation` (the deploy and plan roles may pass only that one)",
+            env.stack
+        ));
+    }
+    Ok(IamReport {
+        roles: roles(&req.root, &env, &values)?,
+        env: env.name,
+        stack: env.stack,
+        account: values.account,
+        region: values.region,
+        repository: values.repository,
+        unfilled,
+    })
+}
+
+async fn account_from_credentials(env: &EnvConfig, endpoint: Option<&url::Url>) -> Result<String> {
+    let ctx = AwsContext::new(env, endpoint).await?;
+    Ok(ctx.identity().await?.account.clone())
+}
+
+/// The IAM action an API operation needs, as `service:Action`, from the service and
+/// operation names the SDK records. S3's differ from its API names; STS's
+/// GetCallerIdentity needs no permission at all.
+pub fn iam_action(service: &str, operation: &str) -> Option<String> {
+    let prefix = match service {
+        "CloudFormation" => "cloudformation",
+        "CloudWatch" => "cloudwatch",
+        "CloudWatchLogs" => "logs",
+        "CostExplorer" => "ce",
+        "DynamoDB" => "dynamodb",
+        "Lambda" => "lambda",
+        "S3" => "s3",
+        "SNS" => "sns",
+        "SQS" => "sqs",
+        "STS" => "sts",
+        "Comprehend" => "comprehend",
+        other => return Some(format!("{}:{operation}", other.to_ascii_lowercase())),
+    };
+    let action = match (prefix, operation) {
+        ("sts", "GetCallerIdentity") => return None,
+        ("s3", "HeadBucket" | "ListObjectsV2" | "ListObjects") => "ListBucket",
+        ("s3", "HeadObject") => "GetObject",
+        ("s3", "PutBucketEncryption") => "PutEncryptionConfiguration",
+        ("s3", "PutPublicAccessBlock") => "PutBucketPublicAccessBlock",
+        ("s3", "ListObjectVersions") => "ListBucketVersions",
+        ("s3", "DeleteObjects") => "DeleteObject",
+        ("lambda", "Invoke") => "InvokeFunction",
+        (_, op) => op,
+    };
+    Some(format!("{prefix}:{action}"))
+}
+
+impl IamReport {
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "IAM roles for {} (stack {}, account {}, {}), repository {}\n",
+            self.env, self.stack, self.account, self.region, self.repository
+        );
+        for role in &self.roles {
+            out += &format!(
+                "\n## {}{}\nUsed by {}.\n\nTrust policy:\n{}\n\nPermission policy:\n{}\n",
+                role.name,
+                role.github_variable
+                    .as_deref()
+                    .map_or(String::new(), |v| format!(" (repository variable {v})")),
+                role.used_by,
+                serde_json::to_string_pretty(&role.trust).unwrap_or_default(),
+                serde_json::to_string_pretty(&role.policy).unwrap_or_default(),
+            );
+        }
+        for u in &self.unfilled {
+            out += &format!("\nnote: {u}\n");
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn operations_map_to_the_actions_iam_checks() {
+        assert_eq!(
+            iam_action("S3", "HeadObject").as_deref(),
+            Some("s3:GetObject")
+        );
+        assert_eq!(
+            iam_action("S3", "ListObjectsV2").as_deref(),
+            Some("s3:ListBucket")
+        );
+        assert_eq!(
+            iam_action("S3", "PutBucketEncryption").as_deref(),
+            Some("s3:PutEncryptionConfiguration")
+        );
+        assert_eq!(
+            iam_action("CloudWatchLogs", "DeleteLogGroup").as_deref(),
+            Some("logs:DeleteLogGroup")
+        );
+        assert_eq!(
+            iam_action("CostExplorer", "GetCostAndUsage").as_deref(),
+            Some("ce:GetCostAndUsage")
+        );
+        assert_eq!(iam_action("STS", "GetCallerIdentity"), None);
+    }
+
+    #[test]
+    fn report_terminal_snapshot() {
+        let report = IamReport {
+            env: "prod".into(),
+            stack: "fang-prod".into(),
+            account: "{{account}}".into(),
+            region: "us-east-1".into(),
+            repository: "acme/pipeline".into(),
+            roles: vec![Role {
+                purpose: Purpose::Plan,
+                name: "fang-prod-plan".into(),
+                github_variable: Some("AWS_ROLE_PROD_PLAN".into()),
+                used_by: "`fangops plan --env prod` in pull request jobs".into(),
+                trust: serde_json::json!({"Statement": [{"Action": "sts:AssumeRoleWithWebIdentity"}]}),
+                policy: serde_json::json!({"Statement": [{"Action": "s3:GetObject"}]}),
+            }],
+            unfilled: vec!["{{account}}: pass --account".into()],
+        };
+        insta::assert_snapshot!(report.render());
+    }
+
+    #[test]
+    fn repository_variables_follow_the_workflows() {
+        assert_eq!(
+            github_variable("prod", Purpose::Deploy).as_deref(),
+            Some("AWS_ROLE_PROD")
+        );
+        assert_eq!(
+            github_variable("prod", Purpose::Plan).as_deref(),
+            Some("AWS_ROLE_PROD_PLAN")
+        );
+        assert_eq!(
+            github_variable("eu-dev", Purpose::Deploy).as_deref(),
+            Some("AWS_ROLE_EU_DEV")
+        );
+        assert_eq!(github_variable("dev", Purpose::CloudFormation), None);
+    }
+
+    #[test]
+    fn the_repository_files_fill_in_to_valid_policies() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let env = config::load(&root.join("environments/prod.yaml")).unwrap();
+        let values = Values {
+            partition: "aws".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            stack: env.stack.clone(),
+            artifact_bucket: "fangops-artifacts-123456789012-us-east-1".into(),
+            repository: "acme/pipeline".into(),
+            environment: "prod".into(),
+        };
+        let roles = roles(root, &env, &values).unwrap();
+        let purposes: Vec<Purpose> = roles.iter().map(|r| r.purpose).collect();
+        assert_eq!(
+            purposes,
+            [Purpose::Plan, Purpose::Deploy, Purpose::CloudFormation]
+        );
+        for role in &roles {
+            let text = format!("{}{}", role.trust, role.policy);
+            assert!(
+                !text.contains("{{"),
+                "{}: a placeholder is left: {text}",
+                role.name
+            );
+        }
+        assert_eq!(
+            roles[1].trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
+            "repo:acme/pipeline:environment:prod"
+        );
+        assert_eq!(
+            roles[0].trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
+            "repo:acme/pipeline:pull_request"
+        );
+    }
+}

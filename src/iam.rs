@@ -83,6 +83,10 @@ pub struct IamReport {
     pub region: String,
     pub repository: String,
     pub roles: Vec<Role>,
+    /// The managed policy `NAME-function-boundary`: the most the functions' roles may
+    /// ever be granted. The CloudFormation role creates roles only under it, so a pull
+    /// request that edits the template cannot make a role that can do more.
+    pub function_boundary: serde_json::Value,
     /// What could not be filled in (`{{account}}`, `{{repository}}`), said once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unfilled: Vec<String>,
@@ -241,6 +245,7 @@ pub async fn run(req: &IamRequest) -> Result<IamReport> {
     }
     Ok(IamReport {
         roles: roles(&req.root, &env, &values)?,
+        function_boundary: read_policy(&req.root, "function-boundary.json", &values)?,
         env: env.name,
         stack: env.stack,
         account: values.account,
@@ -305,6 +310,11 @@ impl IamReport {
                 serde_json::to_string_pretty(&role.policy).unwrap_or_default(),
             );
         }
+        out += &format!(
+            "\n## {}-function-boundary (managed policy)\nThe permissions boundary of the functions' roles: the CloudFormation role creates them only under it.\n\n{}\n",
+            self.stack,
+            serde_json::to_string_pretty(&self.function_boundary).unwrap_or_default()
+        );
         for u in &self.unfilled {
             out += &format!("\nnote: {u}\n");
         }
@@ -357,6 +367,7 @@ mod tests {
                 trust: serde_json::json!({"Statement": [{"Action": "sts:AssumeRoleWithWebIdentity"}]}),
                 policy: serde_json::json!({"Statement": [{"Action": "s3:GetObject"}]}),
             }],
+            function_boundary: serde_json::json!({"Statement": [{"Action": "dynamodb:Scan"}]}),
             unfilled: vec!["{{account}}: pass --account".into()],
         };
         insta::assert_snapshot!(report.render());

@@ -362,7 +362,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
             "stack {stack_name} is in ROLLBACK_COMPLETE; the deploy deletes and creates it again"
         ));
     }
-    let name = deploy::change_set_name();
+    let name = deploy::plan_change_set_name();
     let spec = ChangeSetSpec {
         stack: &stack_name,
         name: &name,
@@ -419,7 +419,7 @@ async fn remove_review_stack(
             match stack::change_sets(cfn, stack).await {
                 Ok(sets) => sets
                     .iter()
-                    .all(|(name, _)| name.starts_with(deploy::CHANGE_SET_PREFIX)),
+                    .all(|s| s.name.starts_with(deploy::CHANGE_SET_PREFIX)),
                 Err(e) => {
                     tracing::warn!("{e:#}");
                     false

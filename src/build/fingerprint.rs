@@ -250,14 +250,15 @@ fn workspace_sections(manifest: &str) -> String {
 
 /// Every file under `dir` (relative to `root`), skipping build output and dot files,
 /// sorted so that the walk order never changes the hash.
-fn files_under(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+fn files_under(root: &Path, crate_dir: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
     let abs = root.join(dir);
     let entries = std::fs::read_dir(&abs).with_context(|| format!("listing {}", abs.display()))?;
     for entry in entries {
         let entry = entry.with_context(|| format!("listing {}", abs.display()))?;
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name.starts_with('.') || name == "target" {
+        // Build output sits at a crate's root; a `target` module deeper down is source.
+        if name.starts_with('.') || (name == "target" && dir == crate_dir) {
             continue;
         }
         let rel = dir.join(&*name);
@@ -265,7 +266,7 @@ fn files_under(root: &Path, dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
             .file_type()
             .with_context(|| format!("reading {}", rel.display()))?;
         if kind.is_dir() {
-            files_under(root, &rel, out)?;
+            files_under(root, crate_dir, &rel, out)?;
         } else {
             out.push(rel);
         }
@@ -335,7 +336,7 @@ pub fn fingerprint(root: &Path, package: &str, recipe: &Recipe) -> Result<String
     }
     let mut files = Vec::new();
     for dir in &dirs {
-        files_under(root, dir, &mut files)?;
+        files_under(root, dir, dir, &mut files)?;
     }
     files.sort();
     for f in files {
@@ -542,7 +543,11 @@ inherits = "release"
         write(ws.path(), "lambdas/producer/.swp", "editor");
         assert_eq!(both(ws.path()), base);
         write(ws.path(), "lambdas/producer/src/new.rs", "");
-        assert_ne!(both(ws.path()).0, base.0);
+        let with_new = both(ws.path());
+        assert_ne!(with_new.0, base.0);
+        // A module named `target` is source.
+        write(ws.path(), "lambdas/producer/src/target/mod.rs", "");
+        assert_ne!(both(ws.path()).0, with_new.0);
     }
 
     #[test]

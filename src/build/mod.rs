@@ -87,14 +87,54 @@ pub fn target_triple(arch: Arch) -> &'static str {
     }
 }
 
-/// The recipe of a Lambda build for `arch`: the target carries the runtime's glibc,
-/// which cargo-zigbuild links against (a native build is checked against it instead).
-pub fn recipe(root: &Path, arch: Arch, profile: &str) -> Result<Recipe> {
+/// How a Lambda binary is built here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Builder {
+    /// `cargo zigbuild` for the glibc-pinned target: from any host.
+    Zigbuild,
+    /// Plain `cargo build`: only on Linux/glibc of the function's architecture, and
+    /// checked against the runtime's glibc afterwards.
+    Native,
+}
+
+/// The builder this machine uses for `arch`, found without running cargo:
+/// cargo-zigbuild when it is on `PATH`, else native cargo where that makes a Lambda
+/// binary. None: this machine cannot build for `arch`.
+pub fn detect_builder(arch: Arch) -> Option<Builder> {
+    let zigbuild = Command::new("cargo-zigbuild")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if zigbuild {
+        Some(Builder::Zigbuild)
+    } else if builds_natively(arch) {
+        Some(Builder::Native)
+    } else {
+        None
+    }
+}
+
+/// The recipe of a Lambda build for `arch`. The target names the builder: zigbuild's
+/// carries the runtime's glibc (`aarch64-unknown-linux-gnu.2.34`), a native build's
+/// does not, so that the two (different bytes) never stand in for each other in the
+/// artifact index. A machine that cannot build looks up zigbuild's, what CI makes.
+pub fn recipe(root: &Path, arch: Arch, profile: &str, builder: Option<Builder>) -> Result<Recipe> {
     Ok(Recipe {
         profile: profile.to_owned(),
-        target: format!("{}.{}", target_triple(arch), elf::RUNTIME_GLIBC),
+        target: target_for(arch, builder),
         toolchain: fingerprint::pinned_toolchain(root)?,
     })
+}
+
+fn target_for(arch: Arch, builder: Option<Builder>) -> String {
+    match builder {
+        Some(Builder::Native) => target_triple(arch).to_owned(),
+        Some(Builder::Zigbuild) | None => {
+            format!("{}.{}", target_triple(arch), elf::RUNTIME_GLIBC)
+        }
+    }
 }
 
 /// The source fingerprint of each function (or of `only` those), by function name.
@@ -125,15 +165,6 @@ pub fn builds_natively(arch: Arch) -> bool {
     cfg!(all(target_os = "linux", target_env = "gnu")) && host_arch() == Some(arch)
 }
 
-fn zigbuild_available(cargo: &Path) -> bool {
-    Command::new(cargo)
-        .args(["zigbuild", "--version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
 fn rust_target_installed(triple: &str) -> bool {
     Command::new("rustup")
         .args(["target", "list", "--installed"])
@@ -147,27 +178,20 @@ fn rust_target_installed(triple: &str) -> bool {
         .unwrap_or(true)
 }
 
-/// How this machine builds for `arch`: cargo-zigbuild wherever it is installed (it
-/// pins glibc to the runtime's), else native cargo where that makes a Lambda binary,
-/// else a message saying what to install.
-fn choose_builder(cargo: &Path, arch: Arch) -> Result<bool> {
+/// The builder for `arch`, or a message saying what to install.
+fn choose_builder(arch: Arch) -> Result<Builder> {
     let triple = target_triple(arch);
-    if zigbuild_available(cargo) {
-        if !rust_target_installed(triple) {
-            bail!(
-                "the Rust target {triple} is not installed; install it with `rustup target add {triple}`"
-            );
-        }
-        return Ok(true);
+    match detect_builder(arch) {
+        Some(Builder::Zigbuild) if !rust_target_installed(triple) => bail!(
+            "the Rust target {triple} is not installed; install it with `rustup target add {triple}`"
+        ),
+        Some(builder) => Ok(builder),
+        None => bail!(
+            "this machine ({} {}) cannot build Lambda binaries for {arch} with plain cargo: install a cross linker with `pip install ziglang cargo-zigbuild` (or `pipx install cargo-zigbuild` and `pipx inject cargo-zigbuild ziglang`) and `rustup target add {triple}`",
+            std::env::consts::OS,
+            std::env::consts::ARCH,
+        ),
     }
-    if builds_natively(arch) {
-        return Ok(false);
-    }
-    bail!(
-        "this machine ({} {}) cannot build Lambda binaries for {arch} with plain cargo: install a cross linker with `pip install ziglang cargo-zigbuild` (or `pipx install cargo-zigbuild` and `pipx inject cargo-zigbuild ziglang`) and `rustup target add {triple}`",
-        std::env::consts::OS,
-        std::env::consts::ARCH,
-    )
 }
 
 /// The machine paths a build remaps: where registry sources and generated code live.
@@ -204,15 +228,16 @@ fn cflags(tools: &Tools) -> String {
 }
 
 pub fn build(req: &BuildRequest) -> Result<BuildReport> {
+    let builder = choose_builder(req.arch)?;
+    let zigbuild = builder == Builder::Zigbuild;
     // Without a pinned toolchain the zips still build; they are only never reused.
-    let recipe = recipe(&req.root, req.arch, &req.profile).unwrap_or_else(|_| Recipe {
-        profile: req.profile.clone(),
-        target: format!("{}.{}", target_triple(req.arch), elf::RUNTIME_GLIBC),
-        toolchain: "unpinned".to_owned(),
-    });
+    let recipe =
+        recipe(&req.root, req.arch, &req.profile, Some(builder)).unwrap_or_else(|_| Recipe {
+            profile: req.profile.clone(),
+            target: target_for(req.arch, Some(builder)),
+            toolchain: "unpinned".to_owned(),
+        });
     let fingerprints = fingerprints(&req.root, &recipe)?;
-    let triple = target_triple(req.arch);
-    let zigbuild = choose_builder(&req.tools.cargo, req.arch)?;
     std::fs::create_dir_all(&req.out).with_context(|| format!("creating {}", req.out.display()))?;
     let mut artifacts = Vec::new();
     for ((function, package), (_, fingerprint)) in FUNCTIONS.iter().zip(&fingerprints) {
@@ -241,11 +266,7 @@ pub fn build(req: &BuildRequest) -> Result<BuildReport> {
     }
     Ok(BuildReport {
         arch: req.arch,
-        target: if zigbuild {
-            recipe.target.clone()
-        } else {
-            triple.to_owned()
-        },
+        target: recipe.target.clone(),
         profile: req.profile.clone(),
         toolchain: recipe.toolchain,
         builder: if zigbuild {
@@ -279,11 +300,8 @@ fn cargo_build(
             "--profile",
             &req.profile,
             "--target",
-            if zigbuild {
-                recipe.target.as_str()
-            } else {
-                target_triple(req.arch)
-            },
+            // zigbuild takes the glibc suffix and gives cargo the plain triple.
+            recipe.target.as_str(),
             "-p",
             package,
             "--bin",

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::types::{
-    BucketLocationConstraint, CreateBucketConfiguration, PublicAccessBlockConfiguration,
-    ServerSideEncryption, ServerSideEncryptionByDefault, ServerSideEncryptionConfiguration,
-    ServerSideEncryptionRule,
+    BucketLocationConstraint, ChecksumAlgorithm, ChecksumMode, CreateBucketConfiguration,
+    PublicAccessBlockConfiguration, ServerSideEncryption, ServerSideEncryptionByDefault,
+    ServerSideEncryptionConfiguration, ServerSideEncryptionRule,
 };
 use serde::{Deserialize, Serialize};
 
@@ -175,23 +175,70 @@ pub async fn lookup(
         tracing::warn!("ignoring index entry s3://{bucket}/{key}: it names another artifact");
         return Ok(None);
     }
-    // The zip may have been removed (a lifecycle rule, a hand): then build again.
-    if !object_exists(s3, bucket, &entry.key).await? {
-        tracing::warn!(
-            "s3://{bucket}/{key} names {}, which is gone; building again",
-            entry.key
-        );
-        return Ok(None);
+    // The zip may have been removed (a lifecycle rule, a hand), or replaced by other
+    // bytes under the same name: then build again.
+    match verify(s3, bucket, &entry.key, &entry.sha256).await? {
+        Stored::Matches => Ok(Some(entry)),
+        Stored::Missing => {
+            tracing::warn!(
+                "s3://{bucket}/{key} names {}, which is gone; building again",
+                entry.key
+            );
+            Ok(None)
+        }
+        Stored::Differs => {
+            tracing::warn!(
+                "s3://{bucket}/{} does not hold the bytes its name promises (S3's SHA-256 checksum differs or is absent); building again",
+                entry.key
+            );
+            Ok(None)
+        }
     }
-    Ok(Some(entry))
 }
 
-/// HeadObject: 404 is "no", 403 is an error that says why S3 may have answered it.
-async fn object_exists(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<bool> {
-    match s3.head_object().bucket(bucket).key(key).send().await {
-        Ok(_) => Ok(true),
+/// What S3 holds under an artifact's key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stored {
+    Missing,
+    /// S3's own SHA-256 checksum of the object (computed when it was uploaded with
+    /// one) is the sha256 the key names.
+    Matches,
+    /// Another checksum, or none: bytes nobody can vouch for.
+    Differs,
+}
+
+/// The sha256 as S3 carries it in `x-amz-checksum-sha256`: the digest in base64.
+fn s3_checksum(sha256_hex: &str) -> Option<String> {
+    let bytes: Option<Vec<u8>> = (0..sha256_hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(sha256_hex.get(i..i + 2)?, 16).ok())
+        .collect();
+    bytes
+        .filter(|b| b.len() == 32)
+        .map(aws_smithy_types::base64::encode)
+}
+
+/// HeadObject with checksums: whether `key` holds exactly the bytes of `sha256`. A 403
+/// is an error that says why S3 may have answered it (s3:ListBucket).
+async fn verify(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, sha256: &str) -> Result<Stored> {
+    let head = s3
+        .head_object()
+        .bucket(bucket)
+        .key(key)
+        .checksum_mode(ChecksumMode::Enabled)
+        .send()
+        .await;
+    match head {
+        Ok(out) => {
+            let expected = s3_checksum(sha256);
+            Ok(if expected.is_some() && out.checksum_sha256() == expected.as_deref() {
+                Stored::Matches
+            } else {
+                Stored::Differs
+            })
+        }
         Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
-            Some(404) => Ok(false),
+            Some(404) => Ok(Stored::Missing),
             Some(403) => Err(crate::aws::error(e)).with_context(|| {
                 format!("checking s3://{bucket}/{key}: 403 Forbidden, which is also S3's answer for a missing key when the credentials lack s3:ListBucket on the bucket")
             }),
@@ -209,16 +256,27 @@ pub async fn record_index(
     for entry in entries {
         let key = index_key(&entry.fingerprint);
         let body = serde_json::to_vec_pretty(entry).context("serializing an index entry")?;
-        s3.put_object()
+        // The first build of a fingerprint stays its entry: a later run never replaces
+        // what earlier deploys (and promotion) relied on.
+        let put = s3
+            .put_object()
             .bucket(bucket)
             .key(&key)
+            .if_none_match("*")
             .content_type("application/json")
             .server_side_encryption(ServerSideEncryption::Aes256)
             .body(body.into())
             .send()
-            .await
-            .map_err(crate::aws::error)
-            .with_context(|| format!("writing the artifact index entry s3://{bucket}/{key}"))?;
+            .await;
+        if let Err(e) = put {
+            let e = crate::aws::error(e);
+            if e.code() != Some("PreconditionFailed") {
+                return Err(e).with_context(|| {
+                    format!("writing the artifact index entry s3://{bucket}/{key}")
+                });
+            }
+            tracing::debug!("s3://{bucket}/{key} was written first by another run");
+        }
     }
     Ok(())
 }
@@ -233,7 +291,8 @@ pub async fn resolve(
     bucket: &str,
 ) -> Result<(Vec<Artifact>, Vec<IndexEntry>)> {
     let arch = build_req.arch;
-    let fingerprints = match build::recipe(&build_req.root, arch, &build_req.profile) {
+    let builder = build::detect_builder(arch);
+    let fingerprints = match build::recipe(&build_req.root, arch, &build_req.profile, builder) {
         Ok(recipe) => Some(build::fingerprints(&build_req.root, &recipe)?),
         Err(e) => {
             tracing::warn!("{e:#}; building every function, reusing none");
@@ -432,16 +491,28 @@ pub async fn upload(
     artifacts: &mut [Artifact],
 ) -> Result<()> {
     let uploads = artifacts.iter().map(|a| async move {
-        if a.origin == Origin::Reused || object_exists(s3, bucket, &a.key).await? {
+        // A reused zip was verified when it was looked up; one already there is kept
+        // only when S3 vouches that it holds these very bytes, else it is replaced.
+        if a.origin == Origin::Reused
+            || verify(s3, bucket, &a.key, &a.sha256).await? == Stored::Matches
+        {
             return Ok(false);
         }
-        s3.put_object()
+        let mut put = s3
+            .put_object()
             .bucket(bucket)
             .key(&a.key)
             .content_type("application/zip")
             .server_side_encryption(ServerSideEncryption::Aes256)
-            .metadata("sha256", &a.sha256)
-            .body(a.bytes.clone().into())
+            .metadata("sha256", &a.sha256);
+        // S3 checks the body against it (400 BadDigest otherwise) and keeps it, so
+        // every later reader can verify the object without downloading it.
+        if let Some(checksum) = s3_checksum(&a.sha256) {
+            put = put
+                .checksum_algorithm(ChecksumAlgorithm::Sha256)
+                .checksum_sha256(checksum);
+        }
+        put.body(a.bytes.clone().into())
             .send()
             .await
             .map_err(crate::aws::error)
@@ -463,6 +534,18 @@ pub async fn upload(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn s3_checksums_are_the_digest_in_base64() {
+        // The SHA-256 of "hello", as `x-amz-checksum-sha256` carries it.
+        let hex = sha256_hex(b"hello");
+        assert_eq!(
+            s3_checksum(&hex).as_deref(),
+            Some("LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ=")
+        );
+        assert_eq!(s3_checksum("not hex"), None);
+        assert_eq!(s3_checksum("abcd"), None);
+    }
 
     #[test]
     fn bucket_name_fits_every_region() {

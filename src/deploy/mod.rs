@@ -41,6 +41,10 @@ use stack::{
 
 /// Change sets fangops creates are named with this prefix (and stale ones cleaned up).
 pub const CHANGE_SET_PREFIX: &str = "fangops-";
+/// A plan's change sets: a deploy leaves those younger than `PLAN_CHANGE_SET_TTL` alone,
+/// since a plan may still be reading one.
+pub const PLAN_CHANGE_SET_PREFIX: &str = "fangops-plan-";
+pub const PLAN_CHANGE_SET_TTL: Duration = Duration::from_secs(3600);
 
 /// Where the zips come from.
 #[derive(Debug, Clone)]
@@ -476,9 +480,18 @@ impl Prepared {
 
 /// A change set name unique enough for one stack.
 pub fn change_set_name() -> String {
+    change_set_name_with(CHANGE_SET_PREFIX)
+}
+
+/// The name of a plan's change set.
+pub fn plan_change_set_name() -> String {
+    change_set_name_with(PLAN_CHANGE_SET_PREFIX)
+}
+
+fn change_set_name_with(prefix: &str) -> String {
     let now = time::OffsetDateTime::now_utc();
     format!(
-        "{CHANGE_SET_PREFIX}{:04}{:02}{:02}{:02}{:02}{:02}-{:04x}",
+        "{prefix}{:04}{:02}{:02}{:02}{:02}{:02}-{:04x}",
         now.year(),
         u8::from(now.month()),
         now.day(),
@@ -583,7 +596,13 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
     report.parameter_changes = parameter_changes(existing.as_ref(), &p.parameters);
     let create = existing.as_ref().is_none_or(StackInfo::is_unborn);
     if existing.is_some() {
-        stack::delete_stale_change_sets(&cfn, &stack_name, CHANGE_SET_PREFIX).await?;
+        stack::delete_stale_change_sets(
+            &cfn,
+            &stack_name,
+            CHANGE_SET_PREFIX,
+            (PLAN_CHANGE_SET_PREFIX, PLAN_CHANGE_SET_TTL),
+        )
+        .await?;
     }
     let name = change_set_name();
     let spec = ChangeSetSpec {
@@ -722,9 +741,14 @@ async fn finish(
         deployed_at: artifacts::now_rfc3339(),
         unpromoted: report.promotion.as_ref().is_some_and(|p| p.overridden),
     };
-    promotion::record(&ctx.s3(), &p.artifact_bucket, &record)
-        .await
-        .context("recording the deploy in the artifact bucket")?;
+    // The stack and the companies are done: a record that cannot be written is a
+    // warning, not a failed deploy (its artifacts are then not promoted, which a
+    // protected env's deploy will say).
+    if let Err(e) = promotion::record(&ctx.s3(), &p.artifact_bucket, &record).await {
+        report
+            .warnings
+            .push(format!("the deploy record was not written: {e:#}"));
+    }
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -782,6 +806,8 @@ pub(crate) mod tests {
 
     #[test]
     fn change_set_names_are_valid() {
+        assert!(plan_change_set_name().starts_with(PLAN_CHANGE_SET_PREFIX));
+        assert!(plan_change_set_name().starts_with(CHANGE_SET_PREFIX));
         let name = change_set_name();
         assert!(name.starts_with(CHANGE_SET_PREFIX));
         assert!(name.len() <= 128);

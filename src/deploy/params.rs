@@ -21,7 +21,7 @@ fn visibility_timeout_s(timeout_s: u32) -> u32 {
 
 /// Every parameter fangops sets, the fingerprint included: what `validate` checks the
 /// template against.
-pub const SET_BY_FANGOPS: [&str; 17] = [
+pub const SET_BY_FANGOPS: [&str; 18] = [
     "Environment",
     "ArtifactBucket",
     "ProducerCodeKey",
@@ -38,6 +38,7 @@ pub const SET_BY_FANGOPS: [&str; 17] = [
     "AlarmEmail",
     "EnforceTls",
     "LambdaConsumesQueue",
+    "RoleBoundary",
     FINGERPRINT,
 ];
 
@@ -89,6 +90,12 @@ pub fn parameters(env: &EnvConfig, code: &Code, local: bool) -> Vec<(String, Str
         ("AlarmEmail", env.alarms.email.clone().unwrap_or_default()),
         ("EnforceTls", (!local).to_string()),
         ("LambdaConsumesQueue", (!local).to_string()),
+        // With a CloudFormation service role, that role may create the function roles
+        // only under the stack's permissions boundary (infra/iam/function-boundary.json).
+        (
+            "RoleBoundary",
+            env.cloudformation_role.is_some().to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

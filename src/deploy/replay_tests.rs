@@ -484,30 +484,66 @@ async fn index_lookup_says_why_s3_may_answer_403() {
     );
 }
 
+/// S3 answers in turn: `(status, body, x-amz-checksum-sha256)`.
+fn s3_replay_with_checksums(responses: Vec<(u16, String, Option<&str>)>) -> StaticReplayClient {
+    use aws_smithy_http_client::test_util::ReplayEvent;
+    use aws_smithy_types::body::SdkBody;
+    StaticReplayClient::new(
+        responses
+            .into_iter()
+            .map(|(status, body, checksum)| {
+                let mut response = http::Response::builder()
+                    .status(status)
+                    .header("content-type", "application/xml");
+                if let Some(c) = checksum {
+                    response = response.header("x-amz-checksum-sha256", c);
+                }
+                ReplayEvent::new(
+                    http::Request::builder()
+                        .uri("https://s3.us-east-1.amazonaws.com/")
+                        .body(SdkBody::empty())
+                        .unwrap(),
+                    response.body(SdkBody::from(body)).unwrap(),
+                )
+            })
+            .collect(),
+    )
+}
+
 #[tokio::test]
-async fn index_hit_is_taken_only_while_its_zip_is_there() {
+async fn index_hit_is_taken_only_while_s3_vouches_for_its_zip() {
+    use super::artifacts::lookup;
     let fp = "f".repeat(64);
-    let replay = s3_replay(vec![(200, &index_entry(&fp)), (200, "")]);
-    let got = super::artifacts::lookup(&s3(&replay), "b", &fp)
-        .await
-        .unwrap();
+    // The entry names sha256 abab…: S3's checksum of that digest, in base64.
+    let ab = aws_smithy_types::base64::encode([0xab_u8; 32]);
+    let replay = s3_replay_with_checksums(vec![
+        (200, index_entry(&fp), None),
+        (200, String::new(), Some(&ab)),
+    ]);
+    let got = lookup(&s3(&replay), "b", &fp).await.unwrap();
     assert_eq!(got.map(|e| e.sha256), Some("ab".repeat(32)));
+    let head = replay.actual_requests().nth(1).unwrap();
+    assert_eq!(
+        head.headers().get("x-amz-checksum-mode"),
+        Some("ENABLED"),
+        "S3 returns a checksum only when asked"
+    );
+    // Other bytes under the same name (a checksum of something else, or none at all, as
+    // an upload without one leaves): not trusted.
+    let other = aws_smithy_types::base64::encode([0xcd_u8; 32]);
+    for checksum in [Some(other.as_str()), None] {
+        let replay = s3_replay_with_checksums(vec![
+            (200, index_entry(&fp), None),
+            (200, String::new(), checksum),
+        ]);
+        assert_eq!(lookup(&s3(&replay), "b", &fp).await.unwrap(), None);
+    }
     // A lifecycle rule removed the zip: HeadObject 404 (no body), so build again.
     let replay = s3_replay(vec![(200, &index_entry(&fp)), (404, "")]);
-    assert_eq!(
-        super::artifacts::lookup(&s3(&replay), "b", &fp)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(lookup(&s3(&replay), "b", &fp).await.unwrap(), None);
     // An entry that names another fingerprint is not trusted.
     let replay = s3_replay(vec![(200, &index_entry(&"e".repeat(64)))]);
-    assert_eq!(
-        super::artifacts::lookup(&s3(&replay), "b", &fp)
-            .await
-            .unwrap(),
-        None
-    );
+    assert_eq!(lookup(&s3(&replay), "b", &fp).await.unwrap(), None);
 }
 
 #[tokio::test]
@@ -530,4 +566,65 @@ async fn artifact_bucket_name_taken_globally_is_refused() {
     .unwrap_err()
     .to_string();
     assert!(err.contains("taken by another AWS account"), "{err}");
+}
+
+/// A deploy cleans up the change sets an interrupted run left, but not a plan's that
+/// is younger than an hour: the plan may still be describing it.
+#[tokio::test]
+async fn stale_change_sets_go_but_a_fresh_plan_change_set_stays() {
+    let now = time::OffsetDateTime::now_utc();
+    let iso = |t: time::OffsetDateTime| {
+        t.format(&time::format_description::well_known::Rfc3339)
+            .unwrap()
+    };
+    let summary = |name: &str, created: &str| {
+        format!(
+            "<member><StackId>{STACK_ID}</StackId><StackName>{STACK}</StackName><ChangeSetName>{name}</ChangeSetName><ExecutionStatus>AVAILABLE</ExecutionStatus><Status>CREATE_COMPLETE</Status><CreationTime>{created}</CreationTime></member>"
+        )
+    };
+    let listing = [
+        summary(
+            "fangops-plan-20261201090000-aaaa",
+            &iso(now - time::Duration::minutes(2)),
+        ),
+        summary(
+            "fangops-plan-20261130090000-bbbb",
+            &iso(now - time::Duration::hours(3)),
+        ),
+        summary(
+            "fangops-20261130090000-cccc",
+            &iso(now - time::Duration::minutes(1)),
+        ),
+        summary("someone-elses", &iso(now - time::Duration::hours(3))),
+    ]
+    .concat();
+    let replay = replay(vec![
+        ok(
+            "ListChangeSets",
+            &format!("<Summaries>{listing}</Summaries>"),
+        ),
+        ok("DeleteChangeSet", ""),
+        ok("DeleteChangeSet", ""),
+    ]);
+    let deleted = stack::delete_stale_change_sets(
+        &cfn(&replay),
+        STACK,
+        super::CHANGE_SET_PREFIX,
+        (super::PLAN_CHANGE_SET_PREFIX, super::PLAN_CHANGE_SET_TTL),
+    )
+    .await
+    .unwrap();
+    assert_eq!(deleted, 2);
+    let bodies: Vec<String> = replay
+        .actual_requests()
+        .map(|r| String::from_utf8_lossy(r.body().bytes().unwrap_or_default()).into_owned())
+        .collect();
+    assert!(
+        bodies[1].contains("fangops-plan-20261130090000-bbbb"),
+        "{bodies:?}"
+    );
+    assert!(
+        bodies[2].contains("fangops-20261130090000-cccc"),
+        "{bodies:?}"
+    );
 }

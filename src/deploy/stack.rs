@@ -501,12 +501,27 @@ pub async fn delete_change_set(cfn: &Client, stack: &str, name: &str) -> Result<
 
 /// Deletes change sets an interrupted fangops run left behind (named `prefix*`, never
 /// executed), so they do not pile up.
-pub async fn delete_stale_change_sets(cfn: &Client, stack: &str, prefix: &str) -> Result<usize> {
+/// Deletes the unexecuted change sets named with `prefix` that an interrupted run left,
+/// except those named with `recent.0` that are younger than `recent.1`: a plan may
+/// still be reading one.
+pub async fn delete_stale_change_sets(
+    cfn: &Client,
+    stack: &str,
+    prefix: &str,
+    recent: (&str, std::time::Duration),
+) -> Result<usize> {
+    let now = std::time::SystemTime::now();
     let stale: Vec<String> = change_sets(cfn, stack)
         .await?
         .into_iter()
-        .filter(|(name, unexecuted)| name.starts_with(prefix) && *unexecuted)
-        .map(|(name, _)| name)
+        .filter(|s| s.name.starts_with(prefix) && s.unexecuted)
+        .filter(|s| {
+            let young = s
+                .created
+                .is_some_and(|c| now.duration_since(c).unwrap_or_default() < recent.1);
+            !(s.name.starts_with(recent.0) && young)
+        })
+        .map(|s| s.name)
         .collect();
     for name in &stale {
         delete_change_set(cfn, stack, name).await?;
@@ -514,8 +529,17 @@ pub async fn delete_stale_change_sets(cfn: &Client, stack: &str, prefix: &str) -
     Ok(stale.len())
 }
 
-/// The change sets of a stack, by name, each with whether it is unexecuted.
-pub async fn change_sets(cfn: &Client, stack: &str) -> Result<Vec<(String, bool)>> {
+/// One change set of a stack, as ListChangeSets gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeSetSummary {
+    pub name: String,
+    /// Not executed (or executing).
+    pub unexecuted: bool,
+    pub created: Option<std::time::SystemTime>,
+}
+
+/// The change sets of a stack.
+pub async fn change_sets(cfn: &Client, stack: &str) -> Result<Vec<ChangeSetSummary>> {
     let mut sets = Vec::new();
     let mut token: Option<String> = None;
     loop {
@@ -534,10 +558,13 @@ pub async fn change_sets(cfn: &Client, stack: &str) -> Result<Vec<(String, bool)
             );
             // moto lists other stacks' change sets too.
             if s.stack_name().is_none_or(|n| n == stack) {
-                sets.push((
-                    s.change_set_name().unwrap_or_default().to_owned(),
+                sets.push(ChangeSetSummary {
+                    name: s.change_set_name().unwrap_or_default().to_owned(),
                     unexecuted,
-                ));
+                    created: s
+                        .creation_time()
+                        .and_then(|t| std::time::SystemTime::try_from(*t).ok()),
+                });
             }
         }
         match out.next_token() {

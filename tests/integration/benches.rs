@@ -108,6 +108,9 @@ fn pr_smoke() {
     // It builds the Lambdas in a clone (the cold figure): one cargo at a time.
     let _lock = crate::support::build_lock();
     let out = smoke("pr.sh", &[]);
-    assert!(out.contains("no compiler ran, 0 files in the target dir"), "{out}");
+    assert!(
+        out.contains("no compiler ran, 0 files in the target dir"),
+        "{out}"
+    );
     assert!(out.contains("cold (nothing cached):"), "{out}");
 }

@@ -684,6 +684,9 @@ async fn plan_checks_the_pages_of_added_companies() {
 /// Lambdas' source fingerprints in the bucket's index and runs no compiler, with an
 /// empty target dir and no cargo anywhere.
 #[tokio::test]
+// The build lock serializes cargo runs across test threads; this test's own runtime
+// has one thread, and nothing on it takes the lock.
+#[allow(clippy::await_holding_lock)]
 async fn a_deploy_of_unchanged_lambda_sources_runs_no_compiler() {
     let _lock = build_lock();
     let copy = source_copy();
@@ -755,5 +758,44 @@ async fn a_deploy_of_unchanged_lambda_sources_runs_no_compiler() {
             .next()
             .is_none(),
         "nothing was compiled"
+    );
+
+    // Other bytes planted under the producer's name: S3 cannot vouch for them (no
+    // SHA-256 checksum of that digest), so the producer is built and uploaded again,
+    // replacing them; the sentiment zip is still reused.
+    let producer_key = second["artifacts"][0]["key"].as_str().unwrap().to_owned();
+    let s3 = crate::support::s3();
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&producer_key)
+        .body(b"PK not the producer".to_vec().into())
+        .send()
+        .await
+        .unwrap();
+    let third = deploy(&mut fangops(copy.path()));
+    assert_eq!(third.code, 0, "{third:?}");
+    let third = third.json();
+    assert_eq!(third["artifacts"][0]["origin"], "built", "{third:#}");
+    assert_eq!(third["artifacts"][0]["uploaded"], true, "{third:#}");
+    assert_eq!(
+        third["artifacts"][0]["sha256"],
+        first["artifacts"][0]["sha256"]
+    );
+    assert_eq!(third["artifacts"][1]["origin"], "reused", "{third:#}");
+    let stored = s3
+        .get_object()
+        .bucket(&bucket)
+        .key(&producer_key)
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(
+        fangops::build::sha256_hex(&stored),
+        first["artifacts"][0]["sha256"].as_str().unwrap()
     );
 }

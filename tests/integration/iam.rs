@@ -11,7 +11,8 @@ use std::path::Path;
 
 use crate::support::{Project, fake_artifacts, fangops, local_env_yaml, repo_root, run, unique};
 
-/// Granted actions the scenario does not reach on moto, each with where it is called.
+/// Granted actions the scenario does not reach on moto, each with where it is called,
+/// and the permissions AWS checks beside an operation (not calls of their own).
 const ELSEWHERE: &[(&str, &str, &str)] = &[
     (
         "deploy",
@@ -32,6 +33,11 @@ const ELSEWHERE: &[(&str, &str, &str)] = &[
         "deploy",
         "iam:PassRole",
         "not an API call: CreateChangeSet with RoleARN needs it",
+    ),
+    (
+        "deploy",
+        "cloudwatch:TagResource",
+        "not an API call: PutMetricAlarm with Tags needs it",
     ),
     (
         "plan",

@@ -120,6 +120,17 @@ fn deploys_never_race_and_forks_never_deploy() {
     assert_eq!(plan["concurrency"]["group"], "fangops-prod");
     assert_eq!(plan["concurrency"]["cancel-in-progress"], false);
     assert_eq!(plan["needs"], "dev", "the plan finds the zips dev indexed");
+    // GitHub cancels a group's pending job when another queues, unless it may queue:
+    // a pull request's plan must never drop a merge's pending prod deploy.
+    let deploy_jobs = [
+        &pr["jobs"]["dev"],
+        plan,
+        &deploy["jobs"]["dev"],
+        &deploy["jobs"]["prod"],
+    ];
+    for job in deploy_jobs {
+        assert_eq!(job["concurrency"]["queue"], "max", "{job}");
+    }
     let prod = &deploy["jobs"]["prod"];
     assert_eq!(
         prod["environment"], "prod",

@@ -628,3 +628,57 @@ async fn stale_change_sets_go_but_a_fresh_plan_change_set_stays() {
         "{bodies:?}"
     );
 }
+
+/// A deploy killed between CreateChangeSet and ExecuteChangeSet leaves a stack that holds
+/// only change sets. The next deploy deletes it and starts afresh (regression: moto gave
+/// a second change set of type CREATE a second stack of the same name, and the next
+/// deploy found the resources of one under the name of the other).
+#[tokio::test]
+async fn a_stack_holding_only_change_sets_is_deleted_before_it_is_created() {
+    let gone = || {
+        error(
+            400,
+            "ValidationError",
+            "Stack with id fang-dev does not exist",
+        )
+    };
+    let replay = replay(vec![
+        ok("DescribeStacks", &stack_xml("REVIEW_IN_PROGRESS")),
+        events(&[event_xml(
+            "e1",
+            STACK,
+            "AWS::CloudFormation::Stack",
+            "REVIEW_IN_PROGRESS",
+            "User Initiated",
+        )]),
+        ok("DeleteStack", ""),
+        events(&[event_xml(
+            "e2",
+            STACK,
+            "AWS::CloudFormation::Stack",
+            "DELETE_COMPLETE",
+            "",
+        )]),
+        gone(),
+        gone(),
+        gone(),
+    ]);
+    let said = std::sync::Mutex::new(Vec::<String>::new());
+    let settled = stack::settle(&cfn(&replay), STACK, timing(), &|l: &str| {
+        said.lock().unwrap().push(l.to_owned());
+    })
+    .await
+    .unwrap();
+    assert!(
+        settled.existing.is_none(),
+        "the next change set creates the stack"
+    );
+    assert!(!settled.recreated);
+    let said = said.into_inner().unwrap();
+    assert!(said[0].contains("holds only change sets"), "{said:?}");
+    assert!(
+        actions(&replay).contains(&"DeleteStack".to_owned()),
+        "{:?}",
+        actions(&replay)
+    );
+}

@@ -322,6 +322,26 @@ pub async fn settle(
                 recreated: true,
             })
         }
+        // A deploy was interrupted between creating its change set and executing it:
+        // the stack holds nothing but change sets. It is deleted and made afresh rather
+        // than given another change set, which emulators answer with a second stack of
+        // the same name.
+        "REVIEW_IN_PROGRESS" => {
+            say(&format!(
+                "stack {stack} holds only change sets (an earlier deploy stopped before executing one); deleting it and creating it afresh"
+            ));
+            let deleted = delete(cfn, stack, timing, &|e| say(&event_line(e))).await?;
+            if !deleted.ok {
+                bail!(
+                    "deleting stack {stack} (left in REVIEW_IN_PROGRESS) ended in {}",
+                    deleted.status
+                );
+            }
+            Ok(Settled {
+                existing: None,
+                recreated: false,
+            })
+        }
         s @ ("ROLLBACK_FAILED"
         | "DELETE_FAILED"
         | "UPDATE_ROLLBACK_FAILED"

@@ -17,7 +17,7 @@ const ELSEWHERE: &[(&str, &str, &str)] = &[
     (
         "deploy",
         "cloudformation:DeleteStack",
-        "a stack left in ROLLBACK_COMPLETE is deleted before it is created again (deploy::stack::settle, replay-tested)",
+        "a stack left in ROLLBACK_COMPLETE, or holding only change sets, is deleted before it is created again (deploy::stack::settle, replay-tested)",
     ),
     (
         "deploy",

@@ -137,7 +137,7 @@ fn target_for(arch: Arch, builder: Option<Builder>) -> String {
     }
 }
 
-/// The source fingerprint of each function (or of `only` those), by function name.
+/// The source fingerprint of each function, by function name.
 pub fn fingerprints(root: &Path, recipe: &Recipe) -> Result<Vec<(String, String)>> {
     FUNCTIONS
         .iter()

@@ -305,43 +305,35 @@ pub async fn settle(
             recreated: false,
         });
     };
+    // Two states no change set can move forward: delete the stack and start afresh.
+    let why = match info.status.as_str() {
+        "ROLLBACK_COMPLETE" => Some(
+            "is in ROLLBACK_COMPLETE: its first create failed and it cannot be updated; deleting it and creating it again",
+        ),
+        // A deploy stopped between creating its change set and executing it: the stack
+        // holds nothing but change sets. Another CREATE change set on it is what AWS
+        // allows, but emulators answer it with a second stack of the same name.
+        "REVIEW_IN_PROGRESS" => Some(
+            "holds only change sets (an earlier deploy stopped before executing one); deleting it and creating it afresh",
+        ),
+        _ => None,
+    };
+    if let Some(why) = why {
+        say(&format!("stack {stack} {why}"));
+        let deleted = delete(cfn, stack, timing, &|e| say(&event_line(e))).await?;
+        if !deleted.ok {
+            bail!(
+                "deleting stack {stack} (left in {}) ended in {}",
+                info.status,
+                deleted.status
+            );
+        }
+        return Ok(Settled {
+            existing: None,
+            recreated: info.status == "ROLLBACK_COMPLETE",
+        });
+    }
     match info.status.as_str() {
-        "ROLLBACK_COMPLETE" => {
-            say(&format!(
-                "stack {stack} is in ROLLBACK_COMPLETE: its first create failed and it cannot be updated; deleting it and creating it again"
-            ));
-            let deleted = delete(cfn, stack, timing, &|e| say(&event_line(e))).await?;
-            if !deleted.ok {
-                bail!(
-                    "deleting stack {stack} (left in ROLLBACK_COMPLETE) ended in {}",
-                    deleted.status
-                );
-            }
-            Ok(Settled {
-                existing: None,
-                recreated: true,
-            })
-        }
-        // A deploy was interrupted between creating its change set and executing it:
-        // the stack holds nothing but change sets. It is deleted and made afresh rather
-        // than given another change set, which emulators answer with a second stack of
-        // the same name.
-        "REVIEW_IN_PROGRESS" => {
-            say(&format!(
-                "stack {stack} holds only change sets (an earlier deploy stopped before executing one); deleting it and creating it afresh"
-            ));
-            let deleted = delete(cfn, stack, timing, &|e| say(&event_line(e))).await?;
-            if !deleted.ok {
-                bail!(
-                    "deleting stack {stack} (left in REVIEW_IN_PROGRESS) ended in {}",
-                    deleted.status
-                );
-            }
-            Ok(Settled {
-                existing: None,
-                recreated: false,
-            })
-        }
         s @ ("ROLLBACK_FAILED"
         | "DELETE_FAILED"
         | "UPDATE_ROLLBACK_FAILED"

@@ -284,6 +284,31 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
     if let Some(cost) = &p.cost {
         summary.row([raw("Cost"), raw(cost_line(cost))]);
     }
+    let unpromoted: Vec<&str> = p
+        .promotion
+        .iter()
+        .flat_map(|pr| &pr.artifacts)
+        .filter(|a| !a.promoted())
+        .map(|a| a.function.as_str())
+        .collect();
+    if let Some(pr) = &p.promotion {
+        let ran = pr.artifacts.len() - unpromoted.len();
+        summary.row([
+            raw("Artifacts"),
+            raw(if unpromoted.is_empty() {
+                format!(
+                    "{} ran in another environment first",
+                    plural(ran, "zip", "zips")
+                )
+            } else {
+                format!(
+                    "**{} ran nowhere yet**: the deploy will refuse {}",
+                    plural(unpromoted.len(), "zip", "zips"),
+                    if unpromoted.len() == 1 { "it" } else { "them" }
+                )
+            }),
+        ]);
+    }
     head += &summary.render();
     head.push('\n');
 
@@ -320,6 +345,14 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
             md(why)
         );
     }
+    if !unpromoted.is_empty() {
+        head += &format!(
+            "> [!CAUTION]\n> {} ran in no other environment: this protected environment's deploy will refuse {}. A deploy of the same commit to dev promotes {}; `--allow-unpromoted` overrides.\n\n",
+            unpromoted.join(" and "),
+            if unpromoted.len() == 1 { "it" } else { "them" },
+            if unpromoted.len() == 1 { "it" } else { "them" },
+        );
+    }
     if p.replacements > 0 {
         head += &format!(
             "> [!WARNING]\n> {} replaced (deleted and created again): data in {} can be lost.\n\n",
@@ -337,6 +370,11 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
             head += &render_parameter_changes_markdown(&p.parameter_changes);
             head.push('\n');
         }
+    }
+    if let Some(pr) = &p.promotion {
+        head += "**Artifacts** this deploy would run, and where each ran before\n\n";
+        head += &pr.render_markdown();
+        head.push('\n');
     }
     if company_changes > 0 {
         head += &format!(
@@ -686,6 +724,54 @@ mod tests {
         let c = plan_comment(&plan(companies, None), None);
         assert!(c.lines().nth(1).unwrap().contains("— **blocked**: the sync would delete 3 of the 5 companies in the table, 60% of it, more than the 50% allowed \\(sync.max\\_delete\\_percent\\)"), "{c}");
         assert!(c.contains("> [!CAUTION]"), "{c}");
+    }
+
+    /// A protected env's plan: the zips it would deploy, by sha256, with where each ran;
+    /// one that ran nowhere is a caution the deploy will act on.
+    #[test]
+    fn a_protected_plan_lists_its_artifacts_and_where_they_ran() {
+        use crate::deploy::promotion::{Promotion, PromotionReport, RanIn};
+        let mut report = plan(live(&[], &[], 5), None);
+        report.env = "prod".into();
+        report.stack = "fang-prod".into();
+        report.promotion = Some(PromotionReport {
+            artifacts: vec![
+                Promotion {
+                    function: "producer".into(),
+                    sha256: "ab".repeat(32),
+                    ran_in: vec![RanIn {
+                        env: "dev".into(),
+                        stack: "fang-dev".into(),
+                        commit: Some("0123456789abcdef".into()),
+                        deployed_at: "2026-12-01T07:00:00Z".into(),
+                        running: true,
+                    }],
+                },
+                Promotion {
+                    function: "sentiment".into(),
+                    sha256: "cd".repeat(32),
+                    ran_in: Vec::new(),
+                },
+            ],
+            overridden: false,
+        });
+        let c = plan_comment(&report, Some("abc1234"));
+        assert!(
+            c.contains("| Artifacts | **1 zip ran nowhere yet**: the deploy will refuse it |"),
+            "{c}"
+        );
+        assert!(
+            c.contains("> [!CAUTION]\n> sentiment ran in no other environment"),
+            "{c}"
+        );
+        assert!(
+            c.contains(&format!(
+                "| producer | `{}` | dev (`fang-dev`) at `0123456`, 2026-12-01, running now |",
+                "ab".repeat(32)
+            )),
+            "{c}"
+        );
+        insta::assert_snapshot!("comment_protected_plan_artifacts", c);
     }
 
     #[test]

@@ -32,6 +32,7 @@ pub mod drift;
 pub mod edit;
 pub mod exit;
 pub mod github;
+pub mod history;
 pub mod iam;
 pub mod markdown;
 pub mod output;

@@ -56,6 +56,7 @@ impl DeployArgs {
             sync: !self.no_sync,
             allow_mass_delete: self.allow_mass_delete,
             allow_unpromoted: self.allow_unpromoted,
+            started_at: fangops::deploy::artifacts::now_rfc3339_millis(),
         };
         let report = fangops::deploy::deploy(&req, &ctx.ui).await?;
         write_out(self.report.as_deref(), &report.render_markdown())?;

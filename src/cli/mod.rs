@@ -12,6 +12,7 @@ mod cost;
 mod deploy;
 mod doctor;
 mod drift;
+mod history;
 mod iam;
 mod plan;
 pub mod process;
@@ -108,6 +109,8 @@ pub enum Command {
     Schema(schema::SchemaArgs),
     /// Print the IAM roles fangops runs under (deploy, plan, CloudFormation), filled in.
     Iam(iam::IamArgs),
+    /// List an environment's deploys, newest first, from their records.
+    History(history::HistoryArgs),
 }
 
 /// What every subcommand gets besides its own arguments.
@@ -155,6 +158,7 @@ impl Command {
             Self::Results(a) => a.run(ctx).await,
             Self::Schema(a) => a.run(),
             Self::Iam(a) => a.run(ctx).await,
+            Self::History(a) => a.run(ctx).await,
         }
     }
 }

@@ -366,6 +366,22 @@ pub async fn resolve(
         .map(|a| (a, index))
 }
 
+/// Now, as RFC 3339 to the millisecond with a fixed width, so that deploy records
+/// (whose keys carry it) sort by time and two deploys in one second stay apart.
+pub fn now_rfc3339_millis() -> String {
+    let t = time::OffsetDateTime::now_utc();
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
 /// Now, as RFC 3339 to the second (what the records in the bucket carry).
 pub fn now_rfc3339() -> String {
     let now = time::OffsetDateTime::now_utc();

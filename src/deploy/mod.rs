@@ -79,6 +79,8 @@ pub struct DeployRequest {
     pub allow_mass_delete: bool,
     /// Let a protected env take artifacts no other env deployed (recorded).
     pub allow_unpromoted: bool,
+    /// When the command started (RFC 3339), for the deploy's record.
+    pub started_at: String,
 }
 
 /// How a deploy or plan knew what changes: the fingerprint on the stack matched (no
@@ -646,6 +648,7 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
     if !finished.ok {
         report.outcome = Outcome::Failed;
         report.failures = finished.failures;
+        record_deploy(&mut report, &p, &ctx, req).await;
         report.duration_s = started.elapsed().as_secs_f64();
         return Ok(report);
     }
@@ -723,6 +726,21 @@ async fn finish(
     }
     report.alarms = Some(alarms);
     report.cost = crate::cost::section_or_warn(&req.root, ctx, &p.env, None).await;
+    record_deploy(&mut report, p, ctx, req).await;
+    report.duration_s = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Leaves the deploy's record in the artifact bucket, failed ones too: what
+/// `fangops history` lists, and what promotes a non-protected env's artifacts. The
+/// stack is done by now, so a record that cannot be written is a warning, not a failed
+/// deploy (its artifacts are then not promoted, which a protected env's deploy says).
+async fn record_deploy(
+    report: &mut DeployReport,
+    p: &Prepared,
+    ctx: &AwsContext,
+    req: &DeployRequest,
+) {
     let record = promotion::Record {
         env: p.env.name.clone(),
         stack: p.env.stack.clone(),
@@ -733,24 +751,29 @@ async fn finish(
             .and_then(|v| v.as_str().map(str::to_owned))
             .unwrap_or_default(),
         fingerprint: p.fingerprint.clone(),
+        template_sha256: build::sha256_hex(p.template.body.as_bytes()),
+        parameters: p
+            .parameters
+            .iter()
+            .filter(|(k, _)| k != params::FINGERPRINT)
+            .cloned()
+            .collect(),
+        companies: p.env.companies.len(),
         artifacts: report
             .artifacts
             .iter()
             .map(promotion::RecordedArtifact::of)
             .collect(),
-        deployed_at: artifacts::now_rfc3339(),
+        started_at: req.started_at.clone(),
+        deployed_at: artifacts::now_rfc3339_millis(),
         unpromoted: report.promotion.as_ref().is_some_and(|p| p.overridden),
     };
-    // The stack and the companies are done: a record that cannot be written is a
-    // warning, not a failed deploy (its artifacts are then not promoted, which a
-    // protected env's deploy will say).
-    if let Err(e) = promotion::record(&ctx.s3(), &p.artifact_bucket, &record).await {
+    let written = promotion::record(&ctx.s3(), &p.artifact_bucket, &record, &p.template.body).await;
+    if let Err(e) = written {
         report
             .warnings
             .push(format!("the deploy record was not written: {e:#}"));
     }
-    report.duration_s = started.elapsed().as_secs_f64();
-    Ok(report)
 }
 
 #[cfg(test)]

@@ -26,10 +26,23 @@ pub struct Record {
     pub protected: bool,
     /// The commit deployed (`GITHUB_SHA` in Actions), when known.
     pub commit: Option<String>,
+    /// `created`, `updated`, `unchanged` or `failed`.
     pub outcome: String,
     /// The stack's fingerprint (template and parameters).
     pub fingerprint: String,
+    /// The template's sha256; the text is kept at `templates/<sha256>.yaml`.
+    #[serde(default)]
+    pub template_sha256: String,
+    /// Every parameter the stack was given (the fingerprint aside).
+    #[serde(default)]
+    pub parameters: std::collections::BTreeMap<String, String>,
+    /// How many companies the env file listed.
+    #[serde(default)]
+    pub companies: usize,
     pub artifacts: Vec<RecordedArtifact>,
+    /// When the deploy started and ended (RFC 3339).
+    #[serde(default)]
+    pub started_at: String,
     pub deployed_at: String,
     /// Deployed to a protected env without promotion (`--allow-unpromoted`).
     #[serde(default)]
@@ -87,12 +100,12 @@ pub struct PromotionReport {
     pub overridden: bool,
 }
 
-fn history_key(stack: &str, deployed_at: &str) -> String {
+pub fn history_key(stack: &str, deployed_at: &str) -> String {
     // RFC 3339 with the colons taken out sorts by time and needs no escaping.
     format!("deployments/{stack}/{}.json", deployed_at.replace(':', ""))
 }
 
-fn latest_key(stack: &str) -> String {
+pub fn latest_key(stack: &str) -> String {
     format!("deployments/{stack}/latest.json")
 }
 
@@ -114,9 +127,30 @@ async fn put_json(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8
     Ok(())
 }
 
-/// Writes a successful deploy's record, and for a non-protected env the marks that
-/// promote its artifacts.
-pub async fn record(s3: &aws_sdk_s3::Client, bucket: &str, record: &Record) -> Result<()> {
+/// The key of a template's text, by its sha256.
+pub fn template_key(sha256: &str) -> String {
+    format!("templates/{sha256}.yaml")
+}
+
+/// Writes a deploy's record and the template it sent; for a successful deploy of a
+/// non-protected env, also the marks that promote its artifacts.
+pub async fn record(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    record: &Record,
+    template: &str,
+) -> Result<()> {
+    let key = template_key(&record.template_sha256);
+    s3.put_object()
+        .bucket(bucket)
+        .key(&key)
+        .content_type("application/yaml")
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .body(template.as_bytes().to_vec().into())
+        .send()
+        .await
+        .map_err(crate::aws::error)
+        .with_context(|| format!("writing s3://{bucket}/{key}"))?;
     let body = serde_json::to_vec_pretty(record).context("serializing the deploy record")?;
     put_json(
         s3,
@@ -125,6 +159,10 @@ pub async fn record(s3: &aws_sdk_s3::Client, bucket: &str, record: &Record) -> R
         body.clone(),
     )
     .await?;
+    if record.outcome == "failed" {
+        // Neither promoted nor what the stack runs: `latest` stays the last good one.
+        return Ok(());
+    }
     if !record.protected {
         for a in &record.artifacts {
             put_json(
@@ -140,7 +178,7 @@ pub async fn record(s3: &aws_sdk_s3::Client, bucket: &str, record: &Record) -> R
     put_json(s3, bucket, &latest_key(&record.stack), body).await
 }
 
-async fn get_json<T: serde::de::DeserializeOwned>(
+pub async fn get_json<T: serde::de::DeserializeOwned>(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,
@@ -372,6 +410,18 @@ mod tests {
             overridden: true,
         };
         insta::assert_snapshot!(report.render_markdown());
+    }
+
+    #[test]
+    fn record_times_sort_as_text() {
+        let a = crate::deploy::artifacts::now_rfc3339_millis();
+        std::thread::sleep(std::time::Duration::from_millis(3));
+        let b = crate::deploy::artifacts::now_rfc3339_millis();
+        assert_eq!(a.len(), "2026-12-01T07:00:00.000Z".len());
+        assert!(a < b, "{a} {b}");
+        assert!(
+            time::OffsetDateTime::parse(&a, &time::format_description::well_known::Rfc3339).is_ok()
+        );
     }
 
     #[test]

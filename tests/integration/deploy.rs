@@ -799,3 +799,94 @@ async fn a_deploy_of_unchanged_lambda_sources_runs_no_compiler() {
         first["artifacts"][0]["sha256"].as_str().unwrap()
     );
 }
+
+/// Every deploy leaves a record, and `fangops history` lists them newest first, with
+/// what rollback needs to redeploy one: the template (kept by its sha256), every
+/// parameter, and the artifacts.
+#[tokio::test]
+async fn history_lists_every_deploy_newest_first() {
+    let p = Project::new();
+    let stack = unique("fang-hist");
+    let bucket = unique("fangops-artifacts-hist");
+    let deploy_with = |companies: &[&str], extra: &str| {
+        p.env_file("t", local_env_yaml(&stack, &names(companies)) + extra);
+        let out = run(with_moto(
+            fangops(p.path())
+                .args([
+                    "deploy",
+                    "--env",
+                    "t",
+                    "--artifact-bucket",
+                    &bucket,
+                    "--artifacts",
+                ])
+                .arg(fake_artifacts())
+                .env("GITHUB_SHA", "0123456789abcdef0123456789abcdef01234567"),
+        ));
+        assert_eq!(out.code, 0, "{out:?}");
+    };
+    deploy_with(&["Apple"], "");
+    deploy_with(&["Apple"], "");
+    deploy_with(&["Apple", "Netflix"], "lambda:\n  memory_mb: 512\n");
+
+    let out = run(with_moto(fangops(p.path()).args([
+        "history",
+        "--env",
+        "t",
+        "--json",
+        "--artifact-bucket",
+        &bucket,
+    ])));
+    assert_eq!(out.code, 0, "{out:?}");
+    let history = out.json();
+    let deploys = history["deploys"].as_array().unwrap();
+    let outcomes: Vec<&str> = deploys
+        .iter()
+        .map(|d| d["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["updated", "unchanged", "created"], "{history:#}");
+    assert_eq!(deploys[0]["companies"], 2);
+    assert_eq!(deploys[0]["parameters"]["MemoryMb"], "512");
+    assert_eq!(deploys[2]["parameters"]["MemoryMb"], "256");
+    assert_eq!(
+        deploys[0]["commit"],
+        "0123456789abcdef0123456789abcdef01234567"
+    );
+    assert!(
+        deploys[0]["started_at"].as_str().unwrap() <= deploys[0]["deployed_at"].as_str().unwrap()
+    );
+    let template = crate::support::s3()
+        .get_object()
+        .bucket(&bucket)
+        .key(format!(
+            "templates/{}.yaml",
+            deploys[0]["template_sha256"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap()
+        .body
+        .collect()
+        .await
+        .unwrap()
+        .into_bytes();
+    assert_eq!(
+        template,
+        std::fs::read(p.template_path()).unwrap(),
+        "the record's template is kept"
+    );
+    // --limit keeps the newest and says how many are left out.
+    let out = run(with_moto(fangops(p.path()).args([
+        "history",
+        "--env",
+        "t",
+        "--limit",
+        "1",
+        "--artifact-bucket",
+        &bucket,
+    ])));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("| updated |"), "{}", out.stdout);
+    assert!(!out.stdout.contains("| created |"), "{}", out.stdout);
+    assert!(out.stdout.contains("2 older not shown"), "{}", out.stdout);
+}

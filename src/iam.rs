@@ -425,5 +425,62 @@ mod tests {
             roles[0].trust["Statement"][0]["Condition"]["StringEquals"]["token.actions.githubusercontent.com:sub"],
             "repo:acme/pipeline:pull_request"
         );
+
+        // The CloudFormation role creates and edits roles only under the stack's
+        // permissions boundary, and may never remove it.
+        let statements =
+            |policy: &serde_json::Value| policy["Statement"].as_array().unwrap().clone();
+        let cfn = statements(&roles[2].policy);
+        let guarded: Vec<_> = cfn
+            .iter()
+            .filter(|s| {
+                let a = s["Action"].to_string();
+                a.contains("iam:CreateRole") || a.contains("iam:PutRolePolicy")
+            })
+            .collect();
+        assert_eq!(guarded.len(), 1, "{guarded:?}");
+        assert_eq!(
+            guarded[0]["Condition"]["StringEquals"]["iam:PermissionsBoundary"],
+            "arn:aws:iam::123456789012:policy/fang-prod-function-boundary"
+        );
+        assert!(
+            !roles[2]
+                .policy
+                .to_string()
+                .contains("DeleteRolePermissionsBoundary")
+        );
+        // The boundary holds every action the template grants its functions.
+        let boundary = read_policy(root, "function-boundary.json", &values)
+            .unwrap()
+            .to_string();
+        let template = std::fs::read_to_string(root.join("infra/template.yaml")).unwrap();
+        for action in [
+            "dynamodb:Scan",
+            "sqs:SendMessage",
+            "sqs:ReceiveMessage",
+            "sqs:ChangeMessageVisibility",
+            "s3:PutObject",
+            "s3:ListBucket",
+            "cloudwatch:EnableAlarmActions",
+            "comprehend:BatchDetectSentiment",
+            "logs:PutLogEvents",
+        ] {
+            assert!(template.contains(action), "{action}");
+            assert!(boundary.contains(action), "the boundary lacks {action}");
+        }
+        // The index is written only where no entry is (If-None-Match): a branch's
+        // deploy cannot replace an entry main's deploys rely on.
+        let index_writes: Vec<_> = statements(&roles[1].policy)
+            .into_iter()
+            .filter(|s| {
+                s["Resource"].to_string().contains("/index/*")
+                    && s["Action"].to_string().contains("s3:PutObject")
+            })
+            .collect();
+        assert_eq!(index_writes.len(), 1, "{index_writes:?}");
+        assert_eq!(
+            index_writes[0]["Condition"]["Null"]["s3:if-none-match"],
+            "false"
+        );
     }
 }

@@ -417,9 +417,18 @@ async fn remove_review_stack(
     let still_ours = match stack::describe(cfn, stack).await {
         Ok(Some(info)) if info.status == "REVIEW_IN_PROGRESS" => {
             match stack::change_sets(cfn, stack).await {
-                Ok(sets) => sets
-                    .iter()
-                    .all(|s| s.name.starts_with(deploy::CHANGE_SET_PREFIX)),
+                // Only plans' change sets, and none of another plan that may still be
+                // reading its own: this one's, or ones past their time.
+                Ok(sets) => {
+                    let now = std::time::SystemTime::now();
+                    sets.iter().all(|s| {
+                        let old = s.created.is_some_and(|c| {
+                            now.duration_since(c).unwrap_or_default() >= deploy::PLAN_CHANGE_SET_TTL
+                        });
+                        s.name.starts_with(deploy::PLAN_CHANGE_SET_PREFIX)
+                            && (s.name == change_set || old)
+                    })
+                }
                 Err(e) => {
                     tracing::warn!("{e:#}");
                     false

@@ -140,32 +140,42 @@ pub fn inspect(binary: &[u8]) -> Result<Bootstrap, BootstrapError> {
     let shoff = r.u64(0x28)?;
     let shentsize = usize::from(r.u16(0x3a)?);
     let shnum = usize::from(r.u16(0x3c)?);
+    // Every offset comes from the file: sums and products are checked, so a crafted
+    // header is Malformed, never an overflow.
+    let add = |a: usize, b: usize| {
+        a.checked_add(b)
+            .ok_or(BootstrapError::Malformed("an offset overflows"))
+    };
+    let mul = |a: usize, b: usize| {
+        a.checked_mul(b)
+            .ok_or(BootstrapError::Malformed("an offset overflows"))
+    };
     let mut glibc = None;
     for i in 0..shnum {
-        let sh = shoff + i * shentsize;
-        if r.u32(sh + 4)? != SHT_GNU_VERNEED {
+        let sh = add(shoff, mul(i, shentsize)?)?;
+        if r.u32(add(sh, 4)?)? != SHT_GNU_VERNEED {
             continue;
         }
-        let offset = r.u64(sh + 0x18)?;
-        let link = r.u32(sh + 0x28)? as usize;
-        let count = r.u32(sh + 0x2c)? as usize; // sh_info: the number of entries
-        let strtab = r.u64(shoff + link * shentsize + 0x18)?;
+        let offset = r.u64(add(sh, 0x18)?)?;
+        let link = r.u32(add(sh, 0x28)?)? as usize;
+        let count = r.u32(add(sh, 0x2c)?)? as usize; // sh_info: the number of entries
+        let strtab = r.u64(add(add(shoff, mul(link, shentsize)?)?, 0x18)?)?;
         let mut need = offset;
         for _ in 0..count {
-            let aux_count = usize::from(r.u16(need + 2)?);
-            let mut aux = need + r.u32(need + 8)? as usize;
+            let aux_count = usize::from(r.u16(add(need, 2)?)?);
+            let mut aux = add(need, r.u32(add(need, 8)?)? as usize)?;
             for _ in 0..aux_count {
-                let name = r.c_str(strtab + r.u32(aux + 8)? as usize)?;
+                let name = r.c_str(add(strtab, r.u32(add(aux, 8)?)? as usize)?)?;
                 if let Some(v) = parse_glibc(name) {
                     glibc = glibc.max(Some(v));
                 }
-                aux += r.u32(aux + 12)? as usize;
+                aux = add(aux, r.u32(add(aux, 12)?)? as usize)?;
             }
-            let next = r.u32(need + 12)? as usize;
+            let next = r.u32(add(need, 12)?)? as usize;
             if next == 0 {
                 break;
             }
-            need += next;
+            need = add(need, next)?;
         }
     }
     Ok(Bootstrap { arch, glibc })
@@ -323,6 +333,13 @@ mod tests {
         let err = check(b"\xcf\xfa\xed\xfe\x0c\x00\x00\x01", Arch::Arm64).unwrap_err();
         assert!(matches!(err, BootstrapError::NotElf(_)));
         assert!(err.to_string().contains("not a Linux executable"), "{err}");
+        // Offsets near usize::MAX: Malformed, not an overflow.
+        let mut huge = sample(Arch::X86_64, &["GLIBC_2.17"]);
+        huge[0x28..0x30].copy_from_slice(&u64::MAX.to_le_bytes());
+        assert!(matches!(
+            check(&huge, Arch::X86_64),
+            Err(BootstrapError::Malformed(_))
+        ));
         let mut truncated = sample(Arch::X86_64, &["GLIBC_2.17"]);
         truncated.truncate(200);
         assert!(matches!(

@@ -194,16 +194,31 @@ impl Lock {
 /// The workspace members by package name, read from the root manifest's `members`
 /// and each member's `name`.
 fn member_dirs(root: &Path, manifest: &str) -> Result<BTreeMap<String, PathBuf>> {
-    let members = manifest
+    // `members = [ ... ]`, on one line or several.
+    let start = manifest
         .lines()
-        .find_map(|l| {
+        .position(|l| {
             l.trim()
-                .strip_prefix("members")?
-                .trim_start()
-                .strip_prefix('=')
+                .strip_prefix("members")
+                .is_some_and(|r| r.trim_start().starts_with('='))
         })
         .context("the root Cargo.toml lists no workspace members")?;
-    let members = members.trim().trim_start_matches('[').trim_end_matches(']');
+    let mut array = String::new();
+    for line in manifest.lines().skip(start) {
+        let line = line.split('#').next().unwrap_or_default();
+        array.push_str(line);
+        if line.contains(']') {
+            break;
+        }
+    }
+    let members = array
+        .split_once('[')
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .map(|(inside, _)| inside)
+        .context("the root Cargo.toml's workspace members are not an array")?;
+    if members.contains('*') {
+        bail!("workspace members given by glob are not supported for fingerprints; list them");
+    }
     let mut dirs = BTreeMap::new();
     for member in members.split(',').map(quoted).filter(|m| !m.is_empty()) {
         let dir = root.join(&member);
@@ -548,6 +563,23 @@ inherits = "release"
         // A module named `target` is source.
         write(ws.path(), "lambdas/producer/src/target/mod.rs", "");
         assert_ne!(both(ws.path()).0, with_new.0);
+    }
+
+    #[test]
+    fn members_may_span_lines() {
+        let ws = workspace();
+        let base = both(ws.path());
+        write(
+            ws.path(),
+            "Cargo.toml",
+            &MANIFEST.replace(
+                r#"members = [".", "lambdas/shared", "lambdas/producer", "lambdas/sentiment"]"#,
+                "members = [\n  \".\",\n  \"lambdas/shared\", # the shared crate\n  \"lambdas/producer\",\n  \"lambdas/sentiment\",\n]",
+            ),
+        );
+        // The manifest's text changed, so the fingerprints do, but they still compute.
+        let (p, s) = both(ws.path());
+        assert!(p != base.0 && s != base.1);
     }
 
     #[test]

@@ -129,6 +129,8 @@ impl ProcessEnv {
     /// The tools a Lambda build runs with; the target dir defaults to the
     /// workspace's `target`.
     pub fn build_tools(&self, root: &std::path::Path) -> fangops::build::Tools {
+        // Remapping matches path prefixes as rustc sees them: absolute ones.
+        let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
         fangops::build::Tools {
             cargo: PathBuf::from(self.cargo.as_deref().unwrap_or("cargo")),
             cargo_home: self.cargo_home.clone(),

@@ -291,34 +291,58 @@ pub async fn resolve(
     bucket: &str,
 ) -> Result<(Vec<Artifact>, Vec<IndexEntry>)> {
     let arch = build_req.arch;
+    // The recipes whose zips this machine may take, best first: its own builder's; and
+    // where that is not cargo-zigbuild, zigbuild's too (what CI makes: glibc-pinned),
+    // so that a machine without the cross tools still reuses CI's zips. A zigbuild
+    // machine never takes a native build's.
     let builder = build::detect_builder(arch);
-    let fingerprints = match build::recipe(&build_req.root, arch, &build_req.profile, builder) {
-        Ok(recipe) => Some(build::fingerprints(&build_req.root, &recipe)?),
-        Err(e) => {
-            tracing::warn!("{e:#}; building every function, reusing none");
-            None
-        }
-    };
+    let mut recipes = vec![builder];
+    if builder != Some(build::Builder::Zigbuild) {
+        recipes.push(Some(build::Builder::Zigbuild));
+    }
+    recipes.dedup();
     let mut found: Vec<Option<Artifact>> = vec![None; FUNCTIONS.len()];
-    if let Some(fingerprints) = &fingerprints {
-        let lookups = fingerprints.iter().map(|(_, f)| lookup(s3, bucket, f));
-        for (slot, entry) in found
-            .iter_mut()
-            .zip(futures::future::join_all(lookups).await)
-        {
-            *slot = entry?.map(|e| Artifact {
-                function: e.function,
-                path: None,
-                size: e.size,
-                sha256: e.sha256,
-                key: e.key,
-                fingerprint: Some(e.fingerprint),
-                origin: Origin::Reused,
-                uploaded: false,
-                bytes: Vec::new(),
+    let mut own_fingerprints = None;
+    for (i, candidate) in recipes.into_iter().enumerate() {
+        let fingerprints = build::recipe(&build_req.root, arch, &build_req.profile, candidate)
+            .and_then(|recipe| build::fingerprints(&build_req.root, &recipe));
+        let fingerprints = match fingerprints {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!("{e:#}; building every function, reusing none");
+                break;
+            }
+        };
+        let lookups = fingerprints
+            .iter()
+            .zip(&found)
+            .map(|((_, f), have)| async move {
+                match have {
+                    Some(_) => Ok(None),
+                    None => lookup(s3, bucket, f).await,
+                }
             });
+        let results = futures::future::join_all(lookups).await;
+        for (slot, entry) in found.iter_mut().zip(results) {
+            if let Some(e) = entry? {
+                *slot = Some(Artifact {
+                    function: e.function,
+                    path: None,
+                    size: e.size,
+                    sha256: e.sha256,
+                    key: e.key,
+                    fingerprint: Some(e.fingerprint),
+                    origin: Origin::Reused,
+                    uploaded: false,
+                    bytes: Vec::new(),
+                });
+            }
+        }
+        if i == 0 {
+            own_fingerprints = Some(fingerprints);
         }
     }
+    let fingerprints = own_fingerprints;
     let missing: Vec<String> = FUNCTIONS
         .iter()
         .zip(&found)
@@ -340,7 +364,8 @@ pub async fn resolve(
                 .position(|(f, _)| *f == built.function)
                 .context("the build made an unknown function")?;
             let mut artifact = read_zip(&built.function, &built.path, arch, Origin::Built)?;
-            artifact.fingerprint = Some(built.fingerprint.clone());
+            artifact.fingerprint =
+                (!built.fingerprint.is_empty()).then(|| built.fingerprint.clone());
             if fingerprints.is_some() {
                 index.push(IndexEntry {
                     function: built.function.clone(),
@@ -592,7 +617,7 @@ mod tests {
     }
 
     #[test]
-    fn zips_for_another_machine_are_refused_before_any_write() {
+    fn zips_for_another_machine_are_refused() {
         let dir = tempfile::tempdir().unwrap();
         for f in ["producer", "sentiment"] {
             std::fs::write(

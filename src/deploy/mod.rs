@@ -681,6 +681,9 @@ async fn finish(
     started: Instant,
     ui: &Ui,
 ) -> Result<DeployReport> {
+    // The stack is what it will be: recorded now, so that a sync or alarm failure below
+    // leaves the record (and the promotion of what the stack runs) in place.
+    record_deploy(&mut report, p, ctx, req).await;
     if let Some(PreRead { live, mut stats }) = pre_read.filter(|_| req.sync) {
         let opts = sync::SyncOptions {
             allow_mass_delete: req.allow_mass_delete,
@@ -726,15 +729,14 @@ async fn finish(
     }
     report.alarms = Some(alarms);
     report.cost = crate::cost::section_or_warn(&req.root, ctx, &p.env, None).await;
-    record_deploy(&mut report, p, ctx, req).await;
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }
 
-/// Leaves the deploy's record in the artifact bucket, failed ones too: what
-/// `fangops history` lists, and what promotes a non-protected env's artifacts. The
-/// stack is done by now, so a record that cannot be written is a warning, not a failed
-/// deploy (its artifacts are then not promoted, which a protected env's deploy says).
+/// Leaves the deploy's record in the artifact bucket once the stack's outcome is known,
+/// failed ones too: what `fangops history` lists, and what promotes a non-protected
+/// env's artifacts. A record that cannot be written is a warning, not a failed deploy
+/// (its artifacts are then not promoted, which a protected env's deploy says).
 async fn record_deploy(
     report: &mut DeployReport,
     p: &Prepared,

@@ -1,8 +1,8 @@
 //! Promotion: prod runs only bytes that ran somewhere else first.
 //!
-//! Every successful deploy leaves a record in the artifact bucket:
-//! `deployments/<stack>/<time>.json` (the history the deployment log reads) and
-//! `deployments/<stack>/latest.json`. A deploy of a non-protected env also marks each
+//! Every deploy leaves a record in the artifact bucket,
+//! `deployments/<stack>/<time>.json` (what `fangops history` lists); a successful one
+//! also `deployments/<stack>/latest.json`. A deploy of a non-protected env also marks each
 //! of its artifacts as promoted: `promotions/<sha256>/<stack>.json`. A protected env
 //! deploys an artifact only when such a mark exists, unless `--allow-unpromoted` is
 //! given, which its report records.

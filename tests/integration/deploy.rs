@@ -354,6 +354,44 @@ async fn a_template_parameter_fangops_cannot_fill_changes_nothing() {
     .await;
 }
 
+/// Zips built for x86_64, deployed to an env that runs on arm64 (the default): refused
+/// with exit 2 before anything is written; neither the stack nor the artifact bucket.
+#[tokio::test]
+async fn zips_for_another_architecture_change_nothing() {
+    let p = Project::new();
+    let stack = unique("fang-arch");
+    let bucket = unique("fangops-artifacts-arch");
+    p.env_file("t", local_env_yaml(&stack, &names(&["Apple"])));
+    let out = run(with_moto(
+        fangops(p.path())
+            .args([
+                "deploy",
+                "--env",
+                "t",
+                "--artifact-bucket",
+                &bucket,
+                "--artifacts",
+            ])
+            .arg(crate::support::fake_artifacts_x86_64()),
+    ));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert!(
+        out.stderr.contains("producer.zip")
+            && out
+                .stderr
+                .contains("built for x86_64, but the environment runs on arm64"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(stack_status(&stack).await, None, "no stack");
+    let head = crate::support::s3()
+        .head_bucket()
+        .bucket(&bucket)
+        .send()
+        .await;
+    assert!(head.is_err(), "no artifact bucket either");
+}
+
 #[tokio::test]
 async fn an_invalid_stack_name_changes_nothing() {
     let p = Project::new();

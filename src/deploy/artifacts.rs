@@ -295,12 +295,12 @@ pub async fn resolve(
     // where that is not cargo-zigbuild, zigbuild's too (what CI makes: glibc-pinned),
     // so that a machine without the cross tools still reuses CI's zips. A zigbuild
     // machine never takes a native build's.
-    let builder = build::detect_builder(arch);
-    let mut recipes = vec![builder];
-    if builder != Some(build::Builder::Zigbuild) {
+    // (A machine that cannot build at all looks up zigbuild's only.)
+    let own = build::detect_builder(arch).unwrap_or(build::Builder::Zigbuild);
+    let mut recipes = vec![Some(own)];
+    if own != build::Builder::Zigbuild {
         recipes.push(Some(build::Builder::Zigbuild));
     }
-    recipes.dedup();
     let mut found: Vec<Option<Artifact>> = vec![None; FUNCTIONS.len()];
     let mut own_fingerprints = None;
     for (i, candidate) in recipes.into_iter().enumerate() {

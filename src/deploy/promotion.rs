@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::artifacts::Artifact;
 use crate::diagnostics::{Diagnostic, InvalidInput};
 
-/// What a successful deploy leaves behind.
+/// What a deploy leaves behind (failed ones too).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Record {
     pub env: String,

@@ -82,7 +82,7 @@ pub async fn run(req: &HistoryRequest) -> Result<HistoryReport> {
     keys.truncate(req.limit);
     let mut deploys = Vec::new();
     for key in keys {
-        match promotion::get_json::<Record>(&s3, &bucket, &key).await? {
+        match artifacts::get_json::<Record>(&s3, &bucket, &key).await? {
             Some(record) => deploys.push(record),
             None => tracing::warn!("s3://{bucket}/{key} is not a deploy record; skipped"),
         }

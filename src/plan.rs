@@ -422,9 +422,7 @@ async fn remove_review_stack(
                 Ok(sets) => {
                     let now = std::time::SystemTime::now();
                     sets.iter().all(|s| {
-                        let old = s.created.is_some_and(|c| {
-                            now.duration_since(c).unwrap_or_default() >= deploy::PLAN_CHANGE_SET_TTL
-                        });
+                        let old = s.age(now).is_some_and(|a| a >= deploy::PLAN_CHANGE_SET_TTL);
                         s.name.starts_with(deploy::PLAN_CHANGE_SET_PREFIX)
                             && (s.name == change_set || old)
                     })

@@ -6,20 +6,41 @@ use aws_smithy_types::body::SdkBody;
 
 /// A replay client that answers each request with the next `(status, body)`.
 pub fn replay(uri: &str, content_type: &str, responses: Vec<(u16, String)>) -> StaticReplayClient {
+    replay_with_headers(
+        uri,
+        content_type,
+        responses
+            .into_iter()
+            .map(|(status, body)| (status, body, Vec::new()))
+            .collect(),
+    )
+}
+
+/// One recorded answer: status, body, and headers besides the content type.
+pub type Answer<'a> = (u16, String, Vec<(&'a str, String)>);
+
+/// The same, each answer with headers of its own (S3's `x-amz-checksum-sha256`).
+pub fn replay_with_headers(
+    uri: &str,
+    content_type: &str,
+    responses: Vec<Answer<'_>>,
+) -> StaticReplayClient {
     StaticReplayClient::new(
         responses
             .into_iter()
-            .map(|(status, body)| {
+            .map(|(status, body, headers)| {
+                let mut response = http::Response::builder()
+                    .status(status)
+                    .header("content-type", content_type);
+                for (name, value) in headers {
+                    response = response.header(name, value);
+                }
                 ReplayEvent::new(
                     http::Request::builder()
                         .uri(uri)
                         .body(SdkBody::empty())
                         .unwrap(),
-                    http::Response::builder()
-                        .status(status)
-                        .header("content-type", content_type)
-                        .body(SdkBody::from(body))
-                        .unwrap(),
+                    response.body(SdkBody::from(body)).unwrap(),
                 )
             })
             .collect(),

@@ -136,15 +136,22 @@ pub struct IndexEntry {
     pub built_at: String,
 }
 
-/// The index entry of `fingerprint`, when there is one and its zip is still there.
-pub async fn lookup(
+/// Why S3 may answer 403 for a key that is simply missing.
+fn forbidden_hint(bucket: &str) -> String {
+    format!(
+        "S3 answers a missing key with 403 when the credentials lack s3:ListBucket on {bucket}; grant it (see `fangops iam`)"
+    )
+}
+
+/// A JSON object of the artifact bucket: None when there is no such key (or no bucket
+/// yet), or when it does not read as a `T` (said in a warning); a 403 says why S3 may
+/// have answered it.
+pub async fn get_json<T: serde::de::DeserializeOwned>(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
-    fingerprint: &str,
-) -> Result<Option<IndexEntry>> {
-    let key = index_key(fingerprint);
-    let got = s3.get_object().bucket(bucket).key(&key).send().await;
-    let body = match got {
+    key: &str,
+) -> Result<Option<T>> {
+    let body = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out
             .body
             .collect()
@@ -155,21 +162,33 @@ pub async fn lookup(
             let status = e.raw_response().map(|r| r.status().as_u16());
             let e = crate::aws::error(e);
             return match (status, e.code()) {
-                // No entry, or no bucket yet (the first deploy of the account).
                 (Some(404), _) | (_, Some("NoSuchKey" | "NoSuchBucket")) => Ok(None),
                 (Some(403), _) => Err(e).with_context(|| {
-                    format!("looking up s3://{bucket}/{key}: S3 answers a missing key with 403 when the credentials lack s3:ListBucket on the bucket; grant it (see `fangops iam`)")
+                    format!("reading s3://{bucket}/{key}: {}", forbidden_hint(bucket))
                 }),
-                _ => Err(e).with_context(|| format!("looking up s3://{bucket}/{key}")),
+                _ => Err(e).with_context(|| format!("reading s3://{bucket}/{key}")),
             };
         }
     };
-    let entry: IndexEntry = match serde_json::from_slice(&body) {
-        Ok(entry) => entry,
+    match serde_json::from_slice(&body) {
+        Ok(value) => Ok(Some(value)),
         Err(e) => {
-            tracing::warn!("ignoring unreadable index entry s3://{bucket}/{key}: {e}");
-            return Ok(None);
+            tracing::warn!("ignoring unreadable s3://{bucket}/{key}: {e}");
+            Ok(None)
         }
+    }
+}
+
+/// The index entry of `fingerprint`, when there is one and its zip is still there.
+pub async fn lookup(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    fingerprint: &str,
+) -> Result<Option<IndexEntry>> {
+    let key = index_key(fingerprint);
+    let Some(entry) = get_json::<IndexEntry>(s3, bucket, &key).await? else {
+        // No entry, or no bucket yet (the first deploy of the account).
+        return Ok(None);
     };
     if entry.fingerprint != fingerprint || entry.key != artifact_key(&entry.sha256) {
         tracing::warn!("ignoring index entry s3://{bucket}/{key}: it names another artifact");
@@ -231,16 +250,18 @@ async fn verify(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, sha256: &str) 
     match head {
         Ok(out) => {
             let expected = s3_checksum(sha256);
-            Ok(if expected.is_some() && out.checksum_sha256() == expected.as_deref() {
-                Stored::Matches
-            } else {
-                Stored::Differs
-            })
+            Ok(
+                if expected.is_some() && out.checksum_sha256() == expected.as_deref() {
+                    Stored::Matches
+                } else {
+                    Stored::Differs
+                },
+            )
         }
         Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
             Some(404) => Ok(Stored::Missing),
             Some(403) => Err(crate::aws::error(e)).with_context(|| {
-                format!("checking s3://{bucket}/{key}: 403 Forbidden, which is also S3's answer for a missing key when the credentials lack s3:ListBucket on the bucket")
+                format!("checking s3://{bucket}/{key}: {}", forbidden_hint(bucket))
             }),
             _ => Err(crate::aws::error(e)).with_context(|| format!("checking s3://{bucket}/{key}")),
         },

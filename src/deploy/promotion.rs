@@ -15,7 +15,7 @@ use anyhow::{Context, Result};
 use aws_sdk_s3::types::ServerSideEncryption;
 use serde::{Deserialize, Serialize};
 
-use super::artifacts::Artifact;
+use super::artifacts::{self, Artifact};
 use crate::diagnostics::{Diagnostic, InvalidInput};
 
 /// What a deploy leaves behind (failed ones too).
@@ -113,11 +113,19 @@ fn mark_key(sha256: &str, stack: &str) -> String {
     format!("promotions/{sha256}/{stack}.json")
 }
 
-async fn put_json(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, body: Vec<u8>) -> Result<()> {
+const JSON: &str = "application/json";
+
+async fn put(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<()> {
     s3.put_object()
         .bucket(bucket)
         .key(key)
-        .content_type("application/json")
+        .content_type(content_type)
         .server_side_encryption(ServerSideEncryption::Aes256)
         .body(body.into())
         .send()
@@ -140,22 +148,20 @@ pub async fn record(
     record: &Record,
     template: &str,
 ) -> Result<()> {
-    let key = template_key(&record.template_sha256);
-    s3.put_object()
-        .bucket(bucket)
-        .key(&key)
-        .content_type("application/yaml")
-        .server_side_encryption(ServerSideEncryption::Aes256)
-        .body(template.as_bytes().to_vec().into())
-        .send()
-        .await
-        .map_err(crate::aws::error)
-        .with_context(|| format!("writing s3://{bucket}/{key}"))?;
+    put(
+        s3,
+        bucket,
+        &template_key(&record.template_sha256),
+        "application/yaml",
+        template.as_bytes().to_vec(),
+    )
+    .await?;
     let body = serde_json::to_vec_pretty(record).context("serializing the deploy record")?;
-    put_json(
+    put(
         s3,
         bucket,
         &history_key(&record.stack, &record.deployed_at),
+        JSON,
         body.clone(),
     )
     .await?;
@@ -165,42 +171,18 @@ pub async fn record(
     }
     if !record.protected {
         for a in &record.artifacts {
-            put_json(
+            put(
                 s3,
                 bucket,
                 &mark_key(&a.sha256, &record.stack),
+                JSON,
                 body.clone(),
             )
             .await?;
         }
     }
     // Last: a reader of `latest` finds the marks already there.
-    put_json(s3, bucket, &latest_key(&record.stack), body).await
-}
-
-pub async fn get_json<T: serde::de::DeserializeOwned>(
-    s3: &aws_sdk_s3::Client,
-    bucket: &str,
-    key: &str,
-) -> Result<Option<T>> {
-    match s3.get_object().bucket(bucket).key(key).send().await {
-        Ok(out) => {
-            let bytes = out
-                .body
-                .collect()
-                .await
-                .with_context(|| format!("reading s3://{bucket}/{key}"))?
-                .into_bytes();
-            Ok(serde_json::from_slice(&bytes).ok())
-        }
-        Err(e) => {
-            let e = crate::aws::error(e);
-            match e.code() {
-                Some("NoSuchKey" | "NoSuchBucket") => Ok(None),
-                _ => Err(e).with_context(|| format!("reading s3://{bucket}/{key}")),
-            }
-        }
-    }
+    put(s3, bucket, &latest_key(&record.stack), JSON, body).await
 }
 
 /// Where each artifact already ran: the marks non-protected deploys left.
@@ -238,14 +220,14 @@ pub async fn promotions(
         };
         let mut ran_in = Vec::new();
         for key in keys {
-            let Some(mark) = get_json::<Record>(s3, bucket, &key).await? else {
+            let Some(mark) = artifacts::get_json::<Record>(s3, bucket, &key).await? else {
                 continue;
             };
             if mark.protected {
                 continue;
             }
             if !latest.contains_key(&mark.stack) {
-                let l = get_json::<Record>(s3, bucket, &latest_key(&mark.stack)).await?;
+                let l = artifacts::get_json::<Record>(s3, bucket, &latest_key(&mark.stack)).await?;
                 latest.insert(mark.stack.clone(), l);
             }
             let running = latest

@@ -486,25 +486,17 @@ async fn index_lookup_says_why_s3_may_answer_403() {
 
 /// S3 answers in turn: `(status, body, x-amz-checksum-sha256)`.
 fn s3_replay_with_checksums(responses: Vec<(u16, String, Option<&str>)>) -> StaticReplayClient {
-    use aws_smithy_http_client::test_util::ReplayEvent;
-    use aws_smithy_types::body::SdkBody;
-    StaticReplayClient::new(
+    crate::replay::replay_with_headers(
+        "https://s3.us-east-1.amazonaws.com/",
+        "application/xml",
         responses
             .into_iter()
             .map(|(status, body, checksum)| {
-                let mut response = http::Response::builder()
-                    .status(status)
-                    .header("content-type", "application/xml");
-                if let Some(c) = checksum {
-                    response = response.header("x-amz-checksum-sha256", c);
-                }
-                ReplayEvent::new(
-                    http::Request::builder()
-                        .uri("https://s3.us-east-1.amazonaws.com/")
-                        .body(SdkBody::empty())
-                        .unwrap(),
-                    response.body(SdkBody::from(body)).unwrap(),
-                )
+                let headers = checksum
+                    .map(|c| ("x-amz-checksum-sha256", c.to_owned()))
+                    .into_iter()
+                    .collect();
+                (status, body, headers)
             })
             .collect(),
     )

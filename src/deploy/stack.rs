@@ -528,9 +528,7 @@ pub async fn delete_stale_change_sets(
         .into_iter()
         .filter(|s| s.name.starts_with(prefix) && s.unexecuted)
         .filter(|s| {
-            let young = s
-                .created
-                .is_some_and(|c| now.duration_since(c).unwrap_or_default() < recent.1);
+            let young = s.age(now).is_some_and(|a| a < recent.1);
             !(s.name.starts_with(recent.0) && young)
         })
         .map(|s| s.name)
@@ -548,6 +546,14 @@ pub struct ChangeSetSummary {
     /// Not executed (or executing).
     pub unexecuted: bool,
     pub created: Option<std::time::SystemTime>,
+}
+
+impl ChangeSetSummary {
+    /// How old it is at `now` (None when ListChangeSets gave no creation time).
+    pub fn age(&self, now: std::time::SystemTime) -> Option<std::time::Duration> {
+        self.created
+            .map(|c| now.duration_since(c).unwrap_or_default())
+    }
 }
 
 /// The change sets of a stack.

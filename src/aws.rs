@@ -38,6 +38,18 @@ macro_rules! client {
 /// and how a user audits what a command calls.
 static RECORDER: std::sync::OnceLock<CallRecorder> = std::sync::OnceLock::new();
 
+tokio::task_local! {
+    /// Set while the local runner plays the Lambda service: its calls are the functions'
+    /// (their roles in AWS), not the command's, and are recorded as such.
+    static AS_LAMBDA: ();
+}
+
+/// Runs `f` as the Lambda service would: the calls it makes are recorded with a
+/// `lambda ` prefix, apart from the command's own.
+pub async fn as_lambda<F: std::future::Future>(f: F) -> F::Output {
+    AS_LAMBDA.scope((), f).await
+}
+
 /// Installs the recorder for the rest of the process (the command line does, once).
 pub fn record_calls_to(path: std::path::PathBuf) {
     let _ = RECORDER.set(CallRecorder { path });
@@ -64,7 +76,12 @@ impl aws_sdk_s3::config::Intercept for CallRecorder {
         use std::io::Write;
         if let Some(op) = cfg.load::<aws_smithy_runtime_api::client::orchestrator::Metadata>() {
             // One short append per call: lines from concurrent calls do not interleave.
-            let line = format!("{}:{}\n", op.service(), op.name());
+            let by = if AS_LAMBDA.try_with(|()| ()).is_ok() {
+                "lambda "
+            } else {
+                ""
+            };
+            let line = format!("{by}{}:{}\n", op.service(), op.name());
             let mut file = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)

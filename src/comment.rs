@@ -427,10 +427,11 @@ pub fn deploy_comment(r: &DeployReport, commit: Option<&str>) -> String {
         ),
     };
     let mut head = format!(
-        "{}\n### fangops deploy · {} (stack {}) — {verdict}\n\n",
+        "{}\n### fangops deploy · {} (stack {}) — {verdict}{}\n\n",
         marker(&r.env),
         code(&r.env),
-        code(&r.stack)
+        code(&r.stack),
+        r.verdict_suffix()
     );
     // The deploy report already lists failures first, then changes, artifacts, sync.
     let body = r.render_markdown();
@@ -780,6 +781,19 @@ mod tests {
         let c = deploy_comment(&r, Some("abc1234"));
         assert!(c.starts_with("<!-- fangops env=dev -->\n### fangops deploy · `dev` (stack `fang-dev`) — **failed** (UPDATE\\_ROLLBACK\\_COMPLETE)"), "{c}");
         insta::assert_snapshot!("comment_failed_deploy", c);
+    }
+
+    /// The merged pull request's comment says the deploy failed its verification, why,
+    /// and where the stack went back to.
+    #[test]
+    fn deploy_rolled_back_after_a_failed_verification() {
+        let r = crate::deploy::tests::verified_report(false);
+        let c = deploy_comment(&r, Some("abc1234"));
+        assert!(
+            c.contains("— updated (3 changes), **verification failed**, rolled back\n"),
+            "{c}"
+        );
+        insta::assert_snapshot!("comment_deploy_rolled_back", c);
     }
 
     #[test]

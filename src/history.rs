@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use serde::Serialize;
 
 use crate::aws::AwsContext;
@@ -41,52 +41,7 @@ pub async fn run(req: &HistoryRequest) -> Result<HistoryReport> {
         .artifact_bucket
         .clone()
         .unwrap_or_else(|| artifacts::bucket_name(&account, ctx.region()));
-    let s3 = ctx.s3();
-    let prefix = format!("deployments/{}/", env.stack);
-    let latest = promotion::latest_key(&env.stack);
-    let mut keys = Vec::new();
-    let mut token = None;
-    loop {
-        let page = s3
-            .list_objects_v2()
-            .bucket(&bucket)
-            .prefix(&prefix)
-            .set_continuation_token(token.take())
-            .send()
-            .await;
-        let page = match page {
-            Ok(p) => p,
-            Err(e) => {
-                let e = crate::aws::error(e);
-                if e.code() == Some("NoSuchBucket") {
-                    break; // never deployed in this account and region
-                }
-                return Err(e).with_context(|| format!("listing s3://{bucket}/{prefix}"));
-            }
-        };
-        keys.extend(
-            page.contents()
-                .iter()
-                .filter_map(|o| o.key())
-                .filter(|k| *k != latest)
-                .map(str::to_owned),
-        );
-        match page.next_continuation_token() {
-            Some(t) => token = Some(t.to_owned()),
-            None => break,
-        }
-    }
-    // Keys are the deploy's end time without colons: they sort by time.
-    keys.sort_unstable_by(|a, b| b.cmp(a));
-    let more = keys.len().saturating_sub(req.limit);
-    keys.truncate(req.limit);
-    let mut deploys = Vec::new();
-    for key in keys {
-        match artifacts::get_json::<Record>(&s3, &bucket, &key).await? {
-            Some(record) => deploys.push(record),
-            None => tracing::warn!("s3://{bucket}/{key} is not a deploy record; skipped"),
-        }
-    }
+    let (deploys, more) = promotion::records(&ctx.s3(), &bucket, &env.stack, req.limit).await?;
     Ok(HistoryReport {
         env: env.name,
         stack: env.stack,
@@ -121,6 +76,7 @@ impl HistoryReport {
             return out;
         }
         let mut t = Table::new([
+            "n",
             "ended",
             "outcome",
             "commit",
@@ -128,23 +84,33 @@ impl HistoryReport {
             "sentiment",
             "companies",
             "took",
+            "verification",
             "",
         ])
-        .right(5)
-        .right(6);
-        for r in &self.deploys {
+        .right(0)
+        .right(6)
+        .right(7);
+        for (i, r) in self.deploys.iter().enumerate() {
             let zip = |function: &str| {
                 r.artifacts
                     .iter()
                     .find(|a| a.function == function)
                     .map_or(String::new(), |a| short(&a.sha256).to_owned())
             };
-            let note = if r.unpromoted {
-                "unpromoted (--allow-unpromoted)"
-            } else {
-                ""
+            let mut notes = Vec::new();
+            if let Some(restored) = &r.restores {
+                notes.push(format!("rollback to the deploy of {restored}"));
+            }
+            if r.unpromoted {
+                notes.push("unpromoted (--allow-unpromoted)".to_owned());
+            }
+            let verification = match &r.verification {
+                Some(v) if v.passed => "passed",
+                Some(_) => "failed",
+                None => "",
             };
             t.row([
+                text((i + 1).to_string()),
                 text(&r.deployed_at),
                 text(&r.outcome),
                 r.commit.as_deref().map_or(text(""), |c| value(short(c))),
@@ -152,12 +118,19 @@ impl HistoryReport {
                 value(zip("sentiment")),
                 text(r.companies.to_string()),
                 text(duration(r)),
-                text(note),
+                text(verification),
+                text(notes.join("; ")),
             ]);
         }
         out += &t.render();
         if self.more > 0 {
             out += &format!("\n{} older not shown (--limit).\n", self.more);
+        }
+        // A failed verification's reason is the one thing a table cell cannot hold.
+        for (i, r) in self.deploys.iter().enumerate() {
+            if let Some(v) = r.verification.as_ref().filter(|v| !v.passed) {
+                out += &format!("\n#{}: {}\n", i + 1, v.summary);
+            }
         }
         out
     }
@@ -193,6 +166,8 @@ mod tests {
             started_at: "2026-12-01T07:00:00Z".into(),
             deployed_at: at.into(),
             unpromoted: false,
+            verification: None,
+            restores: None,
         }
     }
 
@@ -203,6 +178,32 @@ mod tests {
             stack: "fang-dev".into(),
             artifact_bucket: "fangops-artifacts-123456789012-us-east-1".into(),
             deploys: vec![
+                Record {
+                    restores: Some("2026-12-01T07:01:42Z".into()),
+                    verification: Some(promotion::RecordedVerification {
+                        passed: true,
+                        summary: "verified in 12 s: 1 canary result, no alarms".into(),
+                        at: "2026-12-01T07:05:30Z".into(),
+                    }),
+                    ..record(
+                        "updated",
+                        "2026-12-01T07:05:18Z",
+                        Some("0123456789abcdef0123"),
+                    )
+                },
+                Record {
+                    verification: Some(promotion::RecordedVerification {
+                        passed: false,
+                        summary: "verification failed: canary run: Apple: connection refused"
+                            .into(),
+                        at: "2026-12-01T07:04:02Z".into(),
+                    }),
+                    ..record(
+                        "updated",
+                        "2026-12-01T07:03:40Z",
+                        Some("5555555555abcdef0123"),
+                    )
+                },
                 record(
                     "failed",
                     "2026-12-01T07:03:10Z",

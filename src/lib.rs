@@ -38,13 +38,17 @@ pub mod markdown;
 pub mod output;
 pub mod pages;
 pub mod plan;
+pub mod release;
 #[cfg(test)]
 mod replay;
 pub mod resources;
 pub mod results;
 pub mod retry;
+pub mod rollback;
 pub mod run;
 pub mod sync;
 pub mod teardown;
 pub mod trend;
 pub mod validate;
+pub mod verdict;
+pub mod verify;

@@ -288,3 +288,81 @@ pub async fn remove_all(cw: &Client, stack: &str) -> Result<usize> {
     delete_dashboard(cw, &dashboard_name(stack)).await?;
     Ok(names.len())
 }
+
+/// The state (`OK`, `ALARM`, `INSUFFICIENT_DATA`) of each alarm fangops owns for the
+/// stack, by name: what a deploy's verification compares before and after.
+pub async fn states(
+    cw: &Client,
+    stack: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mark = marker(stack);
+    let mut out = std::collections::BTreeMap::new();
+    let mut pages = cw
+        .describe_alarms()
+        .alarm_name_prefix(format!("{stack}-"))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(crate::aws::error).with_context(|| {
+            format!("reading the alarm states of stack {stack} (DescribeAlarms)")
+        })?;
+        for a in page.metric_alarms() {
+            if a.alarm_description().is_some_and(|d| d.ends_with(&mark)) {
+                out.insert(
+                    a.alarm_name().unwrap_or_default().to_owned(),
+                    a.state_value()
+                        .map(|s| s.as_str().to_owned())
+                        .unwrap_or_default(),
+                );
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// When an alarm entered ALARM since `since`, and why: its state updates
+/// (DescribeAlarmHistory, `HistoryItemType=StateUpdate`), which catch an alarm that
+/// fired and recovered between two polls of [`states`]. Newest first, as AWS lists them.
+pub async fn entered_alarm_since(
+    cw: &Client,
+    name: &str,
+    since: std::time::SystemTime,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let mut pages = cw
+        .describe_alarm_history()
+        .alarm_name(name)
+        .history_item_type(aws_sdk_cloudwatch::types::HistoryItemType::StateUpdate)
+        .start_date(aws_sdk_cloudwatch::primitives::DateTime::from(since))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page.map_err(crate::aws::error).with_context(|| {
+            format!("reading the history of alarm {name} (DescribeAlarmHistory)")
+        })?;
+        for item in page.alarm_history_items() {
+            if let Some(reason) = item.history_data().and_then(entered_alarm) {
+                let at = item
+                    .timestamp()
+                    .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
+                    .unwrap_or_default();
+                out.push((at, reason));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// A state update's `HistoryData` (JSON in a string, as the CloudWatch API reference's
+/// AlarmHistoryItem and the CLI's describe-alarm-history example show it): the new
+/// state's reason when the update entered ALARM.
+pub fn entered_alarm(history_data: &str) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_str(history_data).ok()?;
+    let new = v.get("newState")?;
+    (new.get("stateValue")?.as_str()? == "ALARM").then(|| {
+        new.get("stateReason")
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("no reason given")
+            .to_owned()
+    })
+}

@@ -34,6 +34,16 @@ pub struct DeployArgs {
     /// deployed first (the report records it).
     #[arg(long)]
     pub allow_unpromoted: bool,
+    /// Verify the deploy: a canary run through the pipeline, then the alarms (the
+    /// default for a protected env, or as `verify.enabled` says).
+    #[arg(long, overrides_with = "no_verify")]
+    pub verify: bool,
+    /// Do not verify the deploy.
+    #[arg(long, overrides_with = "verify")]
+    pub no_verify: bool,
+    /// Keep a deploy whose verification fails instead of rolling it back (to debug it).
+    #[arg(long)]
+    pub no_rollback: bool,
     /// Also write the deploy report (markdown) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -57,8 +67,15 @@ impl DeployArgs {
             allow_mass_delete: self.allow_mass_delete,
             allow_unpromoted: self.allow_unpromoted,
             started_at: fangops::deploy::artifacts::now_rfc3339_millis(),
+            verify: match (self.verify, self.no_verify) {
+                (true, _) => Some(true),
+                (_, true) => Some(false),
+                _ => None,
+            },
+            rollback: !self.no_rollback,
+            verify_options: super::verify::verify_options(ctx)?,
         };
-        let report = fangops::deploy::deploy(&req, &ctx.ui).await?;
+        let report = fangops::release::deploy(&req, &ctx.ui).await?;
         write_out(self.report.as_deref(), &report.render_markdown())?;
         // The report first: a comment GitHub refuses must not hide what the deploy did.
         ctx.ui.report(&report, || report.render());

@@ -17,11 +17,13 @@ mod iam;
 mod plan;
 pub mod process;
 mod results;
+mod rollback;
 mod run;
 mod schema;
 mod sync;
 mod teardown;
 mod validate;
+mod verify;
 
 use std::path::{Path, PathBuf};
 
@@ -111,6 +113,10 @@ pub enum Command {
     Iam(iam::IamArgs),
     /// List an environment's deploys, newest first, from their records.
     History(history::HistoryArgs),
+    /// Prove the deployed pipeline works: a canary run, its results, the stack's alarms.
+    Verify(verify::VerifyArgs),
+    /// Deploy the stack again as an earlier, verified deploy left it, then verify it.
+    Rollback(rollback::RollbackArgs),
 }
 
 /// What every subcommand gets besides its own arguments.
@@ -159,6 +165,8 @@ impl Command {
             Self::Schema(a) => a.run(),
             Self::Iam(a) => a.run(ctx).await,
             Self::History(a) => a.run(ctx).await,
+            Self::Verify(a) => a.run(ctx).await,
+            Self::Rollback(a) => a.run(ctx).await,
         }
     }
 }

@@ -28,6 +28,7 @@ impl RunArgs {
             timeout: Duration::from_secs(self.timeout),
             wikipedia_base: ctx.process.wikipedia_base.clone(),
             comprehend_endpoint: ctx.process.comprehend_endpoint()?,
+            canary: None,
         };
         let report = fangops::run::run(&req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());

@@ -76,6 +76,20 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
     let results = results(&mut p, raw.results.unwrap_or_default());
     let cost = cost(&mut p, raw.cost.unwrap_or_default(), has_email);
     let companies = companies(&mut p, &raw.companies);
+    let protected = raw.protected.unwrap_or(false);
+    let local = endpoint_url.as_ref().is_some_and(super::is_loopback);
+    // The default canary: the first company as the file lists it (the list is sorted).
+    let first = raw
+        .companies
+        .first()
+        .and_then(|c| crate::companies::normalize(c.value.name()).ok());
+    let verify = verify(
+        &mut p,
+        raw.verify.unwrap_or_default(),
+        companies.as_ref(),
+        first,
+        (protected, local),
+    );
 
     let mut problems = p.list;
     if !problems.is_empty() {
@@ -94,7 +108,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         account: raw.account.map(|a| a.value),
         cloudformation_role: raw.cloudformation_role.map(|r| r.value),
         endpoint_url,
-        protected: raw.protected.unwrap_or(false),
+        protected,
         schedule,
         lambda,
         sentiment: raw.sentiment.unwrap_or_default(),
@@ -103,6 +117,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         sync,
         results,
         cost,
+        verify,
         companies,
     })
 }
@@ -284,6 +299,86 @@ fn sync(p: &mut Problems, sync: raw::RawSync) -> SyncConfig {
     }
     SyncConfig {
         max_delete_percent: spanned_or(&sync.max_delete_percent, defaults::SYNC_MAX_DELETE_PERCENT),
+    }
+}
+
+/// `verify`: canaries from the list, a usable timeout. A list with problems has
+/// already said so; its canaries are not checked against it.
+fn verify(
+    p: &mut Problems,
+    raw: raw::RawVerify,
+    companies: Option<&CompanyList>,
+    first: Option<String>,
+    (protected, local): (bool, bool),
+) -> super::VerifyConfig {
+    let mut canaries = Vec::new();
+    for c in raw.companies.iter().flatten() {
+        // A canary is named as the list spells it: the producer matches names exactly.
+        let listed = |name: &str| {
+            let key = crate::companies::identity_key(name);
+            companies.map(|list| {
+                list.names()
+                    .find(|n| crate::companies::identity_key(n) == key)
+                    .map(str::to_owned)
+            })
+        };
+        match crate::companies::normalize(&c.value).map(|n| (listed(&n), n)) {
+            Ok((Some(Some(name)), _) | (None, name)) => {
+                if !canaries.contains(&name) {
+                    canaries.push(name);
+                }
+            }
+            Ok((Some(None), name)) => p.at(
+                c,
+                "verify.companies",
+                format!(
+                    "{name:?} is not in `companies`: a canary must be a company the table holds"
+                ),
+            ),
+            Err(e) => p.at(c, "verify.companies", e.to_string()),
+        }
+    }
+    if let Some(list) = &raw.companies
+        && list.is_empty()
+    {
+        // No place to point at but the key's section: an empty list is a whole-file
+        // problem, reported at line 1 like a missing key.
+        p.list.push(
+            crate::diagnostics::Diagnostic::whole_file(
+                p.path,
+                "verify.companies is empty: name at least one canary, or drop the key to use the first company",
+            )
+            .with_key("verify.companies"),
+        );
+    }
+    if canaries.is_empty()
+        && raw.companies.is_none()
+        && let Some(first) = first.filter(|f| companies.is_some_and(|l| l.contains(f)))
+    {
+        canaries.push(first);
+    }
+    if let Some(t) = &raw.timeout_s
+        && t.value < 10
+    {
+        p.at(
+            t,
+            "verify.timeout_s",
+            format!(
+                "{} s is too short for a run through the queue: give at least 10",
+                t.value
+            ),
+        );
+    }
+    let watch_default = if local {
+        0
+    } else {
+        defaults::VERIFY_ALARM_WATCH_S
+    };
+    super::VerifyConfig {
+        enabled: raw.enabled.unwrap_or(protected),
+        companies: canaries,
+        timeout_s: spanned_or(&raw.timeout_s, defaults::VERIFY_TIMEOUT_S),
+        alarm_watch_s: spanned_or(&raw.alarm_watch_s, watch_default),
     }
 }
 

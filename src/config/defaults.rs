@@ -30,6 +30,12 @@ pub const ALARM_NO_RESULTS: f64 = 1.0;
 /// A sync refuses to delete more than this share of the live table, in percent,
 /// without `--allow-mass-delete`: a list truncated by a bad merge must not empty prod.
 pub const SYNC_MAX_DELETE_PERCENT: u32 = 50;
+/// Seconds `verify` waits for the canary results.
+pub const VERIFY_TIMEOUT_S: u32 = 300;
+/// Seconds `verify` watches the alarms after the canary: most fangops alarms evaluate
+/// 5-minute periods, but a function error or a throttle shows within the first one
+/// CloudWatch evaluates, which is about a minute after the metric arrives.
+pub const VERIFY_ALARM_WATCH_S: u32 = 120;
 /// Cost-model assumptions (see `RawCost` for what each means).
 pub const COST_SENTIMENT_MS_PER_COMPANY: f64 = 800.0;
 pub const COST_PRODUCER_MS_PER_RUN: f64 = 300.0;

@@ -119,6 +119,7 @@ pub struct EnvConfig {
     pub sync: SyncConfig,
     pub results: ResultsConfig,
     pub cost: CostAssumptions,
+    pub verify: VerifyConfig,
     #[serde(serialize_with = "serialize_companies")]
     pub companies: CompanyList,
 }
@@ -208,6 +209,17 @@ pub struct CostAssumptions {
 pub struct ResultsConfig {
     /// Days results are kept; `None`: kept.
     pub retention_days: Option<u32>,
+}
+
+/// How a deploy is verified, defaults applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VerifyConfig {
+    /// `deploy` verifies unless told otherwise.
+    pub enabled: bool,
+    /// The canary companies, as the companies list names them; never empty.
+    pub companies: Vec<String>,
+    pub timeout_s: u32,
+    pub alarm_watch_s: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -76,6 +76,10 @@ pub struct RawEnvFile {
     /// Assumptions of the cost estimate (`fangops cost`); each has a default.
     #[serde(default)]
     pub cost: Option<RawCost>,
+    /// How a deploy proves itself: a canary run through the deployed pipeline, then a
+    /// watch of the stack's alarms (`fangops verify`, `deploy --verify`).
+    #[serde(default)]
+    pub verify: Option<RawVerify>,
     /// The companies to watch: the desired content of the companies table. A set: order
     /// does not matter, duplicates (ignoring case and spacing) are an error. An entry is
     /// a name, or `{name: Apple, wikipedia: "Apple Inc."}` when the page to read is not
@@ -304,6 +308,31 @@ pub struct RawResults {
     #[serde(default)]
     #[schemars(with = "Option<u32>", range(min = 1))]
     pub retention_days: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawVerify {
+    /// Whether `fangops deploy` verifies each deploy (and rolls back one that fails).
+    /// `--verify` and `--no-verify` override it. Default: true for a protected env,
+    /// else false.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// The canary companies: each must be in `companies`. Their results go under
+    /// `canary/` in the results bucket, never counted as a scheduled run's. Default:
+    /// the first company of the list.
+    #[serde(default)]
+    #[schemars(with = "Option<Vec<String>>")]
+    pub companies: Option<Vec<Spanned<String>>>,
+    /// Seconds to wait for the canary results, at least 10. Default: 300.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 10))]
+    pub timeout_s: Option<Spanned<u32>>,
+    /// Seconds to watch the stack's alarms after the canary, during which none may
+    /// enter ALARM. Default: 120 (0 in a local env: an emulator evaluates no alarm).
+    #[serde(default)]
+    #[schemars(with = "Option<u32>")]
+    pub alarm_watch_s: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

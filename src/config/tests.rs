@@ -688,3 +688,54 @@ fn cloudformation_role_is_a_role_name_or_arn() {
         "`cloudformation_role`: \"not a role\" is neither an IAM role name",
     );
 }
+
+#[test]
+fn verify_defaults_follow_protection_and_the_list() {
+    let dev = parse_str("stack: fang-dev\nregion: us-east-1\ncompanies: [Zeta, Apple]\n").unwrap();
+    assert!(!dev.verify.enabled, "off for a non-protected env");
+    assert_eq!(
+        dev.verify.companies,
+        ["Zeta"],
+        "the first company as written"
+    );
+    assert_eq!(dev.verify.timeout_s, defaults::VERIFY_TIMEOUT_S);
+    assert_eq!(dev.verify.alarm_watch_s, defaults::VERIFY_ALARM_WATCH_S);
+    let prod =
+        parse_str("stack: fang-prod\nregion: us-east-1\nprotected: true\ncompanies: [Apple]\n")
+            .unwrap();
+    assert!(prod.verify.enabled, "on for a protected env");
+    let local = parse_str(
+        "stack: fang-local\nregion: us-east-1\nendpoint_url: http://127.0.0.1:4566\ncompanies: [Apple]\n",
+    )
+    .unwrap();
+    assert_eq!(
+        local.verify.alarm_watch_s, 0,
+        "an emulator evaluates no alarm"
+    );
+    let set = parse_str(
+        "stack: fang-dev\nregion: us-east-1\nverify:\n  enabled: true\n  companies: [' apple  inc ', Apple Inc]\n  timeout_s: 60\n  alarm_watch_s: 30\ncompanies: [Apple Inc, Zeta]\n",
+    );
+    let set = set.unwrap().verify;
+    assert!(set.enabled);
+    assert_eq!(set.companies.len(), 1, "{:?}", set.companies);
+    assert_eq!((set.timeout_s, set.alarm_watch_s), (60, 30));
+}
+
+#[test]
+fn a_canary_must_be_a_listed_company_and_the_timeout_usable() {
+    assert_one(
+        "stack: fang-dev\nregion: us-east-1\nverify:\n  companies: [Spotify]\ncompanies: [Apple]\n",
+        "4:15",
+        "\"Spotify\" is not in `companies`",
+    );
+    assert_one(
+        "stack: fang-dev\nregion: us-east-1\nverify:\n  timeout_s: 5\ncompanies: [Apple]\n",
+        "4:14",
+        "verify.timeout_s",
+    );
+    let errs = errors(
+        "stack: fang-dev\nregion: us-east-1\nverify:\n  companies: []\ncompanies: [Apple]\n",
+    );
+    assert_eq!(errs.len(), 1, "{errs:#?}");
+    assert!(errs[0].contains("verify.companies is empty"), "{errs:#?}");
+}

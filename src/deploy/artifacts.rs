@@ -151,13 +151,34 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
     bucket: &str,
     key: &str,
 ) -> Result<Option<T>> {
+    let Some(body) = get_bytes(s3, bucket, key).await? else {
+        return Ok(None);
+    };
+    match serde_json::from_slice(&body) {
+        Ok(value) => Ok(Some(value)),
+        Err(e) => {
+            tracing::warn!("ignoring unreadable s3://{bucket}/{key}: {e}");
+            Ok(None)
+        }
+    }
+}
+
+/// A text object (a recorded template), `None` when absent.
+pub async fn get_text(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<String>> {
+    get_bytes(s3, bucket, key)
+        .await?
+        .map(|b| String::from_utf8(b).with_context(|| format!("s3://{bucket}/{key} is not UTF-8")))
+        .transpose()
+}
+
+async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<Option<Vec<u8>>> {
     let body = match s3.get_object().bucket(bucket).key(key).send().await {
         Ok(out) => out
             .body
             .collect()
             .await
             .with_context(|| format!("reading s3://{bucket}/{key}"))?
-            .into_bytes(),
+            .to_vec(),
         Err(e) => {
             let status = e.raw_response().map(|r| r.status().as_u16());
             let e = crate::aws::error(e);
@@ -170,13 +191,7 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(
             };
         }
     };
-    match serde_json::from_slice(&body) {
-        Ok(value) => Ok(Some(value)),
-        Err(e) => {
-            tracing::warn!("ignoring unreadable s3://{bucket}/{key}: {e}");
-            Ok(None)
-        }
-    }
+    Ok(Some(body))
 }
 
 /// The index entry of `fingerprint`, when there is one and its zip is still there.

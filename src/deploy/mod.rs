@@ -34,6 +34,7 @@ use crate::output::Ui;
 use crate::output::style::{self, paint};
 use crate::resources::Names;
 use crate::sync::{self, SyncReport};
+use crate::verdict::{RollbackReport, Verification};
 use artifacts::Artifact;
 use stack::{
     ChangeSetResult, ChangeSetSpec, FailedResource, Replacement, ResourceChange, StackInfo, Timing,
@@ -81,6 +82,11 @@ pub struct DeployRequest {
     pub allow_unpromoted: bool,
     /// When the command started (RFC 3339), for the deploy's record.
     pub started_at: String,
+    /// `--verify` / `--no-verify`; the env file's `verify.enabled` when unset.
+    pub verify: Option<bool>,
+    /// Roll back a deploy whose verification fails (off with `--no-rollback`).
+    pub rollback: bool,
+    pub verify_options: crate::verdict::VerifyOptions,
 }
 
 /// How a deploy or plan knew what changes: the fingerprint on the stack matched (no
@@ -149,12 +155,63 @@ pub struct DeployReport {
     /// What someone should act on although the deploy went through.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// The deploy's verification, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    /// What followed a failed verification.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rollback: Option<AfterFailure>,
     pub duration_s: f64,
+    /// The record written for this deploy, written again once verified.
+    #[serde(skip)]
+    pub record: Option<promotion::Record>,
+}
+
+/// What a deploy whose verification failed did about it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "action", rename_all = "snake_case")]
+pub enum AfterFailure {
+    /// `--no-rollback`: the failed state stays, for debugging.
+    Kept,
+    /// The stack was not changed by this deploy: nothing of it to undo.
+    NothingToUndo,
+    RolledBack(Box<RollbackReport>),
 }
 
 impl DeployReport {
     pub fn ok(&self) -> bool {
-        self.outcome != Outcome::Failed
+        self.outcome != Outcome::Failed && self.verification.as_ref().is_none_or(|v| v.passed)
+    }
+
+    /// What the verification adds to the verdict: ", verified", or the failure and
+    /// whether the stack went back.
+    pub fn verdict_suffix(&self) -> &'static str {
+        match (&self.verification, &self.rollback) {
+            (None, _) => "",
+            (Some(v), _) if v.passed => ", verified",
+            (Some(_), Some(AfterFailure::RolledBack(r))) if r.ok() => {
+                ", **verification failed**, rolled back"
+            }
+            (Some(_), _) => ", **verification failed**",
+        }
+    }
+
+    /// The verification's line, and the rollback's: "verified in 38 s: ..." or
+    /// "verification failed: ...; rolled back to `0123456` (verified 2026-12-01)".
+    pub fn verification_line(&self) -> Option<String> {
+        let v = self.verification.as_ref()?;
+        let mut line = markdown::escape(&v.summary());
+        match &self.rollback {
+            None => {}
+            Some(AfterFailure::Kept) => {
+                line += "; not rolled back (`--no-rollback`): the stack keeps the failed state";
+            }
+            Some(AfterFailure::NothingToUndo) => {
+                line += "; this deploy changed nothing to roll back";
+            }
+            Some(AfterFailure::RolledBack(r)) => line += &format!("; {}", r.summary_markdown()),
+        }
+        Some(line)
     }
 
     /// The report as markdown: what a pull-request comment or a step summary shows,
@@ -170,8 +227,10 @@ impl DeployReport {
             ),
         };
         let mut out = format!(
-            "### Deploy of `{}` ({}): {verdict}\n\n",
-            self.stack, self.env
+            "### Deploy of `{}` ({}): {verdict}{}\n\n",
+            self.stack,
+            self.env,
+            self.verdict_suffix()
         );
         out += &format!(
             "Region {}, {:.1} s{}.\n\n",
@@ -183,6 +242,14 @@ impl DeployReport {
                 ""
             }
         );
+        if let Some(line) = self.verification_line() {
+            let passed = self.verification.as_ref().is_some_and(|v| v.passed);
+            out += &if passed {
+                format!("**Verification:** {line}.\n\n")
+            } else {
+                format!("> **Warning:** {line}.\n\n")
+            };
+        }
         if !self.failures.is_empty() {
             let mut t = Table::new(["failed resource", "type", "status", "reason"]);
             for f in &self.failures {
@@ -246,6 +313,11 @@ impl DeployReport {
     /// Terminal rendering: the markdown, with the verdict coloured.
     pub fn render(&self) -> String {
         let text = self.render_markdown();
+        let text = text.replacen(
+            "**verification failed**",
+            &paint(style::ERROR, "verification failed"),
+            1,
+        );
         match self.outcome {
             Outcome::Failed => text.replacen("**failed**", &paint(style::ERROR, "failed"), 1),
             _ => text,
@@ -504,8 +576,9 @@ fn change_set_name_with(prefix: &str) -> String {
     )
 }
 
-pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
-    let started = Instant::now();
+/// The env file read and checked, its context made, and everything the deploy sends
+/// prepared: bad input fails here, before anything is changed.
+pub async fn load_and_prepare(req: &DeployRequest) -> Result<(Prepared, AwsContext)> {
     let env = config::load(&req.env.path(&req.root))?;
     check_protected(&env, req.allow_protected.as_deref(), &req.ci)?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
@@ -517,6 +590,91 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         req.artifact_bucket.as_deref(),
     )
     .await?;
+    Ok((p, ctx))
+}
+
+/// How a change set went.
+#[derive(Debug)]
+pub struct Applied {
+    /// Created, Updated, Unchanged (AWS found nothing to change) or Failed.
+    pub outcome: Outcome,
+    pub changes: Vec<ResourceChange>,
+    pub final_status: Option<String>,
+    pub failures: Vec<FailedResource>,
+}
+
+/// Creates the change set (after clearing stale ones), shows it, executes it and
+/// follows the stack's events to the end: what a deploy and a rollback share.
+pub async fn apply_change_set(
+    cfn: &aws_sdk_cloudformation::Client,
+    spec: &ChangeSetSpec<'_>,
+    exists: bool,
+    timing: Timing,
+    progress: &crate::output::Progress,
+) -> Result<Applied> {
+    let say = |line: &str| progress.println(line.to_owned());
+    // A stack holding only change sets (`create`) still has stale ones to clear.
+    if exists {
+        stack::delete_stale_change_sets(
+            cfn,
+            spec.stack,
+            CHANGE_SET_PREFIX,
+            (PLAN_CHANGE_SET_PREFIX, PLAN_CHANGE_SET_TTL),
+        )
+        .await?;
+    }
+    progress.set_message(format!("creating change set {}", spec.name));
+    let changes = match stack::create_change_set(cfn, spec, timing).await? {
+        ChangeSetResult::NoChanges => {
+            stack::delete_change_set(cfn, spec.stack, spec.name).await?;
+            return Ok(Applied {
+                outcome: Outcome::Unchanged,
+                changes: Vec::new(),
+                final_status: None,
+                failures: Vec::new(),
+            });
+        }
+        ChangeSetResult::Ready(changes) => changes,
+    };
+    for c in &changes {
+        say(&format!(
+            "change: {} {} ({}){}",
+            c.action,
+            c.logical_id,
+            c.resource_type,
+            if c.may_replace() { " REPLACEMENT" } else { "" }
+        ));
+    }
+    progress.set_message(format!(
+        "executing change set {} on stack {}",
+        spec.name, spec.stack
+    ));
+    let finished = stack::execute(cfn, spec.stack, spec.name, timing, &|e| {
+        say(&stack::event_line(e));
+    })
+    .await?;
+    let outcome = match (finished.ok, spec.create) {
+        (false, _) => Outcome::Failed,
+        (true, true) => Outcome::Created,
+        (true, false) => Outcome::Updated,
+    };
+    Ok(Applied {
+        outcome,
+        changes,
+        final_status: Some(finished.status),
+        failures: finished.failures,
+    })
+}
+
+/// The deploy of a prepared stack, companies and alarms, without its verification
+/// (`release::deploy` adds it).
+pub async fn deploy_prepared(
+    req: &DeployRequest,
+    p: &Prepared,
+    ctx: &AwsContext,
+    started: Instant,
+    ui: &Ui,
+) -> Result<DeployReport> {
     let cfn = ctx.cloudformation();
     let stack_name = p.env.stack.clone();
     let timing = Timing::new(ctx.is_local(), req.timeout);
@@ -544,7 +702,10 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         alarms: None,
         cost: None,
         warnings: Vec::new(),
+        verification: None,
+        rollback: None,
         duration_s: 0.0,
+        record: None,
     };
 
     // A protected env takes only artifacts that ran elsewhere first: checked before
@@ -592,76 +753,44 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
         drop(progress);
         report.unchanged_because = Some(Basis::Fingerprint);
         report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
-        return finish(report, &p, &ctx, req, pre_read, started, ui).await;
+        return finish(report, p, ctx, req, pre_read, started, ui).await;
     }
 
     report.parameter_changes = parameter_changes(existing.as_ref(), &p.parameters);
-    let create = existing.as_ref().is_none_or(StackInfo::is_unborn);
-    if existing.is_some() {
-        stack::delete_stale_change_sets(
-            &cfn,
-            &stack_name,
-            CHANGE_SET_PREFIX,
-            (PLAN_CHANGE_SET_PREFIX, PLAN_CHANGE_SET_TTL),
-        )
-        .await?;
-    }
     let name = change_set_name();
     let spec = ChangeSetSpec {
         stack: &stack_name,
         name: &name,
-        create,
+        create: existing.as_ref().is_none_or(StackInfo::is_unborn),
         template_body: &p.template.body,
         parameters: &p.parameters,
         tags: &p.tags,
         role_arn: p.role_arn.as_deref(),
     };
-    progress.set_message(format!("creating change set {name}"));
-    match stack::create_change_set(&cfn, &spec, timing).await? {
-        ChangeSetResult::NoChanges => {
-            stack::delete_change_set(&cfn, &stack_name, &name).await?;
-            drop(progress);
+    let applied = apply_change_set(&cfn, &spec, existing.is_some(), timing, &progress).await?;
+    drop(progress);
+    report.changes = applied.changes;
+    report.final_status = applied.final_status;
+    report.outcome = applied.outcome;
+    match applied.outcome {
+        Outcome::Unchanged => {
             report.unchanged_because = Some(Basis::EmptyChangeSet);
             report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
-            return finish(report, &p, &ctx, req, pre_read, started, ui).await;
         }
-        ChangeSetResult::Ready(changes) => {
-            for c in &changes {
-                say(&format!(
-                    "change: {} {} ({}){}",
-                    c.action,
-                    c.logical_id,
-                    c.resource_type,
-                    if c.may_replace() { " REPLACEMENT" } else { "" }
-                ));
-            }
-            report.changes = changes;
+        Outcome::Failed => {
+            report.failures = applied.failures;
+            record_deploy(&mut report, p, ctx, req).await;
+            report.duration_s = started.elapsed().as_secs_f64();
+            return Ok(report);
+        }
+        Outcome::Created | Outcome::Updated => {
+            report.outputs = stack::describe(&cfn, &stack_name)
+                .await?
+                .map(|i| i.outputs)
+                .unwrap_or_default();
         }
     }
-    progress.set_message(format!("executing change set {name} on stack {stack_name}"));
-    let finished = stack::execute(&cfn, &stack_name, &name, timing, &|e| {
-        say(&stack::event_line(e));
-    })
-    .await?;
-    drop(progress);
-    report.final_status = Some(finished.status.clone());
-    if !finished.ok {
-        report.outcome = Outcome::Failed;
-        report.failures = finished.failures;
-        record_deploy(&mut report, &p, &ctx, req).await;
-        report.duration_s = started.elapsed().as_secs_f64();
-        return Ok(report);
-    }
-    report.outcome = if create {
-        Outcome::Created
-    } else {
-        Outcome::Updated
-    };
-    report.outputs = stack::describe(&cfn, &stack_name)
-        .await?
-        .map(|i| i.outputs)
-        .unwrap_or_default();
-    finish(report, &p, &ctx, req, pre_read, started, ui).await
+    finish(report, p, ctx, req, pre_read, started, ui).await
 }
 
 /// The companies table as the pre-check read it (`None`: no table yet).
@@ -769,12 +898,15 @@ async fn record_deploy(
         started_at: req.started_at.clone(),
         deployed_at: artifacts::now_rfc3339_millis(),
         unpromoted: report.promotion.as_ref().is_some_and(|p| p.overridden),
+        verification: None,
+        restores: None,
     };
     let written = promotion::record(&ctx.s3(), &p.artifact_bucket, &record, &p.template.body).await;
-    if let Err(e) = written {
-        report
+    match written {
+        Ok(()) => report.record = Some(record),
+        Err(e) => report
             .warnings
-            .push(format!("the deploy record was not written: {e:#}"));
+            .push(format!("the deploy record was not written: {e:#}")),
     }
 }
 
@@ -938,7 +1070,10 @@ pub(crate) mod tests {
             }),
             cost: None,
             warnings: Vec::new(),
+            verification: None,
+            rollback: None,
             duration_s: 42.25,
+            record: None,
         }
     }
 
@@ -951,6 +1086,84 @@ pub(crate) mod tests {
         insta::assert_snapshot!(
             "deploy_failed",
             sample_report(Outcome::Failed).render_markdown()
+        );
+    }
+
+    /// A deploy that verified; one whose verification failed and was rolled back.
+    pub(crate) fn verified_report(passed: bool) -> DeployReport {
+        use crate::verdict::{Check, RollbackOutcome, Target};
+        let verification = Verification {
+            env: "dev".into(),
+            stack: "fang-dev".into(),
+            passed,
+            canary_run: Some(fang_shared::RunId::new("canary-20261201T070000Z-00000001").unwrap()),
+            companies: vec!["Apple".into()],
+            checks: vec![Check {
+                name: "canary run".into(),
+                passed,
+                detail: if passed {
+                    "1 of 1 canary through the pipeline in 31.2 s".into()
+                } else {
+                    "Apple: no result before the timeout; last error: fetching the page: connection refused".into()
+                },
+                duration_s: 31.2,
+            }],
+            already_alarming: Vec::new(),
+            duration_s: 38.4,
+        };
+        let rollback = (!passed).then(|| {
+            AfterFailure::RolledBack(Box::new(RollbackReport {
+                env: "dev".into(),
+                stack: "fang-dev".into(),
+                outcome: RollbackOutcome::RolledBack,
+                to: Some(Target {
+                    commit: Some("0123456789abcdef".into()),
+                    deployed_at: "2026-11-30T07:01:42.000Z".into(),
+                    verified_at: Some("2026-11-30T07:02:20.000Z".into()),
+                }),
+                final_status: Some("UPDATE_COMPLETE".into()),
+                verification: Some(Verification {
+                    passed: true,
+                    ..verification.clone()
+                }),
+                reason: None,
+                duration_s: 52.0,
+            }))
+        });
+        DeployReport {
+            verification: Some(verification),
+            rollback,
+            ..sample_report(Outcome::Updated)
+        }
+    }
+
+    #[test]
+    fn verified_deploy_markdown_snapshot() {
+        let ok = verified_report(true);
+        assert!(ok.ok());
+        insta::assert_snapshot!("deploy_verified", ok.render_markdown());
+        let failed = verified_report(false);
+        assert!(!failed.ok(), "a failed verification fails the deploy");
+        let md = failed.render_markdown();
+        assert!(
+            md.contains("verification failed: canary run: Apple: no result before the timeout; last error: fetching the page: connection refused; rolled back to `0123456` (verified 2026-11-30)"),
+            "{md}"
+        );
+        insta::assert_snapshot!("deploy_verification_failed_rolled_back", md);
+        let kept = DeployReport {
+            rollback: Some(AfterFailure::Kept),
+            ..verified_report(false)
+        };
+        assert!(
+            kept.render_markdown()
+                .contains("not rolled back (`--no-rollback`)")
+        );
+        assert!(
+            kept.render_markdown().starts_with(
+                "### Deploy of `fang-dev` (dev): updated (3 changes), **verification failed**\n"
+            ),
+            "{}",
+            kept.render_markdown()
         );
     }
 

@@ -47,6 +47,34 @@ pub struct Record {
     /// Deployed to a protected env without promotion (`--allow-unpromoted`).
     #[serde(default)]
     pub unpromoted: bool,
+    /// The deploy's verification, once it ran (`deploy --verify`, `fangops verify`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verification: Option<RecordedVerification>,
+    /// A rollback's record: the `deployed_at` of the record it restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restores: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordedVerification {
+    pub passed: bool,
+    /// The verification's one line ("verified in 38 s: 1 canary result, no alarms").
+    pub summary: String,
+    /// When it ended (RFC 3339).
+    pub at: String,
+}
+
+impl Record {
+    /// Whether the deploy went through and nothing says it does not work: a failed
+    /// verification takes back what the deploy's success promised.
+    pub fn good(&self) -> bool {
+        self.outcome != "failed" && self.verification.as_ref().is_none_or(|v| v.passed)
+    }
+
+    /// Whether a rollback may restore this record: it went through and verified.
+    pub fn verified(&self) -> bool {
+        self.outcome != "failed" && self.verification.as_ref().is_some_and(|v| v.passed)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,6 +163,115 @@ async fn put(
     Ok(())
 }
 
+async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<()> {
+    s3.delete_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .map_err(crate::aws::error)
+        .with_context(|| format!("deleting s3://{bucket}/{key}"))?;
+    Ok(())
+}
+
+/// The records of a stack's deploys, newest first, at most `limit`, and how many older
+/// ones were left out. A bucket that does not exist holds none.
+pub async fn records(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    stack: &str,
+    limit: usize,
+) -> Result<(Vec<Record>, usize)> {
+    let prefix = format!("deployments/{stack}/");
+    let latest = latest_key(stack);
+    let mut keys = Vec::new();
+    let mut token = None;
+    loop {
+        let page = s3
+            .list_objects_v2()
+            .bucket(bucket)
+            .prefix(&prefix)
+            .set_continuation_token(token.take())
+            .send()
+            .await;
+        let page = match page {
+            Ok(p) => p,
+            Err(e) => {
+                let e = crate::aws::error(e);
+                if e.code() == Some("NoSuchBucket") {
+                    break; // never deployed in this account and region
+                }
+                return Err(e).with_context(|| format!("listing s3://{bucket}/{prefix}"));
+            }
+        };
+        keys.extend(
+            page.contents()
+                .iter()
+                .filter_map(|o| o.key())
+                .filter(|k| *k != latest)
+                .map(str::to_owned),
+        );
+        match page.next_continuation_token() {
+            Some(t) => token = Some(t.to_owned()),
+            None => break,
+        }
+    }
+    // Keys are the deploy's end time without colons: they sort by time.
+    keys.sort_unstable_by(|a, b| b.cmp(a));
+    let more = keys.len().saturating_sub(limit);
+    keys.truncate(limit);
+    let mut out = Vec::new();
+    for key in keys {
+        match artifacts::get_json::<Record>(s3, bucket, &key).await? {
+            Some(record) => out.push(record),
+            None => tracing::warn!("s3://{bucket}/{key} is not a deploy record; skipped"),
+        }
+    }
+    Ok((out, more))
+}
+
+/// Records a verification on the stack's latest record, when that record is what the
+/// stack runs (`live_fingerprint`): written again with its verdict, which also takes
+/// back (or gives) the promotion of its artifacts.
+pub async fn record_verification(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    stack: &str,
+    live_fingerprint: Option<&str>,
+    verification: &crate::verdict::Verification,
+) -> Result<()> {
+    let Some(mut latest) = artifacts::get_json::<Record>(s3, bucket, &latest_key(stack)).await?
+    else {
+        return Ok(());
+    };
+    if Some(latest.fingerprint.as_str()) != live_fingerprint {
+        tracing::info!(
+            "the latest deploy record of {stack} is not what the stack runs; the verification is not recorded"
+        );
+        return Ok(());
+    }
+    latest.verification = Some(RecordedVerification::of(verification));
+    let template = artifacts::get_text(s3, bucket, &template_key(&latest.template_sha256))
+        .await?
+        .with_context(|| {
+            format!(
+                "s3://{bucket}/{} is missing",
+                template_key(&latest.template_sha256)
+            )
+        })?;
+    record(s3, bucket, &latest, &template).await
+}
+
+impl RecordedVerification {
+    pub fn of(v: &crate::verdict::Verification) -> Self {
+        Self {
+            passed: v.passed,
+            summary: v.summary(),
+            at: artifacts::now_rfc3339_millis(),
+        }
+    }
+}
+
 /// The key of a template's text, by its sha256.
 pub fn template_key(sha256: &str) -> String {
     format!("templates/{sha256}.yaml")
@@ -171,14 +308,13 @@ pub async fn record(
     }
     if !record.protected {
         for a in &record.artifacts {
-            put(
-                s3,
-                bucket,
-                &mark_key(&a.sha256, &record.stack),
-                JSON,
-                body.clone(),
-            )
-            .await?;
+            let key = mark_key(&a.sha256, &record.stack);
+            if record.good() {
+                put(s3, bucket, &key, JSON, body.clone()).await?;
+            } else {
+                // A verification that failed takes the promotion back.
+                delete(s3, bucket, &key).await?;
+            }
         }
     }
     // Last: a reader of `latest` finds the marks already there.

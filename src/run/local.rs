@@ -83,26 +83,33 @@ pub async fn run(
         bucket: names.bucket.clone(),
     };
     let now = time::OffsetDateTime::now_utc();
-    let run_id = RunId::generate(now, run_id_suffix());
-    let produced = fang_producer::produce(
-        &ddb,
-        &sqs,
-        &s3,
-        &target,
-        &run_id,
-        now,
-        &format!("fangops-local-{}", std::process::id()),
-    )
-    .await
-    .context("running the producer")?;
-    if !produced.already_claimed {
-        // As the producer Lambda does: a run arms the no-results alarm.
+    let run_id = req.new_run_id(now, run_id_suffix());
+    let invocation = format!("fangops-local-{}", std::process::id());
+    let run = fang_producer::Run {
+        id: &run_id,
+        started_at: now,
+        invocation: &invocation,
+        only: req.canary.as_deref(),
+    };
+    let produced = fang_producer::produce(&ddb, &sqs, &s3, &target, run)
+        .await
+        .context("running the producer")?;
+    if !produced.already_claimed && !run_id.is_canary() {
+        // As the producer Lambda does: a scheduled run arms the no-results alarm.
         fang_producer::arm_alarm(&ctx.cloudwatch(), &format!("{}-no-results", env.stack)).await;
     }
 
+    // The functions' settings as the deployed stack has them, not as the env file
+    // has them now: a verification must test what was deployed (a rolled-back stack
+    // runs the parameters of an older commit).
+    let deployed = crate::deploy::stack::describe(&ctx.cloudformation(), &env.stack)
+        .await?
+        .map(|info| info.parameters)
+        .unwrap_or_default();
+    let settings = Settings::of(env, &deployed);
     let deps = Deps {
-        text: text_source(env, req.wikipedia_base.as_deref())?,
-        analyzer: match env.sentiment {
+        text: text_source(settings.text_source, req.wikipedia_base.as_deref())?,
+        analyzer: match settings.analyzer {
             config::Analyzer::Vader => Analyzer::Vader,
             config::Analyzer::Comprehend => {
                 Analyzer::Comprehend(ctx.comprehend_at(req.comprehend_endpoint.as_ref()))
@@ -185,7 +192,10 @@ pub async fn run(
         .collect();
     let mut pending: Vec<String> = Vec::new();
     if state.done.len() + failed.len() < produced.companies {
-        let all = fang_producer::scan_companies(&ddb, &names.table).await?;
+        let mut all = fang_producer::scan_companies(&ddb, &names.table).await?;
+        if let Some(only) = &req.canary {
+            all.retain(|c| only.contains(c));
+        }
         for c in all {
             if !state.done.contains(&c) && !failed.iter().any(|f| f.company == c) {
                 let reason = last_reason.remove(&c).map_or_else(
@@ -338,8 +348,35 @@ async fn receive_and_handle(
     Ok(events)
 }
 
-fn text_source(env: &EnvConfig, wikipedia_base: Option<&str>) -> Result<TextSource> {
-    Ok(match env.text_source {
+/// What the functions are configured with: the stack's parameters (`TextSource`,
+/// `Analyzer`, as `deploy::params` writes them), else the env file's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Settings {
+    text_source: config::TextSource,
+    analyzer: config::Analyzer,
+}
+
+impl Settings {
+    fn of(env: &EnvConfig, deployed: &std::collections::BTreeMap<String, String>) -> Self {
+        let text_source = match deployed.get("TextSource").map(String::as_str) {
+            Some("wikipedia") => config::TextSource::Wikipedia,
+            Some("fixtures") => config::TextSource::Fixtures,
+            _ => env.text_source,
+        };
+        let analyzer = match deployed.get("Analyzer").map(String::as_str) {
+            Some("comprehend") => config::Analyzer::Comprehend,
+            Some("vader") => config::Analyzer::Vader,
+            _ => env.sentiment,
+        };
+        Self {
+            text_source,
+            analyzer,
+        }
+    }
+}
+
+fn text_source(source: config::TextSource, wikipedia_base: Option<&str>) -> Result<TextSource> {
+    Ok(match source {
         config::TextSource::Fixtures => TextSource::Fixtures,
         config::TextSource::Wikipedia => {
             TextSource::Wikipedia(crate::pages::client(wikipedia_base)?)
@@ -353,4 +390,37 @@ fn run_id_suffix() -> u32 {
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
     nanos ^ std::process::id().rotate_left(16)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_deployed_parameters_win_over_the_env_file() {
+        let env = crate::config::parse(
+            std::path::Path::new("environments/local.yaml"),
+            b"stack: fang-local\nregion: us-east-1\ntext_source: fixtures\nsentiment: vader\ncompanies: [A]\n",
+        )
+        .unwrap();
+        let none = Default::default();
+        assert_eq!(
+            Settings::of(&env, &none),
+            Settings {
+                text_source: config::TextSource::Fixtures,
+                analyzer: config::Analyzer::Vader
+            }
+        );
+        let deployed = [("TextSource", "wikipedia"), ("Analyzer", "comprehend")]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        assert_eq!(
+            Settings::of(&env, &deployed),
+            Settings {
+                text_source: config::TextSource::Wikipedia,
+                analyzer: config::Analyzer::Comprehend
+            }
+        );
+    }
 }

@@ -3,7 +3,7 @@
 //! (moto runs no Lambda code); in AWS, [`aws`] invokes the deployed producer with a run
 //! id and watches S3 until the run's summary appears.
 
-mod aws;
+pub(crate) mod aws;
 pub mod local;
 
 use std::path::PathBuf;
@@ -31,6 +31,20 @@ pub struct RunRequest {
     /// Where the local runner's Comprehend client goes (`AWS_ENDPOINT_URL_COMPREHEND`);
     /// the env's endpoint when unset.
     pub comprehend_endpoint: Option<url::Url>,
+    /// A canary run (a deploy's verification): only these companies, under a
+    /// `canary-` run id whose results stay apart from the scheduled runs'.
+    pub canary: Option<Vec<String>>,
+}
+
+impl RunRequest {
+    /// A new run id: a canary's when the request is one.
+    fn new_run_id(&self, now: time::OffsetDateTime, random: u32) -> RunId {
+        if self.canary.is_some() {
+            RunId::canary(now, random)
+        } else {
+            RunId::generate(now, random)
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,10 +125,22 @@ pub async fn run(req: &RunRequest, ui: &Ui) -> Result<RunReport> {
     let env = config::load(&req.env.path(&req.root))?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
+    run_in(&env, &ctx, req, ui).await
+}
+
+/// One run through the pipeline of an env already loaded: the local runner against an
+/// emulator, the deployed producer in AWS. `req.root`, `req.env` and `req.endpoint` are
+/// not read again.
+pub async fn run_in(
+    env: &config::EnvConfig,
+    ctx: &AwsContext,
+    req: &RunRequest,
+    ui: &Ui,
+) -> Result<RunReport> {
     if ctx.is_local() {
-        return local::run(&env, &ctx, req, ui).await;
+        return crate::aws::as_lambda(local::run(env, ctx, req, ui)).await;
     }
-    aws::run(&env, &ctx, req.timeout, ui).await
+    aws::run(env, ctx, req, ui).await
 }
 
 #[cfg(test)]

@@ -285,9 +285,12 @@ async fn an_event_delivered_twice_queues_each_company_once() {
                 &crate::support::moto_client!(aws_sdk_sqs),
                 &s3(),
                 &target,
-                &run_id,
-                event_time,
-                invocation,
+                fang_producer::Run {
+                    id: &run_id,
+                    started_at: event_time,
+                    invocation,
+                    only: None,
+                },
             )
             .await
             .unwrap()

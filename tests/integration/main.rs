@@ -24,4 +24,5 @@ mod iam;
 mod pipeline;
 mod sync;
 mod validate;
+mod verify;
 mod workflows;

@@ -28,6 +28,18 @@ const SEND_CONCURRENCY: usize = 4;
 /// How often a batch entry SQS reports as failed is sent again before giving up.
 const SEND_ATTEMPTS: u32 = 5;
 
+/// One run as the producer starts it.
+#[derive(Debug, Clone, Copy)]
+pub struct Run<'a> {
+    pub id: &'a RunId,
+    pub started_at: time::OffsetDateTime,
+    /// Who claims the run (Lambda's request id).
+    pub invocation: &'a str,
+    /// A canary run's companies: only these are queued, and each must be in the table.
+    /// `None`: every company (a scheduled run).
+    pub only: Option<&'a [String]>,
+}
+
 /// Where the producer reads and writes.
 #[derive(Debug, Clone)]
 pub struct Target {
@@ -66,6 +78,10 @@ pub enum ProducerError {
     },
     #[error("{} of {total} messages could not be queued after {SEND_ATTEMPTS} attempts: {}", failed.len(), failed.join("; "))]
     Unsent { total: usize, failed: Vec<String> },
+    #[error("not in table {table}: {}", missing.join(", "))]
+    UnknownCompanies { table: String, missing: Vec<String> },
+    #[error("companies can be chosen for a canary run only (run id {0})")]
+    NotCanary(RunId),
 }
 
 /// Reads every company in the table, following DynamoDB's pagination (1 MB pages).
@@ -120,16 +136,26 @@ pub async fn scan_entries(
 /// 412 when it exists, 409 when another write of it is under way). An invocation that
 /// finds a claim made by another (`claimed_by`: Lambda's request id) queues nothing,
 /// so an event delivered twice runs once.
+///
+/// A canary run (`run.only`) queues only its companies; one missing from the table
+/// fails the invocation rather than proving nothing.
 pub async fn produce(
     ddb: &aws_sdk_dynamodb::Client,
     sqs: &aws_sdk_sqs::Client,
     s3: &aws_sdk_s3::Client,
     target: &Target,
-    run_id: &RunId,
-    started_at: time::OffsetDateTime,
-    invocation: &str,
+    run: Run<'_>,
 ) -> Result<ProducerReport, ProducerError> {
-    let companies = scan_entries(ddb, &target.table).await?;
+    let Run {
+        id: run_id,
+        started_at,
+        invocation,
+        only,
+    } = run;
+    let mut companies = scan_entries(ddb, &target.table).await?;
+    if let Some(only) = only {
+        companies = select(companies, only, run_id, &target.table)?;
+    }
     let manifest = RunManifest {
         run_id: run_id.clone(),
         companies: companies.len(),
@@ -164,6 +190,34 @@ pub async fn produce(
         "run queued"
     );
     Ok(report)
+}
+
+/// The companies of a canary run, as the table has them.
+fn select(
+    companies: Vec<Company>,
+    only: &[String],
+    run_id: &RunId,
+    table: &str,
+) -> Result<Vec<Company>, ProducerError> {
+    if !run_id.is_canary() {
+        // A partial run under `results/` would pass for a scheduled one.
+        return Err(ProducerError::NotCanary(run_id.clone()));
+    }
+    let missing: Vec<String> = only
+        .iter()
+        .filter(|name| !companies.iter().any(|c| &c.name == *name))
+        .cloned()
+        .collect();
+    if !missing.is_empty() {
+        return Err(ProducerError::UnknownCompanies {
+            table: table.to_owned(),
+            missing,
+        });
+    }
+    Ok(companies
+        .into_iter()
+        .filter(|c| only.contains(&c.name))
+        .collect())
 }
 
 /// Turns on the actions of the stack's no-results alarm: fangops writes it disarmed on a
@@ -351,6 +405,25 @@ mod tests {
         assert_eq!(messages[8].page(), "Company 8");
         let ids: std::collections::HashSet<_> = batches.iter().flatten().map(|e| &e.id).collect();
         assert_eq!(ids.len(), 23);
+    }
+
+    #[test]
+    fn a_canary_run_queues_only_its_companies() {
+        let table = ["Apple", "Netflix", "Nvidia"].map(|n| Company {
+            name: n.to_owned(),
+            wikipedia: None,
+        });
+        let t = time::macros::datetime!(2026-11-30 06:00:00 UTC);
+        let canary = RunId::canary(t, 7);
+        let picked = select(table.to_vec(), &["Netflix".to_owned()], &canary, "t").unwrap();
+        assert_eq!(picked, [table[1].clone()]);
+        let err = select(table.to_vec(), &["Spotify".to_owned()], &canary, "t").unwrap_err();
+        assert_eq!(err.to_string(), "not in table t: Spotify");
+        let scheduled = RunId::generate(t, 7);
+        assert!(matches!(
+            select(table.to_vec(), &["Apple".to_owned()], &scheduled, "t"),
+            Err(ProducerError::NotCanary(_))
+        ));
     }
 
     #[test]

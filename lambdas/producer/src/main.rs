@@ -1,7 +1,7 @@
 //! The Lambda entry point: builds the clients once, then runs the library's `produce`
 //! for each scheduled event. Configuration comes from the environment the template sets.
 
-use fang_producer::{Target, produce};
+use fang_producer::{Run, Target, produce};
 use fang_shared::{RunId, required_env};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
@@ -34,19 +34,19 @@ async fn main() -> Result<(), Error> {
         async move {
             let now = time::OffsetDateTime::now_utc();
             let run_id = run_id(&event.payload, now, &event.context.request_id)?;
-            let report = produce(
-                ddb,
-                sqs,
-                s3,
-                target,
-                &run_id,
-                now,
-                &event.context.request_id,
-            )
-            .await?;
+            let only = canary_companies(&event.payload)?;
+            let run = Run {
+                id: &run_id,
+                started_at: now,
+                invocation: &event.context.request_id,
+                only: only.as_deref(),
+            };
+            let report = produce(ddb, sqs, s3, target, run).await?;
+            // A canary (fangops's verification of a deploy) is not a scheduled run:
+            // it leaves the no-results alarm as it was.
             if let Some(alarm) = no_results_alarm
                 .as_deref()
-                .filter(|_| !report.already_claimed)
+                .filter(|_| !report.already_claimed && !run_id.is_canary())
             {
                 fang_producer::arm_alarm(cw, alarm).await;
             }
@@ -71,6 +71,17 @@ fn run_id(payload: &Value, now: time::OffsetDateTime, request_id: &str) -> Resul
         (Some(id), Some(t)) => RunId::for_event(t, id),
         _ => RunId::generate(now, random_u32(request_id)),
     })
+}
+
+/// `fangops verify` names the companies of its canary run: `{"run_id": "canary-…",
+/// "companies": ["Apple"]}`.
+fn canary_companies(payload: &Value) -> Result<Option<Vec<String>>, Error> {
+    match payload.get("companies") {
+        None | Some(Value::Null) => Ok(None),
+        Some(list) => Ok(Some(serde_json::from_value(list.clone()).map_err(|e| {
+            format!("\"companies\" must be a list of company names: {e}")
+        })?)),
+    }
 }
 
 /// The request id is unique per invocation: a good enough source for a run id suffix.

@@ -180,7 +180,11 @@ pub async fn handle_batch(
     for ((message_id, record), written) in records.into_iter().zip(writes) {
         match written {
             Ok(bytes) => {
-                outcome.metrics.results_written += 1;
+                // The no-results alarm reads this: a canary is not a scheduled run's
+                // result, so it must not hide a schedule that stopped.
+                if !record.run_id.is_canary() {
+                    outcome.metrics.results_written += 1;
+                }
                 outcome.metrics.result_bytes += bytes as u64;
                 runs.insert(record.run_id);
                 outcome.succeeded.push(record.company);

@@ -10,12 +10,20 @@ use sha2::{Digest, Sha256};
 use crate::RunId;
 
 pub const RESULTS_PREFIX: &str = "results/";
+/// Where canary runs (a deploy's verification) keep theirs: apart from the results
+/// people read, so that `results`, the trend and the report never count them.
+pub const CANARY_PREFIX: &str = "canary/";
 pub const MANIFEST_NAME: &str = "_run.json";
 pub const SUMMARY_NAME: &str = "summary.csv";
 
-/// `results/<date>/<run_id>/`
+/// `results/<date>/<run_id>/`, or `canary/<date>/<run_id>/` for a canary run.
 pub fn run_prefix(run_id: &RunId) -> String {
-    format!("{RESULTS_PREFIX}{}/{}/", run_id.date(), run_id)
+    let root = if run_id.is_canary() {
+        CANARY_PREFIX
+    } else {
+        RESULTS_PREFIX
+    };
+    format!("{root}{}/{}/", run_id.date(), run_id)
 }
 
 pub fn manifest_key(run_id: &RunId) -> String {
@@ -86,6 +94,15 @@ mod tests {
             assert!(!s.starts_with('-') && !s.ends_with('-'), "{s}");
         }
         assert_eq!(slug("トヨタ自動車").len(), 8);
+        let t = time::macros::datetime!(2026-11-30 06:00:00 UTC);
+        let canary = RunId::canary(t, 1);
+        assert_eq!(canary.as_str(), "canary-20261130T060000Z-00000001");
+        assert!(canary.is_canary() && !run.is_canary());
+        assert_eq!(
+            run_prefix(&canary),
+            "canary/2026-11-30/canary-20261130T060000Z-00000001/"
+        );
+        assert!(!result_key(&canary, "Apple").starts_with(RESULTS_PREFIX));
         assert_ne!(slug("Société Générale"), slug("Societe Generale"));
         assert!(slug(&"x".repeat(300)).len() <= 49);
         assert!(is_result_key(&key));

@@ -77,6 +77,9 @@ impl CompanyMessage {
     }
 }
 
+/// How a canary run's id starts.
+pub const CANARY_RUN_PREFIX: &str = "canary-";
+
 /// Identifies one run of the pipeline. Appears in S3 keys, so it is restricted to
 /// characters that are safe there: ASCII letters, digits, `-` and `_`, at most 64.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -126,12 +129,29 @@ impl RunId {
         Self(format!("{stamp}-{random:08x}"))
     }
 
+    /// A canary run's id: a generated id behind [`CANARY_RUN_PREFIX`]. Its results go
+    /// under their own prefix (`canary/`), which `results` and the trend never read, and
+    /// they are not counted as results written by a scheduled run.
+    /// Example: `canary-20261130T060000Z-3f9a2c1b`.
+    pub fn canary(now: time::OffsetDateTime, random: u32) -> Self {
+        Self(format!(
+            "{CANARY_RUN_PREFIX}{}",
+            Self::generate(now, random).0
+        ))
+    }
+
+    /// Whether this is a canary run (fangops's verification), not a scheduled one.
+    pub fn is_canary(&self) -> bool {
+        self.0.starts_with(CANARY_RUN_PREFIX)
+    }
+
     /// The run's date (`YYYY-MM-DD`) for generated ids, used in S3 keys; `undated`
     /// for ids given by hand.
     pub fn date(&self) -> String {
-        let b = self.0.as_bytes();
+        let id = self.0.strip_prefix(CANARY_RUN_PREFIX).unwrap_or(&self.0);
+        let b = id.as_bytes();
         if b.len() >= 9 && b[..8].iter().all(u8::is_ascii_digit) && b[8] == b'T' {
-            format!("{}-{}-{}", &self.0[..4], &self.0[4..6], &self.0[6..8])
+            format!("{}-{}-{}", &id[..4], &id[4..6], &id[6..8])
         } else {
             "undated".to_owned()
         }

@@ -1,0 +1,53 @@
+//! `fangops rollback`: the stack as an earlier, verified deploy left it.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use fangops::config::EnvRef;
+use fangops::exit;
+use fangops::rollback::RollbackRequest;
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct RollbackArgs {
+    /// The environment: a name or a path.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// Restore row N of `fangops history` (1 = newest) instead of the newest deploy
+    /// that verified.
+    #[arg(long, value_name = "N")]
+    pub to: Option<usize>,
+    /// Do not verify the restored stack.
+    #[arg(long)]
+    pub no_verify: bool,
+    /// Give up waiting for the stack after this many seconds (it goes on in AWS).
+    #[arg(long, default_value_t = 3600, value_name = "S")]
+    pub timeout: u64,
+    /// The artifact bucket holding the deploy records (default:
+    /// fangops-artifacts-ACCOUNT-REGION).
+    #[arg(long, value_name = "NAME")]
+    pub artifact_bucket: Option<String>,
+}
+
+impl RollbackArgs {
+    pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let req = RollbackRequest {
+            root: ctx.root.clone(),
+            env: EnvRef::parse(&self.env),
+            endpoint: ctx.endpoint()?,
+            artifact_bucket: self.artifact_bucket,
+            to: self.to,
+            verify: !self.no_verify,
+            options: super::verify::verify_options(ctx)?,
+            timeout: Duration::from_secs(self.timeout),
+        };
+        let report = fangops::rollback::run(&req, &ctx.ui).await?;
+        ctx.ui.report(&report, || report.render());
+        Ok(if report.ok() {
+            exit::SUCCESS
+        } else {
+            exit::FAILURE
+        })
+    }
+}

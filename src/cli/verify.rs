@@ -1,0 +1,46 @@
+//! `fangops verify`: a canary run through the deployed pipeline, then its alarms.
+
+use anyhow::Result;
+use fangops::config::EnvRef;
+use fangops::exit;
+use fangops::verify::{VerifyOptions, VerifyRequest};
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct VerifyArgs {
+    /// The environment: a name or a path.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+    /// The artifact bucket holding the deploy records (default:
+    /// fangops-artifacts-ACCOUNT-REGION).
+    #[arg(long, value_name = "NAME")]
+    pub artifact_bucket: Option<String>,
+}
+
+impl VerifyArgs {
+    pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let req = VerifyRequest {
+            root: ctx.root.clone(),
+            env: EnvRef::parse(&self.env),
+            endpoint: ctx.endpoint()?,
+            artifact_bucket: self.artifact_bucket,
+            options: verify_options(ctx)?,
+        };
+        let report = fangops::verify::run(&req, &ctx.ui).await?;
+        ctx.ui.report(&report, || report.render());
+        Ok(if report.passed {
+            exit::SUCCESS
+        } else {
+            exit::FAILURE
+        })
+    }
+}
+
+/// Where the local runner reaches Wikipedia and Comprehend, as `run` reads them.
+pub fn verify_options(ctx: &Ctx) -> Result<VerifyOptions> {
+    Ok(VerifyOptions {
+        wikipedia_base: ctx.process.wikipedia_base.clone(),
+        comprehend_endpoint: ctx.process.comprehend_endpoint()?,
+    })
+}

@@ -1,0 +1,191 @@
+//! What a verification and a rollback found: the reports, their one-line summaries and
+//! their renderings. Plain data, below `deploy` (whose report carries them) and the
+//! modules that produce them (`verify`, `rollback`).
+
+use fang_shared::RunId;
+use serde::Serialize;
+
+use crate::output::style::{self, paint};
+
+/// What the command line read for a verification, besides the env.
+#[derive(Debug, Clone, Default)]
+pub struct VerifyOptions {
+    /// Where the local runner fetches Wikipedia texts (`WIKIPEDIA_BASE_URL`).
+    pub wikipedia_base: Option<String>,
+    /// Where the local runner's Comprehend client goes (`AWS_ENDPOINT_URL_COMPREHEND`).
+    pub comprehend_endpoint: Option<url::Url>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub passed: bool,
+    pub detail: String,
+    pub duration_s: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verification {
+    pub env: String,
+    pub stack: String,
+    pub passed: bool,
+    /// The canary run's id (its results are under `canary/` in the results bucket).
+    pub canary_run: Option<RunId>,
+    pub companies: Vec<String>,
+    pub checks: Vec<Check>,
+    /// Alarms in ALARM before the deploy: reported, not blamed on it.
+    pub already_alarming: Vec<String>,
+    pub duration_s: f64,
+}
+
+impl Verification {
+    /// One line: what a deploy report, a comment and a record say.
+    pub fn summary(&self) -> String {
+        if let Some(failed) = self.checks.iter().find(|c| !c.passed) {
+            return format!("verification failed: {}: {}", failed.name, failed.detail);
+        }
+        let results = self.companies.len();
+        let before = if self.already_alarming.is_empty() {
+            "no alarms".to_owned()
+        } else {
+            format!(
+                "no new alarms ({} already in ALARM before: {})",
+                self.already_alarming.len(),
+                self.already_alarming.join(", ")
+            )
+        };
+        format!(
+            "verified in {:.0} s: {results} canary result{}, {before}",
+            self.duration_s,
+            if results == 1 { "" } else { "s" }
+        )
+    }
+
+    pub fn render(&self) -> String {
+        let verdict = if self.passed {
+            paint(style::OK, "passed")
+        } else {
+            paint(style::ERROR, "failed")
+        };
+        let mut out = format!(
+            "verification of {} (stack {}) {verdict} in {:.1} s\n",
+            self.env, self.stack, self.duration_s
+        );
+        for c in &self.checks {
+            let mark = if c.passed {
+                paint(style::OK, "✓")
+            } else {
+                paint(style::ERROR, "✗")
+            };
+            out += &format!(
+                "  {mark} {} ({:.1} s): {}\n",
+                c.name, c.duration_s, c.detail
+            );
+        }
+        for a in &self.already_alarming {
+            out += &format!(
+                "  {} {a} was in ALARM before the deploy: not blamed on it\n",
+                paint(style::WARN, "!")
+            );
+        }
+        if let Some(run) = &self.canary_run {
+            out += &format!("canary run: {run}\n");
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackOutcome {
+    RolledBack,
+    /// The restored stack is what the target made it, but it failed its verification.
+    RolledBackUnverified,
+    /// No record to go back to.
+    NoTarget,
+    Failed,
+}
+
+/// The record a rollback restored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Target {
+    pub commit: Option<String>,
+    pub deployed_at: String,
+    /// When that record's verification passed.
+    pub verified_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RollbackReport {
+    pub env: String,
+    pub stack: String,
+    pub outcome: RollbackOutcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<Target>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub final_status: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub verification: Option<Verification>,
+    /// Why there was no rollback, or why it failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub duration_s: f64,
+}
+
+fn short(commit: Option<&str>) -> String {
+    commit.map_or_else(
+        || "an unknown commit".to_owned(),
+        |c| format!("`{}`", c.get(..7).unwrap_or(c)),
+    )
+}
+
+impl RollbackReport {
+    pub fn ok(&self) -> bool {
+        self.outcome == RollbackOutcome::RolledBack
+    }
+
+    /// "rolled back to `0123456` (verified 2026-12-01)", or why not: the end of a
+    /// deploy report's verification line.
+    pub fn summary_markdown(&self) -> String {
+        let to = self.to.as_ref().map_or(String::new(), |t| {
+            let (what, at) = match &t.verified_at {
+                Some(v) => ("verified", v),
+                None => ("deployed", &t.deployed_at),
+            };
+            format!(
+                "{} ({what} {})",
+                short(t.commit.as_deref()),
+                at.get(..10).unwrap_or(at)
+            )
+        });
+        let reason = crate::markdown::escape(self.reason.as_deref().unwrap_or("no reason given"));
+        match self.outcome {
+            RollbackOutcome::RolledBack => format!("rolled back to {to}"),
+            RollbackOutcome::RolledBackUnverified => format!(
+                "rolled back to {to}, which failed its verification too: {}",
+                self.verification
+                    .as_ref()
+                    .map_or(String::new(), |v| crate::markdown::escape(&v.summary()))
+            ),
+            RollbackOutcome::NoTarget => format!("not rolled back: {reason}"),
+            RollbackOutcome::Failed => format!("the rollback failed: {reason}"),
+        }
+    }
+
+    pub fn render(&self) -> String {
+        let line = self.summary_markdown().replace('`', "");
+        let mut out = match self.outcome {
+            RollbackOutcome::RolledBack => paint(style::OK, &line),
+            RollbackOutcome::NoTarget => paint(style::WARN, &line),
+            _ => paint(style::ERROR, &line),
+        };
+        out = format!("{} (stack {}): {out}\n", self.env, self.stack);
+        if let Some(status) = &self.final_status {
+            out += &format!("stack status: {status}\n");
+        }
+        if let Some(v) = &self.verification {
+            out += &v.render();
+        }
+        out
+    }
+}

@@ -1,0 +1,521 @@
+//! The AWS path of a verification on recorded responses: what moto cannot show (it runs
+//! no Lambda code, evaluates no alarm and keeps no alarm history).
+
+use std::collections::BTreeMap;
+use std::time::{Duration, SystemTime};
+
+use fang_shared::{AnalyzerKind, ResultStatus, RunId, Sentiment, SentimentRecord, SentimentScores};
+
+use super::*;
+use crate::replay::{client, replay, replay_with_headers};
+
+const STACK: &str = "fang-dev";
+
+fn run_id() -> RunId {
+    RunId::new("canary-20261201T070000Z-00000001").unwrap()
+}
+
+fn result(company: &str) -> SentimentRecord {
+    SentimentRecord {
+        company: company.into(),
+        run_id: run_id(),
+        status: ResultStatus::Ok,
+        reason: None,
+        page: Some(company.into()),
+        source_url: format!("https://en.wikipedia.org/wiki/{company}"),
+        excerpt: "An American company.".into(),
+        sentiment: Some(Sentiment::Positive),
+        scores: Some(SentimentScores {
+            positive: 0.91,
+            negative: 0.01,
+            neutral: 0.07,
+            mixed: 0.01,
+        }),
+        analyzer: AnalyzerKind::Comprehend,
+        chars_analyzed: 20,
+        analyzed_at: "2026-12-01T07:00:03Z".into(),
+    }
+}
+
+#[test]
+fn canary_results_must_match_the_schema_and_the_stack() {
+    let canaries = vec!["Apple".to_owned()];
+    let ok = check_records(&[result("Apple")], &canaries, &run_id(), Some("comprehend")).unwrap();
+    assert_eq!(ok, "1 result as the schema says: Apple positive (0.91)");
+
+    let err = check_records(&[], &canaries, &run_id(), None).unwrap_err();
+    assert!(err.contains("no result for Apple"), "{err}");
+
+    let no_text = SentimentRecord {
+        status: ResultStatus::NoText,
+        reason: Some("\"Apple\" is a disambiguation page".into()),
+        sentiment: None,
+        scores: None,
+        ..result("Apple")
+    };
+    let err = check_records(&[no_text], &canaries, &run_id(), None).unwrap_err();
+    assert!(err.contains("verify.companies"), "{err}");
+
+    let mut bad = result("Apple");
+    bad.scores.as_mut().unwrap().positive = 1.5;
+    let err = check_records(&[bad], &canaries, &run_id(), None).unwrap_err();
+    assert!(err.contains("outside 0..1"), "{err}");
+
+    let other_run = SentimentRecord {
+        run_id: RunId::new("20261201T070000Z-00000001").unwrap(),
+        ..result("Apple")
+    };
+    let err = check_records(&[other_run], &canaries, &run_id(), None).unwrap_err();
+    assert!(
+        err.contains("not canary-20261201T070000Z-00000001"),
+        "{err}"
+    );
+
+    // The stack says comprehend; a vader result means the deploy did not take.
+    let vader = SentimentRecord {
+        analyzer: AnalyzerKind::Vader,
+        ..result("Apple")
+    };
+    let err = check_records(&[vader], &canaries, &run_id(), Some("comprehend")).unwrap_err();
+    assert!(err.contains("analyzed by vader"), "{err}");
+}
+
+// --- alarms ---------------------------------------------------------------------------
+
+const CW_NS: &str = "http://monitoring.amazonaws.com/doc/2010-08-01/";
+
+fn alarms_xml(alarms: &[(&str, &str)]) -> String {
+    let members: String = alarms
+        .iter()
+        .map(|(name, state)| {
+            format!(
+                "<member><AlarmName>{STACK}-{name}</AlarmName><AlarmDescription>What it means. [managed by fangops for stack {STACK}]</AlarmDescription><StateValue>{state}</StateValue></member>"
+            )
+        })
+        .collect();
+    format!(
+        r#"<DescribeAlarmsResponse xmlns="{CW_NS}"><DescribeAlarmsResult><MetricAlarms>{members}</MetricAlarms><CompositeAlarms/></DescribeAlarmsResult><ResponseMetadata><RequestId>1a2b</RequestId></ResponseMetadata></DescribeAlarmsResponse>"#
+    )
+}
+
+/// DescribeAlarmHistory's answer, HistoryData as the API reference's AlarmHistoryItem
+/// and the CLI's example show it: JSON in a string (XML-escaped here).
+fn history_xml(items: &[(&str, &str, &str)]) -> String {
+    let members: String = items
+        .iter()
+        .map(|(name, old, new)| {
+            let data = serde_json::json!({
+                "version": "1.0",
+                "oldState": {"stateValue": old, "stateReason": "Threshold Crossed: 1 datapoint [0.0] was not greater than the threshold (0.0)."},
+                "newState": {"stateValue": new, "stateReason": "Threshold Crossed: 1 datapoint [3.0 (01/12/26 07:01:00)] was greater than the threshold (0.0)."},
+            })
+            .to_string()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+            format!(
+                "<member><AlarmName>{STACK}-{name}</AlarmName><AlarmType>MetricAlarm</AlarmType><Timestamp>2026-12-01T07:02:05.442Z</Timestamp><HistoryItemType>StateUpdate</HistoryItemType><HistorySummary>Alarm updated from {old} to {new}</HistorySummary><HistoryData>{data}</HistoryData></member>"
+            )
+        })
+        .collect();
+    format!(
+        r#"<DescribeAlarmHistoryResponse xmlns="{CW_NS}"><DescribeAlarmHistoryResult><AlarmHistoryItems>{members}</AlarmHistoryItems></DescribeAlarmHistoryResult><ResponseMetadata><RequestId>3c4d</RequestId></ResponseMetadata></DescribeAlarmHistoryResponse>"#
+    )
+}
+
+fn cw(
+    responses: Vec<String>,
+) -> (
+    aws_sdk_cloudwatch::Client,
+    aws_smithy_http_client::test_util::StaticReplayClient,
+) {
+    let replay = replay(
+        "https://monitoring.us-east-1.amazonaws.com/",
+        "text/xml",
+        responses.into_iter().map(|b| (200, b)).collect(),
+    );
+    (client!(aws_sdk_cloudwatch, replay), replay)
+}
+
+fn snapshot_of(states: &[(&str, &str)]) -> AlarmSnapshot {
+    AlarmSnapshot {
+        at: SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_108_400), // 2026-12-01T07:00Z
+        states: states
+            .iter()
+            .map(|(n, s)| (format!("{STACK}-{n}"), (*s).to_owned()))
+            .collect::<BTreeMap<_, _>>(),
+    }
+}
+
+fn bodies(replay: &aws_smithy_http_client::test_util::StaticReplayClient) -> Vec<String> {
+    replay
+        .actual_requests()
+        .map(|r| String::from_utf8(r.body().bytes().unwrap().to_vec()).unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_alarm_already_firing_before_the_deploy_is_reported_not_blamed() {
+    let before = snapshot_of(&[
+        ("dlq", "ALARM"),
+        ("errors", "OK"),
+        ("no-results", "INSUFFICIENT_DATA"),
+    ]);
+    // Still firing after, and no-results in ALARM (canaries publish no results metric):
+    // neither is the deploy's; the errors alarm's history is quiet.
+    let (cw, replay) = cw(vec![
+        alarms_xml(&[("dlq", "ALARM"), ("errors", "OK"), ("no-results", "ALARM")]),
+        history_xml(&[]),
+    ]);
+    let blamed = watch_alarms(&cw, STACK, &before, Duration::ZERO, Duration::ZERO, true)
+        .await
+        .unwrap();
+    assert!(blamed.is_empty(), "{blamed:?}");
+    let sent = bodies(&replay);
+    assert_eq!(
+        sent.len(),
+        2,
+        "one history read, for the one blamable alarm"
+    );
+    assert!(sent[0].contains("Action=DescribeAlarms"), "{}", sent[0]);
+    assert!(
+        sent[0].contains(&format!("AlarmNamePrefix={STACK}-")),
+        "{}",
+        sent[0]
+    );
+    let history = &sent[1];
+    assert!(history.contains("Action=DescribeAlarmHistory"), "{history}");
+    assert!(
+        history.contains(&format!("AlarmName={STACK}-errors")),
+        "{history}"
+    );
+    assert!(history.contains("HistoryItemType=StateUpdate"), "{history}");
+    assert!(
+        history.contains("StartDate=2026-12-01T07%3A00%3A00Z"),
+        "{history}"
+    );
+    // And the verification's line names the one already firing.
+    let v = Verification {
+        env: "dev".into(),
+        stack: STACK.into(),
+        passed: true,
+        canary_run: Some(run_id()),
+        companies: vec!["Apple".into()],
+        checks: Vec::new(),
+        already_alarming: vec![format!("{STACK}-dlq")],
+        duration_s: 38.2,
+    };
+    assert_eq!(
+        v.summary(),
+        "verified in 38 s: 1 canary result, no new alarms (1 already in ALARM before: fang-dev-dlq)"
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_that_fired_and_recovered_between_reads_is_caught_by_its_history() {
+    let before = snapshot_of(&[("errors", "OK")]);
+    let (cw, _replay) = cw(vec![
+        alarms_xml(&[("errors", "OK")]),
+        history_xml(&[("errors", "ALARM", "OK"), ("errors", "OK", "ALARM")]),
+    ]);
+    let blamed = watch_alarms(&cw, STACK, &before, Duration::ZERO, Duration::ZERO, true)
+        .await
+        .unwrap();
+    assert_eq!(blamed.len(), 1, "{blamed:?}");
+    assert!(
+        blamed[0].starts_with(
+            "fang-dev-errors entered ALARM at 2026-12-01T07:02:05.442Z: Threshold Crossed"
+        ),
+        "{blamed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_alarm_fails_the_watch_at_once() {
+    let before = snapshot_of(&[("errors", "OK")]);
+    let (cw, replay) = cw(vec![alarms_xml(&[("errors", "ALARM")])]);
+    // A watch of an hour ends at the first read that finds the alarm.
+    let blamed = watch_alarms(
+        &cw,
+        STACK,
+        &before,
+        Duration::from_secs(3600),
+        Duration::from_secs(10),
+        true,
+    )
+    .await
+    .unwrap();
+    assert_eq!(blamed, vec!["fang-dev-errors is in ALARM".to_owned()]);
+    assert_eq!(replay.actual_requests().count(), 1);
+}
+
+#[test]
+fn history_data_that_did_not_enter_alarm_is_not_blamed() {
+    assert_eq!(
+        cloudwatch::entered_alarm(
+            r#"{"version":"1.0","oldState":{"stateValue":"ALARM"},"newState":{"stateValue":"OK","stateReason":"back"}}"#
+        ),
+        None
+    );
+    assert_eq!(
+        cloudwatch::entered_alarm(r#"{"newState":{"stateValue":"ALARM"}}"#).as_deref(),
+        Some("no reason given")
+    );
+    assert_eq!(cloudwatch::entered_alarm("not json"), None);
+}
+
+// --- the producer invoke and S3 -------------------------------------------------------
+
+fn names() -> Names {
+    Names::new(STACK, "123456789012")
+}
+
+fn invocation<'a>(
+    names: &'a Names,
+    canary: &'a [String],
+    timeout: Duration,
+) -> crate::run::aws::Invocation<'a> {
+    crate::run::aws::Invocation {
+        env: "dev",
+        names,
+        run_id: run_id(),
+        canary: Some(canary),
+        timeout,
+        poll: Duration::ZERO,
+    }
+}
+
+fn lambda(
+    status: u16,
+    body: &str,
+    function_error: Option<&str>,
+) -> (
+    aws_sdk_lambda::Client,
+    aws_smithy_http_client::test_util::StaticReplayClient,
+) {
+    let mut headers = vec![("x-amz-executed-version", "$LATEST".to_owned())];
+    if let Some(e) = function_error {
+        headers.push(("x-amz-function-error", e.to_owned()));
+    }
+    let replay = replay_with_headers(
+        "https://lambda.us-east-1.amazonaws.com/2015-03-31/functions/fang-dev-producer/invocations",
+        "application/json",
+        vec![(status, body.to_owned(), headers)],
+    );
+    (client!(aws_sdk_lambda, replay), replay)
+}
+
+const NO_SUCH_KEY: &str = r#"<?xml version="1.0" encoding="UTF-8"?><Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><RequestId>5e6f</RequestId></Error>"#;
+
+fn listing(keys: &[String]) -> String {
+    let contents: String = keys
+        .iter()
+        .map(|k| format!("<Contents><Key>{k}</Key><Size>100</Size></Contents>"))
+        .collect();
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>b</Name><Prefix>p</Prefix><KeyCount>{}</KeyCount><MaxKeys>1000</MaxKeys><IsTruncated>false</IsTruncated>{contents}</ListBucketResult>"#,
+        keys.len()
+    )
+}
+
+fn s3(
+    responses: Vec<(u16, String)>,
+) -> (
+    aws_sdk_s3::Client,
+    aws_smithy_http_client::test_util::StaticReplayClient,
+) {
+    let replay = replay(
+        "https://fang-dev-123456789012-results.s3.us-east-1.amazonaws.com/",
+        "application/xml",
+        responses,
+    );
+    (client!(aws_sdk_s3, replay), replay)
+}
+
+#[tokio::test]
+async fn a_canary_invokes_the_producer_with_its_companies_then_polls_s3_until_the_summary() {
+    let names = names();
+    let canary = vec!["Apple".to_owned()];
+    let (lambda, lambda_replay) = lambda(200, "{\"queued\":1}", None);
+    let manifest = serde_json::json!({
+        "run_id": run_id(), "companies": 1, "started_at": "2026-12-01T07:00:00Z"
+    })
+    .to_string();
+    let result_key = fang_shared::keys::result_key(&run_id(), "Apple");
+    let summary_key = fang_shared::keys::summary_key(&run_id());
+    let (s3, s3_replay) = s3(vec![
+        // First poll: the manifest, no result yet.
+        (200, manifest.clone()),
+        (200, listing(&[fang_shared::keys::manifest_key(&run_id())])),
+        // Second poll: the result and the summary.
+        (200, manifest),
+        (200, listing(&[result_key.clone(), summary_key.clone()])),
+        // The summary read for companies without text.
+        (200, fang_shared::summary::to_csv(&[result("Apple")])),
+    ]);
+    let ui = Ui::new(false, true, true);
+    let report = crate::run::aws::invoke_and_wait(
+        &lambda,
+        &s3,
+        invocation(&names, &canary, Duration::from_secs(60)),
+        &ui,
+    )
+    .await
+    .unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!((report.companies, report.succeeded), (1, 1));
+    let invoke = lambda_replay.actual_requests().next().unwrap();
+    assert!(
+        invoke
+            .uri()
+            .ends_with("/2015-03-31/functions/fang-dev-producer/invocations"),
+        "{}",
+        invoke.uri()
+    );
+    let payload: serde_json::Value =
+        serde_json::from_slice(invoke.body().bytes().unwrap()).unwrap();
+    assert_eq!(
+        payload,
+        serde_json::json!({"run_id": run_id(), "companies": ["Apple"]})
+    );
+    let uris: Vec<String> = s3_replay
+        .actual_requests()
+        .map(|r| r.uri().to_string())
+        .collect();
+    assert_eq!(uris.len(), 5, "{uris:#?}");
+    assert!(
+        uris[1].contains("prefix=canary%2F2026-12-01%2Fcanary-20261201T070000Z-00000001%2F"),
+        "{}",
+        uris[1]
+    );
+}
+
+#[tokio::test]
+async fn a_producer_that_fails_fails_the_canary_with_its_error() {
+    let names = names();
+    let canary = vec!["Apple".to_owned()];
+    let (lambda, _) = lambda(
+        200,
+        r#"{"errorType":"UnknownCompanies","errorMessage":"not in table fang-dev-companies: Apple"}"#,
+        Some("Unhandled"),
+    );
+    let (s3, s3_replay) = s3(Vec::new());
+    let ui = Ui::new(false, true, true);
+    let err = crate::run::aws::invoke_and_wait(
+        &lambda,
+        &s3,
+        invocation(&names, &canary, Duration::from_secs(60)),
+        &ui,
+    )
+    .await
+    .unwrap_err();
+    let text = format!("{err:#}");
+    assert!(
+        text.contains("function fang-dev-producer failed (Unhandled)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("not in table fang-dev-companies: Apple"),
+        "{text}"
+    );
+    assert_eq!(
+        s3_replay.actual_requests().count(),
+        0,
+        "nothing to wait for"
+    );
+}
+
+#[tokio::test]
+async fn a_canary_without_a_result_before_the_timeout_names_the_dead_letter_queue() {
+    let names = names();
+    let canary = vec!["Apple".to_owned()];
+    let (lambda, _) = lambda(200, "null", None);
+    let (s3, _) = s3(vec![
+        (404, NO_SUCH_KEY.to_owned()),
+        (200, listing(&[])),
+        (404, NO_SUCH_KEY.to_owned()),
+    ]);
+    let ui = Ui::new(false, true, true);
+    let report = crate::run::aws::invoke_and_wait(
+        &lambda,
+        &s3,
+        invocation(&names, &canary, Duration::ZERO),
+        &ui,
+    )
+    .await
+    .unwrap();
+    assert!(!report.ok());
+    assert!(report.timed_out);
+    assert_eq!(
+        report.companies, 1,
+        "a run with no manifest still counts its canaries"
+    );
+    assert_eq!(report.failed[0].company, "1 company");
+    assert!(
+        report.failed[0]
+            .reason
+            .contains("dead-letter queue fang-dev-companies-dlq"),
+        "{:?}",
+        report.failed
+    );
+    assert_eq!(
+        run_detail(&report),
+        "1 company: no result within 0 s; failed messages end in the dead-letter queue fang-dev-companies-dlq"
+    );
+}
+
+#[test]
+fn verification_renderings() {
+    let passed = Verification {
+        env: "dev".into(),
+        stack: STACK.into(),
+        passed: true,
+        canary_run: Some(run_id()),
+        companies: vec!["Apple".into()],
+        checks: vec![
+            Check {
+                name: "canary run".into(),
+                passed: true,
+                detail: "1 of 1 canary through the pipeline in 31.2 s".into(),
+                duration_s: 31.2,
+            },
+            Check {
+                name: "result schema".into(),
+                passed: true,
+                detail: "1 result as the schema says: Apple positive (0.91)".into(),
+                duration_s: 0.2,
+            },
+            Check {
+                name: "alarms".into(),
+                passed: true,
+                detail: "none entered ALARM in 120 s".into(),
+                duration_s: 120.4,
+            },
+        ],
+        already_alarming: vec![format!("{STACK}-dlq")],
+        duration_s: 151.8,
+    };
+    insta::assert_snapshot!(
+        "verification_passed",
+        crate::output::plain(&passed.render())
+    );
+    let mut failed = passed.clone();
+    failed.passed = false;
+    failed.checks.truncate(1);
+    failed.checks[0].passed = false;
+    failed.checks[0].detail = "Apple: no result before the timeout; last error: fetching https://en.wikipedia.org/api/rest_v1/page/summary/Apple: connection refused".into();
+    failed.checks.push(Check {
+        name: "alarms".into(),
+        passed: true,
+        detail: "none entered ALARM".into(),
+        duration_s: 0.1,
+    });
+    insta::assert_snapshot!(
+        "verification_failed",
+        crate::output::plain(&failed.render())
+    );
+    assert_eq!(
+        failed.summary(),
+        "verification failed: canary run: Apple: no result before the timeout; last error: fetching https://en.wikipedia.org/api/rest_v1/page/summary/Apple: connection refused"
+    );
+}

@@ -31,6 +31,8 @@ demo: setup ## Set up, start moto, and run the whole pipeline locally
 	echo; echo "== fangops drift --env local: the live environment against the repository"; $(FANGOPS) drift --env local; \
 	echo; echo "== fangops run --env local: producer -> SQS -> sentiment -> S3"; $(FANGOPS) run --env local; \
 	echo; echo "== fangops results --env local"; $(FANGOPS) results --env local; \
+	echo; echo "== fangops verify --env local: a canary through the deployed pipeline, its result, the alarms"; $(FANGOPS) verify --env local; \
+	echo; echo "== fangops history --env local: every deploy, with its verification"; $(FANGOPS) history --env local; \
 	mkdir -p dist; $(FANGOPS) results --env local --format html --out dist/results.html; \
 	echo; echo "== fangops cost --env prod --no-actual: what production will cost a month, and why"; $(FANGOPS) cost --env prod --no-actual; \
 	echo; echo "== a pull request: a copy of the local env gains Spotify and loses Netflix; the comment a reviewer gets"; \
@@ -60,6 +62,7 @@ bench: setup ## Print the benchmarks' figures (builds in release: slow the first
 	bench/deploy.sh 5
 	bench/pr.sh
 	bench/sync.sh
+	bench/verify.sh
 	bench/artifacts.sh
 	bench/comprehend_cost.sh
 	bench/throttled.sh 1000

@@ -42,6 +42,13 @@ fn sync_smoke() {
 }
 
 #[test]
+fn verify_smoke() {
+    let out = smoke("verify.sh", &[]);
+    assert!(out.contains("of which verification (1 canary)"), "{out}");
+    assert!(out.contains("then rolled back and verified again"), "{out}");
+}
+
+#[test]
 fn artifacts_smoke() {
     let out = smoke("artifacts.sh", &[]);
     assert!(

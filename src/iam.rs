@@ -468,6 +468,24 @@ mod tests {
             assert!(template.contains(action), "{action}");
             assert!(boundary.contains(action), "the boundary lacks {action}");
         }
+        // And every object the template lets them touch in the results bucket: an
+        // effective permission is what both the role and its boundary allow, so a
+        // prefix the template adds without the boundary is AccessDenied in AWS (moto
+        // enforces neither).
+        let prefixes: Vec<&str> = template
+            .split("${ResultsBucket.Arn}/")
+            .skip(1)
+            .map(|rest| rest.split('"').next().unwrap())
+            // `/*` alone is the bucket policy's TLS-only deny, not a grant.
+            .filter(|prefix| *prefix != "*")
+            .collect();
+        assert!(prefixes.contains(&"canary/*"), "{prefixes:?}");
+        for prefix in prefixes {
+            assert!(
+                boundary.contains(&format!("fang-prod-123456789012-results/{prefix}")),
+                "the boundary lacks the results bucket's {prefix}"
+            );
+        }
         // The index is written only where no entry is (If-None-Match): a branch's
         // deploy cannot replace an entry main's deploys rely on.
         let index_writes: Vec<_> = statements(&roles[1].policy)

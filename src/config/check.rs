@@ -83,12 +83,16 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         .companies
         .first()
         .and_then(|c| crate::companies::normalize(c.value.name()).ok());
+    // In AWS a canary whose first attempt fails is received again only after the
+    // queue's visibility timeout: the default wait covers one retry, so that a passing
+    // throttle or a role still propagating does not roll a good deploy back.
+    let one_retry = lambda.queue_visibility_timeout_s() + lambda.timeout_s + 60;
     let verify = verify(
         &mut p,
         raw.verify.unwrap_or_default(),
         companies.as_ref(),
         first,
-        (protected, local),
+        (protected, local, one_retry),
     );
 
     let mut problems = p.list;
@@ -309,7 +313,7 @@ fn verify(
     raw: raw::RawVerify,
     companies: Option<&CompanyList>,
     first: Option<String>,
-    (protected, local): (bool, bool),
+    (protected, local, one_retry): (bool, bool, u32),
 ) -> super::VerifyConfig {
     let mut canaries = Vec::new();
     for c in raw.companies.iter().flatten() {
@@ -369,15 +373,19 @@ fn verify(
             ),
         );
     }
-    let watch_default = if local {
-        0
+    // Locally the runner retries a failure within seconds, and no alarm is evaluated.
+    let (watch_default, timeout_default) = if local {
+        (0, defaults::VERIFY_TIMEOUT_S)
     } else {
-        defaults::VERIFY_ALARM_WATCH_S
+        (
+            defaults::VERIFY_ALARM_WATCH_S,
+            defaults::VERIFY_TIMEOUT_S.max(one_retry),
+        )
     };
     super::VerifyConfig {
         enabled: raw.enabled.unwrap_or(protected),
         companies: canaries,
-        timeout_s: spanned_or(&raw.timeout_s, defaults::VERIFY_TIMEOUT_S),
+        timeout_s: spanned_or(&raw.timeout_s, timeout_default),
         alarm_watch_s: spanned_or(&raw.alarm_watch_s, watch_default),
     }
 }

@@ -30,7 +30,9 @@ pub const ALARM_NO_RESULTS: f64 = 1.0;
 /// A sync refuses to delete more than this share of the live table, in percent,
 /// without `--allow-mass-delete`: a list truncated by a bad merge must not empty prod.
 pub const SYNC_MAX_DELETE_PERCENT: u32 = 50;
-/// Seconds `verify` waits for the canary results.
+/// Seconds `verify` waits for the canary results, at least (in AWS the default also
+/// covers one retry of a failed attempt: the queue's visibility timeout, another
+/// function timeout and a minute).
 pub const VERIFY_TIMEOUT_S: u32 = 300;
 /// Seconds `verify` watches the alarms after the canary: most fangops alarms evaluate
 /// 5-minute periods, but a function error or a throttle shows within the first one

@@ -170,6 +170,16 @@ pub struct LambdaConfig {
     pub max_concurrency: u32,
 }
 
+impl LambdaConfig {
+    /// AWS advises an SQS visibility timeout of six times the function timeout plus the
+    /// batching window for a Lambda consumer. SQS caps it at 12 hours.
+    pub fn queue_visibility_timeout_s(&self) -> u32 {
+        (self.timeout_s.saturating_mul(6))
+            .saturating_add(fang_shared::BATCHING_WINDOW_S)
+            .min(43_200)
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct AlarmsConfig {
     pub email: Option<String>,

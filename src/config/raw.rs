@@ -324,7 +324,9 @@ pub struct RawVerify {
     #[serde(default)]
     #[schemars(with = "Option<Vec<String>>")]
     pub companies: Option<Vec<Spanned<String>>>,
-    /// Seconds to wait for the canary results, at least 10. Default: 300.
+    /// Seconds to wait for the canary results, at least 10. Default: enough for one
+    /// retry of a failed attempt in AWS (the queue's visibility timeout, another
+    /// function timeout and a minute; 485 with the default timeout), at least 300.
     #[serde(default)]
     #[schemars(with = "Option<u32>", range(min = 10))]
     pub timeout_s: Option<Spanned<u32>>,

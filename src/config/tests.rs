@@ -698,7 +698,9 @@ fn verify_defaults_follow_protection_and_the_list() {
         ["Zeta"],
         "the first company as written"
     );
-    assert_eq!(dev.verify.timeout_s, defaults::VERIFY_TIMEOUT_S);
+    // One retry of a canary's message: the visibility timeout (6 x 60 + 5) and another
+    // function timeout, plus a minute.
+    assert_eq!(dev.verify.timeout_s, 365 + 60 + 60);
     assert_eq!(dev.verify.alarm_watch_s, defaults::VERIFY_ALARM_WATCH_S);
     let prod =
         parse_str("stack: fang-prod\nregion: us-east-1\nprotected: true\ncompanies: [Apple]\n")
@@ -712,6 +714,7 @@ fn verify_defaults_follow_protection_and_the_list() {
         local.verify.alarm_watch_s, 0,
         "an emulator evaluates no alarm"
     );
+    assert_eq!(local.verify.timeout_s, defaults::VERIFY_TIMEOUT_S);
     let set = parse_str(
         "stack: fang-dev\nregion: us-east-1\nverify:\n  enabled: true\n  companies: [' apple  inc ', Apple Inc]\n  timeout_s: 60\n  alarm_watch_s: 30\ncompanies: [Apple Inc, Zeta]\n",
     );

@@ -11,14 +11,6 @@ pub const FINGERPRINT: &str = "Fingerprint";
 /// Bumped when the meaning of a parameter changes, so old fingerprints never match.
 const FINGERPRINT_VERSION: &str = "fangops-deploy-1";
 
-/// AWS advises an SQS visibility timeout of six times the function timeout plus the
-/// batching window for a Lambda consumer. SQS caps it at 12 hours.
-fn visibility_timeout_s(timeout_s: u32) -> u32 {
-    (timeout_s.saturating_mul(6))
-        .saturating_add(fang_shared::BATCHING_WINDOW_S)
-        .min(43_200)
-}
-
 /// Every parameter fangops sets, the fingerprint included: what `validate` checks the
 /// template against.
 pub const SET_BY_FANGOPS: [&str; 18] = [
@@ -77,7 +69,7 @@ pub fn parameters(env: &EnvConfig, code: &Code, local: bool) -> Vec<(String, Str
         ("TimeoutS", env.lambda.timeout_s.to_string()),
         (
             "QueueVisibilityTimeoutS",
-            visibility_timeout_s(env.lambda.timeout_s).to_string(),
+            env.lambda.queue_visibility_timeout_s().to_string(),
         ),
         ("MaxConcurrency", env.lambda.max_concurrency.to_string()),
         (
@@ -168,8 +160,17 @@ mod tests {
 
     #[test]
     fn visibility_is_six_timeouts_and_the_batching_window_capped() {
-        assert_eq!(visibility_timeout_s(60), 365);
-        assert_eq!(visibility_timeout_s(900), 5405);
-        assert_eq!(visibility_timeout_s(u32::MAX), 43_200);
+        let visibility = |timeout_s| {
+            crate::config::LambdaConfig {
+                memory_mb: 256,
+                timeout_s,
+                arch: crate::config::Arch::Arm64,
+                max_concurrency: 5,
+            }
+            .queue_visibility_timeout_s()
+        };
+        assert_eq!(visibility(60), 365);
+        assert_eq!(visibility(900), 5405);
+        assert_eq!(visibility(u32::MAX), 43_200);
     }
 }

@@ -163,6 +163,19 @@ async fn put(
     Ok(())
 }
 
+/// How many of a stack's records a failed verification looks through for an earlier
+/// good deploy of the same zip.
+const MARK_HISTORY: usize = 50;
+
+/// The newest good deploy of the stack, other than `record`, that ran this zip.
+fn earlier_good<'a>(earlier: &'a [Record], record: &Record, sha256: &str) -> Option<&'a Record> {
+    earlier.iter().find(|r| {
+        r.deployed_at != record.deployed_at
+            && r.good()
+            && r.artifacts.iter().any(|a| a.sha256 == sha256)
+    })
+}
+
 async fn delete(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<()> {
     s3.delete_object()
         .bucket(bucket)
@@ -307,13 +320,26 @@ pub async fn record(
         return Ok(());
     }
     if !record.protected {
+        // A verification that failed takes back the promotion this deploy gave. A mark
+        // is per zip and stack, so a zip an earlier good deploy of the stack ran (the
+        // failure was the configuration) keeps that deploy's mark.
+        let earlier = if record.good() {
+            Vec::new()
+        } else {
+            records(s3, bucket, &record.stack, MARK_HISTORY).await?.0
+        };
         for a in &record.artifacts {
             let key = mark_key(&a.sha256, &record.stack);
             if record.good() {
                 put(s3, bucket, &key, JSON, body.clone()).await?;
-            } else {
-                // A verification that failed takes the promotion back.
-                delete(s3, bucket, &key).await?;
+                continue;
+            }
+            match earlier_good(&earlier, record, &a.sha256) {
+                Some(r) => {
+                    let body = serde_json::to_vec_pretty(r).context("serializing a mark")?;
+                    put(s3, bucket, &key, JSON, body).await?;
+                }
+                None => delete(s3, bucket, &key).await?,
             }
         }
     }
@@ -539,6 +565,54 @@ mod tests {
         assert!(a < b, "{a} {b}");
         assert!(
             time::OffsetDateTime::parse(&a, &time::format_description::well_known::Rfc3339).is_ok()
+        );
+    }
+
+    #[test]
+    fn a_failed_verification_keeps_the_mark_of_an_earlier_good_deploy_of_the_same_zip() {
+        let rec = |at: &str, zip: &str, outcome: &str, passed: Option<bool>| Record {
+            env: "dev".into(),
+            stack: "fang-dev".into(),
+            protected: false,
+            commit: None,
+            outcome: outcome.into(),
+            fingerprint: at.into(),
+            template_sha256: String::new(),
+            parameters: Default::default(),
+            companies: 1,
+            artifacts: vec![RecordedArtifact {
+                function: "sentiment".into(),
+                sha256: zip.into(),
+                fingerprint: None,
+            }],
+            started_at: at.into(),
+            deployed_at: at.into(),
+            unpromoted: false,
+            verification: passed.map(|passed| RecordedVerification {
+                passed,
+                summary: String::new(),
+                at: at.into(),
+            }),
+            restores: None,
+        };
+        let failed = rec("4", "z2", "updated", Some(false));
+        let earlier = vec![
+            failed.clone(),
+            rec("3", "z2", "failed", None),
+            rec("2", "z2", "updated", Some(false)),
+            rec("1", "z2", "updated", Some(true)),
+            rec("0", "z1", "created", None),
+        ];
+        assert_eq!(
+            earlier_good(&earlier, &failed, "z2").map(|r| r.deployed_at.as_str()),
+            Some("1"),
+            "neither itself, a failed deploy nor a failed verification"
+        );
+        assert!(earlier_good(&earlier, &failed, "z3").is_none(), "a new zip");
+        assert_eq!(
+            earlier_good(&earlier, &failed, "z1").map(|r| r.deployed_at.as_str()),
+            Some("0"),
+            "a deploy that never verified is still good"
         );
     }
 

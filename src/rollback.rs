@@ -277,25 +277,9 @@ mod tests {
 
     fn record(outcome: &str, at: &str, fingerprint: &str, passed: Option<bool>) -> Record {
         Record {
-            env: "dev".into(),
-            stack: "fang-dev".into(),
-            protected: false,
             commit: Some(format!("{at}-commit")),
-            outcome: outcome.into(),
             fingerprint: fingerprint.into(),
-            template_sha256: "e".repeat(64),
-            parameters: Default::default(),
-            companies: 3,
-            artifacts: Vec::new(),
-            started_at: at.into(),
-            deployed_at: at.into(),
-            unpromoted: false,
-            verification: passed.map(|passed| RecordedVerification {
-                passed,
-                summary: String::new(),
-                at: at.into(),
-            }),
-            restores: None,
+            ..promotion::sample_record(at, outcome, passed)
         }
     }
 

@@ -55,8 +55,16 @@ pub async fn live(cw: &Client, stack: &str) -> Result<Vec<AlarmSpec>> {
 
 /// The alarms named with the stack's prefix: fangops's, and the names of the others.
 async fn list(cw: &Client, stack: &str) -> Result<(Vec<AlarmSpec>, Vec<String>)> {
+    let (ours, foreign) = describe(cw, stack).await?;
+    Ok((ours.iter().map(from_live).collect(), foreign))
+}
+
+/// DescribeAlarms of the stack's prefix, every page: the metric alarms fangops marked,
+/// and the names of the others (composite alarms are never fangops's, but their names
+/// can still collide).
+async fn describe(cw: &Client, stack: &str) -> Result<(Vec<MetricAlarm>, Vec<String>)> {
     let mark = marker(stack);
-    let mut out = Vec::new();
+    let mut ours = Vec::new();
     let mut foreign = Vec::new();
     let mut pages = cw
         .describe_alarms()
@@ -69,19 +77,18 @@ async fn list(cw: &Client, stack: &str) -> Result<(Vec<AlarmSpec>, Vec<String>)>
             .with_context(|| format!("listing the alarms of stack {stack} (DescribeAlarms)"))?;
         for a in page.metric_alarms() {
             if a.alarm_description().is_some_and(|d| d.ends_with(&mark)) {
-                out.push(from_live(a));
+                ours.push(a.clone());
             } else {
                 foreign.push(a.alarm_name().unwrap_or_default().to_owned());
             }
         }
-        // Composite alarms are never fangops's, but their names can still collide.
         foreign.extend(
             page.composite_alarms()
                 .iter()
                 .filter_map(|a| a.alarm_name().map(str::to_owned)),
         );
     }
-    Ok((out, foreign))
+    Ok((ours, foreign))
 }
 
 async fn put(cw: &Client, a: &AlarmSpec, stack: &str, env: &str) -> Result<()> {
@@ -295,29 +302,19 @@ pub async fn states(
     cw: &Client,
     stack: &str,
 ) -> Result<std::collections::BTreeMap<String, String>> {
-    let mark = marker(stack);
-    let mut out = std::collections::BTreeMap::new();
-    let mut pages = cw
-        .describe_alarms()
-        .alarm_name_prefix(format!("{stack}-"))
-        .into_paginator()
-        .send();
-    while let Some(page) = pages.next().await {
-        let page = page.map_err(crate::aws::error).with_context(|| {
-            format!("reading the alarm states of stack {stack} (DescribeAlarms)")
-        })?;
-        for a in page.metric_alarms() {
-            if a.alarm_description().is_some_and(|d| d.ends_with(&mark)) {
-                out.insert(
-                    a.alarm_name().unwrap_or_default().to_owned(),
-                    a.state_value()
-                        .map(|s| s.as_str().to_owned())
-                        .unwrap_or_default(),
-                );
-            }
-        }
-    }
-    Ok(out)
+    Ok(describe(cw, stack)
+        .await?
+        .0
+        .iter()
+        .map(|a| {
+            (
+                a.alarm_name().unwrap_or_default().to_owned(),
+                a.state_value()
+                    .map(|s| s.as_str().to_owned())
+                    .unwrap_or_default(),
+            )
+        })
+        .collect())
 }
 
 /// When an alarm entered ALARM since `since`, and why: its state updates

@@ -487,6 +487,32 @@ fn ran_in_markdown(p: &Promotion) -> String {
         .join("; ")
 }
 
+/// A record of the dev stack deployed at `at` (its fingerprint too), for tests.
+#[cfg(test)]
+pub(crate) fn sample_record(at: &str, outcome: &str, passed: Option<bool>) -> Record {
+    Record {
+        env: "dev".into(),
+        stack: "fang-dev".into(),
+        protected: false,
+        commit: None,
+        outcome: outcome.into(),
+        fingerprint: at.into(),
+        template_sha256: "e".repeat(64),
+        parameters: Default::default(),
+        companies: 1,
+        artifacts: Vec::new(),
+        started_at: at.into(),
+        deployed_at: at.into(),
+        unpromoted: false,
+        verification: passed.map(|passed| RecordedVerification {
+            passed,
+            summary: String::new(),
+            at: at.into(),
+        }),
+        restores: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -571,29 +597,12 @@ mod tests {
     #[test]
     fn a_failed_verification_keeps_the_mark_of_an_earlier_good_deploy_of_the_same_zip() {
         let rec = |at: &str, zip: &str, outcome: &str, passed: Option<bool>| Record {
-            env: "dev".into(),
-            stack: "fang-dev".into(),
-            protected: false,
-            commit: None,
-            outcome: outcome.into(),
-            fingerprint: at.into(),
-            template_sha256: String::new(),
-            parameters: Default::default(),
-            companies: 1,
             artifacts: vec![RecordedArtifact {
                 function: "sentiment".into(),
                 sha256: zip.into(),
                 fingerprint: None,
             }],
-            started_at: at.into(),
-            deployed_at: at.into(),
-            unpromoted: false,
-            verification: passed.map(|passed| RecordedVerification {
-                passed,
-                summary: String::new(),
-                at: at.into(),
-            }),
-            restores: None,
+            ..sample_record(at, outcome, passed)
         };
         let failed = rec("4", "z2", "updated", Some(false));
         let earlier = vec![

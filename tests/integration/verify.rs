@@ -142,6 +142,16 @@ async fn a_deploy_that_breaks_the_pipeline_fails_verification_and_rolls_back() {
         verified,
         "parameters, code keys and fingerprint as step 2 left them"
     );
+    // `fangops verify` on demand: the live stack (the rollback's) passes again.
+    let out = command(&["verify"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    let v = out.json();
+    assert_eq!(v["passed"], true, "{v:#}");
+    assert_ne!(
+        v["canary_run"], rollback["verification"]["canary_run"],
+        "a new canary"
+    );
+
     // 4. The history of all three, and what each record says.
     let out = command(&["history"], "");
     assert_eq!(out.code, 0, "{out:?}");

@@ -347,6 +347,7 @@ mod tests {
             analyzer: AnalyzerKind::Vader,
             chars_analyzed: 20,
             analyzed_at: "2026-11-30T06:00:04Z".into(),
+            cached: None,
         }
     }
 

@@ -34,6 +34,7 @@ fn result(company: &str) -> SentimentRecord {
         analyzer: AnalyzerKind::Comprehend,
         chars_analyzed: 20,
         analyzed_at: "2026-12-01T07:00:03Z".into(),
+        cached: None,
     }
 }
 

@@ -118,6 +118,7 @@ pub async fn run(
         s3: s3.clone(),
         bucket: names.bucket.clone(),
         write_summary: false,
+        cache: None,
     };
     let progress_bar = ui.progress(format!(
         "run {run_id}: {} companies queued",

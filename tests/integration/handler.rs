@@ -72,6 +72,7 @@ async fn one_bad_message_and_one_analyzer_error_fail_alone() {
         s3: s3(),
         bucket: bucket.clone(),
         write_summary: true,
+        cache: None,
     };
     // A deadline with no time for a retry: the failed text goes back to the queue.
     let deadline = std::time::Instant::now() + fang_sentiment::analyze::DEADLINE_MARGIN;
@@ -181,6 +182,7 @@ async fn permanent_text_errors_are_results_and_transient_ones_are_retried() {
         s3: s3(),
         bucket: bucket.clone(),
         write_summary: false,
+        cache: None,
     };
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let outcome = handle_batch(
@@ -316,4 +318,175 @@ async fn an_event_delivered_twice_queues_each_company_once() {
     // Lambda retrying request-1 (same request id) may queue again: it holds the run.
     let retry = produce("request-1").await;
     assert_eq!((retry.queued, retry.already_claimed), (3, false));
+}
+
+/// The analysis cache and conditional fetches over four runs of three companies, two
+/// of whose pages share a text: Wikipedia on wiremock (ETags and 304s), the cache on
+/// moto's S3, Comprehend on recorded answers whose calls are counted.
+#[tokio::test]
+async fn an_unchanged_text_is_neither_downloaded_nor_scored_again() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    // Each page as Wikimedia serves it: its text and validator now, and 304 to a
+    // request whose If-None-Match names that validator. A Corp changes after run 2.
+    type Page = std::sync::Arc<std::sync::Mutex<(String, String)>>;
+    let serve = |page: Page| {
+        move |req: &wiremock::Request| {
+            let (text, etag) = page.lock().unwrap().clone();
+            if req
+                .headers
+                .get("if-none-match")
+                .and_then(|v| v.to_str().ok())
+                == Some(&etag)
+            {
+                return ResponseTemplate::new(304).insert_header("ETag", etag.as_str());
+            }
+            ResponseTemplate::new(200)
+                .insert_header("ETag", etag.as_str())
+                .set_body_json(
+                    serde_json::json!({"type": "standard", "title": "x", "extract": text,
+                    "content_urls": {"desktop": {"page": "https://en.wikipedia.org/wiki/X"}}}),
+                )
+        }
+    };
+    let a_corp: Page = std::sync::Arc::new(std::sync::Mutex::new((
+        "A Corp makes good things.".into(),
+        "W/\"101\"".into(),
+    )));
+    Mock::given(path("/page/summary/A_Corp"))
+        .respond_with(serve(a_corp.clone()))
+        .mount(&server)
+        .await;
+    for (name, etag) in [("Twin_One", "W/\"201\""), ("Twin_Two", "W/\"301\"")] {
+        let twin: Page = std::sync::Arc::new(std::sync::Mutex::new((
+            "The twins share one text.".into(),
+            etag.into(),
+        )));
+        Mock::given(path(format!("/page/summary/{name}")))
+            .respond_with(serve(twin))
+            .mount(&server)
+            .await;
+    }
+
+    let scores =
+        serde_json::json!({"Positive": 0.8, "Negative": 0.1, "Neutral": 0.05, "Mixed": 0.05});
+    let batch = |n: usize| {
+        let list: Vec<_> = (0..n)
+            .map(|i| serde_json::json!({"Index": i, "Sentiment": "POSITIVE", "SentimentScore": scores}))
+            .collect();
+        serde_json::json!({"ResultList": list, "ErrorList": []}).to_string()
+    };
+    let single = serde_json::json!({"Sentiment": "NEUTRAL", "SentimentScore": scores}).to_string();
+    // Run 1: two distinct texts, one call. Run 2: none. Run 3: A Corp's new text, one
+    // call. Run 4, past max_age: both texts again, one call.
+    let answers = [batch(2), single, batch(2)];
+    let replay = StaticReplayClient::new(
+        answers
+            .iter()
+            .map(|body| {
+                ReplayEvent::new(
+                    http::Request::builder()
+                        .uri("https://comprehend.us-east-1.amazonaws.com/")
+                        .body(SdkBody::empty())
+                        .unwrap(),
+                    http::Response::builder()
+                        .status(200)
+                        .body(SdkBody::from(body.clone()))
+                        .unwrap(),
+                )
+            })
+            .collect(),
+    );
+    let comprehend = aws_sdk_comprehend::Client::from_conf(
+        aws_sdk_comprehend::Config::builder()
+            .behavior_version(aws_sdk_comprehend::config::BehaviorVersion::latest())
+            .region(aws_sdk_comprehend::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_comprehend::config::Credentials::new(
+                "t", "t", None, None, "tests",
+            ))
+            .http_client(replay.clone())
+            .build(),
+    );
+    let bucket = unique("fang-t-cache");
+    s3().create_bucket().bucket(&bucket).send().await.unwrap();
+    let deps = Deps {
+        text: TextSource::Wikipedia(fang_sentiment::text::Wikipedia::new(&server.uri()).unwrap()),
+        analyzer: Analyzer::Comprehend(comprehend),
+        s3: s3(),
+        bucket: bucket.clone(),
+        write_summary: false,
+        cache: Some(fang_sentiment::cache::Cache {
+            max_age: time::Duration::days(7),
+        }),
+    };
+    let day0 = time::macros::datetime!(2026-11-30 06:00 UTC);
+    let run = |n: u32, now: time::OffsetDateTime| {
+        let (deps, bucket) = (&deps, &bucket);
+        async move {
+            let run_id = RunId::new(format!("20261130T06000{n}Z-0000cafe")).unwrap();
+            let records = ["A Corp", "Twin One", "Twin Two"]
+                .iter()
+                .map(|c| SqsRecord {
+                    message_id: format!("m-{c}"),
+                    body: CompanyMessage {
+                        company: (*c).into(),
+                        run_id: run_id.clone(),
+                        wikipedia: None,
+                    }
+                    .to_body(),
+                })
+                .collect();
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+            let outcome = handle_batch(deps, &SqsEvent { records }, now, deadline).await;
+            assert!(outcome.failed.is_empty(), "{outcome:#?}");
+            let results = fang_sentiment::store::load_records(&s3(), bucket, &run_id)
+                .await
+                .unwrap();
+            (outcome.metrics, results)
+        }
+    };
+
+    // 1. Nothing kept: every page downloaded, the shared text scored once.
+    let (m, results) = run(1, day0).await;
+    assert_eq!((m.wikipedia_requests, m.wikipedia_not_modified), (3, 0));
+    assert_eq!((m.texts_analyzed, m.cache_hits, m.cache_misses), (2, 1, 2));
+    assert_eq!(replay.actual_requests().count(), 1);
+    assert!(results.iter().all(|r| r.cached.is_none()), "{results:#?}");
+
+    // 2. The next day, nothing changed: three 304s, no text downloaded, nothing scored,
+    // every result marked with the time of its analysis.
+    let (m, results) = run(2, day0 + time::Duration::days(1)).await;
+    assert_eq!((m.wikipedia_requests, m.wikipedia_not_modified), (3, 3));
+    assert_eq!(
+        (m.texts_analyzed, m.comprehend_units, m.cache_hits),
+        (0, 0, 3)
+    );
+    assert_eq!(replay.actual_requests().count(), 1, "no Comprehend call");
+    assert_eq!(results.len(), 3);
+    for r in &results {
+        assert_eq!(r.cached.as_deref(), Some("2026-11-30T06:00:00Z"), "{r:#?}");
+        assert!(!r.excerpt.is_empty(), "the kept text is the excerpt");
+        assert!(r.scores.is_some());
+    }
+
+    // 3. A Corp's page changed: its validator gets the new text, which alone is scored.
+    *a_corp.lock().unwrap() = (
+        "A Corp was fined for bad things.".into(),
+        "W/\"102\"".into(),
+    );
+    let (m, results) = run(3, day0 + time::Duration::days(2)).await;
+    assert_eq!((m.wikipedia_not_modified, m.texts_analyzed), (2, 1));
+    assert_eq!(replay.actual_requests().count(), 2);
+    let a = results.iter().find(|r| r.company == "A Corp").unwrap();
+    assert!(
+        a.cached.is_none() && a.excerpt.starts_with("A Corp was fined"),
+        "{a:#?}"
+    );
+
+    // 4. Past max_age every text is scored again, though unchanged.
+    let (m, _) = run(4, day0 + time::Duration::days(10)).await;
+    assert_eq!((m.texts_analyzed, m.cache_hits, m.cache_misses), (2, 1, 2));
+    assert_eq!(replay.actual_requests().count(), 3);
 }

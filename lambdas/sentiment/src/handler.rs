@@ -15,8 +15,10 @@ use fang_shared::metrics::{self, BatchMetrics};
 use fang_shared::{ResultStatus, RunId, SentimentRecord};
 use serde::Serialize;
 
-use crate::analyze::Analyzer;
-use crate::text::TextSource;
+use crate::analyze::{Analysis, Analyzer};
+use crate::cache::{self, Cache, StoredAnalysis, StoredPage};
+use crate::text::{Fetched, Text, TextError, TextSource};
+use fang_shared::keys;
 use futures::StreamExt;
 
 use crate::{BatchResponse, SqsEvent, parse_batch, store};
@@ -26,6 +28,8 @@ pub const EXCERPT_CHARS: usize = 280;
 
 /// Wikipedia requests of one batch in flight at once.
 pub const TEXT_CONCURRENCY: usize = 4;
+/// Cache reads and writes of one batch in flight at once (S3).
+const CACHE_CONCURRENCY: usize = 8;
 
 /// What the handler needs, built once per Lambda instance.
 #[derive(Debug, Clone)]
@@ -38,6 +42,9 @@ pub struct Deps {
     /// Lambda does; the local runner writes the summary once at the end instead, which
     /// saves a listing of the run per batch.
     pub write_summary: bool,
+    /// Reuse pages and analyses between runs (`cache:` of the env file); off when
+    /// `None`.
+    pub cache: Option<Cache>,
 }
 
 /// What happened to each message of a batch.
@@ -89,18 +96,66 @@ pub async fn handle_batch(
         });
     }
 
+    // The texts kept from the last fetch of each page, with their validators.
+    let wikipedia = matches!(deps.text, TextSource::Wikipedia(_));
+    let stored: Vec<Option<StoredPage>> = match (&deps.cache, wikipedia) {
+        (Some(_), true) => {
+            futures::stream::iter(parsed.ok.iter())
+                .map(|(_, m)| {
+                    let key = keys::page_cache_key(m.page());
+                    async move { cache::get(&deps.s3, &deps.bucket, &key).await }
+                })
+                .buffered(CACHE_CONCURRENCY)
+                .collect()
+                .await
+        }
+        _ => vec![None; parsed.ok.len()],
+    };
+
     // Texts, a few at a time: a batch carries up to 25 messages, and Wikimedia asks
-    // clients not to burst.
+    // clients not to burst. A page whose validator still holds is not downloaded.
     let requests = AtomicU64::new(0);
-    let texts: Vec<_> = futures::stream::iter(parsed.ok.iter())
-        .map(|(_, m)| deps.text.fetch(&m.company, m.page(), deadline, &requests))
+    let texts: Vec<_> = futures::stream::iter(parsed.ok.iter().zip(&stored))
+        .map(|((_, m), kept)| {
+            let etag = kept.as_ref().map(|p| p.etag.as_str());
+            deps.text
+                .fetch_if_changed(&m.company, m.page(), deadline, &requests, etag)
+        })
         .buffered(TEXT_CONCURRENCY)
         .collect()
         .await;
     let analyzed_at = fang_shared::rfc3339(now);
     let mut records = Vec::new();
     let mut with_text = Vec::new();
-    for ((message_id, msg), text) in parsed.ok.into_iter().zip(texts) {
+    let mut new_pages = Vec::new();
+    for (((message_id, msg), text), kept) in parsed.ok.into_iter().zip(texts).zip(stored) {
+        let text = match (text, kept) {
+            (Ok(Fetched::Text { text, etag }), _) => {
+                if let (Some(etag), Some(_)) = (etag, &deps.cache) {
+                    new_pages.push(StoredPage {
+                        title: msg.page().to_owned(),
+                        etag,
+                        text: text.text.clone(),
+                        source_url: text.source_url.clone(),
+                        fetched_at: analyzed_at.clone(),
+                    });
+                }
+                Ok(text)
+            }
+            (Ok(Fetched::NotModified), Some(kept)) => {
+                outcome.metrics.wikipedia_not_modified += 1;
+                Ok(Text {
+                    text: kept.text,
+                    source_url: kept.source_url,
+                })
+            }
+            // A 304 is only asked for with a kept text; without one it is a bad answer.
+            (Ok(Fetched::NotModified), None) => Err(TextError::Http {
+                company: msg.company.clone(),
+                message: "HTTP 304 to a request without a validator".to_owned(),
+            }),
+            (Err(e), _) => Err(e),
+        };
         match text {
             Ok(text) => with_text.push((message_id, msg, text)),
             // Permanent: a result that says why, not a retry.
@@ -119,6 +174,7 @@ pub async fn handle_batch(
                     analyzer: deps.analyzer.kind(),
                     chars_analyzed: 0,
                     analyzed_at: analyzed_at.clone(),
+                    cached: None,
                 },
             )),
             Err(e) => outcome.failed.push(Failure {
@@ -128,24 +184,119 @@ pub async fn handle_batch(
             }),
         }
     }
+    futures::stream::iter(&new_pages)
+        .for_each_concurrent(CACHE_CONCURRENCY, |p| {
+            let key = keys::page_cache_key(&p.title);
+            async move { cache::put(&deps.s3, &deps.bucket, &key, p).await }
+        })
+        .await;
 
+    // Each distinct text is analyzed once, and not at all when the cache holds a fresh
+    // analysis of it.
+    let kind = deps.analyzer.kind();
     let inputs: Vec<&str> = with_text
         .iter()
         .map(|(_, _, t)| deps.analyzer.prepare(&t.text))
         .collect();
-    let analyses = deps.analyzer.analyze_all(&inputs, deadline).await;
-    let sent: Vec<usize> = inputs.iter().map(|t| t.chars().count()).collect();
+    let mut distinct: Vec<&str> = Vec::new();
+    for t in &inputs {
+        if !distinct.contains(t) {
+            distinct.push(t);
+        }
+    }
+    let known: Vec<Option<StoredAnalysis>> = match &deps.cache {
+        Some(c) => {
+            futures::stream::iter(&distinct)
+                .map(|t| {
+                    let key = keys::analysis_cache_key(kind.as_str(), cache::LANGUAGE, t);
+                    async move {
+                        cache::get::<StoredAnalysis>(&deps.s3, &deps.bucket, &key)
+                            .await
+                            .filter(|a| a.fresh(now, c.max_age))
+                    }
+                })
+                .buffered(CACHE_CONCURRENCY)
+                .collect()
+                .await
+        }
+        None => vec![None; distinct.len()],
+    };
+    let to_send: Vec<&str> = distinct
+        .iter()
+        .zip(&known)
+        .filter(|(_, k)| k.is_none())
+        .map(|(t, _)| *t)
+        .collect();
+    let sent_results = deps.analyzer.analyze_all(&to_send, deadline).await;
+    let sent_chars: Vec<usize> = to_send.iter().map(|t| t.chars().count()).collect();
     outcome.metrics.wikipedia_requests = requests.load(Ordering::Relaxed);
-    outcome.metrics.texts_analyzed = inputs.len() as u64;
-    outcome.metrics.chars_analyzed = sent.iter().sum::<usize>() as u64;
-    if deps.analyzer.kind() == fang_shared::AnalyzerKind::Comprehend {
-        outcome.metrics.comprehend_units = sent.iter().map(|&c| metrics::comprehend_units(c)).sum();
+    outcome.metrics.texts_analyzed = to_send.len() as u64;
+    outcome.metrics.chars_analyzed = sent_chars.iter().sum::<usize>() as u64;
+    if kind == fang_shared::AnalyzerKind::Comprehend {
+        outcome.metrics.comprehend_units = sent_chars
+            .iter()
+            .map(|&c| metrics::comprehend_units(c))
+            .sum();
+    }
+    if let Some(_c) = &deps.cache {
+        let fresh: Vec<(String, StoredAnalysis)> = to_send
+            .iter()
+            .zip(&sent_results)
+            .filter_map(|(t, r)| {
+                let a = r.as_ref().ok()?;
+                Some((
+                    keys::analysis_cache_key(kind.as_str(), cache::LANGUAGE, t),
+                    StoredAnalysis {
+                        analyzer: kind,
+                        language: cache::LANGUAGE.to_owned(),
+                        sentiment: a.sentiment,
+                        scores: a.scores,
+                        analyzed_at: analyzed_at.clone(),
+                    },
+                ))
+            })
+            .collect();
+        futures::stream::iter(&fresh)
+            .for_each_concurrent(CACHE_CONCURRENCY, |(key, a)| {
+                cache::put(&deps.s3, &deps.bucket, key, a)
+            })
+            .await;
+    }
+    // Each input's analysis, and when it was made if it came from the cache.
+    let analysis_of = |t: &str| -> Result<(Analysis, Option<String>), String> {
+        let i = distinct
+            .iter()
+            .position(|d| *d == t)
+            .expect("every input is distinct-listed");
+        if let Some(k) = &known[i] {
+            return Ok((
+                Analysis {
+                    sentiment: k.sentiment,
+                    scores: k.scores,
+                },
+                Some(k.analyzed_at.clone()),
+            ));
+        }
+        let j = to_send
+            .iter()
+            .position(|s| *s == t)
+            .expect("a miss was sent");
+        sent_results[j]
+            .clone()
+            .map(|a| (a, None))
+            .map_err(|e| e.to_string())
+    };
+    let results: Vec<_> = inputs.iter().map(|t| analysis_of(t)).collect();
+    let input_chars: Vec<usize> = inputs.iter().map(|t| t.chars().count()).collect();
+    if deps.cache.is_some() {
+        outcome.metrics.cache_misses = to_send.len() as u64;
+        outcome.metrics.cache_hits = (inputs.len() - to_send.len()) as u64;
     }
     for (((message_id, msg, text), analysis), chars) in
-        with_text.into_iter().zip(analyses).zip(sent)
+        with_text.into_iter().zip(results).zip(input_chars)
     {
         match analysis {
-            Ok(a) => records.push((
+            Ok((a, cached)) => records.push((
                 message_id,
                 SentimentRecord {
                     page: page_of(deps, &msg),
@@ -157,15 +308,16 @@ pub async fn handle_batch(
                     excerpt: excerpt(&text.text),
                     sentiment: Some(a.sentiment),
                     scores: Some(a.scores),
-                    analyzer: deps.analyzer.kind(),
+                    analyzer: kind,
                     chars_analyzed: chars,
                     analyzed_at: analyzed_at.clone(),
+                    cached,
                 },
             )),
-            Err(e) => outcome.failed.push(Failure {
+            Err(reason) => outcome.failed.push(Failure {
                 message_id,
                 company: Some(msg.company),
-                reason: e.to_string(),
+                reason,
             }),
         }
     }

@@ -10,6 +10,7 @@
 //! - [`handler`]: one SQS batch, end to end
 
 pub mod analyze;
+pub mod cache;
 pub mod handler;
 pub mod store;
 pub mod text;

@@ -53,6 +53,16 @@ async fn main() -> Result<(), Error> {
         s3: aws_sdk_s3::Client::new(&config),
         bucket: required_env("RESULTS_BUCKET")?,
         write_summary: true,
+        // CACHE_MAX_AGE_DAYS (the env file's `cache.max_age_days`): 0 or unset, off.
+        cache: match optional_env("CACHE_MAX_AGE_DAYS").map(|d| d.parse::<i64>()) {
+            None | Some(Ok(0)) => None,
+            Some(Ok(days)) if days > 0 => Some(fang_sentiment::cache::Cache {
+                max_age: time::Duration::days(days),
+            }),
+            Some(other) => {
+                return Err(format!("CACHE_MAX_AGE_DAYS: expected days, got {other:?}").into());
+            }
+        },
     };
     let stack = required_env("STACK_NAME")?;
     lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {

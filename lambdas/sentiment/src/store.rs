@@ -71,7 +71,7 @@ pub async fn put_record(
     Ok(len)
 }
 
-async fn get_bytes(
+pub(crate) async fn get_bytes(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     key: &str,

@@ -29,6 +29,21 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 /// end before it is not started, so the batch can still report what it has.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(2);
 
+/// What a conditional fetch found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetched {
+    /// The text, and the validator to send next time (Wikipedia's `ETag`).
+    Text { text: Text, etag: Option<String> },
+    /// 304: the text is the one the validator names; nothing was downloaded.
+    NotModified,
+}
+
+/// A lookup's answer.
+enum Lookup {
+    Found { page: Page, etag: Option<String> },
+    NotModified,
+}
+
 /// A company's text and where it came from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Text {
@@ -135,6 +150,28 @@ impl TextSource {
             Self::Fixtures => Ok(fixture(company)),
         }
     }
+
+    /// [`fetch`](Self::fetch), conditional on `etag` (the validator of the text kept
+    /// from the last fetch). The offline texts have no validator.
+    pub async fn fetch_if_changed(
+        &self,
+        company: &str,
+        page: &str,
+        deadline: Instant,
+        requests: &AtomicU64,
+        etag: Option<&str>,
+    ) -> Result<Fetched, TextError> {
+        match self {
+            Self::Wikipedia(w) => {
+                w.summary_if_changed(page, Some(deadline), requests, etag)
+                    .await
+            }
+            Self::Fixtures => Ok(Fetched::Text {
+                text: fixture(company),
+                etag: None,
+            }),
+        }
+    }
 }
 
 /// A client for the summary endpoint.
@@ -231,16 +268,44 @@ impl Wikipedia {
         deadline: Option<Instant>,
         requests: &AtomicU64,
     ) -> Result<Text, TextError> {
-        let page = self.lookup_counted(title, deadline, requests).await?;
+        match self
+            .summary_if_changed(title, deadline, requests, None)
+            .await?
+        {
+            Fetched::Text { text, .. } => Ok(text),
+            Fetched::NotModified => Err(TextError::Http {
+                company: title.to_owned(),
+                message: "HTTP 304 to a request without a validator".to_owned(),
+            }),
+        }
+    }
+
+    /// The text of a page unless it is the one `etag` names: Wikimedia's APIs answer a
+    /// conditional GET (`If-None-Match`) with 304 Not Modified and no body when the
+    /// resource is unchanged (mediawiki.org, "Wikimedia APIs/Conditional requests").
+    pub async fn summary_if_changed(
+        &self,
+        title: &str,
+        deadline: Option<Instant>,
+        requests: &AtomicU64,
+        etag: Option<&str>,
+    ) -> Result<Fetched, TextError> {
+        let (page, etag) = match self.lookup_counted(title, deadline, requests, etag).await? {
+            Lookup::Found { page, etag } => (page, etag),
+            Lookup::NotModified => return Ok(Fetched::NotModified),
+        };
         if page.kind == "disambiguation" {
             return Err(TextError::Disambiguation(title.to_owned()));
         }
         if page.extract.trim().is_empty() {
             return Err(TextError::Empty(title.to_owned()));
         }
-        Ok(Text {
-            text: page.extract,
-            source_url: page.source_url,
+        Ok(Fetched::Text {
+            text: Text {
+                text: page.extract,
+                source_url: page.source_url,
+            },
+            etag,
         })
     }
 
@@ -248,8 +313,16 @@ impl Wikipedia {
     /// redirect page with 302 to its target); 429 and 5xx are tried again, honouring
     /// Retry-After, while `deadline` leaves time.
     pub async fn lookup(&self, title: &str, deadline: Option<Instant>) -> Result<Page, TextError> {
-        self.lookup_counted(title, deadline, &AtomicU64::new(0))
-            .await
+        match self
+            .lookup_counted(title, deadline, &AtomicU64::new(0), None)
+            .await?
+        {
+            Lookup::Found { page, .. } => Ok(page),
+            Lookup::NotModified => Err(TextError::Http {
+                company: title.to_owned(),
+                message: "HTTP 304 to a request without a validator".to_owned(),
+            }),
+        }
     }
 
     async fn lookup_counted(
@@ -257,7 +330,8 @@ impl Wikipedia {
         title: &str,
         deadline: Option<Instant>,
         requests: &AtomicU64,
-    ) -> Result<Page, TextError> {
+        if_none_match: Option<&str>,
+    ) -> Result<Lookup, TextError> {
         let url = self.summary_url(title);
         let http_err = |message: String| TextError::Http {
             company: title.to_owned(),
@@ -272,6 +346,9 @@ impl Wikipedia {
                 return Err(TextError::OutOfTime(title.to_owned()));
             }
             let mut request = self.client.get(url.clone());
+            if let Some(etag) = if_none_match {
+                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+            }
             if let Some(d) = deadline {
                 // One request never outlasts the function.
                 let left = d
@@ -291,7 +368,13 @@ impl Wikipedia {
             };
             let status = response.status();
             match status.as_u16() {
+                304 if if_none_match.is_some() => return Ok(Lookup::NotModified),
                 200 => {
+                    let etag = response
+                        .headers()
+                        .get(reqwest::header::ETAG)
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
                     let summary: Summary =
                         response.json().await.map_err(|e| http_err(e.to_string()))?;
                     let source_url = summary
@@ -304,7 +387,7 @@ impl Wikipedia {
                         .and_then(|t| t.normalized)
                         .filter(|t| !t.is_empty())
                         .unwrap_or(summary.title);
-                    return Ok(Page {
+                    let page = Page {
                         requested: title.to_owned(),
                         title: if landed.is_empty() {
                             normalize_title(title)
@@ -315,7 +398,8 @@ impl Wikipedia {
                         kind: summary.kind,
                         extract: summary.extract,
                         source_url,
-                    });
+                    };
+                    return Ok(Lookup::Found { page, etag });
                 }
                 404 => return Err(TextError::NotFound(title.to_owned())),
                 429 | 500 | 502 | 503 | 504 => {

@@ -26,6 +26,29 @@ pub fn run_prefix(run_id: &RunId) -> String {
     format!("{root}{}/{}/", run_id.date(), run_id)
 }
 
+/// Where the sentiment function keeps what it can reuse between runs: the last text and
+/// validator of each Wikipedia page, and each analysis by the text it scored.
+pub const CACHE_PREFIX: &str = "cache/";
+
+/// `cache/pages/<sha256 of the title>.json`: a page's last text and its ETag.
+pub fn page_cache_key(title: &str) -> String {
+    format!(
+        "{CACHE_PREFIX}pages/{}.json",
+        crate::hex(&Sha256::digest(title.as_bytes()))
+    )
+}
+
+/// `cache/analysis/<sha256>.json`: one analysis, keyed by the analyzer, the language and
+/// the exact text sent (NUL-separated, so that no two triples hash alike).
+pub fn analysis_cache_key(analyzer: &str, language: &str, text: &str) -> String {
+    let mut h = Sha256::new();
+    for part in [analyzer, language, text] {
+        h.update(part.as_bytes());
+        h.update([0]);
+    }
+    format!("{CACHE_PREFIX}analysis/{}.json", crate::hex(&h.finalize()))
+}
+
 pub fn manifest_key(run_id: &RunId) -> String {
     format!("{}{MANIFEST_NAME}", run_prefix(run_id))
 }
@@ -104,6 +127,22 @@ mod tests {
         );
         assert!(!result_key(&canary, "Apple").starts_with(RESULTS_PREFIX));
         assert_ne!(slug("Société Générale"), slug("Societe Generale"));
+        let a = analysis_cache_key("comprehend", "en", "Apple makes phones.");
+        assert!(
+            a.starts_with("cache/analysis/") && a.ends_with(".json"),
+            "{a}"
+        );
+        assert_eq!(
+            a,
+            analysis_cache_key("comprehend", "en", "Apple makes phones.")
+        );
+        assert_ne!(a, analysis_cache_key("vader", "en", "Apple makes phones."));
+        assert_ne!(
+            analysis_cache_key("comprehend", "en", "ab"),
+            analysis_cache_key("comprehend", "ena", "b"),
+            "parts are separated"
+        );
+        assert_ne!(page_cache_key("Apple Inc."), page_cache_key("Apple"));
         assert!(slug(&"x".repeat(300)).len() <= 49);
         assert!(is_result_key(&key));
         assert!(!is_result_key(&manifest_key(&run)));

@@ -267,6 +267,10 @@ pub struct SentimentRecord {
     pub chars_analyzed: usize,
     /// RFC 3339, UTC.
     pub analyzed_at: String,
+    /// The scores came from the analysis cache: when that text was analyzed (RFC 3339).
+    /// Nothing was sent to the analyzer for this result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached: Option<String>,
 }
 
 /// What the producer records at the start of a run, so that whoever sees the last

@@ -19,6 +19,12 @@ pub const CHARS_ANALYZED: &str = "CharactersAnalyzed";
 pub const WIKIPEDIA_REQUESTS: &str = "WikipediaRequests";
 /// Bytes of result objects written to S3.
 pub const RESULT_BYTES: &str = "ResultBytes";
+/// Texts whose analysis came from the cache (nothing sent to the analyzer).
+pub const CACHE_HITS: &str = "AnalysisCacheHits";
+/// Texts the cache did not hold (or held past `cache.max_age_days`): analyzed.
+pub const CACHE_MISSES: &str = "AnalysisCacheMisses";
+/// Wikipedia answers 304 Not Modified: the stored text reused, nothing downloaded.
+pub const WIKIPEDIA_NOT_MODIFIED: &str = "WikipediaNotModified";
 
 /// What one sentiment batch did and was billed for.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -29,6 +35,9 @@ pub struct BatchMetrics {
     pub chars_analyzed: u64,
     pub wikipedia_requests: u64,
     pub result_bytes: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
+    pub wikipedia_not_modified: u64,
 }
 
 /// Comprehend's billing units for a text of `chars` characters.
@@ -75,6 +84,9 @@ pub fn batch_line(stack: &str, m: &BatchMetrics, timestamp_ms: i64) -> String {
         (CHARS_ANALYZED, "Count", m.chars_analyzed),
         (WIKIPEDIA_REQUESTS, "Count", m.wikipedia_requests),
         (RESULT_BYTES, "Bytes", m.result_bytes),
+        (CACHE_HITS, "Count", m.cache_hits),
+        (CACHE_MISSES, "Count", m.cache_misses),
+        (WIKIPEDIA_NOT_MODIFIED, "Count", m.wikipedia_not_modified),
     ];
     let line = Line {
         aws: Aws {
@@ -107,6 +119,9 @@ mod tests {
             chars_analyzed: 2_900,
             wikipedia_requests: 8,
             result_bytes: 4_096,
+            cache_hits: 1,
+            cache_misses: 6,
+            wikipedia_not_modified: 1,
         };
         let line = batch_line("fang-dev", &m, 1_764_500_000_000);
         let v: serde_json::Value = serde_json::from_str(&line).unwrap();

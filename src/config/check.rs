@@ -78,6 +78,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
     let companies = companies(&mut p, &raw.companies);
     let protected = raw.protected.unwrap_or(false);
     let local = endpoint_url.as_ref().is_some_and(super::is_loopback);
+    let cache = cache(&mut p, raw.cache.unwrap_or_default());
     // The default canary: the first company as the file lists it (the list is sorted).
     let first = raw
         .companies
@@ -122,6 +123,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         results,
         cost,
         verify,
+        cache,
         companies,
     })
 }
@@ -387,6 +389,23 @@ fn verify(
         companies: canaries,
         timeout_s: spanned_or(&raw.timeout_s, timeout_default),
         alarm_watch_s: spanned_or(&raw.alarm_watch_s, watch_default),
+    }
+}
+
+/// `cache`: on by default, reused for a week.
+fn cache(p: &mut Problems, raw: raw::RawCache) -> super::CacheConfig {
+    if let Some(d) = &raw.max_age_days
+        && d.value == 0
+    {
+        p.at(
+            d,
+            "cache.max_age_days",
+            "0 days would reuse nothing: give at least 1, or set `cache: {enabled: false}`",
+        );
+    }
+    super::CacheConfig {
+        enabled: raw.enabled.unwrap_or(true),
+        max_age_days: spanned_or(&raw.max_age_days, defaults::CACHE_MAX_AGE_DAYS).max(1),
     }
 }
 

@@ -30,6 +30,8 @@ pub const ALARM_NO_RESULTS: f64 = 1.0;
 /// A sync refuses to delete more than this share of the live table, in percent,
 /// without `--allow-mass-delete`: a list truncated by a bad merge must not empty prod.
 pub const SYNC_MAX_DELETE_PERCENT: u32 = 50;
+/// Days an analysis is reused while its text is unchanged (`cache.max_age_days`).
+pub const CACHE_MAX_AGE_DAYS: u32 = 7;
 /// Seconds `verify` waits for the canary results, at least (in AWS the default also
 /// covers one retry of a failed attempt: the queue's visibility timeout, another
 /// function timeout and a minute).

@@ -120,6 +120,7 @@ pub struct EnvConfig {
     pub results: ResultsConfig,
     pub cost: CostAssumptions,
     pub verify: VerifyConfig,
+    pub cache: CacheConfig,
     #[serde(serialize_with = "serialize_companies")]
     pub companies: CompanyList,
 }
@@ -219,6 +220,20 @@ pub struct CostAssumptions {
 pub struct ResultsConfig {
     /// Days results are kept; `None`: kept.
     pub retention_days: Option<u32>,
+}
+
+/// What the sentiment function reuses between runs, defaults applied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct CacheConfig {
+    pub enabled: bool,
+    pub max_age_days: u32,
+}
+
+impl CacheConfig {
+    /// The function's `CACHE_MAX_AGE_DAYS` (the template's `CacheMaxAgeDays`): 0 is off.
+    pub fn max_age_parameter(&self) -> u32 {
+        if self.enabled { self.max_age_days } else { 0 }
+    }
 }
 
 /// How a deploy is verified, defaults applied.

@@ -76,6 +76,10 @@ pub struct RawEnvFile {
     /// Assumptions of the cost estimate (`fangops cost`); each has a default.
     #[serde(default)]
     pub cost: Option<RawCost>,
+    /// Reuse between runs: a page's text while Wikipedia says it is unchanged, and an
+    /// analysis while its text is (each for at most `max_age_days`).
+    #[serde(default)]
+    pub cache: Option<RawCache>,
     /// How a deploy proves itself: a canary run through the deployed pipeline, then a
     /// watch of the stack's alarms (`fangops verify`, `deploy --verify`).
     #[serde(default)]
@@ -308,6 +312,20 @@ pub struct RawResults {
     #[serde(default)]
     #[schemars(with = "Option<u32>", range(min = 1))]
     pub retention_days: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCache {
+    /// `false`: fetch every page and analyze every text on every run. Default: true.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// Days an analysis is reused while its text is unchanged; past it the text is
+    /// analyzed again, so that a change in the analyzer's model reaches the results.
+    /// At least 1. Default: 7.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 1))]
+    pub max_age_days: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

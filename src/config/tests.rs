@@ -742,3 +742,20 @@ fn a_canary_must_be_a_listed_company_and_the_timeout_usable() {
     assert_eq!(errs.len(), 1, "{errs:#?}");
     assert!(errs[0].contains("verify.companies is empty"), "{errs:#?}");
 }
+
+#[test]
+fn the_cache_is_on_for_a_week_unless_told_otherwise() {
+    let on = parse_str("stack: fang-dev\nregion: us-east-1\ncompanies: [A]\n").unwrap();
+    assert!(on.cache.enabled);
+    assert_eq!(on.cache.max_age_parameter(), 7);
+    let off = parse_str(
+        "stack: fang-dev\nregion: us-east-1\ncache: {enabled: false, max_age_days: 3}\ncompanies: [A]\n",
+    )
+    .unwrap();
+    assert_eq!(off.cache.max_age_parameter(), 0, "the template's off");
+    assert_one(
+        "stack: fang-dev\nregion: us-east-1\ncache:\n  max_age_days: 0\ncompanies: [A]\n",
+        "4:17",
+        "cache.max_age_days",
+    );
+}

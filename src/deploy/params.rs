@@ -13,7 +13,7 @@ const FINGERPRINT_VERSION: &str = "fangops-deploy-1";
 
 /// Every parameter fangops sets, the fingerprint included: what `validate` checks the
 /// template against.
-pub const SET_BY_FANGOPS: [&str; 18] = [
+pub const SET_BY_FANGOPS: [&str; 19] = [
     "Environment",
     "ArtifactBucket",
     "ProducerCodeKey",
@@ -31,6 +31,7 @@ pub const SET_BY_FANGOPS: [&str; 18] = [
     "EnforceTls",
     "LambdaConsumesQueue",
     "RoleBoundary",
+    "CacheMaxAgeDays",
     FINGERPRINT,
 ];
 
@@ -88,6 +89,7 @@ pub fn parameters(env: &EnvConfig, code: &Code, local: bool) -> Vec<(String, Str
             "RoleBoundary",
             env.cloudformation_role.is_some().to_string(),
         ),
+        ("CacheMaxAgeDays", env.cache.max_age_parameter().to_string()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))

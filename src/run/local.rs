@@ -118,11 +118,14 @@ pub async fn run(
         s3: s3.clone(),
         bucket: names.bucket.clone(),
         write_summary: false,
-        cache: None,
+        cache: (settings.cache_max_age_days > 0).then(|| fang_sentiment::cache::Cache {
+            max_age: time::Duration::days(settings.cache_max_age_days.into()),
+        }),
     };
     let progress_bar = ui.progress(format!(
-        "run {run_id}: {} companies queued",
-        produced.companies
+        "run {run_id}: {} compan{} queued",
+        produced.companies,
+        if produced.companies == 1 { "y" } else { "ies" }
     ));
     let mut state = Progress::default();
     let mut last_reason: HashMap<String, String> = HashMap::new();
@@ -355,6 +358,8 @@ async fn receive_and_handle(
 struct Settings {
     text_source: config::TextSource,
     analyzer: config::Analyzer,
+    /// `CacheMaxAgeDays`: 0 is no cache.
+    cache_max_age_days: u32,
 }
 
 impl Settings {
@@ -369,9 +374,14 @@ impl Settings {
             Some("vader") => config::Analyzer::Vader,
             _ => env.sentiment,
         };
+        let cache_max_age_days = deployed
+            .get("CacheMaxAgeDays")
+            .and_then(|d| d.parse().ok())
+            .unwrap_or_else(|| env.cache.max_age_parameter());
         Self {
             text_source,
             analyzer,
+            cache_max_age_days,
         }
     }
 }
@@ -409,18 +419,24 @@ mod tests {
             Settings::of(&env, &none),
             Settings {
                 text_source: config::TextSource::Fixtures,
-                analyzer: config::Analyzer::Vader
+                analyzer: config::Analyzer::Vader,
+                cache_max_age_days: 7,
             }
         );
-        let deployed = [("TextSource", "wikipedia"), ("Analyzer", "comprehend")]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
+        let deployed = [
+            ("TextSource", "wikipedia"),
+            ("Analyzer", "comprehend"),
+            ("CacheMaxAgeDays", "0"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
         assert_eq!(
             Settings::of(&env, &deployed),
             Settings {
                 text_source: config::TextSource::Wikipedia,
-                analyzer: config::Analyzer::Comprehend
+                analyzer: config::Analyzer::Comprehend,
+                cache_max_age_days: 0,
             }
         );
     }

@@ -66,6 +66,15 @@ pub async fn get<T: DeserializeOwned>(
             .inspect_err(|e| tracing::warn!(key, error = %e, "unreadable cache entry; a miss"))
             .ok(),
         Ok(None) => None,
+        // S3 answers a missing key with 403 to a caller whose s3:ListBucket grant does
+        // not cover it (the function's is scoped by prefix): a miss like any other.
+        Err(store::StoreError::S3 { source, .. })
+            if aws_sdk_s3::error::ProvideErrorMetadata::code(source.as_ref())
+                == Some("AccessDenied") =>
+        {
+            tracing::debug!(key, "cache entry not readable (403); a miss");
+            None
+        }
         Err(e) => {
             tracing::warn!(key, error = %e, "cache entry not read; a miss");
             None

@@ -63,6 +63,7 @@ bench: setup ## Print the benchmarks' figures (builds in release: slow the first
 	bench/pr.sh
 	bench/sync.sh
 	bench/verify.sh
+	bench/cache.sh
 	bench/artifacts.sh
 	bench/comprehend_cost.sh
 	bench/throttled.sh 1000

@@ -427,6 +427,13 @@ fn results(p: &mut Problems, results: raw::RawResults) -> super::ResultsConfig {
 
 /// `cost`: the cost model's assumptions, each a number of at least 0.
 fn cost(p: &mut Problems, raw: raw::RawCost, has_email: bool) -> CostAssumptions {
+    if let Some(r) = raw.text_change_rate.as_ref().filter(|r| r.value > 1.0) {
+        p.at(
+            r,
+            "cost.text_change_rate",
+            format!("{} is a share of texts: use a number from 0 to 1", r.value),
+        );
+    }
     let mut assume = |key: &str, v: &Option<Spanned<f64>>, default: f64| match v {
         None => default,
         Some(s) if s.value.is_finite() && s.value >= 0.0 => s.value,
@@ -463,6 +470,12 @@ fn cost(p: &mut Problems, raw: raw::RawCost, has_email: bool) -> CostAssumptions
             &raw.text_chars_per_company,
             defaults::COST_TEXT_CHARS_PER_COMPANY,
         ),
+        text_change_rate: assume(
+            "text_change_rate",
+            &raw.text_change_rate,
+            defaults::COST_TEXT_CHANGE_RATE,
+        )
+        .min(1.0),
         result_kb: assume("result_kb", &raw.result_kb, defaults::COST_RESULT_KB),
         log_kb_per_company: assume(
             "log_kb_per_company",

@@ -41,6 +41,8 @@ pub const VERIFY_TIMEOUT_S: u32 = 300;
 /// CloudWatch evaluates, which is about a minute after the metric arrives.
 pub const VERIFY_ALARM_WATCH_S: u32 = 120;
 /// Cost-model assumptions (see `RawCost` for what each means).
+/// A company's Wikipedia summary rarely changes from one run to the next.
+pub const COST_TEXT_CHANGE_RATE: f64 = 0.05;
 pub const COST_SENTIMENT_MS_PER_COMPANY: f64 = 800.0;
 pub const COST_PRODUCER_MS_PER_RUN: f64 = 300.0;
 pub const COST_PRODUCER_MS_PER_COMPANY: f64 = 2.0;

@@ -87,6 +87,7 @@ impl CostAssumptions {
             "producer_ms_per_company" => &mut self.producer_ms_per_company,
             "text_chars_per_company" => &mut self.text_chars_per_company,
             "result_kb" => &mut self.result_kb,
+            "text_change_rate" => &mut self.text_change_rate,
             "log_kb_per_company" => &mut self.log_kb_per_company,
             _ => return None,
         })
@@ -209,6 +210,7 @@ pub struct CostAssumptions {
     pub producer_ms_per_run: f64,
     pub producer_ms_per_company: f64,
     pub text_chars_per_company: f64,
+    pub text_change_rate: f64,
     pub result_kb: f64,
     pub log_kb_per_company: f64,
     pub alarm_notifications_per_month: f64,

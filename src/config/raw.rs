@@ -281,6 +281,11 @@ pub struct RawCost {
     #[serde(default)]
     #[schemars(with = "Option<f64>", range(min = 0))]
     pub text_chars_per_company: Option<Spanned<f64>>,
+    /// Share of texts that change between two runs, 0 to 1: with the cache, only those
+    /// (and those past `cache.max_age_days`) are sent to Comprehend. Default: 0.05.
+    #[serde(default)]
+    #[schemars(with = "Option<f64>", range(min = 0, max = 1))]
+    pub text_change_rate: Option<Spanned<f64>>,
     /// Size of one result object in S3, KB. Default: 2.
     #[serde(default)]
     #[schemars(with = "Option<f64>", range(min = 0))]

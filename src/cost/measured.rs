@@ -119,6 +119,7 @@ pub fn label(mut estimate: super::Estimate, measured: Option<&Measured>) -> supe
             "sentiment time a company" => "sentiment_ms_per_company",
             "text a company" => "text_chars_per_company",
             "result object" => "result_kb",
+            "texts analyzed a run" => "text_change_rate",
             _ => continue,
         };
         if m.comparisons.iter().any(|c| c.key == key && c.used) {
@@ -168,6 +169,8 @@ fn queries(env: &EnvConfig, names: &Names) -> Vec<Query> {
         own("chars", m::CHARS_ANALYZED),
         own("wikipedia", m::WIKIPEDIA_REQUESTS),
         own("result_bytes", m::RESULT_BYTES),
+        own("cache_hits", m::CACHE_HITS),
+        own("cache_misses", m::CACHE_MISSES),
     ]
 }
 
@@ -368,6 +371,7 @@ pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measure
                 "sentiment_ms_per_company" => d::COST_SENTIMENT_MS_PER_COMPANY,
                 "producer_ms_per_run" => d::COST_PRODUCER_MS_PER_RUN,
                 "text_chars_per_company" => d::COST_TEXT_CHARS_PER_COMPANY,
+                "text_change_rate" => d::COST_TEXT_CHANGE_RATE,
                 _ => d::COST_RESULT_KB,
             };
             measured.comparisons.push(Comparison {
@@ -409,6 +413,16 @@ pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measure
         a.result_kb,
         Some(sums.get("result_bytes") / results / 1024.0),
     );
+    // The cache's measured miss rate stands for the share of texts that change (it
+    // includes the texts re-analyzed past cache.max_age_days, as the model does).
+    let looked_up = sums.get("cache_hits") + sums.get("cache_misses");
+    if env.cache.enabled && looked_up > 0.0 {
+        compare(
+            "text_change_rate",
+            a.text_change_rate,
+            Some(sums.get("cache_misses") / looked_up),
+        );
+    }
     measured
 }
 
@@ -509,14 +523,14 @@ mod tests {
             "{first}"
         );
         assert!(
-            first.contains("MetricDataQueries.member.16.Id=runs_hourly"),
+            first.contains("MetricDataQueries.member.18.Id=runs_hourly"),
             "{first}"
         );
         assert!(
-            first.contains("MetricDataQueries.member.16.MetricStat.Period=3600"),
+            first.contains("MetricDataQueries.member.18.MetricStat.Period=3600"),
             "{first}"
         );
-        assert!(!first.contains("member.17."), "{first}");
+        assert!(!first.contains("member.19."), "{first}");
         assert!(first.contains("MetricStat.Period=1209600"), "{first}");
         assert!(
             first.contains("StartTime=2026-11-17T06%3A00%3A00Z"),
@@ -608,6 +622,8 @@ mod tests {
             ("texts", 672.0),
             ("chars", 672.0 * 480.0),
             ("result_bytes", 672.0 * 1_024.0),
+            ("cache_hits", 640.0),
+            ("cache_misses", 32.0),
         ]);
         let m = derive(&env(), &s, 14, 1);
         assert!(m.usable());
@@ -629,6 +645,9 @@ mod tests {
         let applied = m.apply(&env().cost);
         assert_eq!(applied.sentiment_ms_per_company, 2_000.0);
         assert_eq!(applied.text_chars_per_company, 480.0);
+        // The cache missed 32 of 672: the measured share of texts that change.
+        assert_eq!(get("text_change_rate").measured, 0.05);
+        assert_eq!(applied.text_change_rate, 0.05);
     }
 
     #[test]

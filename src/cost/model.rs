@@ -145,6 +145,23 @@ impl<'a> Shape<'a> {
 
     /// The characters of a text Comprehend is paid for, and its billing units (100
     /// characters each, at least 3).
+    /// The share of a run's texts sent to the analyzer: all without the cache; with it,
+    /// those that changed (`cost.text_change_rate`), and at least one run in each
+    /// `cache.max_age_days` (an unchanged text is analyzed again past it).
+    fn analyzed_share(&self) -> f64 {
+        let cache = &self.env.cache;
+        if !cache.enabled {
+            return 1.0;
+        }
+        let runs_per_age = self.runs * f64::from(cache.max_age_days) / (365.0 / 12.0);
+        let floor = if runs_per_age > 1.0 {
+            1.0 / runs_per_age
+        } else {
+            1.0
+        };
+        self.env.cost.text_change_rate.max(floor).min(1.0)
+    }
+
     fn comprehend_text(&self) -> (f64, f64) {
         let chars = self
             .env
@@ -305,6 +322,18 @@ fn assumptions(shape: &Shape, free_tier: bool) -> Vec<Assumption> {
             ),
             "cost.text_chars_per_company, of which at most 500 are sent (all Comprehend reads); units of 100 characters, 3 at least",
         );
+        assume(
+            "texts analyzed a run",
+            format!("{:.1}%", shape.analyzed_share() * 100.0),
+            &if env.cache.enabled {
+                format!(
+                    "the cache: cost.text_change_rate ({}), and every text at least once in cache.max_age_days ({})",
+                    a.text_change_rate, env.cache.max_age_days
+                )
+            } else {
+                "cache: {enabled: false}: every text, every run".to_owned()
+            },
+        );
     } else {
         assume(
             "analyzer",
@@ -433,6 +462,25 @@ fn s3(s: &Shape, u: &mut Usage) {
         "manifest a batch; results for the summary".into(),
         s.runs * (s.batches + n),
     ));
+    if s.env.cache.enabled {
+        // Each company reads its page's entry (Wikipedia texts) and its analysis's;
+        // what changed is written again.
+        let per_company = if s.env.text_source == crate::config::TextSource::Wikipedia {
+            2.0
+        } else {
+            1.0
+        };
+        u.push((
+            "s3_get_requests",
+            "the cache: a page and an analysis a company".into(),
+            s.runs * n * per_company,
+        ));
+        u.push((
+            "s3_put_requests",
+            "the cache: what changed".into(),
+            s.runs * n * per_company * s.analyzed_share(),
+        ));
+    }
     let monthly_gb = s.runs * n * (s.env.cost.result_kb + 0.2) / KB_PER_GB;
     u.push((
         "s3_storage",
@@ -445,10 +493,20 @@ fn s3(s: &Shape, u: &mut Usage) {
 fn comprehend(s: &Shape, u: &mut Usage) {
     if s.env.sentiment == Analyzer::Comprehend {
         let (_, units) = s.comprehend_text();
+        let share = s.analyzed_share();
+        let what = if share < 1.0 {
+            format!(
+                "sentiment of the texts that changed ({:.1}% a run; {:.0} units without the cache)",
+                share * 100.0,
+                s.runs * s.companies * units
+            )
+        } else {
+            "sentiment of each text".to_owned()
+        };
         u.push((
             "comprehend_sentiment_units",
-            "sentiment of each text".into(),
-            s.runs * s.companies * units,
+            what,
+            s.runs * s.companies * units * share,
         ));
     }
 }
@@ -528,9 +586,15 @@ mod tests {
         super::super::pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 
+    /// An env without the cache: the figures below are each text analyzed every run
+    /// (`the_cache_pays_for_changed_texts_only` prices the cache).
     fn env(schedule: &str, companies: usize, arch: &str) -> EnvConfig {
+        env_with(schedule, companies, arch, "cache: {enabled: false}\n")
+    }
+
+    fn env_with(schedule: &str, companies: usize, arch: &str, extra: &str) -> EnvConfig {
         let mut yaml = format!(
-            "stack: fang-cost\nregion: us-east-1\nschedule: {schedule}\nlambda: {{ memory_mb: 256, arch: {arch} }}\ncompanies:\n"
+            "stack: fang-cost\nregion: us-east-1\nschedule: {schedule}\nlambda: {{ memory_mb: 256, arch: {arch} }}\n{extra}companies:\n"
         );
         for i in 0..companies {
             yaml += &format!("  - Company {i}\n");
@@ -552,6 +616,52 @@ mod tests {
             .iter()
             .find(|s| s.service == name)
             .map_or(0.0, |s| s.monthly)
+    }
+
+    #[test]
+    fn the_cache_pays_for_changed_texts_only() {
+        let without = estimate(&env("rate(1 hour)", 1000, "arm64"), &table(), false);
+        let with = estimate(
+            &env_with("rate(1 hour)", 1000, "arm64", ""),
+            &table(),
+            false,
+        );
+        // 730 runs × 1,000 texts × 5 units × $0.0001 = $365 without; with 5% of the
+        // texts changing between runs (more than a week's floor of 1/168), 5% of it.
+        cents(service(&without, "Amazon Comprehend"), 365.0);
+        cents(service(&with, "Amazon Comprehend"), 18.25);
+        // The cache's own requests: 2 GETs a company a run (page and analysis) and a
+        // PUT of each of the 5% that changed, of each kind: 1.46M GETs × $0.0004/K
+        // + 73,000 PUTs × $0.005/K = $0.584 + $0.365.
+        cents(
+            service(&with, "Amazon S3") - service(&without, "Amazon S3"),
+            0.949,
+        );
+        assert!(with.monthly < without.monthly - 300.0);
+        let line = with
+            .lines
+            .iter()
+            .find(|l| l.price_key == "comprehend_sentiment_units")
+            .unwrap();
+        assert!(line.what.contains("5.0% a run"), "{}", line.what);
+        // A text unchanged for a week is analyzed again: daily runs reach the floor.
+        let mut weekly = env_with(
+            "rate(1 day)",
+            10,
+            "arm64",
+            "cost: {text_change_rate: 0.01}\n",
+        );
+        weekly.cache.max_age_days = 7;
+        let e = estimate(&weekly, &table(), false);
+        let a = e
+            .assumptions
+            .iter()
+            .find(|a| a.name == "texts analyzed a run")
+            .unwrap();
+        assert_eq!(
+            a.value, "14.3%",
+            "daily: of 7 runs in 7 days, one analyzes all"
+        );
     }
 
     #[test]

@@ -42,6 +42,19 @@ fn sync_smoke() {
 }
 
 #[test]
+fn cache_smoke() {
+    let out = smoke("cache.sh", &[]);
+    // The second run, with nothing changed, scores and downloads nothing.
+    assert!(
+        out.contains(
+            "2: nothing changed              20                 0             0           0     20"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("with the cache $"), "{out}");
+}
+
+#[test]
 fn verify_smoke() {
     let out = smoke("verify.sh", &[]);
     assert!(out.contains("of which verification (1 canary)"), "{out}");

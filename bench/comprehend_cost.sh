@@ -10,7 +10,8 @@ PROFILE=${PROFILE:-dev}
 build_fangops
 project=$(new_project); trap 'rm -rf "$project"' EXIT
 {
-  printf 'stack: fang-bench-cost\nregion: us-east-1\nschedule: rate(1 hour)\nsentiment: comprehend\ncompanies:\n'
+  # Without the cache (bench/cache.sh measures that): every text sent, every run.
+  printf 'stack: fang-bench-cost\nregion: us-east-1\nschedule: rate(1 hour)\nsentiment: comprehend\ncache: {enabled: false}\ncompanies:\n'
   for i in $(seq -w 1 "$n"); do echo "  - Company $i"; done
 } > "$project/environments/cost.yaml"
 cp -r "$root/infra/pricing" "$project/infra/"

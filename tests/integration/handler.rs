@@ -381,7 +381,7 @@ async fn an_unchanged_text_is_neither_downloaded_nor_scored_again() {
     let single = serde_json::json!({"Sentiment": "NEUTRAL", "SentimentScore": scores}).to_string();
     // Run 1: two distinct texts, one call. Run 2: none. Run 3: A Corp's new text, one
     // call. Run 4, past max_age: both texts again, one call.
-    let answers = [batch(2), single, batch(2)];
+    let answers = [batch(2), single, batch(2), batch(2)];
     let replay = StaticReplayClient::new(
         answers
             .iter()
@@ -425,7 +425,9 @@ async fn an_unchanged_text_is_neither_downloaded_nor_scored_again() {
     let run = |n: u32, now: time::OffsetDateTime| {
         let (deps, bucket) = (&deps, &bucket);
         async move {
-            let run_id = RunId::new(format!("20261130T06000{n}Z-0000cafe")).unwrap();
+            // Run 5 is a deploy's canary.
+            let id = format!("20261130T06000{n}Z-0000cafe");
+            let run_id = RunId::new(if n == 5 { format!("canary-{id}") } else { id }).unwrap();
             let records = ["A Corp", "Twin One", "Twin Two"]
                 .iter()
                 .map(|c| SqsRecord {
@@ -489,4 +491,10 @@ async fn an_unchanged_text_is_neither_downloaded_nor_scored_again() {
     let (m, _) = run(4, day0 + time::Duration::days(10)).await;
     assert_eq!((m.texts_analyzed, m.cache_hits, m.cache_misses), (2, 1, 2));
     assert_eq!(replay.actual_requests().count(), 3);
+
+    // 5. A canary proves the analyzer too: its texts are sent, cached or not.
+    let (m, results) = run(5, day0 + time::Duration::days(10)).await;
+    assert_eq!((m.texts_analyzed, m.cache_hits), (2, 1));
+    assert!(results.iter().all(|r| r.cached.is_none()), "{results:#?}");
+    assert_eq!(replay.actual_requests().count(), 4);
 }

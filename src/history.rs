@@ -36,11 +36,7 @@ pub struct HistoryReport {
 pub async fn run(req: &HistoryRequest) -> Result<HistoryReport> {
     let env = config::load(&req.env.path(&req.root))?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
-    let account = ctx.identity().await?.account.clone();
-    let bucket = req
-        .artifact_bucket
-        .clone()
-        .unwrap_or_else(|| artifacts::bucket_name(&account, ctx.region()));
+    let bucket = artifacts::bucket_of(&ctx, req.artifact_bucket.as_deref()).await?;
     let (deploys, more) = promotion::records(&ctx.s3(), &bucket, &env.stack, req.limit).await?;
     Ok(HistoryReport {
         env: env.name,

@@ -143,10 +143,7 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
     };
     let started_at = artifacts::now_rfc3339_millis();
     let account = r.ctx.identity().await?.account.clone();
-    let tags = vec![
-        ("fangops:env".to_owned(), r.env.name.clone()),
-        ("fangops:stack".to_owned(), r.env.stack.clone()),
-    ];
+    let tags = params::tags(r.env);
     let role = r.env.cloudformation_role_arn(&account);
     let name = deploy::change_set_name();
     let spec = ChangeSetSpec {
@@ -248,11 +245,7 @@ pub async fn run(req: &RollbackRequest, ui: &Ui) -> Result<RollbackReport> {
     let env = crate::config::load(&req.env.path(&req.root))?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
-    let account = ctx.identity().await?.account.clone();
-    let bucket = req
-        .artifact_bucket
-        .clone()
-        .unwrap_or_else(|| artifacts::bucket_name(&account, ctx.region()));
+    let bucket = artifacts::bucket_of(&ctx, req.artifact_bucket.as_deref()).await?;
     // `--to` is checked before anything changes, so that a bad row exits 2.
     if req.to.is_some() {
         let (records, _) = promotion::records(&ctx.s3(), &bucket, &env.stack, SEARCH_DEPTH).await?;

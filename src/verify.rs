@@ -337,11 +337,7 @@ pub async fn run(req: &VerifyRequest, ui: &Ui) -> Result<Verification> {
     ctx.ensure_account().await?;
     let before = snapshot(&ctx.cloudwatch(), &env.stack).await?;
     let verification = verify(&req.root, &env, &ctx, &before, &req.options, ui).await?;
-    let account = ctx.identity().await?.account.clone();
-    let bucket = req
-        .artifact_bucket
-        .clone()
-        .unwrap_or_else(|| crate::deploy::artifacts::bucket_name(&account, ctx.region()));
+    let bucket = crate::deploy::artifacts::bucket_of(&ctx, req.artifact_bucket.as_deref()).await?;
     let live = crate::deploy::stack::describe(&ctx.cloudformation(), &env.stack)
         .await?
         .and_then(|i| {

@@ -21,6 +21,18 @@ pub fn bucket_name(account: &str, region: &str) -> String {
     format!("fangops-artifacts-{account}-{region}")
 }
 
+/// The artifact bucket a command reads: `--artifact-bucket`, else the one of the
+/// credentials' account and the env's region.
+pub async fn bucket_of(
+    ctx: &crate::aws::AwsContext,
+    given: Option<&str>,
+) -> anyhow::Result<String> {
+    Ok(match given {
+        Some(b) => b.to_owned(),
+        None => bucket_name(&ctx.identity().await?.account, ctx.region()),
+    })
+}
+
 /// Where a deploy's zip came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]

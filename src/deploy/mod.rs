@@ -523,10 +523,7 @@ pub async fn prepare(
     let fingerprint = params::fingerprint(&template.body, &parameters);
     parameters.push((params::FINGERPRINT.to_owned(), fingerprint.clone()));
     template.check_parameters(parameters.iter().map(|(k, _)| k.as_str()))?;
-    let tags = vec![
-        ("fangops:env".to_owned(), env.name.clone()),
-        ("fangops:stack".to_owned(), env.stack.clone()),
-    ];
+    let tags = params::tags(&env);
     let role_arn = env.cloudformation_role_arn(&account);
     Ok(Prepared {
         env,

@@ -35,6 +35,14 @@ pub const SET_BY_FANGOPS: [&str; 19] = [
     FINGERPRINT,
 ];
 
+/// The stack's tags (CloudFormation passes them to every resource that takes tags).
+pub fn tags(env: &EnvConfig) -> Vec<(String, String)> {
+    vec![
+        ("fangops:env".to_owned(), env.name.clone()),
+        ("fangops:stack".to_owned(), env.stack.clone()),
+    ]
+}
+
 /// The code locations of the two functions.
 #[derive(Debug, Clone)]
 pub struct Code {

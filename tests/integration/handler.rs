@@ -10,6 +10,39 @@ use fang_shared::{CompanyMessage, RunId, keys};
 
 use crate::support::{s3, unique};
 
+/// A Comprehend client that answers each call with the next of `answers` (JSON), and
+/// the replay that counts the calls.
+fn comprehend(answers: &[String]) -> (aws_sdk_comprehend::Client, StaticReplayClient) {
+    let replay = StaticReplayClient::new(
+        answers
+            .iter()
+            .map(|body| {
+                ReplayEvent::new(
+                    http::Request::builder()
+                        .uri("https://comprehend.us-east-1.amazonaws.com/")
+                        .body(SdkBody::empty())
+                        .unwrap(),
+                    http::Response::builder()
+                        .status(200)
+                        .body(SdkBody::from(body.clone()))
+                        .unwrap(),
+                )
+            })
+            .collect(),
+    );
+    let client = aws_sdk_comprehend::Client::from_conf(
+        aws_sdk_comprehend::Config::builder()
+            .behavior_version(aws_sdk_comprehend::config::BehaviorVersion::latest())
+            .region(aws_sdk_comprehend::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_comprehend::config::Credentials::new(
+                "t", "t", None, None, "tests",
+            ))
+            .http_client(replay.clone())
+            .build(),
+    );
+    (client, replay)
+}
+
 #[tokio::test]
 async fn one_bad_message_and_one_analyzer_error_fail_alone() {
     let bucket = unique("fang-t-handler");
@@ -46,26 +79,7 @@ async fn one_bad_message_and_one_analyzer_error_fail_alone() {
         "ResultList": results,
         "ErrorList": [{"Index": 2, "ErrorCode": "INTERNAL_SERVER_ERROR", "ErrorMessage": "Unable to process"}]
     });
-    let replay = StaticReplayClient::new(vec![ReplayEvent::new(
-        http::Request::builder()
-            .uri("https://comprehend.us-east-1.amazonaws.com/")
-            .body(SdkBody::empty())
-            .unwrap(),
-        http::Response::builder()
-            .status(200)
-            .body(SdkBody::from(response.to_string()))
-            .unwrap(),
-    )]);
-    let comprehend = aws_sdk_comprehend::Client::from_conf(
-        aws_sdk_comprehend::Config::builder()
-            .behavior_version(aws_sdk_comprehend::config::BehaviorVersion::latest())
-            .region(aws_sdk_comprehend::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_comprehend::config::Credentials::new(
-                "t", "t", None, None, "tests",
-            ))
-            .http_client(replay.clone())
-            .build(),
-    );
+    let (comprehend, replay) = comprehend(&[response.to_string()]);
     let deps = Deps {
         text: TextSource::Fixtures,
         analyzer: Analyzer::Comprehend(comprehend),
@@ -382,33 +396,7 @@ async fn an_unchanged_text_is_neither_downloaded_nor_scored_again() {
     // Run 1: two distinct texts, one call. Run 2: none. Run 3: A Corp's new text, one
     // call. Run 4, past max_age: both texts again, one call.
     let answers = [batch(2), single, batch(2), batch(2)];
-    let replay = StaticReplayClient::new(
-        answers
-            .iter()
-            .map(|body| {
-                ReplayEvent::new(
-                    http::Request::builder()
-                        .uri("https://comprehend.us-east-1.amazonaws.com/")
-                        .body(SdkBody::empty())
-                        .unwrap(),
-                    http::Response::builder()
-                        .status(200)
-                        .body(SdkBody::from(body.clone()))
-                        .unwrap(),
-                )
-            })
-            .collect(),
-    );
-    let comprehend = aws_sdk_comprehend::Client::from_conf(
-        aws_sdk_comprehend::Config::builder()
-            .behavior_version(aws_sdk_comprehend::config::BehaviorVersion::latest())
-            .region(aws_sdk_comprehend::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_comprehend::config::Credentials::new(
-                "t", "t", None, None, "tests",
-            ))
-            .http_client(replay.clone())
-            .build(),
-    );
+    let (comprehend, replay) = comprehend(&answers);
     let bucket = unique("fang-t-cache");
     s3().create_bucket().bucket(&bucket).send().await.unwrap();
     let deps = Deps {

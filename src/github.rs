@@ -78,6 +78,59 @@ pub fn pr_from_event(path: &Path) -> Option<u64> {
         .or_else(|| event["number"].as_u64())
 }
 
+/// The head commit of a `pull_request` event's pull request (`GITHUB_SHA` is the
+/// merge commit GitHub makes for the run, not a commit of the branch).
+pub fn head_sha_from_event(path: &Path) -> Option<String> {
+    let event: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    event["pull_request"]["head"]["sha"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+/// Where a pull request stands, for `fangops previews prune`.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum PullState {
+    /// Open; `updated_at` is GitHub's last activity on it (RFC 3339).
+    Open {
+        updated_at: String,
+    },
+    Closed {
+        merged: bool,
+    },
+    /// GitHub answers 404: deleted, transferred, or never there.
+    Gone,
+}
+
+/// Pull request `pr`'s state: GET /repos/{owner}/{repo}/pulls/{pr} (`state` is `open`
+/// or `closed`; `merged_at` is set when it was merged).
+pub async fn pull_state(target: &Target, pr: u64) -> Result<PullState> {
+    let repo = target.repository.as_deref().ok_or_else(|| {
+        UsageError("no repository: set GITHUB_REPOSITORY or pass --repo owner/name".to_owned())
+    })?;
+    let (owner, name) = split_repo(repo)?;
+    let gh = client(target)?;
+    let route = format!("/repos/{owner}/{name}/pulls/{pr}");
+    let answer: std::result::Result<serde_json::Value, _> =
+        with_retries(|| gh.get(&route, None::<&()>)).await;
+    let pull = match answer {
+        Ok(p) => p,
+        Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
+            return Ok(PullState::Gone);
+        }
+        Err(e) => return Err(explain(e, "reading the pull request", repo, pr)),
+    };
+    Ok(match pull["state"].as_str() {
+        Some("open") => PullState::Open {
+            updated_at: pull["updated_at"].as_str().unwrap_or_default().to_owned(),
+        },
+        Some("closed") => PullState::Closed {
+            merged: pull["merged_at"].is_string(),
+        },
+        other => anyhow::bail!("pull request #{pr} of {repo} has an unknown state {other:?}"),
+    })
+}
+
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Posted {

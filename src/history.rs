@@ -164,6 +164,7 @@ mod tests {
             unpromoted: false,
             verification: None,
             restores: None,
+            preview: None,
         }
     }
 
@@ -176,6 +177,7 @@ mod tests {
             deploys: vec![
                 Record {
                     restores: Some("2026-12-01T07:01:42Z".into()),
+                    preview: None,
                     verification: Some(promotion::RecordedVerification {
                         passed: true,
                         summary: "verified in 12 s: 1 canary result, no alarms".into(),

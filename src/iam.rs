@@ -121,21 +121,89 @@ pub struct Values {
     pub artifact_bucket: String,
     pub repository: String,
     pub environment: String,
+    /// Every pull-request preview's stack (`NAME-pr*`), for an env that has previews:
+    /// its deploy role deploys and tears them down, its CloudFormation role and its
+    /// functions' boundary serve them as they serve the env's stack.
+    pub previews: Option<String>,
 }
 
 impl Values {
     fn fill(&self, text: &str) -> String {
+        let previews = self.previews.clone().unwrap_or_default();
         [
             ("{{partition}}", &self.partition),
             ("{{account}}", &self.account),
             ("{{region}}", &self.region),
             ("{{stack}}", &self.stack),
+            ("{{previews}}", &previews),
             ("{{artifact_bucket}}", &self.artifact_bucket),
             ("{{repository}}", &self.repository),
             ("{{environment}}", &self.environment),
         ]
         .iter()
         .fold(text.to_owned(), |t, (k, v)| t.replace(k, v))
+    }
+}
+
+/// The policy files whose grants on the env's stack extend to its previews.
+const SERVES_PREVIEWS: [&str; 3] = [
+    "deploy.json",
+    "cloudformation-execution.json",
+    "function-boundary.json",
+];
+
+/// What the deploy role of an env with previews adds: finding them, and what tearing
+/// one down needs beyond what deploying it does. The env's own stack gets none of it.
+const PREVIEWS_FILE: &str = "previews.json";
+
+/// Each resource (and condition value) naming the env's stack names its previews too,
+/// except what stays the env's own: the CloudFormation role a deploy passes, and the
+/// functions' boundary every stack's roles are created under.
+fn extend_to_previews(policy: &mut serde_json::Value) {
+    fn widen(v: &mut serde_json::Value) {
+        let keep = |s: &str| {
+            !s.contains("{{stack}}")
+                || s.contains("{{stack}}-cloudformation")
+                || s.contains("{{stack}}-function-boundary")
+        };
+        let list: Vec<serde_json::Value> = match v {
+            serde_json::Value::String(s) if !keep(s) => {
+                vec![
+                    s.clone().into(),
+                    s.replace("{{stack}}", "{{previews}}").into(),
+                ]
+            }
+            serde_json::Value::Array(items)
+                if items.iter().any(|i| i.as_str().is_some_and(|s| !keep(s))) =>
+            {
+                items
+                    .iter()
+                    .flat_map(|i| match i.as_str() {
+                        Some(s) if !keep(s) => {
+                            vec![i.clone(), s.replace("{{stack}}", "{{previews}}").into()]
+                        }
+                        _ => vec![i.clone()],
+                    })
+                    .collect()
+            }
+            _ => return,
+        };
+        *v = serde_json::Value::Array(list);
+    }
+    for st in policy["Statement"].as_array_mut().into_iter().flatten() {
+        if let Some(r) = st.get_mut("Resource") {
+            widen(r);
+        }
+        for op in st
+            .get_mut("Condition")
+            .and_then(|c| c.as_object_mut())
+            .into_iter()
+            .flat_map(|c| c.values_mut())
+        {
+            for v in op.as_object_mut().into_iter().flat_map(|o| o.values_mut()) {
+                widen(v);
+            }
+        }
     }
 }
 
@@ -150,11 +218,28 @@ pub fn purposes(env: &EnvConfig) -> Vec<Purpose> {
 }
 
 fn read_policy(root: &Path, file: &str, values: &Values) -> Result<serde_json::Value> {
-    let path = root.join(DIR).join(file);
-    let text =
-        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let read = |file: &str| -> Result<serde_json::Value> {
+        let path = root.join(DIR).join(file);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
+    };
+    let mut policy = read(file)?;
+    if values.previews.is_some() && SERVES_PREVIEWS.contains(&file) {
+        extend_to_previews(&mut policy);
+        if file == "deploy.json" {
+            let extra = read(PREVIEWS_FILE)?;
+            if let (Some(to), Some(from)) = (
+                policy["Statement"].as_array_mut(),
+                extra["Statement"].as_array(),
+            ) {
+                to.extend(from.iter().cloned());
+            }
+        }
+    }
+    let text = serde_json::to_string_pretty(&policy).context("serializing a policy")?;
     serde_json::from_str(&values.fill(&text))
-        .with_context(|| format!("{} is not valid JSON once filled in", path.display()))
+        .with_context(|| format!("{DIR}/{file} is not valid JSON once filled in"))
 }
 
 /// The roles of `env`, filled in with `values`.
@@ -232,6 +317,8 @@ pub async fn run(req: &IamRequest) -> Result<IamReport> {
         stack: env.stack.clone(),
         repository,
         environment: env.name.clone(),
+        previews: (!env.protected && env.previews.max > 0)
+            .then(|| crate::preview::iam_pattern(&env.stack)),
     };
     if env
         .cloudformation_role
@@ -390,6 +477,113 @@ mod tests {
         assert_eq!(github_variable("dev", Purpose::CloudFormation), None);
     }
 
+    /// IAM's limits on a policy's size, whitespace not counted: a role's inline
+    /// policies together, and a managed policy (the boundary).
+    const INLINE_LIMIT: usize = 10_240;
+    const MANAGED_LIMIT: usize = 6_144;
+
+    fn size(policy: &serde_json::Value) -> usize {
+        policy
+            .to_string()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .count()
+    }
+
+    #[test]
+    fn an_env_with_previews_serves_them_and_tears_only_them_down() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let env = config::load(&root.join("environments/dev.yaml")).unwrap();
+        let values = Values {
+            partition: "aws".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            stack: env.stack.clone(),
+            artifact_bucket: "fangops-artifacts-123456789012-us-east-1".into(),
+            repository: "acme/pipeline".into(),
+            environment: "dev".into(),
+            previews: Some(crate::preview::iam_pattern(&env.stack)),
+        };
+        let stack = &env.stack;
+        let roles = roles(root, &env, &values).unwrap();
+        let boundary = read_policy(root, "function-boundary.json", &values).unwrap();
+        let deploy = &roles[0].policy;
+        let statements = |p: &serde_json::Value| p["Statement"].as_array().unwrap().clone();
+        let granting = |p: &serde_json::Value, action: &str| -> Vec<String> {
+            statements(p)
+                .into_iter()
+                .filter(|s| s["Action"].to_string().contains(action))
+                .flat_map(|s| match &s["Resource"] {
+                    serde_json::Value::Array(a) => {
+                        a.iter().map(|r| r.as_str().unwrap().to_owned()).collect()
+                    }
+                    r => vec![r.as_str().unwrap().to_owned()],
+                })
+                .collect()
+        };
+        let arn = |s: &str| format!("arn:aws:cloudformation:us-east-1:123456789012:stack/{s}/*");
+        assert_eq!(
+            granting(deploy, "cloudformation:ExecuteChangeSet"),
+            [arn(stack), arn(&format!("{stack}-pr*"))]
+        );
+        // The role passed and the boundary stay the env's own: one of each per env.
+        assert_eq!(
+            granting(deploy, "iam:PassRole"),
+            [format!(
+                "arn:aws:iam::123456789012:role/{stack}-cloudformation"
+            )]
+        );
+        assert!(
+            roles[1]
+                .policy
+                .to_string()
+                .contains(&format!("policy/{stack}-function-boundary\"")),
+            "the CloudFormation role creates the previews' roles under the env's boundary"
+        );
+        assert!(
+            boundary
+                .to_string()
+                .contains(&format!("table/{stack}-pr*-companies"))
+        );
+        // What only a teardown needs is granted on the previews alone.
+        for action in [
+            "s3:ListBucketVersions",
+            "s3:DeleteObjectVersion",
+            "logs:DeleteLogGroup",
+        ] {
+            let on = granting(deploy, action);
+            assert!(!on.is_empty(), "{action}");
+            assert!(
+                on.iter().all(|r| r.contains(&format!("{stack}-pr*"))),
+                "{action} on {on:?}"
+            );
+        }
+        // Within IAM's size limits, whitespace aside.
+        for role in &roles {
+            assert!(
+                size(&role.policy) <= INLINE_LIMIT,
+                "{}: {}",
+                role.name,
+                size(&role.policy)
+            );
+        }
+        assert!(
+            size(&boundary) <= MANAGED_LIMIT,
+            "the boundary: {}",
+            size(&boundary)
+        );
+        // A protected env has none of it.
+        let prod = config::load(&root.join("environments/prod.yaml")).unwrap();
+        let prod_values = Values {
+            stack: prod.stack.clone(),
+            previews: None,
+            ..values
+        };
+        for role in super::roles(root, &prod, &prod_values).unwrap() {
+            assert!(!role.policy.to_string().contains("-pr*"), "{}", role.name);
+        }
+    }
+
     #[test]
     fn the_repository_files_fill_in_to_valid_policies() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -402,6 +596,7 @@ mod tests {
             artifact_bucket: "fangops-artifacts-123456789012-us-east-1".into(),
             repository: "acme/pipeline".into(),
             environment: "prod".into(),
+            previews: None,
         };
         let roles = roles(root, &env, &values).unwrap();
         let purposes: Vec<Purpose> = roles.iter().map(|r| r.purpose).collect();

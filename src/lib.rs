@@ -38,6 +38,8 @@ pub mod markdown;
 pub mod output;
 pub mod pages;
 pub mod plan;
+pub mod preview;
+pub mod previews;
 pub mod release;
 #[cfg(test)]
 mod replay;

@@ -44,7 +44,9 @@ pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
     let passed = verification.passed;
     report.verification = Some(verification);
     if !passed {
-        report.rollback = Some(if !req.rollback {
+        // A preview is disposable, and its failed state is what its pull request needs
+        // to see: never rolled back.
+        report.rollback = Some(if !req.rollback || p.env.preview.is_some() {
             AfterFailure::Kept
         } else if report.outcome == Outcome::Unchanged {
             AfterFailure::NothingToUndo

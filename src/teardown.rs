@@ -32,6 +32,8 @@ pub struct TeardownRequest {
     pub artifacts: bool,
     pub artifact_bucket: Option<String>,
     pub timeout: Duration,
+    /// `--preview N`: pull request N's preview of the env, not the env's own stack.
+    pub preview: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,7 +113,14 @@ pub fn check_consent(env: &config::EnvConfig, req: &TeardownRequest) -> Result<(
 
 pub async fn teardown(req: &TeardownRequest, ui: &Ui) -> Result<TeardownReport> {
     let started = Instant::now();
-    let env = config::load(&req.env.path(&req.root))?;
+    let mut env = config::load(&req.env.path(&req.root))?;
+    if let Some(pr) = req.preview {
+        let t = crate::preview::Target {
+            pull_request: pr,
+            ..Default::default()
+        };
+        env = crate::preview::of(env, &t)?;
+    }
     check_consent(&env, req)?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
@@ -133,6 +142,20 @@ pub async fn teardown(req: &TeardownRequest, ui: &Ui) -> Result<TeardownReport> 
     };
     let existing =
         stack::wait_until_idle(&cfn, &env.stack, timing, |l| progress.println(l)).await?;
+    // A stack that merely bears a preview's name is not deleted as one: only a stack
+    // tagged as this env's preview is.
+    if let (Some(p), Some(info)) = (&env.preview, &existing) {
+        let of = info.tags.get(crate::preview::TAG_OF);
+        if of != Some(&p.stack) {
+            anyhow::bail!(
+                "stack {} is not a preview of {} (its tag {} is {}): not tearing it down",
+                env.stack,
+                p.stack,
+                crate::preview::TAG_OF,
+                of.map_or("missing".to_owned(), |t| format!("{t:?}"))
+            );
+        }
+    }
     if existing.is_some() {
         progress.set_message(format!("emptying bucket {}", names.bucket));
         report.objects_deleted += empty_bucket(&s3, &names.bucket).await?;

@@ -41,10 +41,17 @@ fn result(company: &str) -> SentimentRecord {
 #[test]
 fn canary_results_must_match_the_schema_and_the_stack() {
     let canaries = vec!["Apple".to_owned()];
-    let ok = check_records(&[result("Apple")], &canaries, &run_id(), Some("comprehend")).unwrap();
+    let ok = check_records(
+        &[result("Apple")],
+        &canaries,
+        &[],
+        &run_id(),
+        Some("comprehend"),
+    )
+    .unwrap();
     assert_eq!(ok, "1 result as the schema says: Apple positive (0.91)");
 
-    let err = check_records(&[], &canaries, &run_id(), None).unwrap_err();
+    let err = check_records(&[], &canaries, &[], &run_id(), None).unwrap_err();
     assert!(err.contains("no result for Apple"), "{err}");
 
     let no_text = SentimentRecord {
@@ -54,19 +61,38 @@ fn canary_results_must_match_the_schema_and_the_stack() {
         scores: None,
         ..result("Apple")
     };
-    let err = check_records(&[no_text], &canaries, &run_id(), None).unwrap_err();
+    let err = check_records(std::slice::from_ref(&no_text), &canaries, &[], &run_id(), None).unwrap_err();
     assert!(err.contains("verify.companies"), "{err}");
+    // A company run to report on (a preview's added one) may have no page: its result
+    // says so, and the verification stands on the canaries.
+    let both = vec!["Apple".to_owned(), "Amazon".to_owned()];
+    let amazon = SentimentRecord {
+        company: "Amazon".into(),
+        ..no_text.clone()
+    };
+    let ok = check_records(
+        &[result("Apple"), amazon],
+        &both,
+        &both[1..],
+        &run_id(),
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        ok,
+        "2 results as the schema says: Apple positive (0.91), Amazon without text"
+    );
 
     let mut bad = result("Apple");
     bad.scores.as_mut().unwrap().positive = 1.5;
-    let err = check_records(&[bad], &canaries, &run_id(), None).unwrap_err();
+    let err = check_records(&[bad], &canaries, &[], &run_id(), None).unwrap_err();
     assert!(err.contains("outside 0..1"), "{err}");
 
     let other_run = SentimentRecord {
         run_id: RunId::new("20261201T070000Z-00000001").unwrap(),
         ..result("Apple")
     };
-    let err = check_records(&[other_run], &canaries, &run_id(), None).unwrap_err();
+    let err = check_records(&[other_run], &canaries, &[], &run_id(), None).unwrap_err();
     assert!(
         err.contains("not canary-20261201T070000Z-00000001"),
         "{err}"
@@ -77,7 +103,7 @@ fn canary_results_must_match_the_schema_and_the_stack() {
         analyzer: AnalyzerKind::Vader,
         ..result("Apple")
     };
-    let err = check_records(&[vader], &canaries, &run_id(), Some("comprehend")).unwrap_err();
+    let err = check_records(&[vader], &canaries, &[], &run_id(), Some("comprehend")).unwrap_err();
     assert!(err.contains("analyzed by vader"), "{err}");
 }
 

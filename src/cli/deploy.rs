@@ -44,6 +44,15 @@ pub struct DeployArgs {
     /// Keep a deploy whose verification fails instead of rolling it back (to debug it).
     #[arg(long)]
     pub no_rollback: bool,
+    /// Deploy pull request N's preview: the env file as a stack of its own beside the
+    /// env's, verified, with the results of the companies the pull request adds or
+    /// changes (`previews.max` at once; `teardown --preview N` removes it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=9_999_999), conflicts_with_all = ["allow_protected", "no_verify", "no_rollback", "allow_unpromoted"])]
+    pub preview: Option<u64>,
+    /// With --preview: the revision whose env file the companies are compared with
+    /// [default: the pull request's base branch, in Actions].
+    #[arg(long, value_name = "REF", requires = "preview")]
+    pub base: Option<String>,
     /// Also write the deploy report (markdown) to FILE.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
@@ -74,7 +83,11 @@ impl DeployArgs {
             },
             rollback: !self.no_rollback,
             verify_options: super::verify::verify_options(ctx)?,
+            preview: None,
         };
+        if let Some(pr) = self.preview {
+            return preview(req, pr, self.base, self.report, delivery, ctx).await;
+        }
         let report = fangops::release::deploy(&req, &ctx.ui).await?;
         write_out(self.report.as_deref(), &report.render_markdown())?;
         // The report first: a comment GitHub refuses must not hide what the deploy did.
@@ -96,4 +109,46 @@ impl DeployArgs {
             exit::FAILURE
         })
     }
+}
+
+/// `deploy --preview N`: the preview, its report, and its comment on pull request N.
+async fn preview(
+    mut req: DeployRequest,
+    pr: u64,
+    base: Option<String>,
+    report_file: Option<PathBuf>,
+    delivery: Option<fangops::comment::Delivery>,
+    ctx: &Ctx,
+) -> Result<u8> {
+    let head = ctx.process.pull_request_head();
+    req.preview = Some(fangops::preview::Target {
+        pull_request: pr,
+        head: head.clone(),
+        companies: Vec::new(),
+    });
+    let preq = fangops::previews::PreviewRequest {
+        deploy: req,
+        base: base.or_else(|| ctx.process.base_revision()),
+    };
+    let report = fangops::previews::deploy(&preq, &ctx.ui).await?;
+    let commit = head.or_else(|| preq.deploy.ci.sha.clone());
+    let body = fangops::comment::preview_comment(&report, commit.as_deref(), ctx.process.now());
+    write_out(report_file.as_deref(), &body)?;
+    ctx.ui.report(&report, || report.render());
+    if let Some(mut delivery) = delivery {
+        delivery.target.pr.get_or_insert(pr);
+        fangops::comment::post(&delivery, &report.env, &body, &ctx.ui)
+            .await
+            .with_context(|| {
+                format!(
+                    "the preview {} of pull request #{pr} was deployed, but its report could not be posted",
+                    report.stack
+                )
+            })?;
+    }
+    Ok(if report.ok() {
+        exit::SUCCESS
+    } else {
+        exit::FAILURE
+    })
 }

@@ -15,6 +15,7 @@ mod drift;
 mod history;
 mod iam;
 mod plan;
+mod previews;
 pub mod process;
 mod results;
 mod rollback;
@@ -117,6 +118,9 @@ pub enum Command {
     Verify(verify::VerifyArgs),
     /// Deploy the stack again as an earlier, verified deploy left it, then verify it.
     Rollback(rollback::RollbackArgs),
+    /// List an environment's pull-request previews (`deploy --preview N`); `prune`
+    /// tears down those whose pull request is closed or quiet.
+    Previews(previews::PreviewsArgs),
 }
 
 /// What every subcommand gets besides its own arguments.
@@ -167,6 +171,7 @@ impl Command {
             Self::History(a) => a.run(ctx).await,
             Self::Verify(a) => a.run(ctx).await,
             Self::Rollback(a) => a.run(ctx).await,
+            Self::Previews(a) => a.run(ctx).await,
         }
     }
 }

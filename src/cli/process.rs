@@ -108,6 +108,19 @@ impl ProcessEnv {
         }
     }
 
+    /// The head commit of the pull request an Actions `pull_request` event is for.
+    pub fn pull_request_head(&self) -> Option<String> {
+        self.github
+            .event_path
+            .as_deref()
+            .and_then(github::head_sha_from_event)
+    }
+
+    /// The time now, in seconds since the epoch (ages of previews are counted from it).
+    pub fn now(&self) -> i64 {
+        time::OffsetDateTime::now_utc().unix_timestamp()
+    }
+
     /// A pull request's base branch in Actions, as a revision the checkout has.
     pub fn base_revision(&self) -> Option<String> {
         self.github.base_ref.as_ref().map(|b| format!("origin/{b}"))

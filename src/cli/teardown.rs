@@ -29,6 +29,9 @@ pub struct TeardownArgs {
     /// Give up waiting for the stack's deletion after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "S")]
     pub timeout: u64,
+    /// Tear down pull request N's preview of the environment, not the environment.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=9_999_999), conflicts_with_all = ["artifacts", "confirm"])]
+    pub preview: Option<u64>,
 }
 
 impl TeardownArgs {
@@ -42,6 +45,7 @@ impl TeardownArgs {
             artifacts: self.artifacts,
             artifact_bucket: self.artifact_bucket,
             timeout: Duration::from_secs(self.timeout),
+            preview: self.preview,
         };
         let report = fangops::teardown::teardown(&req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());

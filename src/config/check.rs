@@ -96,6 +96,8 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         (protected, local, one_retry),
     );
 
+    let previews = previews(&mut p, raw.previews, protected);
+
     let mut problems = p.list;
     if !problems.is_empty() {
         problems.sort_by_key(|d| (d.line, d.column));
@@ -124,6 +126,8 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         cost,
         verify,
         cache,
+        previews,
+        preview: None,
         companies,
     })
 }
@@ -389,10 +393,35 @@ fn verify(
         companies: canaries,
         timeout_s: spanned_or(&raw.timeout_s, timeout_default),
         alarm_watch_s: spanned_or(&raw.alarm_watch_s, watch_default),
+        reported: Vec::new(),
     }
 }
 
 /// `cache`: on by default, reused for a week.
+/// `previews`: how many pull requests may have one at once. A protected env has none:
+/// its stack is what merges deploy, never a pull request's.
+fn previews(
+    p: &mut Problems,
+    raw: Option<raw::RawPreviews>,
+    protected: bool,
+) -> super::PreviewsConfig {
+    let max = raw.as_ref().and_then(|r| r.max.as_ref());
+    if let Some(m) = max {
+        if m.value > 100 {
+            p.at(m, "previews.max", format!("{} previews at once is more than 100: each is a stack with its own table, queue and bucket", m.value));
+        } else if protected && m.value > 0 {
+            p.at(m, "previews.max", "a protected environment has no previews: pull requests preview the non-protected one (dev), which prod then promotes from");
+        }
+    }
+    super::PreviewsConfig {
+        max: if protected {
+            0
+        } else {
+            max.map_or(defaults::PREVIEWS_MAX, |m| m.value).min(100)
+        },
+    }
+}
+
 fn cache(p: &mut Problems, raw: raw::RawCache) -> super::CacheConfig {
     if let Some(d) = &raw.max_age_days
         && d.value == 0

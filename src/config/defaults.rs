@@ -70,3 +70,6 @@ pub fn no_results_period_s(schedule: &Schedule) -> Option<u32> {
 pub fn schedule() -> Schedule {
     Schedule::parse(SCHEDULE).expect("the default schedule is valid")
 }
+
+/// Previews of an environment that may exist at once (`previews.max`).
+pub const PREVIEWS_MAX: u32 = 10;

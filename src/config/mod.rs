@@ -122,6 +122,11 @@ pub struct EnvConfig {
     pub cost: CostAssumptions,
     pub verify: VerifyConfig,
     pub cache: CacheConfig,
+    pub previews: PreviewsConfig,
+    /// Set when this is a pull request's preview of the env (`deploy --preview N`),
+    /// never by the file: see [`crate::preview`].
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub preview: Option<PreviewOf>,
     #[serde(serialize_with = "serialize_companies")]
     pub companies: CompanyList,
 }
@@ -131,6 +136,12 @@ fn serialize_companies<S: serde::Serializer>(list: &CompanyList, s: S) -> Result
 }
 
 impl EnvConfig {
+    /// The env file's own stack: a preview's stands beside it, and shares what is made
+    /// once per env (the roles, the functions' permissions boundary).
+    pub fn base_stack(&self) -> &str {
+        self.preview.as_ref().map_or(&self.stack, |p| &p.stack)
+    }
+
     /// True when the environment talks to an emulator on this machine rather than AWS.
     pub fn is_local(&self) -> bool {
         self.endpoint_url.as_ref().is_some_and(is_loopback)
@@ -247,6 +258,28 @@ pub struct VerifyConfig {
     pub companies: Vec<String>,
     pub timeout_s: u32,
     pub alarm_watch_s: u32,
+    /// Companies run with the canaries whose results are reported, not judged: one
+    /// without a page is a result to show, not a failed verification (a preview's
+    /// added companies). Never set by the file.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reported: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviewsConfig {
+    /// Previews that may exist at once; 0: none (always so for a protected env).
+    pub max: u32,
+}
+
+/// What makes an env a pull request's preview: its stack is its own, named from the
+/// shared one's, and it keeps no schedule, dashboard or alarm e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PreviewOf {
+    /// The shared stack the preview stands beside (the env file's `stack`).
+    pub stack: String,
+    pub pull_request: u64,
+    /// The pull request's head commit, when known.
+    pub head: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -350,8 +383,12 @@ fn env_name(path: &Path) -> String {
 /// CloudFormation allows `[A-Za-z][A-Za-z0-9-]*` up to 128 characters; fangops derives
 /// bucket, queue and function names from the stack, and S3 bucket names are lowercase
 /// and at most 63 characters, so the stack name is held to lowercase and 32 characters.
-fn check_stack_name(name: &str) -> Result<(), String> {
-    const MAX: usize = 32;
+/// The longest stack name an env file may give (see [`check_stack_name`]); a preview's
+/// name is held to it too.
+pub const MAX_STACK_LEN: usize = 32;
+
+pub(crate) fn check_stack_name(name: &str) -> Result<(), String> {
+    const MAX: usize = MAX_STACK_LEN;
     let valid_chars = name
         .bytes()
         .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');

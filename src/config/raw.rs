@@ -84,6 +84,10 @@ pub struct RawEnvFile {
     /// watch of the stack's alarms (`fangops verify`, `deploy --verify`).
     #[serde(default)]
     pub verify: Option<RawVerify>,
+    /// A preview pipeline per pull request (`fangops deploy --preview N`): a stack of
+    /// this file's own beside the shared one, torn down when the pull request closes.
+    #[serde(default)]
+    pub previews: Option<RawPreviews>,
     /// The companies to watch: the desired content of the companies table. A set: order
     /// does not matter, duplicates (ignoring case and spacing) are an error. An entry is
     /// a name, or `{name: Apple, wikipedia: "Apple Inc."}` when the page to read is not
@@ -358,6 +362,17 @@ pub struct RawVerify {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub alarm_watch_s: Option<Spanned<u32>>,
+}
+
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPreviews {
+    /// Previews of this environment that may exist at once: past it, a preview deploy
+    /// refuses and names the pull requests holding the slots. 0 turns previews off.
+    /// Default: 10.
+    #[serde(default)]
+    #[schemars(with = "Option<u32>", range(min = 0, max = 100))]
+    pub max: Option<Spanned<u32>>,
 }
 
 #[derive(Debug, Default, Deserialize, JsonSchema)]

@@ -57,6 +57,72 @@ pub struct CostReport {
     /// The env file the measured usage was written to.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub written: Option<PathBuf>,
+    /// The env's pull-request previews that exist now, and what they cost.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub previews: Option<PreviewsCost>,
+}
+
+/// The previews of an env (`deploy --preview N`), each a stack of its own.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PreviewsCost {
+    pub pull_requests: Vec<u64>,
+    /// The model's figure for one preview: no schedule, no dashboard, its alarms.
+    pub per_day_each: f64,
+    pub per_day: f64,
+    /// What they would cost in a month if they all stayed.
+    pub monthly: f64,
+}
+
+/// Days in an average month, as the model's monthly figures are.
+const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
+
+/// What one preview of `env` costs a day, by the model: its alarms and the little its
+/// idle table, queues and bucket cost (it has no schedule and no dashboard). `None` for
+/// an env without previews (protected, or `previews.max: 0`).
+pub fn preview_per_day(table: &pricing::PricingTable, env: &EnvConfig) -> Option<f64> {
+    let t = crate::preview::Target {
+        pull_request: 1,
+        ..Default::default()
+    };
+    let preview = crate::preview::of(env.clone(), &t).ok()?;
+    Some(model::estimate(&preview, table, false).monthly / DAYS_PER_MONTH)
+}
+
+/// The same, reading the region's pricing table under `root`.
+pub fn preview_per_day_at(root: &std::path::Path, env: &EnvConfig) -> Result<Option<f64>> {
+    Ok(preview_per_day(&pricing::load(root, &env.region)?, env))
+}
+
+impl PreviewsCost {
+    pub fn new(pull_requests: Vec<u64>, per_day_each: f64) -> Self {
+        let per_day = per_day_each * pull_requests.len() as f64;
+        Self {
+            pull_requests,
+            per_day_each,
+            per_day,
+            monthly: per_day * DAYS_PER_MONTH,
+        }
+    }
+
+    /// One line: "2 previews (#3, #5): about $0.02 a day each, ...".
+    pub fn line(&self) -> String {
+        let n = self.pull_requests.len();
+        if n == 0 {
+            return format!(
+                "no previews open (one would cost about {} a day)",
+                usd(self.per_day_each)
+            );
+        }
+        let prs: Vec<String> = self.pull_requests.iter().map(|p| format!("#{p}")).collect();
+        format!(
+            "{n} preview{} open ({}): about {} a day each, {} a day together ({} a month if they stay), not in the estimate above",
+            if n == 1 { "" } else { "s" },
+            prs.join(", "),
+            usd(self.per_day_each),
+            usd(self.per_day),
+            usd(self.monthly)
+        )
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -68,7 +134,8 @@ pub struct BaseEstimate {
     pub monthly_delta: f64,
 }
 
-fn usd(v: f64) -> String {
+/// Dollars and cents, as every cost figure is written.
+pub fn usd(v: f64) -> String {
     // Cents, and a sign that never says "-0.00".
     let cents = (v * 100.0).round() / 100.0;
     if cents == 0.0 {
@@ -225,6 +292,9 @@ impl CostReport {
                 }
             }
         }
+        if let Some(p) = &self.previews {
+            out += &format!("\nPreviews: {}.\n", md(&p.line()));
+        }
         if let Some(m) = &self.measured {
             out += &measured_markdown(m);
         }
@@ -332,6 +402,9 @@ impl CostReport {
                     out += &format!("  forecast: not available ({reason})\n");
                 }
             }
+        }
+        if let Some(p) = &self.previews {
+            out += &format!("  previews: {}\n", p.line());
         }
         if let Some(m) = &self.measured {
             out += &measured_text(m);
@@ -477,6 +550,7 @@ pub fn section(
         actual: None,
         measured,
         written: None,
+        previews: None,
     })
 }
 
@@ -570,6 +644,22 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
     } else {
         None
     };
+    // The previews are stacks of their own, tagged as theirs: counted beside the env's.
+    let previews = match (&ctx, preview_per_day(&table, &env)) {
+        (Some(ctx), Some(each)) if req.actual => {
+            match crate::preview::list(&ctx.cloudformation(), &env).await {
+                Ok(list) => Some(PreviewsCost::new(
+                    list.iter().map(|p| p.pull_request).collect(),
+                    each,
+                )),
+                Err(e) => {
+                    tracing::warn!("previews not counted: {e:#}");
+                    None
+                }
+            }
+        }
+        _ => None,
+    };
     // Written last, so that a command that fails leaves the file as it was.
     let written = match &measured {
         Some(m) if req.write && m.usable() => {
@@ -591,6 +681,7 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         actual,
         measured,
         written,
+        previews,
     })
 }
 
@@ -619,6 +710,7 @@ mod tests {
             actual: None,
             measured: None,
             written: None,
+            previews: None,
         };
         insta::assert_snapshot!("cost_delta_terminal", report.render());
         let (estimate, _) = estimate_with_base(&head, &table(), None, true);
@@ -628,6 +720,7 @@ mod tests {
             actual: None,
             measured: None,
             written: None,
+            previews: None,
         };
         insta::assert_snapshot!("cost_free_tier_terminal", alone.render());
     }
@@ -675,6 +768,7 @@ mod tests {
             actual: None,
             measured: None,
             written: None,
+            previews: None,
         };
         insta::assert_snapshot!("cost_delta", report.render_markdown());
     }
@@ -705,6 +799,7 @@ mod tests {
             }),
             measured: None,
             written: None,
+            previews: None,
         };
         let text = report.render_markdown();
         assert!(

@@ -95,6 +95,10 @@ fn service_name(code: &str) -> &str {
 
 /// Runs in an average month: a year of the schedule (2026, as the alarms use) over 12.
 pub fn runs_per_month(env: &EnvConfig) -> f64 {
+    // A preview's schedule is disabled: it runs when its deploy verifies, a few times.
+    if env.preview.is_some() {
+        return 0.0;
+    }
     let from = time::Date::from_calendar_date(2026, time::Month::January, 1).expect("a date");
     env.schedule.runs_between(from, 365) as f64 / 12.0
 }
@@ -260,7 +264,12 @@ fn assumptions(shape: &Shape, free_tier: bool) -> Vec<Assumption> {
     assume(
         "runs a month",
         format!("{:.2}", shape.runs),
-        &format!("schedule {} over 2026, / 12", env.schedule),
+        &if env.preview.is_some() {
+            "none: a preview's schedule is disabled (its deploys' canaries are not counted)"
+                .to_owned()
+        } else {
+            format!("schedule {} over 2026, / 12", env.schedule)
+        },
     );
     assume("companies", format!("{}", shape.companies), "env file");
     assume(

@@ -87,6 +87,8 @@ pub struct DeployRequest {
     /// Roll back a deploy whose verification fails (off with `--no-rollback`).
     pub rollback: bool,
     pub verify_options: crate::verdict::VerifyOptions,
+    /// `--preview N`: deploy the env as pull request N's preview, a stack of its own.
+    pub preview: Option<crate::preview::Target>,
 }
 
 /// How a deploy or plan knew what changes: the fingerprint on the stack matched (no
@@ -204,7 +206,7 @@ impl DeployReport {
         match &self.rollback {
             None => {}
             Some(AfterFailure::Kept) => {
-                line += "; not rolled back (`--no-rollback`): the stack keeps the failed state";
+                line += "; not rolled back (`--no-rollback`, or a preview): the stack keeps the failed state";
             }
             Some(AfterFailure::NothingToUndo) => {
                 line += "; this deploy changed nothing to roll back";
@@ -576,8 +578,11 @@ fn change_set_name_with(prefix: &str) -> String {
 /// The env file read and checked, its context made, and everything the deploy sends
 /// prepared: bad input fails here, before anything is changed.
 pub async fn load_and_prepare(req: &DeployRequest) -> Result<(Prepared, AwsContext)> {
-    let env = config::load(&req.env.path(&req.root))?;
+    let mut env = config::load(&req.env.path(&req.root))?;
     check_protected(&env, req.allow_protected.as_deref(), &req.ci)?;
+    if let Some(t) = &req.preview {
+        env = crate::preview::of(env, t)?;
+    }
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     let p = prepare(
         &req.root,
@@ -897,6 +902,7 @@ async fn record_deploy(
         unpromoted: report.promotion.as_ref().is_some_and(|p| p.overridden),
         verification: None,
         restores: None,
+        preview: p.env.preview.as_ref().map(|p| p.pull_request),
     };
     let written = promotion::record(&ctx.s3(), &p.artifact_bucket, &record, &p.template.body).await;
     match written {
@@ -1153,7 +1159,7 @@ pub(crate) mod tests {
         };
         assert!(
             kept.render_markdown()
-                .contains("not rolled back (`--no-rollback`)")
+                .contains("not rolled back (`--no-rollback`, or a preview)")
         );
         assert!(
             kept.render_markdown().starts_with(

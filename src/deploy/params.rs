@@ -13,7 +13,7 @@ const FINGERPRINT_VERSION: &str = "fangops-deploy-1";
 
 /// Every parameter fangops sets, the fingerprint included: what `validate` checks the
 /// template against.
-pub const SET_BY_FANGOPS: [&str; 19] = [
+pub const SET_BY_FANGOPS: [&str; 20] = [
     "Environment",
     "ArtifactBucket",
     "ProducerCodeKey",
@@ -25,6 +25,7 @@ pub const SET_BY_FANGOPS: [&str; 19] = [
     "MaxConcurrency",
     "ResultsRetentionDays",
     "Schedule",
+    "ScheduleState",
     "Analyzer",
     "TextSource",
     "AlarmEmail",
@@ -37,10 +38,23 @@ pub const SET_BY_FANGOPS: [&str; 19] = [
 
 /// The stack's tags (CloudFormation passes them to every resource that takes tags).
 pub fn tags(env: &EnvConfig) -> Vec<(String, String)> {
-    vec![
+    let mut tags = vec![
         ("fangops:env".to_owned(), env.name.clone()),
         ("fangops:stack".to_owned(), env.stack.clone()),
-    ]
+    ];
+    // What `fangops previews` lists and prunes by. The head is the commit the stack was
+    // last changed for: a push that changes nothing leaves the stack, and its tags, alone.
+    if let Some(p) = &env.preview {
+        tags.push((crate::preview::TAG_OF.to_owned(), p.stack.clone()));
+        tags.push((
+            crate::preview::TAG_PULL_REQUEST.to_owned(),
+            p.pull_request.to_string(),
+        ));
+        if let Some(head) = &p.head {
+            tags.push((crate::preview::TAG_HEAD.to_owned(), head.clone()));
+        }
+    }
+    tags
 }
 
 /// The code locations of the two functions.
@@ -86,6 +100,16 @@ pub fn parameters(env: &EnvConfig, code: &Code, local: bool) -> Vec<(String, Str
             env.results.retention_days.unwrap_or(0).to_string(),
         ),
         ("Schedule", env.schedule.to_string()),
+        // A preview runs only when fangops asks (its deploy's canary, `fangops run`).
+        (
+            "ScheduleState",
+            if env.preview.is_some() {
+                "DISABLED"
+            } else {
+                "ENABLED"
+            }
+            .to_owned(),
+        ),
         ("Analyzer", analyzer.to_owned()),
         ("TextSource", text_source.to_owned()),
         ("AlarmEmail", env.alarms.email.clone().unwrap_or_default()),
@@ -93,9 +117,15 @@ pub fn parameters(env: &EnvConfig, code: &Code, local: bool) -> Vec<(String, Str
         ("LambdaConsumesQueue", (!local).to_string()),
         // With a CloudFormation service role, that role may create the function roles
         // only under the stack's permissions boundary (infra/iam/function-boundary.json).
+        // A preview's roles live under its env's boundary: one per env file, made with
+        // the roles fangops runs under.
         (
             "RoleBoundary",
-            env.cloudformation_role.is_some().to_string(),
+            if env.cloudformation_role.is_some() {
+                format!("{}-function-boundary", env.base_stack())
+            } else {
+                String::new()
+            },
         ),
         ("CacheMaxAgeDays", env.cache.max_age_parameter().to_string()),
     ]

@@ -53,6 +53,9 @@ pub struct Record {
     /// A rollback's record: the `deployed_at` of the record it restored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restores: Option<String>,
+    /// The pull request whose preview this deploy was (`deploy --preview N`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub preview: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -385,7 +388,9 @@ pub async fn promotions(
             let Some(mark) = artifacts::get_json::<Record>(s3, bucket, &key).await? else {
                 continue;
             };
-            if mark.protected {
+            // A preview's mark promotes once its verification passed: a preview is
+            // made by a pull request, and only a verified one says the zips work.
+            if mark.protected || (mark.preview.is_some() && !mark.verified()) {
                 continue;
             }
             if !latest.contains_key(&mark.stack) {
@@ -510,6 +515,7 @@ pub(crate) fn sample_record(at: &str, outcome: &str, passed: Option<bool>) -> Re
             at: at.into(),
         }),
         restores: None,
+        preview: None,
     }
 }
 

@@ -41,12 +41,17 @@ impl Timing {
 const MAX_POLL: Duration = Duration::from_secs(30);
 
 /// What fangops needs to know about an existing stack.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct StackInfo {
     pub status: String,
     pub reason: Option<String>,
     pub parameters: BTreeMap<String, String>,
     pub outputs: BTreeMap<String, String>,
+    pub tags: BTreeMap<String, String>,
+    /// When the stack was created, and last changed (by an update or a rollback), in
+    /// seconds since the epoch.
+    pub created: Option<i64>,
+    pub last_changed: Option<i64>,
 }
 
 impl StackInfo {
@@ -214,6 +219,16 @@ pub async fn describe(cfn: &Client, stack: &str) -> Result<Option<StackInfo>> {
             .iter()
             .filter_map(|o| Some((o.output_key()?.to_owned(), o.output_value()?.to_owned())))
             .collect(),
+        tags: s
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
+            .collect(),
+        created: s.creation_time().map(|t| t.secs()),
+        last_changed: s
+            .last_updated_time()
+            .or(s.creation_time())
+            .map(|t| t.secs()),
     }))
 }
 
@@ -836,8 +851,7 @@ mod tests {
         let info = |s: &str| StackInfo {
             status: s.to_owned(),
             reason: None,
-            parameters: BTreeMap::new(),
-            outputs: BTreeMap::new(),
+            ..StackInfo::default()
         };
         assert!(info("UPDATE_IN_PROGRESS").is_busy());
         assert!(info("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS").is_busy());

@@ -44,13 +44,18 @@ fn sync_smoke() {
 #[test]
 fn cache_smoke() {
     let out = smoke("cache.sh", &[]);
-    // The second run, with nothing changed, scores and downloads nothing.
-    assert!(
-        out.contains(
-            "2: nothing changed              20                 0             0           0     20"
-        ),
-        "{out}"
-    );
+    // The second run, with nothing changed, scores and downloads nothing. Its 304 count is
+    // not asserted: a batch the runner retries under load asks Wikipedia again (CI saw 22).
+    let second: Vec<&str> = out
+        .lines()
+        .find(|l| l.starts_with("2: nothing changed"))
+        .unwrap_or_else(|| panic!("no second run in {out}"))
+        .split_whitespace()
+        .skip(3)
+        .collect();
+    assert_eq!(second[..4], ["20", "0", "0", "0"], "{out}");
+    let not_modified: u32 = second[4].parse().unwrap();
+    assert!(not_modified >= 20, "{out}");
     assert!(out.contains("with the cache $"), "{out}");
 }
 

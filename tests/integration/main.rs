@@ -22,6 +22,7 @@ mod handler;
 mod harness;
 mod iam;
 mod pipeline;
+mod previews;
 mod sync;
 mod validate;
 mod verify;

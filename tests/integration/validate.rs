@@ -52,7 +52,7 @@ fn every_error_in_every_file_with_exit_2() {
             "error: environments/bad1.yaml:2:9: `region`: unknown AWS region \"us-east-7\"; did you mean \"us-east-1\"?",
             "error: environments/bad1.yaml:3:18: `alarms.email`: \"nobody\" is not an e-mail address",
             "error: environments/bad1.yaml:4:20: `companies`: duplicate company \"APPLE\": same as \"Apple\" on line 4 (names are compared after trimming, Unicode NFC, collapsing spaces and ignoring case)",
-            "error: environments/bad2.yaml:2:1: unknown field `regoin`, expected one of stack, region, account, endpoint_url, cloudformation_role, protected, schedule, lambda, sentiment, text_source, alarms, sync, results, cost, cache, verify, companies; did you mean `region`?",
+            "error: environments/bad2.yaml:2:1: unknown field `regoin`, expected one of stack, region, account, endpoint_url, cloudformation_role, protected, schedule, lambda, sentiment, text_source, alarms, sync, results, cost, cache, verify, previews, companies; did you mean `region`?",
         ]
     );
     assert!(

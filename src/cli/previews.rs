@@ -1,0 +1,79 @@
+//! `fangops previews`: an environment's pull-request previews, and `prune`.
+
+use std::time::Duration;
+
+use anyhow::Result;
+use fangops::config::EnvRef;
+use fangops::exit;
+use fangops::previews::{ListRequest, PruneRequest};
+
+use super::Ctx;
+
+#[derive(Debug, clap::Args)]
+pub struct PreviewsArgs {
+    /// The environment whose previews these are: a name or a path.
+    #[arg(long, value_name = "ENV", global = true)]
+    pub env: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<PreviewsCommand>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum PreviewsCommand {
+    /// Tear down the previews whose pull request is closed, gone, or quiet too long.
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct PruneArgs {
+    /// A preview whose pull request has been quiet this long goes too (7d, 36h, 90m);
+    /// without GITHUB_TOKEN, one whose stack has not changed for this long.
+    #[arg(long, value_name = "AGE", default_value = "7d", value_parser = fangops::previews::parse_age)]
+    pub older_than: Duration,
+    /// Say what would be torn down; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// The repository whose pull requests these are [default: $GITHUB_REPOSITORY].
+    #[arg(long, value_name = "OWNER/NAME")]
+    pub repo: Option<String>,
+    /// Give up waiting for a stack's deletion after this many seconds.
+    #[arg(long, default_value_t = 3600, value_name = "S")]
+    pub timeout: u64,
+}
+
+impl PreviewsArgs {
+    pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let Some(env) = self.env else {
+            return Err(fangops::diagnostics::UsageError(
+                "name the environment whose previews these are: --env ENV".to_owned(),
+            )
+            .into());
+        };
+        let list = ListRequest {
+            root: ctx.root.clone(),
+            env: EnvRef::parse(&env),
+            endpoint: ctx.endpoint()?,
+            now: ctx.process.now(),
+        };
+        match self.command {
+            None => {
+                let report = fangops::previews::list(&list).await?;
+                ctx.ui.report(&report, || report.render());
+            }
+            Some(PreviewsCommand::Prune(p)) => {
+                let mut github = ctx.process.github_target(p.repo, None);
+                github.pr = None;
+                let req = PruneRequest {
+                    list,
+                    older_than: p.older_than,
+                    github,
+                    dry_run: p.dry_run,
+                    timeout: Duration::from_secs(p.timeout),
+                };
+                let report = fangops::previews::prune(&req, &ctx.ui).await?;
+                ctx.ui.report(&report, || report.render());
+            }
+        }
+        Ok(exit::SUCCESS)
+    }
+}

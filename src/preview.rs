@@ -1,0 +1,368 @@
+//! What a pull request's preview is: the env file deployed as a stack of its own,
+//! named from the env's stack and the pull request's number, beside the shared stack
+//! and never in place of it. It keeps its own table, queues, bucket and alarms, but no
+//! schedule (it runs only when fangops asks), no dashboard and no alarm e-mail.
+//!
+//! Names are held to the env's limit ([`config::MAX_STACK_LEN`], so that the bucket and
+//! function names derived from them fit S3's 63 and Lambda's 64 characters): a stack
+//! short enough keeps its whole name (`fang-dev-pr12`), a longer one is cut and keeps a
+//! hash of the whole, so that two long stacks sharing a start never share previews.
+//! Every preview of an env starts with the same [`prefix`], which the IAM policies
+//! grant as `PREFIX-pr*`.
+//!
+//! This module reads CloudFormation only (the listing); the commands on previews
+//! (deploy with results, prune) are in `crate::previews`.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result};
+use aws_sdk_cloudformation::types::StackStatus;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::{self, EnvConfig, PreviewOf};
+use crate::diagnostics::{Diagnostic, InvalidInput};
+
+/// The stack tags that make a stack a preview, and of which env and pull request.
+pub const TAG_OF: &str = "fangops:preview-of";
+pub const TAG_PULL_REQUEST: &str = "fangops:pull-request";
+/// The pull request's head commit the stack was last changed for.
+pub const TAG_HEAD: &str = "fangops:head";
+
+/// The room kept for the number: GitHub's pull requests stay under ten million.
+pub const MAX_PULL_REQUEST: u64 = 9_999_999;
+const NUMBER_ROOM: usize = "-pr".len() + 7;
+
+/// The start every preview of `stack` shares: the stack itself when a preview's name
+/// fits, else its first characters and 4 hex digits of its sha256.
+pub fn prefix(stack: &str) -> String {
+    let room = config::MAX_STACK_LEN - NUMBER_ROOM;
+    if stack.len() <= room {
+        return stack.to_owned();
+    }
+    let hash = hex(&Sha256::digest(stack.as_bytes())[..2]);
+    let keep = room - 1 - hash.len();
+    // Stack names are ASCII; a cut that ends on a hyphen would make a double one.
+    format!("{}-{hash}", stack[..keep].trim_end_matches('-'))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The preview stack of pull request `pr`.
+pub fn stack_name(stack: &str, pr: u64) -> String {
+    format!("{}-pr{pr}", prefix(stack))
+}
+
+/// The pattern an IAM policy grants for every preview of `stack`.
+pub fn iam_pattern(stack: &str) -> String {
+    format!("{}-pr*", prefix(stack))
+}
+
+/// The pull request a stack name is the preview of, if it is named as one of `stack`'s.
+pub fn pull_request_of(stack: &str, name: &str) -> Option<u64> {
+    let digits = name.strip_prefix(&prefix(stack))?.strip_prefix("-pr")?;
+    if digits.is_empty() || digits.starts_with('0') || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    digits.parse().ok().filter(|n| *n <= MAX_PULL_REQUEST)
+}
+
+/// What a preview deploy is asked for: the pull request, its head commit, and the
+/// companies whose results its comment shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Target {
+    pub pull_request: u64,
+    pub head: Option<String>,
+    /// Run with the deploy's canaries, their results reported (a missing page is a
+    /// result here, not a failed verification): the companies the pull request adds
+    /// or changes.
+    pub companies: Vec<String>,
+}
+
+/// `env` as pull request `t`'s preview. A protected env has none, nor one whose file
+/// sets `previews.max: 0`: both are errors at the file's key.
+pub fn of(mut env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
+    if env.protected {
+        return Err(InvalidInput(vec![
+            Diagnostic::whole_file(
+                &env.path,
+                format!(
+                    "environment {} is protected: it has no previews (a pull request previews the env prod promotes from, such as dev)",
+                    env.name
+                ),
+            )
+            .with_key("protected"),
+        ]));
+    }
+    if env.previews.max == 0 {
+        return Err(InvalidInput(vec![
+            Diagnostic::whole_file(
+                &env.path,
+                format!(
+                    "environment {} has previews turned off (previews.max: 0)",
+                    env.name
+                ),
+            )
+            .with_key("previews.max"),
+        ]));
+    }
+    if t.pull_request == 0 || t.pull_request > MAX_PULL_REQUEST {
+        return Err(InvalidInput(vec![Diagnostic::whole_file(
+            &env.path,
+            format!(
+                "{} is not a pull request number (1 to {MAX_PULL_REQUEST})",
+                t.pull_request
+            ),
+        )]));
+    }
+    let base = env.stack.clone();
+    env.stack = stack_name(&base, t.pull_request);
+    env.preview = Some(PreviewOf {
+        stack: base,
+        pull_request: t.pull_request,
+        head: t.head.clone(),
+    });
+    env.alarms.email = None;
+    env.alarms.dashboard = false;
+    // A preview proves itself on every push: its canaries, and the companies asked for.
+    env.verify.enabled = true;
+    for c in &t.companies {
+        if !env.verify.companies.contains(c) {
+            env.verify.companies.push(c.clone());
+            env.verify.reported.push(c.clone());
+        }
+    }
+    Ok(env)
+}
+
+/// One preview of an env, as CloudFormation has it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Preview {
+    pub stack: String,
+    pub pull_request: u64,
+    pub head: Option<String>,
+    pub status: String,
+    /// Seconds since the epoch.
+    pub created: Option<i64>,
+    /// When the stack last changed (its creation, if never).
+    pub last_changed: Option<i64>,
+}
+
+impl Preview {
+    /// Days since the stack was created, at `now` (seconds since the epoch).
+    pub fn age_days(&self, now: i64) -> f64 {
+        self.created
+            .map_or(0.0, |c| ((now - c).max(0) as f64) / 86_400.0)
+    }
+}
+
+/// Every status but DELETE_COMPLETE: ListStacks keeps deleted stacks for 90 days.
+fn live_statuses() -> Vec<StackStatus> {
+    StackStatus::values()
+        .iter()
+        .map(|s| StackStatus::from(*s))
+        .filter(|s| *s != StackStatus::DeleteComplete)
+        .collect()
+}
+
+/// The previews of `env` (its file's stack), by pull request. ListStacks gives the names
+/// (it has no resource-level permission: `"Resource": "*"`), DescribeStacks on each name
+/// of a preview's shape the tags: a stack without [`TAG_OF`] naming this env's stack is
+/// not one of its previews, whatever its name.
+pub async fn list(cfn: &aws_sdk_cloudformation::Client, env: &EnvConfig) -> Result<Vec<Preview>> {
+    let base = env.base_stack();
+    let mut names = Vec::new();
+    let mut pages = cfn
+        .list_stacks()
+        .set_stack_status_filter(Some(live_statuses()))
+        .into_paginator()
+        .send();
+    while let Some(page) = pages.next().await {
+        let page = page
+            .map_err(crate::aws::error)
+            .with_context(|| format!("listing the previews of stack {base} (ListStacks)"))?;
+        for s in page.stack_summaries() {
+            let Some(name) = s.stack_name() else { continue };
+            if s.stack_status() == Some(&StackStatus::DeleteComplete) {
+                continue;
+            }
+            if let Some(pr) = pull_request_of(base, name) {
+                names.push((pr, name.to_owned()));
+            }
+        }
+    }
+    names.sort();
+    names.dedup();
+    let mut out = Vec::new();
+    for (pr, name) in names {
+        let described = cfn.describe_stacks().stack_name(&name).send().await;
+        let described = match described {
+            Ok(d) => d,
+            Err(e) => {
+                let e = crate::aws::error(e);
+                // Deleted between the two calls.
+                if e.code() == Some("ValidationError") && e.to_string().contains("does not exist") {
+                    continue;
+                }
+                return Err(e)
+                    .with_context(|| format!("reading preview stack {name} (DescribeStacks)"));
+            }
+        };
+        let Some(s) = described.stacks().first() else {
+            continue;
+        };
+        let tags: BTreeMap<&str, &str> = s
+            .tags()
+            .iter()
+            .filter_map(|t| Some((t.key()?, t.value()?)))
+            .collect();
+        let status = s
+            .stack_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_default();
+        if tags.get(TAG_OF) != Some(&base) || status == "DELETE_COMPLETE" {
+            continue;
+        }
+        out.push(Preview {
+            stack: name,
+            pull_request: pr,
+            head: tags.get(TAG_HEAD).map(|h| (*h).to_owned()),
+            status,
+            created: s.creation_time().map(|t| t.secs()),
+            last_changed: s
+                .last_updated_time()
+                .or(s.creation_time())
+                .map(|t| t.secs()),
+        });
+    }
+    Ok(out)
+}
+
+/// A preview deploy past `previews.max`: the previews holding the slots.
+#[derive(Debug, Clone, Serialize)]
+pub struct Refusal {
+    pub max: u32,
+    pub holders: Vec<Preview>,
+}
+
+impl Refusal {
+    pub fn message(&self, pr: u64) -> String {
+        let holders: Vec<String> = self
+            .holders
+            .iter()
+            .map(|p| format!("#{} ({})", p.pull_request, p.stack))
+            .collect();
+        format!(
+            "no preview for pull request #{pr}: previews.max is {} and {} hold{} the slots; close or prune one (`fangops previews prune`), or raise previews.max",
+            self.max,
+            holders.join(", "),
+            if holders.len() == 1 { "s" } else { "" }
+        )
+    }
+}
+
+/// Whether pull request `pr` may have a preview beside `existing`: always when it has
+/// one already (a push updates it), else while fewer than `max` exist.
+pub fn check_cap(max: u32, pr: u64, existing: &[Preview]) -> Result<(), Refusal> {
+    if existing.iter().any(|p| p.pull_request == pr) || existing.len() < max as usize {
+        return Ok(());
+    }
+    Err(Refusal {
+        max,
+        holders: existing.to_vec(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_short_stack_keeps_its_name() {
+        assert_eq!(stack_name("fang-dev", 12), "fang-dev-pr12");
+        assert_eq!(pull_request_of("fang-dev", "fang-dev-pr12"), Some(12));
+        assert_eq!(iam_pattern("fang-dev"), "fang-dev-pr*");
+    }
+
+    #[test]
+    fn a_stack_at_the_length_limit_is_shortened_predictably() {
+        let stack = "a-very-long-stack-name-at-32-chr";
+        assert_eq!(stack.len(), config::MAX_STACK_LEN);
+        let name = stack_name(stack, 9_999_999);
+        // The same every time, within the limit, and naming the pull request.
+        assert_eq!(name, stack_name(stack, 9_999_999));
+        assert!(name.len() <= config::MAX_STACK_LEN, "{name}");
+        let hash = hex(&Sha256::digest(stack.as_bytes())[..2]);
+        assert_eq!(name, format!("a-very-long-stack-{hash}-pr9999999"));
+        assert_eq!(pull_request_of(stack, &name), Some(9_999_999));
+        // Two long stacks that share their first characters never share previews.
+        let other = "a-very-long-stack-name-at-32-chx";
+        assert_ne!(prefix(stack), prefix(other));
+        assert_eq!(pull_request_of(other, &name), None);
+        // A cut ending on a hyphen makes no double hyphen (stack names have none).
+        let hyphen = "abcdefghijklmnop-rstuvwxyz";
+        assert!(
+            !stack_name(hyphen, 1).contains("--"),
+            "{}",
+            stack_name(hyphen, 1)
+        );
+    }
+
+    #[test]
+    fn every_preview_name_is_a_valid_stack_name() {
+        for stack in [
+            "f",
+            "fang-dev",
+            "abcdefghijklmnopqrstuv",
+            "abcdefghijklmnopqrstuvw",
+            &"x".repeat(32),
+        ] {
+            for pr in [1, 42, 9_999_999] {
+                let name = stack_name(stack, pr);
+                assert!(config::check_stack_name(&name).is_ok(), "{name}");
+                assert_eq!(pull_request_of(stack, &name), Some(pr), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn only_a_preview_shaped_name_is_read_as_one() {
+        for name in [
+            "fang-dev",
+            "fang-dev-pr",
+            "fang-dev-pr0",
+            "fang-dev-pr01",
+            "fang-dev-prx",
+            "fang-dev-pr12-x",
+            "fang-devx-pr1",
+        ] {
+            assert_eq!(pull_request_of("fang-dev", name), None, "{name}");
+        }
+    }
+
+    fn preview(pr: u64) -> Preview {
+        Preview {
+            stack: stack_name("fang-dev", pr),
+            pull_request: pr,
+            head: None,
+            status: "CREATE_COMPLETE".into(),
+            created: Some(0),
+            last_changed: Some(0),
+        }
+    }
+
+    #[test]
+    fn the_cap_refuses_a_new_preview_and_names_the_holders() {
+        let two = [preview(3), preview(5)];
+        assert!(check_cap(3, 7, &two).is_ok());
+        // A pull request with a preview updates it, however many there are.
+        assert!(check_cap(2, 5, &two).is_ok());
+        let refused = check_cap(2, 7, &two).unwrap_err();
+        assert_eq!(
+            refused.message(7),
+            "no preview for pull request #7: previews.max is 2 and #3 (fang-dev-pr3), #5 (fang-dev-pr5) hold the slots; close or prune one (`fangops previews prune`), or raise previews.max"
+        );
+    }
+}

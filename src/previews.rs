@@ -1,0 +1,669 @@
+//! The commands on pull-request previews (what a preview is: `crate::preview`).
+//!
+//! - [`deploy`]: `fangops deploy --env dev --preview N`. The cap first (`previews.max`,
+//!   a pull request that has a preview keeps it), then the deploy of the preview stack,
+//!   verified as every preview is, its canary run carrying the companies the pull
+//!   request adds or changes against the base branch's file. Their results are the
+//!   report's table: the page used, the sentiment and scores, or why there is none.
+//! - [`list`]: `fangops previews --env dev`, with age, pull request and cost so far.
+//! - [`prune`]: `fangops previews --env dev prune --older-than 7d`, tearing down the
+//!   previews whose pull request is closed, gone, or quiet for longer than that.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use fang_shared::{ResultStatus, SentimentRecord, SentimentScores};
+use serde::Serialize;
+
+use crate::aws::AwsContext;
+use crate::companies::CompanyList;
+use crate::config::{self, EnvConfig, EnvRef};
+use crate::deploy::{DeployReport, DeployRequest};
+use crate::github::{self, PullState};
+use crate::output::Ui;
+use crate::preview::{self, Preview, Refusal, Target};
+use crate::teardown::{self, TeardownReport, TeardownRequest};
+
+/// The companies a pull request adds, changes (a new `wikipedia:` page) and removes,
+/// against its base branch's env file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CompanyChanges {
+    /// The base revision compared with.
+    pub base: String,
+    pub added: Vec<String>,
+    pub changed: Vec<String>,
+    pub removed: Vec<String>,
+}
+
+impl CompanyChanges {
+    /// `base` is `None` when the env file did not exist at the base revision: every
+    /// company is new.
+    pub fn between(rev: &str, head: &CompanyList, base: Option<&CompanyList>) -> Self {
+        let mut out = Self {
+            base: rev.to_owned(),
+            ..Self::default()
+        };
+        for c in head.iter() {
+            match base.and_then(|b| b.get(&c.name)) {
+                None => out.added.push(c.name.clone()),
+                Some(was) if was.page() != c.page() => out.changed.push(c.name.clone()),
+                Some(_) => {}
+            }
+        }
+        if let Some(base) = base {
+            out.removed = base
+                .names()
+                .filter(|n| !head.contains(n))
+                .map(str::to_owned)
+                .collect();
+        }
+        out
+    }
+
+    /// The companies whose results the preview shows.
+    pub fn to_run(&self) -> Vec<String> {
+        self.added.iter().chain(&self.changed).cloned().collect()
+    }
+}
+
+/// One company's result in the preview.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompanyResult {
+    pub company: String,
+    /// The Wikipedia title read, when the text source is Wikipedia.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub source_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sentiment: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scores: Option<SentimentScores>,
+    /// Why there is no sentiment.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+impl CompanyResult {
+    /// From the canary run's records: each company asked for, found or not.
+    pub fn from_records(companies: &[String], records: &[SentimentRecord]) -> Vec<Self> {
+        companies
+            .iter()
+            .map(|c| match records.iter().find(|r| &r.company == c) {
+                Some(r) => Self {
+                    company: c.clone(),
+                    page: r.page.clone(),
+                    source_url: Some(r.source_url.clone()).filter(|u| !u.is_empty()),
+                    sentiment: r.sentiment.map(|s| s.as_str().to_lowercase()),
+                    scores: r.scores,
+                    reason: match r.status {
+                        ResultStatus::NoText => Some(
+                            r.reason
+                                .clone()
+                                .unwrap_or_else(|| "no text to analyze".to_owned()),
+                        ),
+                        _ => None,
+                    },
+                },
+                None => Self {
+                    company: c.clone(),
+                    page: None,
+                    source_url: None,
+                    sentiment: None,
+                    scores: None,
+                    reason: Some(
+                        "no result: the pipeline failed for it (see the verification)".to_owned(),
+                    ),
+                },
+            })
+            .collect()
+    }
+}
+
+/// `deploy --preview N`: the deploy request (its `preview` says which pull request),
+/// and the base revision the companies are compared with.
+#[derive(Debug, Clone)]
+pub struct PreviewRequest {
+    pub deploy: DeployRequest,
+    pub base: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewReport {
+    pub env: String,
+    pub pull_request: u64,
+    pub stack: String,
+    /// `None` without a base revision to compare with (outside a pull request's job).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<CompanyChanges>,
+    /// Past `previews.max`: nothing was deployed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<Refusal>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployReport>,
+    pub results: Vec<CompanyResult>,
+    /// The model's cost of the preview, a day.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_day: Option<f64>,
+    pub duration_s: f64,
+}
+
+impl PreviewReport {
+    pub fn ok(&self) -> bool {
+        self.refused.is_none() && self.deploy.as_ref().is_some_and(DeployReport::ok)
+    }
+
+    /// For a terminal: the deploy's report, then the results.
+    pub fn render(&self) -> String {
+        if let Some(r) = &self.refused {
+            return format!("{}\n", r.message(self.pull_request));
+        }
+        let mut out = self
+            .deploy
+            .as_ref()
+            .map(DeployReport::render)
+            .unwrap_or_default();
+        out += &format!(
+            "\npreview of pull request #{} ({}){}\n",
+            self.pull_request,
+            self.stack,
+            self.cost_per_day
+                .map(|c| format!(", about ${c:.2} a day"))
+                .unwrap_or_default()
+        );
+        out += &self.what_ran();
+        out.push('\n');
+        for r in &self.results {
+            out += &format!("  {}: {}\n", r.company, result_text(r));
+        }
+        out
+    }
+
+    /// Which companies ran, and why those.
+    pub fn what_ran(&self) -> String {
+        match &self.changes {
+            None => "No base revision to compare the companies with (pass --base REF): no company's result to show.".to_owned(),
+            Some(c) if c.to_run().is_empty() && c.removed.is_empty() => format!(
+                "This pull request adds and changes no company against {}: nothing to show.",
+                c.base
+            ),
+            Some(c) if c.to_run().is_empty() => format!(
+                "This pull request only removes companies against {} ({}): nothing to run.",
+                c.base,
+                c.removed.join(", ")
+            ),
+            Some(c) => format!(
+                "Results for the {} this pull request adds or changes against {}, through the preview's pipeline:",
+                if c.to_run().len() == 1 {
+                    "company"
+                } else {
+                    "companies"
+                },
+                c.base
+            ),
+        }
+    }
+}
+
+/// "positive (0.91; negative 0.02, neutral 0.06, mixed 0.01)", or the reason.
+fn result_text(r: &CompanyResult) -> String {
+    match (&r.sentiment, &r.scores) {
+        (Some(s), Some(sc)) => format!(
+            "{s} (positive {:.2}, negative {:.2}, neutral {:.2}, mixed {:.2}){}",
+            sc.positive,
+            sc.negative,
+            sc.neutral,
+            sc.mixed,
+            r.page
+                .as_deref()
+                .map(|p| format!(" from {p:?}"))
+                .unwrap_or_default()
+        ),
+        _ => format!(
+            "no sentiment: {}",
+            r.reason.as_deref().unwrap_or("no result")
+        ),
+    }
+}
+
+/// Deploys pull request N's preview and reports its companies' results: see the
+/// module's documentation. A refusal past the cap is a report, not an error, so that
+/// the comment can say who holds the slots.
+pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
+    let started = Instant::now();
+    let d = &req.deploy;
+    let asked = d
+        .preview
+        .clone()
+        .context("a preview deploy names its pull request")?;
+    let env = config::load(&d.env.path(&d.root))?;
+    let changes = match &req.base {
+        Some(rev) => {
+            let base = config::load_at_rev(&env.path, rev)?;
+            Some(CompanyChanges::between(
+                rev,
+                &env.companies,
+                base.as_ref().map(|b| &b.companies),
+            ))
+        }
+        None => None,
+    };
+    let target = Target {
+        companies: changes
+            .as_ref()
+            .map(CompanyChanges::to_run)
+            .unwrap_or_default(),
+        ..asked
+    };
+    // Bad input (a protected env, previews off) stops here, before any AWS call.
+    let preview_env = preview::of(env, &target)?;
+    let mut report = PreviewReport {
+        env: preview_env.name.clone(),
+        pull_request: target.pull_request,
+        stack: preview_env.stack.clone(),
+        changes,
+        refused: None,
+        deploy: None,
+        results: Vec::new(),
+        cost_per_day: crate::cost::preview_per_day_at(&d.root, &preview_env).unwrap_or_else(|e| {
+            tracing::warn!("no cost estimate for the preview: {e:#}");
+            None
+        }),
+        duration_s: 0.0,
+    };
+
+    let ctx = AwsContext::new(&preview_env, d.endpoint.as_ref()).await?;
+    ctx.ensure_account().await?;
+    let existing = preview::list(&ctx.cloudformation(), &preview_env).await?;
+    if let Err(refusal) =
+        preview::check_cap(preview_env.previews.max, target.pull_request, &existing)
+    {
+        tracing::warn!("{}", refusal.message(target.pull_request));
+        report.refused = Some(refusal);
+        report.duration_s = started.elapsed().as_secs_f64();
+        return Ok(report);
+    }
+
+    let deploy_req = DeployRequest {
+        preview: Some(target.clone()),
+        verify: Some(true),
+        rollback: false,
+        ..d.clone()
+    };
+    let deployed = crate::release::deploy(&deploy_req, ui).await?;
+    if !target.companies.is_empty()
+        && let Some(run) = deployed
+            .verification
+            .as_ref()
+            .and_then(|v| v.canary_run.as_ref())
+    {
+        let records =
+            fang_sentiment::store::load_records(&ctx.s3(), &deployed.resources.bucket, run)
+                .await
+                .with_context(|| format!("reading the preview's results of run {run}"))?;
+        report.results = CompanyResult::from_records(&target.companies, &records);
+    } else if !target.companies.is_empty() {
+        report.results = CompanyResult::from_records(&target.companies, &[]);
+    }
+    report.deploy = Some(deployed);
+    report.duration_s = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// `fangops previews`: which previews exist, and since when.
+#[derive(Debug, Clone)]
+pub struct ListRequest {
+    pub root: PathBuf,
+    pub env: EnvRef,
+    pub endpoint: Option<url::Url>,
+    /// Now, in seconds since the epoch (ages are reckoned from it).
+    pub now: i64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Listed {
+    #[serde(flatten)]
+    pub preview: Preview,
+    pub age_days: f64,
+    /// The model's daily cost times the age.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_so_far: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PreviewsReport {
+    pub env: String,
+    pub stack: String,
+    pub max: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cost_per_day: Option<f64>,
+    pub previews: Vec<Listed>,
+}
+
+impl PreviewsReport {
+    pub fn render(&self) -> String {
+        let mut out = format!(
+            "previews of {} (stack {}): {} of at most {}{}\n",
+            self.env,
+            self.stack,
+            self.previews.len(),
+            self.max,
+            self.cost_per_day
+                .map(|c| format!(", about ${c:.2} a day each"))
+                .unwrap_or_default()
+        );
+        for l in &self.previews {
+            out += &format!(
+                "  #{:<6} {:<32} {:<20} {:>6.1} days  {}  head {}\n",
+                l.preview.pull_request,
+                l.preview.stack,
+                l.preview.status,
+                l.age_days,
+                l.cost_so_far
+                    .map(|c| format!("${c:.2} so far"))
+                    .unwrap_or_else(|| "cost unknown".to_owned()),
+                l.preview
+                    .head
+                    .as_deref()
+                    .map(|h| &h[..h.len().min(12)])
+                    .unwrap_or("unknown")
+            );
+        }
+        out
+    }
+}
+
+async fn load_and_list(req: &ListRequest) -> Result<(EnvConfig, AwsContext, PreviewsReport)> {
+    let env = config::load(&req.env.path(&req.root))?;
+    if env.protected {
+        // The same error as a preview deploy's, at the same key.
+        preview::of(env.clone(), &Target::default())?;
+    }
+    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+    ctx.ensure_account().await?;
+    let each = crate::cost::preview_per_day_at(&req.root, &env).unwrap_or_else(|e| {
+        tracing::warn!("no cost estimate for the previews: {e:#}");
+        None
+    });
+    let previews = preview::list(&ctx.cloudformation(), &env)
+        .await?
+        .into_iter()
+        .map(|p| {
+            let age_days = p.age_days(req.now);
+            Listed {
+                cost_so_far: each.map(|c| c * age_days),
+                age_days,
+                preview: p,
+            }
+        })
+        .collect();
+    let report = PreviewsReport {
+        env: env.name.clone(),
+        stack: env.stack.clone(),
+        max: env.previews.max,
+        cost_per_day: each,
+        previews,
+    };
+    Ok((env, ctx, report))
+}
+
+pub async fn list(req: &ListRequest) -> Result<PreviewsReport> {
+    Ok(load_and_list(req).await?.2)
+}
+
+/// `fangops previews prune`.
+#[derive(Debug, Clone)]
+pub struct PruneRequest {
+    pub list: ListRequest,
+    /// A preview whose pull request (or, without GitHub, whose stack) has been quiet
+    /// this long is removed.
+    pub older_than: Duration,
+    /// Where pull requests are looked up; without a token, age alone decides.
+    pub github: github::Target,
+    /// Say what would go, remove nothing.
+    pub dry_run: bool,
+    pub timeout: Duration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Decision {
+    pub stack: String,
+    pub pull_request: u64,
+    pub remove: bool,
+    pub why: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub teardown: Option<TeardownReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneReport {
+    pub env: String,
+    pub dry_run: bool,
+    pub decisions: Vec<Decision>,
+}
+
+impl PruneReport {
+    pub fn render(&self) -> String {
+        let removed = self.decisions.iter().filter(|d| d.remove).count();
+        let mut out = format!(
+            "{} {} of {} previews of {}\n",
+            if self.dry_run {
+                "would prune"
+            } else {
+                "pruned"
+            },
+            removed,
+            self.decisions.len(),
+            self.env
+        );
+        for d in &self.decisions {
+            out += &format!(
+                "  {} #{} {}: {}\n",
+                if d.remove { "-" } else { "=" },
+                d.pull_request,
+                d.stack,
+                d.why
+            );
+        }
+        out
+    }
+}
+
+/// Whether a preview goes: its pull request closed or gone, or quiet for longer than
+/// `older_than` (by GitHub's last activity on it; by the stack's last change when the
+/// pull request's state is unknown).
+pub fn decide(
+    p: &Preview,
+    state: Option<&PullState>,
+    now: i64,
+    older_than: Duration,
+) -> (bool, String) {
+    let limit = older_than.as_secs() as i64;
+    let days = |secs: i64| format!("{:.1} days", secs as f64 / 86_400.0);
+    match state {
+        Some(PullState::Closed { merged: true }) => (true, "its pull request was merged".into()),
+        Some(PullState::Closed { merged: false }) => (true, "its pull request was closed".into()),
+        Some(PullState::Gone) => (true, "its pull request is gone (404)".into()),
+        Some(PullState::Open { updated_at }) => {
+            let at = time::OffsetDateTime::parse(
+                updated_at,
+                &time::format_description::well_known::Rfc3339,
+            )
+            .map(|t| t.unix_timestamp())
+            .ok();
+            match at {
+                Some(at) if now - at > limit => (
+                    true,
+                    format!("its pull request is open but quiet for {}", days(now - at)),
+                ),
+                Some(at) => (
+                    false,
+                    format!("its pull request is open, active {} ago", days(now - at)),
+                ),
+                None => (false, "its pull request is open".into()),
+            }
+        }
+        None => match p.last_changed {
+            Some(at) if now - at > limit => (
+                true,
+                format!(
+                    "unchanged for {} (pull request state unknown: no GITHUB_TOKEN)",
+                    days(now - at)
+                ),
+            ),
+            _ => (
+                false,
+                "changed recently (pull request state unknown: no GITHUB_TOKEN)".into(),
+            ),
+        },
+    }
+}
+
+pub async fn prune(req: &PruneRequest, ui: &Ui) -> Result<PruneReport> {
+    let (env, _ctx, listed) = load_and_list(&req.list).await?;
+    let mut decisions = Vec::new();
+    for l in listed.previews {
+        let p = l.preview;
+        let state = if req.github.can_post() {
+            Some(github::pull_state(&req.github, p.pull_request).await?)
+        } else {
+            None
+        };
+        let (remove, why) = decide(&p, state.as_ref(), req.list.now, req.older_than);
+        let teardown = if remove && !req.dry_run {
+            let t = TeardownRequest {
+                root: req.list.root.clone(),
+                env: req.list.env.clone(),
+                endpoint: req.list.endpoint.clone(),
+                yes: true,
+                confirm: None,
+                artifacts: false,
+                artifact_bucket: None,
+                timeout: req.timeout,
+                preview: Some(p.pull_request),
+            };
+            let r = teardown::teardown(&t, ui)
+                .await
+                .with_context(|| format!("pruning preview {} ({why})", p.stack))?;
+            tracing::info!("pruned {}: {why}", p.stack);
+            Some(r)
+        } else {
+            None
+        };
+        decisions.push(Decision {
+            stack: p.stack,
+            pull_request: p.pull_request,
+            remove,
+            why,
+            teardown,
+        });
+    }
+    Ok(PruneReport {
+        env: env.name,
+        dry_run: req.dry_run,
+        decisions,
+    })
+}
+
+/// `7d`, `36h`, `90m`: how long a preview may stay quiet.
+pub fn parse_age(s: &str) -> Result<Duration, String> {
+    let (n, unit) = s.split_at(s.trim_end_matches(|c: char| c.is_ascii_alphabetic()).len());
+    let n: u64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not an age: use a number and d, h or m (7d, 36h)"))?;
+    let secs = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
+        _ => {
+            return Err(format!(
+                "{s:?} is not an age: use a number and d, h or m (7d, 36h)"
+            ));
+        }
+    };
+    Ok(Duration::from_secs(n * secs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(names: &[&str]) -> CompanyList {
+        CompanyList::from_names(names).unwrap()
+    }
+
+    #[test]
+    fn the_companies_a_pull_request_adds_changes_and_removes() {
+        let base = list(&["Apple", "Netflix", "Amazon"]);
+        let mut head = list(&["Apple", "Netflix", "Spotify"]);
+        let c = CompanyChanges::between("origin/main", &head, Some(&base));
+        assert_eq!(c.added, ["Spotify"]);
+        assert!(c.changed.is_empty());
+        assert_eq!(c.removed, ["Amazon"]);
+        // A new `wikipedia:` page is a change: its result may differ.
+        let entry = |text, title: Option<&'static str>| crate::companies::RawEntry {
+            text,
+            line: 0,
+            column: 0,
+            wikipedia: title.map(|text| crate::companies::RawTitle {
+                text,
+                line: 0,
+                column: 0,
+            }),
+        };
+        head =
+            CompanyList::from_entries([entry("Apple", Some("Apple Inc.")), entry("Netflix", None)])
+                .unwrap();
+        let c = CompanyChanges::between("origin/main", &head, Some(&base));
+        assert_eq!(c.to_run(), ["Apple"]);
+        // A new env file: every company is new.
+        let c = CompanyChanges::between("origin/main", &base, None);
+        assert_eq!(c.added.len(), 3);
+    }
+
+    fn preview(last_changed: i64) -> Preview {
+        Preview {
+            stack: "fang-dev-pr7".into(),
+            pull_request: 7,
+            head: None,
+            status: "UPDATE_COMPLETE".into(),
+            created: Some(0),
+            last_changed: Some(last_changed),
+        }
+    }
+
+    #[test]
+    fn prune_removes_closed_gone_and_quiet_previews_and_keeps_active_ones() {
+        let day = 86_400;
+        let now = 30 * day;
+        let week = Duration::from_secs(7 * day as u64);
+        let p = preview(now - day);
+        let open = |days_ago: i64| PullState::Open {
+            updated_at: time::OffsetDateTime::from_unix_timestamp(now - days_ago * day)
+                .unwrap()
+                .format(&time::format_description::well_known::Rfc3339)
+                .unwrap(),
+        };
+        assert!(decide(&p, Some(&PullState::Closed { merged: true }), now, week).0);
+        assert!(decide(&p, Some(&PullState::Closed { merged: false }), now, week).0);
+        assert!(decide(&p, Some(&PullState::Gone), now, week).0);
+        assert!(!decide(&p, Some(&open(2)), now, week).0);
+        let (gone, why) = decide(&p, Some(&open(9)), now, week);
+        assert!(gone, "{why}");
+        assert_eq!(why, "its pull request is open but quiet for 9.0 days");
+        // Without GitHub, the stack's last change decides.
+        assert!(!decide(&p, None, now, week).0);
+        assert!(decide(&preview(now - 8 * day), None, now, week).0);
+    }
+
+    #[test]
+    fn ages_read_as_days_hours_or_minutes() {
+        assert_eq!(parse_age("7d"), Ok(Duration::from_secs(7 * 86_400)));
+        assert_eq!(parse_age("36h"), Ok(Duration::from_secs(36 * 3_600)));
+        assert_eq!(parse_age("90m"), Ok(Duration::from_secs(90 * 60)));
+        assert!(parse_age("7").is_err());
+        assert!(parse_age("d").is_err());
+        assert!(parse_age("7w").is_err());
+    }
+}

@@ -354,7 +354,7 @@ pub fn iam_action(service: &str, operation: &str) -> Option<String> {
     let prefix = match service {
         "CloudFormation" => "cloudformation",
         "CloudWatch" => "cloudwatch",
-        "CloudWatchLogs" => "logs",
+        "CloudWatchLogs" | "CloudWatch Logs" => "logs",
         "CostExplorer" => "ce",
         "DynamoDB" => "dynamodb",
         "Lambda" => "lambda",
@@ -415,6 +415,11 @@ mod tests {
 
     #[test]
     fn operations_map_to_the_actions_iam_checks() {
+        // The SDK records CloudWatch Logs' service name with a space.
+        assert_eq!(
+            iam_action("CloudWatch Logs", "DescribeLogGroups").as_deref(),
+            Some("logs:DescribeLogGroups")
+        );
         assert_eq!(
             iam_action("S3", "HeadObject").as_deref(),
             Some("s3:GetObject")

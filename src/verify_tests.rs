@@ -61,7 +61,14 @@ fn canary_results_must_match_the_schema_and_the_stack() {
         scores: None,
         ..result("Apple")
     };
-    let err = check_records(std::slice::from_ref(&no_text), &canaries, &[], &run_id(), None).unwrap_err();
+    let err = check_records(
+        std::slice::from_ref(&no_text),
+        &canaries,
+        &[],
+        &run_id(),
+        None,
+    )
+    .unwrap_err();
     assert!(err.contains("verify.companies"), "{err}");
     // A company run to report on (a preview's added one) may have no page: its result
     // says so, and the verification stands on the canaries.

@@ -1,8 +1,9 @@
 //! The roles in `infra/iam/` against what fangops calls. Every AWS operation of the
 //! `deploy` and `plan` commands below is recorded (`FANGOPS_RECORD_AWS_CALLS`, an SDK
 //! interceptor) across the paths they take: a create, a no-op, an update that deletes
-//! companies, an alarm and the dashboard, the plan of a new stack and of an existing
-//! one, and a protected deploy of promoted artifacts. Each recorded operation must be
+//! companies, an alarm and the dashboard, a pull request's preview deployed, listed
+//! and torn down, the plan of a new stack and of an existing one, and a protected
+//! deploy of promoted artifacts. Each recorded operation must be
 //! granted by the role meant for that command, and each granted action must be one
 //! fangops calls, here or on a path named in `ELSEWHERE`.
 
@@ -48,6 +49,16 @@ const ELSEWHERE: &[(&str, &str, &str)] = &[
         "deploy",
         "cloudwatch:DescribeAlarmHistory",
         "a verification in AWS reads each alarm's state updates; moto keeps no history (verify::watch_alarms, replay-tested)",
+    ),
+    (
+        "deploy",
+        "logs:DeleteLogGroup",
+        "a preview's function log groups, which Lambda makes when the functions run in AWS (moto runs none): teardown::delete_log_groups",
+    ),
+    (
+        "deploy",
+        "s3:DeleteObjectVersion",
+        "not an API call: DeleteObjects naming versions needs it (tearing down a preview)",
     ),
     (
         "deploy",
@@ -174,6 +185,32 @@ async fn the_roles_grant_what_fangops_calls_and_nothing_more() {
     assert!(update.contains("wikipedia: Apple Inc."), "{update}");
     p.env_file("d", update);
     command("deploy", "d", &deploy_log);
+    // A pull request's preview of dev: deployed (verified, with the company it adds),
+    // listed, torn down, all under dev's deploy role.
+    let base = p.path().join("base.yaml");
+    std::fs::write(&base, with_role(&dev, &["Apple"], "")).unwrap();
+    let preview = |args: &[&str]| {
+        let out = run(fangops(p.path())
+            .args(args)
+            .args(["--env", "d"])
+            .env("AWS_ENDPOINT_URL", &crate::support::moto::moto().endpoint)
+            .env("FANGOPS_RECORD_AWS_CALLS", &deploy_log));
+        assert_eq!(out.code, 0, "{args:?}: {out:?}");
+    };
+    let base_rev = format!("file:{}", base.display());
+    preview(&[
+        "deploy",
+        "--preview",
+        "7",
+        "--base",
+        &base_rev,
+        "--artifact-bucket",
+        &bucket,
+        "--artifacts",
+        fake_artifacts().to_str().unwrap(),
+    ]);
+    preview(&["previews"]);
+    preview(&["teardown", "--preview", "7", "--yes"]);
     // prod: planned new, deployed (the artifacts ran in dev), planned changed.
     p.env_file("p", with_role(&prod, &["Apple"], "protected: true\n"));
     command("plan", "p", &plan_log);
@@ -198,10 +235,21 @@ async fn the_roles_grant_what_fangops_calls_and_nothing_more() {
             recorded(&plan_log),
         ),
     ];
+    // dev and prod deploy with the same actions; dev's role also finds and tears down
+    // its previews (prod has none).
+    let previews: BTreeSet<String> = actions(
+        &serde_json::from_str(
+            &std::fs::read_to_string(repo_root().join("infra/iam/previews.json")).unwrap(),
+        )
+        .unwrap(),
+    );
+    let prod_actions = actions(&policy_of(&prod_report, "deploy"));
     assert_eq!(
-        actions(&policy_of(&prod_report, "deploy")),
+        prod_actions
+            .union(&previews)
+            .cloned()
+            .collect::<BTreeSet<_>>(),
         actions(&deploy_role),
-        "dev and prod deploy with the same actions"
     );
     for (command, granted, called) in &granted {
         let missing: Vec<_> = called.difference(granted).collect();
@@ -273,7 +321,7 @@ fn the_workflow_jobs_present_the_sub_their_roles_trust() {
         }
     }
     let mut checked = 0;
-    for name in ["pull-request.yml", "deploy.yml"] {
+    for name in ["pull-request.yml", "deploy.yml", "previews.yml"] {
         let text =
             std::fs::read_to_string(repo_root().join(".github/workflows").join(name)).unwrap();
         let w: serde_json::Value = serde_saphyr::from_str(&text).unwrap();
@@ -302,7 +350,7 @@ fn the_workflow_jobs_present_the_sub_their_roles_trust() {
         }
     }
     assert_eq!(
-        checked, 4,
-        "dev (on pull requests and from main), the prod plan, prod"
+        checked, 6,
+        "a preview, its teardown and prune, dev from main, the prod plan, prod"
     );
 }

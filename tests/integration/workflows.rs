@@ -21,7 +21,7 @@ fn steps(job: &serde_json::Value) -> Vec<&serde_json::Value> {
 
 #[test]
 fn every_workflow_follows_the_rules() {
-    for name in ["ci.yml", "pull-request.yml", "deploy.yml"] {
+    for name in ["ci.yml", "pull-request.yml", "deploy.yml", "previews.yml"] {
         let w = workflow(name);
         assert_eq!(
             w["permissions"],
@@ -86,17 +86,38 @@ fn every_workflow_follows_the_rules() {
 #[test]
 fn deploys_never_race_and_forks_never_deploy() {
     let pr = workflow("pull-request.yml");
-    let dev = &pr["jobs"]["dev"];
-    assert_eq!(dev["concurrency"]["group"], "fangops-dev");
-    assert_eq!(dev["concurrency"]["cancel-in-progress"], false);
+    // A pull request deploys its own preview, one push after the other, never waiting
+    // for another pull request's.
+    let preview = &pr["jobs"]["preview"];
     assert_eq!(
-        dev["if"],
-        "github.event.pull_request.head.repo.full_name == github.repository"
+        preview["concurrency"]["group"],
+        "fangops-preview-${{ github.event.pull_request.number }}"
     );
+    assert_eq!(preview["concurrency"]["cancel-in-progress"], false);
+    assert_eq!(
+        preview["if"],
+        "github.event.action != 'closed' && github.event.pull_request.head.repo.full_name == github.repository"
+    );
+    assert!(steps(preview).iter().any(|s| {
+        s["run"].as_str().is_some_and(|r| {
+            r.contains("fangops deploy --env dev --preview \"$PULL_REQUEST\"")
+                && r.contains("--comment")
+        })
+    }));
+    // No pull request deploys the shared dev stack: main does.
+    for (job_name, job) in pr["jobs"].as_object().unwrap() {
+        for s in steps(job) {
+            let run = s["run"].as_str().unwrap_or_default();
+            assert!(
+                !run.contains("deploy --env") || run.contains("--preview"),
+                "{job_name}: {run}"
+            );
+        }
+    }
     let fork = &pr["jobs"]["fork"];
     assert_eq!(
         fork["if"],
-        "github.event.pull_request.head.repo.full_name != github.repository"
+        "github.event.action != 'closed' && github.event.pull_request.head.repo.full_name != github.repository"
     );
     assert!(
         fork["permissions"].get("id-token").is_none(),
@@ -119,11 +140,14 @@ fn deploys_never_race_and_forks_never_deploy() {
     let plan = &pr["jobs"]["prod-plan"];
     assert_eq!(plan["concurrency"]["group"], "fangops-prod");
     assert_eq!(plan["concurrency"]["cancel-in-progress"], false);
-    assert_eq!(plan["needs"], "dev", "the plan finds the zips dev indexed");
+    assert_eq!(
+        plan["needs"], "preview",
+        "the plan finds the zips the preview indexed"
+    );
     // GitHub cancels a group's pending job when another queues, unless it may queue:
     // a pull request's plan must never drop a merge's pending prod deploy.
     let deploy_jobs = [
-        &pr["jobs"]["dev"],
+        preview,
         plan,
         &deploy["jobs"]["dev"],
         &deploy["jobs"]["prod"],
@@ -142,6 +166,64 @@ fn deploys_never_race_and_forks_never_deploy() {
         s["run"]
             .as_str()
             .is_some_and(|r| r.contains("fangops deploy --env prod") && r.contains("--comment"))
+    }));
+}
+
+/// Closing a pull request tears its preview down with dev's role alone: the job can
+/// reach nothing of prod's (no prod role, no prod environment), and no other job runs
+/// on a closed pull request.
+#[test]
+fn the_closed_teardown_job_has_no_access_to_prods_role() {
+    let pr = workflow("pull-request.yml");
+    assert_eq!(
+        pr["on"]["pull_request"]["types"],
+        serde_json::json!(["opened", "synchronize", "reopened", "closed"])
+    );
+    let teardown = &pr["jobs"]["teardown"];
+    assert_eq!(
+        teardown["if"],
+        "github.event.action == 'closed' && github.event.pull_request.head.repo.full_name == github.repository"
+    );
+    assert_eq!(teardown["environment"], "dev");
+    let text = teardown.to_string();
+    assert!(!text.to_lowercase().contains("prod"), "{text}");
+    let roles: Vec<&str> = steps(teardown)
+        .iter()
+        .filter_map(|s| s["with"]["role-to-assume"].as_str())
+        .collect();
+    assert_eq!(roles, ["${{ vars.AWS_ROLE_DEV }}"]);
+    assert_eq!(
+        teardown["concurrency"]["group"], pr["jobs"]["preview"]["concurrency"]["group"],
+        "a push's deploy still running finishes before the teardown"
+    );
+    assert!(steps(teardown).iter().any(|s| {
+        s["run"].as_str().is_some_and(|r| {
+            r.contains("fangops teardown --env dev --preview \"$PULL_REQUEST\" --yes")
+        })
+    }));
+    assert!(
+        teardown["permissions"].get("pull-requests").is_none(),
+        "it posts nothing"
+    );
+    for (job_name, job) in pr["jobs"].as_object().unwrap() {
+        if job_name != "teardown" {
+            assert!(
+                job["if"]
+                    .as_str()
+                    .is_some_and(|c| c.contains("github.event.action != 'closed'")),
+                "{job_name} runs on a closed pull request"
+            );
+        }
+    }
+    // The nightly prune: dev's role, pull requests read, never prod's.
+    let prune = &workflow("previews.yml")["jobs"]["prune"];
+    assert!(!prune.to_string().to_lowercase().contains("prod"));
+    assert_eq!(prune["permissions"]["pull-requests"], "read");
+    assert!(steps(prune).iter().any(|s| {
+        s["run"]
+            .as_str()
+            .is_some_and(|r| r.contains("previews --env dev prune --older-than 7d"))
+            && s["env"]["GITHUB_TOKEN"].is_string()
     }));
 }
 
@@ -167,7 +249,7 @@ fn actionlint_is_clean() {
 /// installed into the runner's system Python.
 #[test]
 fn a_company_only_pull_request_compiles_nothing() {
-    for name in ["pull-request.yml", "deploy.yml"] {
+    for name in ["pull-request.yml", "deploy.yml", "previews.yml"] {
         let w = workflow(name);
         for (job_name, job) in w["jobs"].as_object().unwrap() {
             let steps = steps(job);

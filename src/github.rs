@@ -116,7 +116,21 @@ pub async fn pull_state(target: &Target, pr: u64) -> Result<PullState> {
     let pull = match answer {
         Ok(p) => p,
         Err(octocrab::Error::GitHub { source, .. }) if source.status_code.as_u16() == 404 => {
-            return Ok(PullState::Gone);
+            // GitHub answers 404, not 403, for a repository the token may not see: only
+            // a repository that answers makes a missing pull request really gone.
+            let route = format!("/repos/{owner}/{name}");
+            let seen: std::result::Result<serde_json::Value, _> =
+                with_retries(|| gh.get(&route, None::<&()>)).await;
+            return match seen {
+                Ok(_) => Ok(PullState::Gone),
+                Err(e) => Err(anyhow!(
+                    "pull request #{pr} and the repository {repo} itself answer {}: check --repo and the token's access (a pull request is never taken for gone on that)",
+                    match &e {
+                        octocrab::Error::GitHub { source, .. } => source.status_code.to_string(),
+                        other => other.to_string(),
+                    }
+                )),
+            };
         }
         Err(e) => return Err(explain(e, "reading the pull request", repo, pr)),
     };
@@ -357,4 +371,60 @@ pub async fn deliver(
         });
     }
     upsert(target, marker, body).await
+}
+
+#[cfg(test)]
+mod pull_state_tests {
+    use super::*;
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    fn target(server: &MockServer) -> Target {
+        Target {
+            api_url: Some(server.uri()),
+            token: Some(Token::new("t".into())),
+            repository: Some("acme/pipeline".into()),
+            ..Target::default()
+        }
+    }
+
+    /// A pull request is gone only when its repository answers: a 404 for both (a
+    /// wrong --repo, a token that cannot see it) is an error, never a reason to prune.
+    #[tokio::test]
+    async fn a_404_is_gone_only_when_the_repository_answers() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/pipeline/pulls/9"))
+            .respond_with(
+                ResponseTemplate::new(404)
+                    .set_body_json(serde_json::json!({"message": "Not Found"})),
+            )
+            .mount(&server)
+            .await;
+        let err = pull_state(&target(&server), 9).await.unwrap_err();
+        assert!(err.to_string().contains("check --repo"), "{err:#}");
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/pipeline"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"full_name": "acme/pipeline"})),
+            )
+            .mount(&server)
+            .await;
+        assert_eq!(
+            pull_state(&target(&server), 9).await.unwrap(),
+            PullState::Gone
+        );
+        Mock::given(method("GET"))
+            .and(path("/repos/acme/pipeline/pulls/3"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "state": "closed", "merged_at": "2026-12-01T10:00:00Z", "updated_at": "2026-12-01T10:00:00Z"
+            })))
+            .mount(&server)
+            .await;
+        assert_eq!(
+            pull_state(&target(&server), 3).await.unwrap(),
+            PullState::Closed { merged: true }
+        );
+    }
 }

@@ -125,17 +125,22 @@ pub struct Values {
     /// its deploy role deploys and tears them down, its CloudFormation role and its
     /// functions' boundary serve them as they serve the env's stack.
     pub previews: Option<String>,
+    /// The env's stack and its previews in one pattern (`START*`), where a policy
+    /// cannot afford to name both ([`crate::preview::family_start`]).
+    pub family: Option<String>,
 }
 
 impl Values {
     fn fill(&self, text: &str) -> String {
         let previews = self.previews.clone().unwrap_or_default();
+        let family = self.family.clone().unwrap_or_default();
         [
             ("{{partition}}", &self.partition),
             ("{{account}}", &self.account),
             ("{{region}}", &self.region),
             ("{{stack}}", &self.stack),
             ("{{previews}}", &previews),
+            ("{{family}}", &family),
             ("{{artifact_bucket}}", &self.artifact_bucket),
             ("{{repository}}", &self.repository),
             ("{{environment}}", &self.environment),
@@ -145,12 +150,22 @@ impl Values {
     }
 }
 
-/// The policy files whose grants on the env's stack extend to its previews.
-const SERVES_PREVIEWS: [&str; 3] = [
-    "deploy.json",
-    "cloudformation-execution.json",
-    "function-boundary.json",
+/// The policy files whose grants on the env's stack extend to its previews: naming
+/// the previews beside the stack, or (the CloudFormation role's, which would not fit
+/// IAM's 10,240 characters so) one pattern for both.
+const SERVES_PREVIEWS: [(&str, Widen); 3] = [
+    ("deploy.json", Widen::Beside),
+    ("cloudformation-execution.json", Widen::Family),
+    ("function-boundary.json", Widen::Beside),
 ];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Widen {
+    /// `fang-dev-…` and `fang-dev-pr*-…`: exact for the stack.
+    Beside,
+    /// `fang-dev*-…`.
+    Family,
+}
 
 /// What the deploy role of an env with previews adds: finding them, and what tearing
 /// one down needs beyond what deploying it does. The env's own stack gets none of it.
@@ -159,37 +174,39 @@ const PREVIEWS_FILE: &str = "previews.json";
 /// Each resource (and condition value) naming the env's stack names its previews too,
 /// except what stays the env's own: the CloudFormation role a deploy passes, and the
 /// functions' boundary every stack's roles are created under.
-fn extend_to_previews(policy: &mut serde_json::Value) {
-    fn widen(v: &mut serde_json::Value) {
+fn extend_to_previews(policy: &mut serde_json::Value, how: Widen) {
+    let widen = |v: &mut serde_json::Value| {
         let keep = |s: &str| {
             !s.contains("{{stack}}")
                 || s.contains("{{stack}}-cloudformation")
                 || s.contains("{{stack}}-function-boundary")
         };
-        let list: Vec<serde_json::Value> = match v {
-            serde_json::Value::String(s) if !keep(s) => {
-                vec![
-                    s.clone().into(),
-                    s.replace("{{stack}}", "{{previews}}").into(),
-                ]
+        let widened = |s: &str| -> Vec<serde_json::Value> {
+            match how {
+                Widen::Beside => vec![s.into(), s.replace("{{stack}}", "{{previews}}").into()],
+                Widen::Family => vec![s.replace("{{stack}}", "{{family}}").into()],
             }
+        };
+        let list: Vec<serde_json::Value> = match v {
+            serde_json::Value::String(s) if !keep(s) => widened(s),
             serde_json::Value::Array(items)
                 if items.iter().any(|i| i.as_str().is_some_and(|s| !keep(s))) =>
             {
                 items
                     .iter()
                     .flat_map(|i| match i.as_str() {
-                        Some(s) if !keep(s) => {
-                            vec![i.clone(), s.replace("{{stack}}", "{{previews}}").into()]
-                        }
+                        Some(s) if !keep(s) => widened(s),
                         _ => vec![i.clone()],
                     })
                     .collect()
             }
             _ => return,
         };
-        *v = serde_json::Value::Array(list);
-    }
+        *v = match <[serde_json::Value; 1]>::try_from(list) {
+            Ok([one]) => one,
+            Err(list) => serde_json::Value::Array(list),
+        };
+    };
     for st in policy["Statement"].as_array_mut().into_iter().flatten() {
         if let Some(r) = st.get_mut("Resource") {
             widen(r);
@@ -225,8 +242,9 @@ fn read_policy(root: &Path, file: &str, values: &Values) -> Result<serde_json::V
         serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", path.display()))
     };
     let mut policy = read(file)?;
-    if values.previews.is_some() && SERVES_PREVIEWS.contains(&file) {
-        extend_to_previews(&mut policy);
+    let serves = SERVES_PREVIEWS.iter().find(|(f, _)| *f == file);
+    if let (Some(_), Some((_, how))) = (&values.previews, serves) {
+        extend_to_previews(&mut policy, *how);
         if file == "deploy.json" {
             let extra = read(PREVIEWS_FILE)?;
             if let (Some(to), Some(from)) = (
@@ -319,6 +337,8 @@ pub async fn run(req: &IamRequest) -> Result<IamReport> {
         environment: env.name.clone(),
         previews: (!env.protected && env.previews.max > 0)
             .then(|| crate::preview::iam_pattern(&env.stack)),
+        family: (!env.protected && env.previews.max > 0)
+            .then(|| format!("{}*", crate::preview::family_start(&env.stack))),
     };
     if env
         .cloudformation_role
@@ -508,6 +528,7 @@ mod tests {
             repository: "acme/pipeline".into(),
             environment: "dev".into(),
             previews: Some(crate::preview::iam_pattern(&env.stack)),
+            family: Some(format!("{}*", crate::preview::family_start(&env.stack))),
         };
         let stack = &env.stack;
         let roles = roles(root, &env, &values).unwrap();
@@ -545,6 +566,14 @@ mod tests {
                 .contains(&format!("policy/{stack}-function-boundary\"")),
             "the CloudFormation role creates the previews' roles under the env's boundary"
         );
+        // The CloudFormation role names the stack and its previews in one pattern.
+        assert!(
+            granting(&roles[1].policy, "lambda:CreateFunction").contains(&format!(
+                "arn:aws:lambda:us-east-1:123456789012:function:{stack}*-producer"
+            )),
+            "{}",
+            roles[1].policy
+        );
         assert!(
             boundary
                 .to_string()
@@ -577,11 +606,41 @@ mod tests {
             "the boundary: {}",
             size(&boundary)
         );
+        // The longest stack in a long region name fits too.
+        let long = config::parse(
+            Path::new("environments/long.yaml"),
+            b"stack: a-very-long-stack-name-at-32-chr\nregion: ap-southeast-2\ncloudformation_role: a-very-long-stack-name-at-32-chr-cloudformation\nsentiment: vader\ncompanies: [Apple]\n",
+        )
+        .unwrap();
+        let long_values = Values {
+            region: long.region.clone(),
+            stack: long.stack.clone(),
+            artifact_bucket: "fangops-artifacts-123456789012-ap-southeast-2".into(),
+            repository: "some-organisation/some-repository-name".into(),
+            previews: Some(crate::preview::iam_pattern(&long.stack)),
+            family: Some(format!("{}*", crate::preview::family_start(&long.stack))),
+            ..values.clone()
+        };
+        for role in super::roles(root, &long, &long_values).unwrap() {
+            assert!(
+                size(&role.policy) <= INLINE_LIMIT,
+                "{}: {}",
+                role.name,
+                size(&role.policy)
+            );
+        }
+        let boundary = read_policy(root, "function-boundary.json", &long_values).unwrap();
+        assert!(
+            size(&boundary) <= MANAGED_LIMIT,
+            "the boundary: {}",
+            size(&boundary)
+        );
         // A protected env has none of it.
         let prod = config::load(&root.join("environments/prod.yaml")).unwrap();
         let prod_values = Values {
             stack: prod.stack.clone(),
             previews: None,
+            family: None,
             ..values
         };
         for role in super::roles(root, &prod, &prod_values).unwrap() {
@@ -602,6 +661,7 @@ mod tests {
             repository: "acme/pipeline".into(),
             environment: "prod".into(),
             previews: None,
+            family: None,
         };
         let roles = roles(root, &env, &values).unwrap();
         let purposes: Vec<Purpose> = roles.iter().map(|r| r.purpose).collect();

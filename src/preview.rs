@@ -60,6 +60,20 @@ pub fn iam_pattern(stack: &str) -> String {
     format!("{}-pr*", prefix(stack))
 }
 
+/// The start that `stack` and every one of its previews share: one pattern (`START*`)
+/// grants them all where naming each twice would not fit (the CloudFormation role's
+/// policy, at IAM's 10,240 characters). Any other stack that starts so would be granted
+/// too: `fangops validate` refuses an env whose stack does.
+pub fn family_start(stack: &str) -> &str {
+    let p = prefix(stack);
+    let shared = stack
+        .bytes()
+        .zip(p.bytes())
+        .take_while(|(a, b)| a == b)
+        .count();
+    &stack[..shared]
+}
+
 /// The pull request a stack name is the preview of, if it is named as one of `stack`'s.
 pub fn pull_request_of(stack: &str, name: &str) -> Option<u64> {
     let digits = name.strip_prefix(&prefix(stack))?.strip_prefix("-pr")?;
@@ -307,6 +321,24 @@ mod tests {
             !stack_name(hyphen, 1).contains("--"),
             "{}",
             stack_name(hyphen, 1)
+        );
+    }
+
+    #[test]
+    fn a_stack_and_its_previews_share_their_family_start() {
+        for stack in [
+            "fang-dev",
+            "a-very-long-stack-name-at-32-chr",
+            &"x".repeat(23),
+        ] {
+            let start = family_start(stack);
+            assert!(stack.starts_with(start), "{stack}");
+            assert!(stack_name(stack, 42).starts_with(start), "{stack}");
+        }
+        assert_eq!(family_start("fang-dev"), "fang-dev");
+        assert_eq!(
+            family_start("a-very-long-stack-name-at-32-chr"),
+            "a-very-long-stack"
         );
     }
 

@@ -432,6 +432,9 @@ pub struct Decision {
     pub pull_request: u64,
     pub remove: bool,
     pub why: String,
+    /// What went wrong with this preview (the others are still pruned).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub teardown: Option<TeardownReport>,
 }
@@ -444,6 +447,10 @@ pub struct PruneReport {
 }
 
 impl PruneReport {
+    pub fn ok(&self) -> bool {
+        self.decisions.iter().all(|d| d.error.is_none())
+    }
+
     pub fn render(&self) -> String {
         let removed = self.decisions.iter().filter(|d| d.remove).count();
         let mut out = format!(
@@ -459,11 +466,21 @@ impl PruneReport {
         );
         for d in &self.decisions {
             out += &format!(
-                "  {} #{} {}: {}\n",
-                if d.remove { "-" } else { "=" },
+                "  {} #{} {}: {}{}\n",
+                if d.error.is_some() {
+                    "!"
+                } else if d.remove {
+                    "-"
+                } else {
+                    "="
+                },
                 d.pull_request,
                 d.stack,
-                d.why
+                d.why,
+                d.error
+                    .as_deref()
+                    .map(|e| format!(" (failed: {e})"))
+                    .unwrap_or_default()
             );
         }
         out
@@ -520,18 +537,36 @@ pub fn decide(
     }
 }
 
+/// Decides each preview and tears down those that go. A preview whose pull request
+/// cannot be read, or whose teardown fails, is reported and left; the others go on.
 pub async fn prune(req: &PruneRequest, ui: &Ui) -> Result<PruneReport> {
     let (env, _ctx, listed) = load_and_list(&req.list).await?;
     let mut decisions = Vec::new();
     for l in listed.previews {
         let p = l.preview;
+        let mut decision = Decision {
+            stack: p.stack.clone(),
+            pull_request: p.pull_request,
+            remove: false,
+            why: String::new(),
+            error: None,
+            teardown: None,
+        };
         let state = if req.github.can_post() {
-            Some(github::pull_state(&req.github, p.pull_request).await?)
+            match github::pull_state(&req.github, p.pull_request).await {
+                Ok(s) => Some(s),
+                Err(e) => {
+                    decision.why = "kept: its pull request could not be read".into();
+                    decision.error = Some(format!("{e:#}"));
+                    decisions.push(decision);
+                    continue;
+                }
+            }
         } else {
             None
         };
-        let (remove, why) = decide(&p, state.as_ref(), req.list.now, req.older_than);
-        let teardown = if remove && !req.dry_run {
+        (decision.remove, decision.why) = decide(&p, state.as_ref(), req.list.now, req.older_than);
+        if decision.remove && !req.dry_run {
             let t = TeardownRequest {
                 root: req.list.root.clone(),
                 env: req.list.env.clone(),
@@ -543,21 +578,18 @@ pub async fn prune(req: &PruneRequest, ui: &Ui) -> Result<PruneReport> {
                 timeout: req.timeout,
                 preview: Some(p.pull_request),
             };
-            let r = teardown::teardown(&t, ui)
-                .await
-                .with_context(|| format!("pruning preview {} ({why})", p.stack))?;
-            tracing::info!("pruned {}: {why}", p.stack);
-            Some(r)
-        } else {
-            None
-        };
-        decisions.push(Decision {
-            stack: p.stack,
-            pull_request: p.pull_request,
-            remove,
-            why,
-            teardown,
-        });
+            match teardown::teardown(&t, ui).await {
+                Ok(r) => {
+                    tracing::info!("pruned {}: {}", p.stack, decision.why);
+                    decision.teardown = Some(r);
+                }
+                Err(e) => {
+                    tracing::warn!("pruning {}: {e:#}", p.stack);
+                    decision.error = Some(format!("{e:#}"));
+                }
+            }
+        }
+        decisions.push(decision);
     }
     Ok(PruneReport {
         env: env.name,

@@ -282,6 +282,9 @@ async fn delete_log_groups(
     stack: &str,
 ) -> Result<Vec<String>> {
     let prefix = format!("/aws/lambda/{stack}-");
+    // The stack's two functions' groups only: `fang-dev-` also starts the groups of the
+    // env's previews (`fang-dev-pr12-producer`), which are theirs to remove.
+    let own = [format!("{prefix}producer"), format!("{prefix}sentiment")];
     let mut names = Vec::new();
     let mut token = None;
     loop {
@@ -296,7 +299,9 @@ async fn delete_log_groups(
         names.extend(
             out.log_groups()
                 .iter()
-                .filter_map(|g| g.log_group_name().map(str::to_owned)),
+                .filter_map(|g| g.log_group_name())
+                .filter(|n| own.iter().any(|o| o == n))
+                .map(str::to_owned),
         );
         token = out.next_token().map(str::to_owned);
         if token.is_none() {

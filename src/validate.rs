@@ -54,15 +54,19 @@ pub fn run(req: &ValidateRequest) -> ValidateReport {
         check_template(&req.root, &mut report);
         check_pricing(&req.root, &mut report);
     }
+    let mut loaded = Vec::new();
     for path in files {
         let shown = display_path(&req.root, &path);
         match config::load(&path) {
-            Ok(cfg) => report.files.push(FileSummary {
-                file: shown,
-                ok: true,
-                stack: Some(cfg.stack),
-                companies: Some(cfg.companies.len()),
-            }),
+            Ok(cfg) => {
+                report.files.push(FileSummary {
+                    file: shown.clone(),
+                    ok: true,
+                    stack: Some(cfg.stack.clone()),
+                    companies: Some(cfg.companies.len()),
+                });
+                loaded.push((shown, cfg));
+            }
             Err(invalid) => {
                 report.ok = false;
                 report.files.push(FileSummary {
@@ -78,7 +82,47 @@ pub fn run(req: &ValidateRequest) -> ValidateReport {
             }
         }
     }
+    let clashes = stack_clashes(&loaded);
+    if !clashes.is_empty() {
+        report.ok = false;
+        for (file, _) in &loaded {
+            if clashes.iter().any(|d| &d.file == file)
+                && let Some(f) = report.files.iter_mut().find(|f| &f.file == file)
+            {
+                f.ok = false;
+            }
+        }
+        report.errors.extend(clashes);
+    }
     report
+}
+
+/// An env with previews is granted its stack and its previews by one pattern (its
+/// stack's start and `*`, see [`crate::preview::family_start`]): another env whose
+/// stack starts the same way would be granted too, and could bear a preview's name.
+fn stack_clashes(envs: &[(PathBuf, config::EnvConfig)]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (_, a) in envs
+        .iter()
+        .filter(|(_, e)| !e.protected && e.previews.max > 0)
+    {
+        let start = crate::preview::family_start(&a.stack);
+        for (file, b) in envs {
+            if b.name != a.name && b.stack.starts_with(start) {
+                out.push(
+                    Diagnostic::whole_file(
+                        file,
+                        format!(
+                            "stack {} starts with {start:?}, as the stack of environment {} and its pull-request previews do: {}'s roles would reach this stack's resources. Rename one stack, or set `previews: {{max: 0}}` in {}'s file",
+                            b.stack, a.name, a.name, a.name
+                        ),
+                    )
+                    .with_key("stack"),
+                );
+            }
+        }
+    }
+    out
 }
 
 /// The template: it parses, fangops can fill its parameters, its IAM has no wildcards.
@@ -195,6 +239,41 @@ mod tests {
 
     use super::*;
     use crate::diagnostics::Diagnostic;
+
+    #[test]
+    fn a_stack_that_starts_as_another_envs_previews_is_an_error() {
+        let env = |name: &str, yaml: &str| {
+            let path = PathBuf::from(format!("environments/{name}.yaml"));
+            let cfg = config::parse(&path, yaml.as_bytes()).unwrap();
+            (path, cfg)
+        };
+        let dev = env(
+            "dev",
+            "stack: fang-dev\nregion: us-east-1\ncompanies: [Apple]\n",
+        );
+        let other = env(
+            "dev2",
+            "stack: fang-dev-prod\nregion: us-east-1\ncompanies: [Apple]\n",
+        );
+        let prod = env(
+            "prod",
+            "stack: fang-prod\nregion: us-east-1\nprotected: true\ncompanies: [Apple]\n",
+        );
+        let clashes = stack_clashes(&[dev.clone(), other.clone(), prod.clone()]);
+        assert_eq!(clashes.len(), 1, "{clashes:?}");
+        assert_eq!(clashes[0].file, other.0);
+        assert!(
+            clashes[0].message.contains("environment dev"),
+            "{}",
+            clashes[0].message
+        );
+        // Without previews, the env's grants name its stack exactly.
+        let no_previews = env(
+            "dev",
+            "stack: fang-dev\nregion: us-east-1\npreviews: {max: 0}\ncompanies: [Apple]\n",
+        );
+        assert!(stack_clashes(&[no_previews, other, prod]).is_empty());
+    }
 
     #[test]
     fn validate_report_terminal_snapshot() {

@@ -72,6 +72,9 @@ impl PreviewsArgs {
                 };
                 let report = fangops::previews::prune(&req, &ctx.ui).await?;
                 ctx.ui.report(&report, || report.render());
+                if !report.ok() {
+                    return Ok(exit::FAILURE);
+                }
             }
         }
         Ok(exit::SUCCESS)

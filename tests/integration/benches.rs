@@ -67,6 +67,17 @@ fn verify_smoke() {
 }
 
 #[test]
+fn preview_smoke() {
+    let out = smoke("preview.sh", &[]);
+    assert!(
+        out.contains("(a) adds one company, to its result in the comment:"),
+        "{out}"
+    );
+    assert!(out.contains("(stack unchanged)"), "{out}");
+    assert!(out.contains("a preview costs about $"), "{out}");
+}
+
+#[test]
 fn artifacts_smoke() {
     let out = smoke("artifacts.sh", &[]);
     assert!(

@@ -245,6 +245,43 @@ async fn two_previews_stay_apart_the_cap_names_the_holders_and_teardown_takes_on
     );
     assert!(stack(&base_stack).await.is_some());
 
+    // Tearing the shared stack down leaves the preview's log groups alone, though they
+    // share its start (`STACK-`): the preview's stack made them, and its teardown
+    // removes them.
+    let logs = crate::support::moto_client!(aws_sdk_cloudwatchlogs);
+    let groups = || async {
+        logs.describe_log_groups()
+            .log_group_name_prefix(format!("/aws/lambda/{pr2}-"))
+            .send()
+            .await
+            .unwrap()
+            .log_groups()
+            .len()
+    };
+    assert!(
+        groups().await > 0,
+        "the preview's stack made its log groups"
+    );
+    let out = run(&mut command(
+        p.path(),
+        &bucket,
+        &["teardown", "--env", "d", "--yes"],
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    let deleted = out.json()["log_groups_deleted"].to_string();
+    assert!(!deleted.contains("-pr2-"), "{deleted}");
+    assert!(
+        groups().await > 0,
+        "the shared stack's teardown took the preview's logs"
+    );
+    let out = run(&mut command(
+        p.path(),
+        &bucket,
+        &["teardown", "--env", "d", "--preview", "2", "--yes"],
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(groups().await, 0);
+
     // A protected env has no previews: a usage error at its file, nothing deployed.
     p.env_file(
         "prod",

@@ -40,6 +40,10 @@ demo: setup ## Set up, start moto, and run the whole pipeline locally
 	$(FANGOPS) companies add --env dist/pr/local.yaml Spotify; \
 	$(FANGOPS) companies remove --env dist/pr/local.yaml Netflix; \
 	env -u GITHUB_TOKEN $(FANGOPS) plan --env dist/pr/local.yaml --profile dev --base file:environments/local.yaml --comment; \
+	echo; echo "== the same pull request's preview: a stack of its own, Spotify's result in its comment, then torn down"; \
+	env -u GITHUB_TOKEN $(FANGOPS) deploy --env dist/pr/local.yaml --profile dev --preview 1 --base file:environments/local.yaml --comment; \
+	$(FANGOPS) previews --env dist/pr/local.yaml; \
+	$(FANGOPS) teardown --env dist/pr/local.yaml --preview 1 --yes; \
 	echo; echo "== fangops teardown --env local --yes"; $(FANGOPS) teardown --env local --yes; \
 	echo; echo "demo done: open dist/results.html for the chart; 'make moto-start' keeps an emulator running to try more"
 

@@ -140,6 +140,8 @@ pub fn of(mut env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
     });
     env.alarms.email = None;
     env.alarms.dashboard = false;
+    // `fangops cost` asks Cost Explorer about the env, not about each preview.
+    env.cost.cost_explorer_requests_per_month = 0.0;
     // A preview proves itself on every push: its canaries, and the companies asked for.
     env.verify.enabled = true;
     for c in &t.companies {

@@ -226,6 +226,16 @@ async fn two_previews_stay_apart_the_cap_names_the_holders_and_teardown_takes_on
         .collect();
     assert_eq!(prs, [1, 2], "{r:#}");
     assert!(r["previews"][0]["cost_so_far"].is_number(), "{r:#}");
+    // `cost` counts them beside the env (with credentials; Cost Explorer is not on moto).
+    let out = run(&mut listing(p.path(), &["cost", "--env", "d"]));
+    assert_eq!(out.code, 0, "{out:?}");
+    let r = out.json();
+    assert_eq!(
+        r["previews"]["pull_requests"],
+        serde_json::json!([1, 2]),
+        "{r:#}"
+    );
+    assert!(r["previews"]["per_day"].as_f64().unwrap() > 0.0, "{r:#}");
 
     // Tearing one down leaves the other and the shared stack as they were.
     let out = run(&mut command(

@@ -340,7 +340,7 @@ mod tests {
         assert_eq!(family_start("fang-dev"), "fang-dev");
         assert_eq!(
             family_start("a-very-long-stack-name-at-32-chr"),
-            "a-very-long-stack"
+            "a-very-long-stack-"
         );
     }
 

@@ -283,6 +283,13 @@ async fn a_deploy_killed_midway_converges_when_run_again() {
         let _ = child.kill();
         let _ = child.wait();
     }
+    // moto executes a change set inside the ExecuteChangeSet request, leaving the stack
+    // in REVIEW_IN_PROGRESS until it is done: a killed client's execution goes on in the
+    // server, and the next deploy would find a stack "holding only change sets" whose
+    // resources are being made. AWS sets CREATE_IN_PROGRESS at once, which a deploy
+    // waits out (replay-tested). Let moto finish what the killed deploys started
+    // (CI saw "Table already exists" on a loaded machine).
+    std::thread::sleep(Duration::from_secs(2));
     let out = deploy(p.path(), "t");
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(

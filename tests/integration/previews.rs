@@ -91,21 +91,6 @@ async fn stack(name: &str) -> Option<aws_sdk_cloudformation::types::Stack> {
         })
 }
 
-async fn parameters(name: &str) -> BTreeMap<String, String> {
-    stack(name)
-        .await
-        .unwrap_or_else(|| panic!("no stack {name}"))
-        .parameters()
-        .iter()
-        .map(|p| {
-            (
-                p.parameter_key().unwrap_or_default().to_owned(),
-                p.parameter_value().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
-
 #[tokio::test]
 async fn two_previews_stay_apart_the_cap_names_the_holders_and_teardown_takes_one() {
     let p = project();
@@ -182,7 +167,10 @@ async fn two_previews_stay_apart_the_cap_names_the_holders_and_teardown_takes_on
         ["Apple", "Netflix"]
     );
     // A preview has no schedule and no alarm e-mail; the shared stack keeps both.
-    let (shared, one) = (parameters(&base_stack).await, parameters(&pr1).await);
+    let (shared, one) = (
+        crate::support::stack_parameters(&base_stack).await,
+        crate::support::stack_parameters(&pr1).await,
+    );
     assert_eq!(shared["ScheduleState"], "ENABLED");
     assert_eq!(shared["AlarmEmail"], "ops@example.com");
     assert_eq!(one["ScheduleState"], "DISABLED");

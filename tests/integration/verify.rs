@@ -2,29 +2,8 @@
 //! rollback with nothing verified to go back to, a deploy that verifies, a deploy whose
 //! configuration breaks the pipeline and is rolled back, and the history of all three.
 
-use std::collections::BTreeMap;
-
 use crate::support::moto::moto;
 use crate::support::{Project, fake_artifacts, fangops, local_env_yaml, run, unique};
-
-async fn parameters(stack: &str) -> BTreeMap<String, String> {
-    let out = crate::support::cloudformation()
-        .describe_stacks()
-        .stack_name(stack)
-        .send()
-        .await
-        .unwrap();
-    out.stacks()[0]
-        .parameters()
-        .iter()
-        .map(|p| {
-            (
-                p.parameter_key().unwrap_or_default().to_owned(),
-                p.parameter_value().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
-}
 
 async fn keys_under(bucket: &str, prefix: &str) -> Vec<String> {
     crate::support::s3()
@@ -112,7 +91,7 @@ async fn a_deploy_that_breaks_the_pipeline_fails_verification_and_rolls_back() {
         "{canary_keys:?}"
     );
     assert!(keys_under(&results_bucket, "results/").await.is_empty());
-    let verified = parameters(&stack).await;
+    let verified = crate::support::stack_parameters(&stack).await;
 
     // 3. A text source that cannot answer: the stack updates, the canary fails, and the
     // stack goes back to what step 2 verified.
@@ -138,7 +117,7 @@ async fn a_deploy_that_breaks_the_pipeline_fails_verification_and_rolls_back() {
     );
     assert_eq!(rollback["verification"]["passed"], true, "{rollback:#}");
     assert_eq!(
-        parameters(&stack).await,
+        crate::support::stack_parameters(&stack).await,
         verified,
         "parameters, code keys and fingerprint as step 2 left them"
     );

@@ -181,6 +181,26 @@ pub fn cloudformation() -> aws_sdk_cloudformation::Client {
     moto_client!(aws_sdk_cloudformation)
 }
 
+/// A stack's parameters as CloudFormation has them.
+pub async fn stack_parameters(stack: &str) -> std::collections::BTreeMap<String, String> {
+    let out = cloudformation()
+        .describe_stacks()
+        .stack_name(stack)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("describing {stack}: {e}"));
+    out.stacks()[0]
+        .parameters()
+        .iter()
+        .map(|p| {
+            (
+                p.parameter_key().unwrap_or_default().to_owned(),
+                p.parameter_value().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 /// The company names in a table, sorted; `None` when it does not exist.
 pub async fn table_companies(table: &str) -> Vec<String> {
     fang_producer::scan_companies(&dynamodb(), table)

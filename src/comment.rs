@@ -485,7 +485,9 @@ pub fn preview_comment(
                 "`previews.max` is {}, and these previews hold the slots:\n\n",
                 refusal.max
             );
-            let mut t = Table::new(["pull request", "stack", "age", "head"]);
+            // The head commit the stack was last changed for (a push that changes
+            // nothing leaves it, and its tags, alone).
+            let mut t = Table::new(["pull request", "stack", "age", "last changed for"]);
             for p in &refusal.holders {
                 t.row([
                     raw(format!("#{}", p.pull_request)),
@@ -494,7 +496,7 @@ pub fn preview_comment(
                     crate::markdown::value(
                         p.head
                             .as_deref()
-                            .map_or("unknown", |h| &h[..h.len().min(7)]),
+                            .map_or_else(|| "unknown".to_owned(), |h| h.chars().take(7).collect()),
                     ),
                 ]);
             }
@@ -504,7 +506,9 @@ pub fn preview_comment(
                 r.env
             );
         }
-        return bound(out, "");
+        // A few lines and a table of at most `previews.max` (≤ 100) rows: well within
+        // GitHub's limit, and nothing to fold.
+        return out;
     };
     let mut head = format!(
         "{}\n### fangops preview · {} #{} (stack {}) — {}{}\n\n",
@@ -952,8 +956,16 @@ mod tests {
     fn preview_report(
         results: Vec<crate::previews::CompanyResult>,
     ) -> crate::previews::PreviewReport {
+        // The preview's own names, and no alarm e-mail to subscribe.
         let mut deploy = crate::deploy::tests::verified_report(true);
         deploy.stack = "fang-dev-pr12".into();
+        deploy.resources = crate::resources::Names::new("fang-dev-pr12", "123456789012");
+        deploy
+            .changes
+            .retain(|c| c.logical_id != "AlarmEmailSubscription");
+        if let Some(s) = deploy.sync.as_mut() {
+            s.table = deploy.resources.table.clone();
+        }
         crate::previews::PreviewReport {
             env: "dev".into(),
             pull_request: 12,
@@ -1020,7 +1032,7 @@ mod tests {
         ];
         let c = preview_comment(&preview_report(results), Some("abc1234"), 0);
         assert!(
-            c.starts_with("<!-- fangops env=dev -->\n### fangops preview · `dev` #12 (stack `fang-dev-pr12`) — updated (3 changes), verified\n"),
+            c.starts_with("<!-- fangops env=dev -->\n### fangops preview · `dev` #12 (stack `fang-dev-pr12`) — updated (2 changes), verified\n"),
             "{c}"
         );
         // The link's parentheses are encoded so that the link and the cell hold.

@@ -230,6 +230,11 @@ where
     unreachable!("the loop returns")
 }
 
+/// `owner/name`, or a usage error saying so.
+pub fn check_repository(repo: &str) -> std::result::Result<(), UsageError> {
+    split_repo(repo).map(|_| ())
+}
+
 fn split_repo(repo: &str) -> std::result::Result<(&str, &str), UsageError> {
     repo.split_once('/')
         .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))

@@ -97,7 +97,27 @@ pub struct Target {
 
 /// `env` as pull request `t`'s preview. A protected env has none, nor one whose file
 /// sets `previews.max: 0`: both are errors at the file's key.
-pub fn of(mut env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
+pub fn of(env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
+    // A protected env's max is 0 too; its error ([`existing`]'s) says why.
+    if env.previews.max == 0 && !env.protected {
+        return Err(InvalidInput(vec![
+            Diagnostic::whole_file(
+                &env.path,
+                format!(
+                    "environment {} has previews turned off (previews.max: 0)",
+                    env.name
+                ),
+            )
+            .with_key("previews.max"),
+        ]));
+    }
+    existing(env, t)
+}
+
+/// `env` as pull request `t`'s preview, to tear down or find: what an env whose file
+/// has since turned previews off (`previews.max: 0`) still needs, to remove the ones it
+/// has. A protected env never had any.
+pub fn existing(mut env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
     if env.protected {
         return Err(InvalidInput(vec![
             Diagnostic::whole_file(
@@ -108,18 +128,6 @@ pub fn of(mut env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
                 ),
             )
             .with_key("protected"),
-        ]));
-    }
-    if env.previews.max == 0 {
-        return Err(InvalidInput(vec![
-            Diagnostic::whole_file(
-                &env.path,
-                format!(
-                    "environment {} has previews turned off (previews.max: 0)",
-                    env.name
-                ),
-            )
-            .with_key("previews.max"),
         ]));
     }
     if t.pull_request == 0 || t.pull_request > MAX_PULL_REQUEST {
@@ -281,13 +289,18 @@ impl Refusal {
 
 /// Whether pull request `pr` may have a preview beside `existing`: always when it has
 /// one already (a push updates it), else while fewer than `max` exist.
+/// A preview being deleted (its pull request closed) holds no slot.
 pub fn check_cap(max: u32, pr: u64, existing: &[Preview]) -> Result<(), Refusal> {
-    if existing.iter().any(|p| p.pull_request == pr) || existing.len() < max as usize {
+    let holding: Vec<&Preview> = existing
+        .iter()
+        .filter(|p| p.status != "DELETE_IN_PROGRESS")
+        .collect();
+    if existing.iter().any(|p| p.pull_request == pr) || holding.len() < max as usize {
         return Ok(());
     }
     Err(Refusal {
         max,
-        holders: existing.to_vec(),
+        holders: holding.into_iter().cloned().collect(),
     })
 }
 
@@ -310,8 +323,8 @@ mod tests {
         // The same every time, within the limit, and naming the pull request.
         assert_eq!(name, stack_name(stack, 9_999_999));
         assert!(name.len() <= config::MAX_STACK_LEN, "{name}");
-        let hash = hex(&Sha256::digest(stack.as_bytes())[..2]);
-        assert_eq!(name, format!("a-very-long-stack-{hash}-pr9999999"));
+        // Pinned: a name that changed would strand every preview made before.
+        assert_eq!(name, "a-very-long-stack-8292-pr9999999");
         assert_eq!(pull_request_of(stack, &name), Some(9_999_999));
         // Two long stacks that share their first characters never share previews.
         let other = "a-very-long-stack-name-at-32-chx";
@@ -393,6 +406,15 @@ mod tests {
         assert!(check_cap(3, 7, &two).is_ok());
         // A pull request with a preview updates it, however many there are.
         assert!(check_cap(2, 5, &two).is_ok());
+        // One being deleted holds no slot.
+        let closing = [
+            preview(3),
+            Preview {
+                status: "DELETE_IN_PROGRESS".into(),
+                ..preview(5)
+            },
+        ];
+        assert!(check_cap(2, 7, &closing).is_ok());
         let refused = check_cap(2, 7, &two).unwrap_err();
         assert_eq!(
             refused.message(7),

@@ -189,7 +189,7 @@ impl PreviewReport {
                 c.base
             ),
             Some(c) if c.to_run().is_empty() => format!(
-                "This pull request only removes companies against {} ({}): nothing to run.",
+                "This pull request only removes companies against {} ({}): no result of its own to show.",
                 c.base,
                 c.removed.join(", ")
             ),
@@ -298,11 +298,25 @@ pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
             .as_ref()
             .and_then(|v| v.canary_run.as_ref())
     {
-        let records =
-            fang_sentiment::store::load_records(&ctx.s3(), &deployed.resources.bucket, run)
+        // The deploy happened: a results read that fails is said in the table, and the
+        // comment still replaces the last push's.
+        report.results =
+            match fang_sentiment::store::load_records(&ctx.s3(), &deployed.resources.bucket, run)
                 .await
-                .with_context(|| format!("reading the preview's results of run {run}"))?;
-        report.results = CompanyResult::from_records(&target.companies, &records);
+            {
+                Ok(records) => CompanyResult::from_records(&target.companies, &records),
+                Err(e) => {
+                    let why = format!("the results of run {run} could not be read: {e}");
+                    tracing::warn!("{why}");
+                    CompanyResult::from_records(&target.companies, &[])
+                        .into_iter()
+                        .map(|r| CompanyResult {
+                            reason: Some(why.clone()),
+                            ..r
+                        })
+                        .collect()
+                }
+            };
     } else if !target.companies.is_empty() {
         report.results = CompanyResult::from_records(&target.companies, &[]);
     }
@@ -355,7 +369,7 @@ impl PreviewsReport {
         );
         for l in &self.previews {
             out += &format!(
-                "  #{:<6} {:<32} {:<20} {:>6.1} days  {}  head {}\n",
+                "  #{:<6} {:<32} {:<20} {:>6.1} days  {}  changed for {}\n",
                 l.preview.pull_request,
                 l.preview.stack,
                 l.preview.status,
@@ -366,8 +380,7 @@ impl PreviewsReport {
                 l.preview
                     .head
                     .as_deref()
-                    .map(|h| &h[..h.len().min(12)])
-                    .unwrap_or("unknown")
+                    .map_or_else(|| "unknown".to_owned(), |h| h.chars().take(12).collect())
             );
         }
         out
@@ -378,7 +391,7 @@ async fn load_and_list(req: &ListRequest) -> Result<(EnvConfig, AwsContext, Prev
     let env = config::load(&req.env.path(&req.root))?;
     if env.protected {
         // The same error as a preview deploy's, at the same key.
-        preview::of(env.clone(), &Target::default())?;
+        preview::existing(env.clone(), &Target::default())?;
     }
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
@@ -614,7 +627,9 @@ pub fn parse_age(s: &str) -> Result<Duration, String> {
             ));
         }
     };
-    Ok(Duration::from_secs(n * secs))
+    n.checked_mul(secs)
+        .map(Duration::from_secs)
+        .ok_or_else(|| format!("{s:?} is too long an age"))
 }
 
 #[cfg(test)]

@@ -119,7 +119,7 @@ pub async fn teardown(req: &TeardownRequest, ui: &Ui) -> Result<TeardownReport> 
             pull_request: pr,
             ..Default::default()
         };
-        env = crate::preview::of(env, &t)?;
+        env = crate::preview::existing(env, &t)?;
     }
     check_consent(&env, req)?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;

@@ -47,7 +47,7 @@ pub struct DeployArgs {
     /// Deploy pull request N's preview: the env file as a stack of its own beside the
     /// env's, verified, with the results of the companies the pull request adds or
     /// changes (`previews.max` at once; `teardown --preview N` removes it).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=9_999_999), conflicts_with_all = ["allow_protected", "no_verify", "no_rollback", "allow_unpromoted"])]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=9_999_999), conflicts_with_all = ["allow_protected", "no_verify", "no_rollback", "allow_unpromoted", "no_sync"])]
     pub preview: Option<u64>,
     /// With --preview: the revision whose env file the companies are compared with
     /// [default: the pull request's base branch, in Actions].

@@ -63,6 +63,16 @@ impl PreviewsArgs {
             Some(PreviewsCommand::Prune(p)) => {
                 let mut github = ctx.process.github_target(p.repo, None);
                 github.pr = None;
+                // With a token, every preview's pull request is asked about: a missing or
+                // malformed repository is a usage error now, not a failure per preview.
+                if github.token.is_some() {
+                    let repo = github.repository.as_deref().ok_or_else(|| {
+                        fangops::diagnostics::UsageError(
+                            "prune reads each pull request's state: set GITHUB_REPOSITORY or pass --repo OWNER/NAME (without GITHUB_TOKEN it goes by the stacks' age)".to_owned(),
+                        )
+                    })?;
+                    fangops::github::check_repository(repo)?;
+                }
                 let req = PruneRequest {
                     list,
                     older_than: p.older_than,

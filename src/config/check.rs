@@ -397,7 +397,6 @@ fn verify(
     }
 }
 
-/// `cache`: on by default, reused for a week.
 /// `previews`: how many pull requests may have one at once. A protected env has none:
 /// its stack is what merges deploy, never a pull request's.
 fn previews(
@@ -422,6 +421,7 @@ fn previews(
     }
 }
 
+/// `cache`: on by default, reused for a week.
 fn cache(p: &mut Problems, raw: raw::RawCache) -> super::CacheConfig {
     if let Some(d) = &raw.max_age_days
         && d.value == 0

@@ -100,7 +100,7 @@ pub fn parameters(env: &EnvConfig, code: &Code, local: bool) -> Vec<(String, Str
             env.results.retention_days.unwrap_or(0).to_string(),
         ),
         ("Schedule", env.schedule.to_string()),
-        // A preview runs only when fangops asks (its deploy's canary, `fangops run`).
+        // A preview runs only when fangops asks: its deploy's canary run.
         (
             "ScheduleState",
             if env.preview.is_some() {

@@ -74,6 +74,13 @@ impl Record {
         self.outcome != "failed" && self.verification.as_ref().is_none_or(|v| v.passed)
     }
 
+    /// Whether this mark lets a protected env take its zips: a non-protected env's, and
+    /// a preview's once its verification passed (a preview is made by a pull request,
+    /// and only a verified one says the zips work).
+    pub fn promotes(&self) -> bool {
+        !self.protected && (self.preview.is_none() || self.verified())
+    }
+
     /// Whether a rollback may restore this record: it went through and verified.
     pub fn verified(&self) -> bool {
         self.outcome != "failed" && self.verification.as_ref().is_some_and(|v| v.passed)
@@ -388,9 +395,7 @@ pub async fn promotions(
             let Some(mark) = artifacts::get_json::<Record>(s3, bucket, &key).await? else {
                 continue;
             };
-            // A preview's mark promotes once its verification passed: a preview is
-            // made by a pull request, and only a verified one says the zips work.
-            if mark.protected || (mark.preview.is_some() && !mark.verified()) {
+            if !mark.promotes() {
                 continue;
             }
             if !latest.contains_key(&mark.stack) {
@@ -598,6 +603,26 @@ mod tests {
         assert!(
             time::OffsetDateTime::parse(&a, &time::format_description::well_known::Rfc3339).is_ok()
         );
+    }
+
+    #[test]
+    fn a_previews_mark_promotes_once_it_verified() {
+        let preview = |passed: Option<bool>| Record {
+            preview: Some(12),
+            ..sample_record("1", "created", passed)
+        };
+        assert!(!preview(None).promotes(), "deployed, not yet verified");
+        assert!(!preview(Some(false)).promotes());
+        assert!(preview(Some(true)).promotes());
+        assert!(
+            sample_record("1", "created", None).promotes(),
+            "dev's, as before"
+        );
+        let protected = Record {
+            protected: true,
+            ..sample_record("1", "created", Some(true))
+        };
+        assert!(!protected.promotes());
     }
 
     #[test]

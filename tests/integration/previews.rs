@@ -135,7 +135,10 @@ async fn two_previews_stay_apart_the_cap_names_the_holders_and_teardown_takes_on
         "{comment}"
     );
     assert!(comment.contains("| Spotify |"), "{comment}");
-    assert!(comment.contains("a day"), "{comment}");
+    assert!(
+        comment.contains("This preview costs about $0.0"),
+        "{comment}"
+    );
 
     // Pull request 2 removes Netflix: its preview runs nothing of its own.
     p.env_file("d", env_yaml(&base_stack, &["Apple"], 2));
@@ -272,6 +275,8 @@ async fn two_previews_stay_apart_the_cap_names_the_holders_and_teardown_takes_on
         groups().await > 0,
         "the shared stack's teardown took the preview's logs"
     );
+    // Previews turned off in the file: the ones left can still be torn down.
+    p.env_file("d", env_yaml(&base_stack, &["Apple"], 0));
     let out = run(&mut command(
         p.path(),
         &bucket,
@@ -279,15 +284,34 @@ async fn two_previews_stay_apart_the_cap_names_the_holders_and_teardown_takes_on
     ));
     assert_eq!(out.code, 0, "{out:?}");
     assert_eq!(groups().await, 0);
+    assert!(stack(&pr2).await.is_none());
 
     // A protected env has no previews: a usage error at its file, nothing deployed.
+    let prod_stack = unique("fang-pvp");
     p.env_file(
         "prod",
         format!(
             "{}protected: true\n",
-            local_env_yaml(&unique("fang-pvp"), &["Apple".into()])
+            local_env_yaml(&prod_stack, &["Apple".into()])
         ),
     );
+    let zips = fake_artifacts().to_str().unwrap().to_owned();
+    let out = run(&mut command(
+        p.path(),
+        &bucket,
+        &[
+            "deploy",
+            "--env",
+            "prod",
+            "--artifacts",
+            &zips,
+            "--preview",
+            "4",
+        ],
+    ));
+    assert_eq!(out.code, 2, "{out:?}");
+    assert_eq!(out.json()["errors"][0]["key"], "protected", "{out:?}");
+    assert!(stack(&format!("{prod_stack}-pr4")).await.is_none());
     let out = run(&mut command(
         p.path(),
         &bucket,

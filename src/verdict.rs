@@ -32,6 +32,9 @@ pub struct Verification {
     /// The canary run's id (its results are under `canary/` in the results bucket).
     pub canary_run: Option<RunId>,
     pub companies: Vec<String>,
+    /// Of `companies`, those run to report on, not to judge (a preview's added ones).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reported: Vec<String>,
     pub checks: Vec<Check>,
     /// Alarms in ALARM before the deploy: reported, not blamed on it.
     pub already_alarming: Vec<String>,
@@ -44,7 +47,12 @@ impl Verification {
         if let Some(failed) = self.checks.iter().find(|c| !c.passed) {
             return format!("verification failed: {}: {}", failed.name, failed.detail);
         }
-        let results = self.companies.len();
+        let results = self.companies.len() - self.reported.len();
+        let reported = match self.reported.len() {
+            0 => String::new(),
+            1 => " and 1 company reported on".to_owned(),
+            n => format!(" and {n} companies reported on"),
+        };
         let before = if self.already_alarming.is_empty() {
             "no alarms".to_owned()
         } else {
@@ -55,7 +63,7 @@ impl Verification {
             )
         };
         format!(
-            "verified in {:.0} s: {results} canary result{}, {before}",
+            "verified in {:.0} s: {results} canary result{}{reported}, {before}",
             self.duration_s,
             if results == 1 { "" } else { "s" }
         )

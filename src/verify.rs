@@ -172,6 +172,7 @@ pub async fn verify(
         passed: checks.iter().all(|c| c.passed),
         canary_run,
         companies: canaries,
+        reported: env.verify.reported.clone(),
         checks,
         already_alarming: before
             .alarming()
@@ -191,6 +192,7 @@ pub fn could_not_verify(env: &EnvConfig, e: &anyhow::Error) -> Verification {
         passed: false,
         canary_run: None,
         companies: env.verify.companies.clone(),
+        reported: env.verify.reported.clone(),
         checks: vec![Check {
             name: "verification".into(),
             passed: false,

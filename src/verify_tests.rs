@@ -235,6 +235,7 @@ async fn an_alarm_already_firing_before_the_deploy_is_reported_not_blamed() {
         passed: true,
         canary_run: Some(run_id()),
         companies: vec!["Apple".into()],
+        reported: Vec::new(),
         checks: Vec::new(),
         already_alarming: vec![format!("{STACK}-dlq")],
         duration_s: 38.2,
@@ -506,6 +507,7 @@ fn verification_renderings() {
         passed: true,
         canary_run: Some(run_id()),
         companies: vec!["Apple".into()],
+        reported: Vec::new(),
         checks: vec![
             Check {
                 name: "canary run".into(),

@@ -1101,6 +1101,7 @@ pub(crate) mod tests {
             passed,
             canary_run: Some(fang_shared::RunId::new("canary-20261201T070000Z-00000001").unwrap()),
             companies: vec!["Apple".into()],
+            reported: Vec::new(),
             checks: vec![Check {
                 name: "canary run".into(),
                 passed,

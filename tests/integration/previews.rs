@@ -2,7 +2,8 @@
 //! different company lists side by side, each with its own table and results, the
 //! shared stack untouched; the cap naming the holders; a teardown of one preview that
 //! leaves the other and the env; a prune that asks GitHub (wiremock) which pull
-//! requests are closed; and a protected env taking zips only a preview ran.
+//! requests are closed; a protected env taking zips only a preview ran; and, through a
+//! Wikipedia stand-in, the comment's row for each added company, page or no page.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -419,4 +420,91 @@ async fn prune_removes_the_preview_of_a_closed_pull_request_and_keeps_an_open_on
     let r = out.json();
     let ran_in = r["promotion"]["artifacts"][0]["ran_in"].to_string();
     assert!(ran_in.contains(&format!("{base_stack}-pr5")), "{r:#}");
+}
+
+/// Through the pipeline with a Wikipedia stand-in: each company the pull request adds
+/// gets its result in the comment, a sentiment with the page read, or why there is
+/// none; a company without a page is a result, and the preview still verifies (its
+/// canary has one).
+#[tokio::test]
+async fn the_comment_shows_each_added_companys_result_or_why_there_is_none() {
+    let wiki = MockServer::start().await;
+    Mock::given(path("/page/summary/Amazon"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "type": "disambiguation", "extract": "Amazon may refer to:",
+            "content_urls": {"desktop": {"page": "https://en.wikipedia.org/wiki/Amazon"}}
+        })))
+        .mount(&wiki)
+        .await;
+    Mock::given(path("/page/summary/Nonexistent_Corp"))
+        .respond_with(ResponseTemplate::new(404))
+        .mount(&wiki)
+        .await;
+    Mock::given(wiremock::matchers::path_regex("^/page/summary/Good_.*"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+            "type": "standard", "extract": "A wonderful, successful company.",
+            "content_urls": {"desktop": {"page": "https://en.wikipedia.org/wiki/Good_(company)"}}
+        })))
+        .mount(&wiki)
+        .await;
+    let p = project();
+    let base_stack = unique("fang-pw");
+    let bucket = unique("fangops-artifacts-pw");
+    let wiki_env = |companies: &[&str]| {
+        env_yaml(&base_stack, companies, 3)
+            .replace("text_source: fixtures", "text_source: wikipedia")
+    };
+    let base = p.path().join("base.yaml");
+    std::fs::write(&base, wiki_env(&["Good One"])).unwrap();
+    p.env_file(
+        "d",
+        wiki_env(&["Good One", "Good Two", "Amazon", "Nonexistent Corp"]),
+    );
+    let comment = p.path().join("c.md");
+    let zips = fake_artifacts().to_str().unwrap().to_owned();
+    let base_rev = format!("file:{}", base.display());
+    let mut cmd = command(
+        p.path(),
+        &bucket,
+        &[
+            "deploy",
+            "--env",
+            "d",
+            "--artifacts",
+            &zips,
+            "--preview",
+            "8",
+            "--base",
+            &base_rev,
+            "--comment",
+            "--comment-out",
+            comment.to_str().unwrap(),
+        ],
+    );
+    cmd.env("WIKIPEDIA_BASE_URL", wiki.uri());
+    let out = run_async(cmd).await;
+    assert_eq!(out.code, 0, "{out:?}");
+    let c = std::fs::read_to_string(&comment).unwrap();
+    assert!(
+        c.contains(
+            "| Good Two | [Good Two](https://en.wikipedia.org/wiki/Good_%28company%29) | positive |"
+        ),
+        "{c}"
+    );
+    assert!(
+        c.contains("| Amazon | Amazon | _none: &quot;Amazon&quot; is a Wikipedia disambiguation page; set \\`wikipedia:\\` to the company's own page_ |"),
+        "{c}"
+    );
+    assert!(
+        c.contains(
+            "| Nonexistent Corp | Nonexistent Corp | _none: no Wikipedia page for &quot;Nonexistent Corp&quot;_ |"
+        ),
+        "{c}"
+    );
+    // Verified on the canary; the three added companies reported on, not judged.
+    assert!(c.contains("— created, verified\n"), "{c}");
+    assert!(
+        c.contains("1 canary result and 3 companies reported on, no alarms"),
+        "{c}"
+    );
 }

@@ -161,6 +161,22 @@ pub fn existing(mut env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInpu
     Ok(env)
 }
 
+/// The env file at `path`, as pull request `pr`'s preview when one is named (`run` and
+/// `results` with `--preview N`).
+pub fn load(path: &std::path::Path, pr: Option<u64>) -> Result<EnvConfig, InvalidInput> {
+    let env = config::load(path)?;
+    match pr {
+        Some(pull_request) => existing(
+            env,
+            &Target {
+                pull_request,
+                ..Target::default()
+            },
+        ),
+        None => Ok(env),
+    }
+}
+
 /// One preview of an env, as CloudFormation has it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Preview {

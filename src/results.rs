@@ -12,7 +12,7 @@ use fang_shared::{RunId, SentimentRecord, keys};
 use serde::Serialize;
 
 use crate::aws::AwsContext;
-use crate::config::{self, EnvRef};
+use crate::config::EnvRef;
 use crate::output::{display_width, pad};
 use crate::resources::Names;
 
@@ -32,6 +32,8 @@ pub struct ResultsRequest {
     pub endpoint: Option<url::Url>,
     pub run: Option<String>,
     pub format: Format,
+    /// `--preview N`: pull request N's preview's results.
+    pub preview: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -42,7 +44,7 @@ pub struct RunResults {
 }
 
 pub async fn fetch(req: &ResultsRequest) -> Result<RunResults> {
-    let env = config::load(&req.env.path(&req.root))?;
+    let env = crate::preview::load(&req.env.path(&req.root), req.preview)?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     let names = Names::new(&env.stack, &ctx.identity().await?.account);
     let s3 = ctx.s3();

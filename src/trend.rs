@@ -11,7 +11,6 @@ use fang_shared::{RunId, keys};
 use serde::Serialize;
 
 use crate::aws::AwsContext;
-use crate::config;
 use crate::output::{display_width, pad};
 use crate::resources::Names;
 use crate::results::{ResultsRequest, common_prefixes};
@@ -38,7 +37,7 @@ pub struct Trend {
 /// Reads the runs of the last `days` days: one listing a date folder, one summary
 /// (`summary.csv`) a run. Runs named by hand (`undated`) have no date to place them.
 pub async fn fetch(req: &ResultsRequest, days: u32) -> Result<Trend> {
-    let env = config::load(&req.env.path(&req.root))?;
+    let env = crate::preview::load(&req.env.path(&req.root), req.preview)?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     let names = Names::new(&env.stack, &ctx.identity().await?.account);
     let s3 = ctx.s3();

@@ -91,6 +91,8 @@ pub async fn verify(
         wikipedia_base: opts.wikipedia_base.clone(),
         comprehend_endpoint: opts.comprehend_endpoint.clone(),
         canary: Some(canaries.clone()),
+        // `env` is already the preview when it is one: not read again.
+        preview: None,
     };
     let run = crate::run::run_in(env, ctx, &req, ui).await;
     let canary_run = run.as_ref().ok().map(|r| r.run_id.clone());

@@ -34,6 +34,9 @@ pub struct ResultsArgs {
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// The results of pull request N's preview (after `run --preview N`).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=9_999_999))]
+    pub preview: Option<u64>,
 }
 
 /// `30d`, `2w` or a bare number of days.
@@ -64,6 +67,7 @@ impl ResultsArgs {
             endpoint: ctx.endpoint()?,
             run: self.run,
             format,
+            preview: self.preview,
         };
         let text = match self.since {
             Some(days) => {

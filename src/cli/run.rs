@@ -17,6 +17,9 @@ pub struct RunArgs {
     /// Give up waiting for results after this many seconds.
     #[arg(long, default_value_t = 300, value_name = "S")]
     pub timeout: u64,
+    /// Run pull request N's preview (`deploy --preview N`), which has no schedule.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=9_999_999))]
+    pub preview: Option<u64>,
 }
 
 impl RunArgs {
@@ -29,6 +32,7 @@ impl RunArgs {
             wikipedia_base: ctx.process.wikipedia_base.clone(),
             comprehend_endpoint: ctx.process.comprehend_endpoint()?,
             canary: None,
+            preview: self.preview,
         };
         let report = fangops::run::run(&req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());

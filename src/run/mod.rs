@@ -34,6 +34,8 @@ pub struct RunRequest {
     /// A canary run (a deploy's verification): only these companies, under a
     /// `canary-` run id whose results stay apart from the scheduled runs'.
     pub canary: Option<Vec<String>>,
+    /// `--preview N`: run pull request N's preview, which has no schedule of its own.
+    pub preview: Option<u64>,
 }
 
 impl RunRequest {
@@ -122,7 +124,7 @@ impl RunReport {
 }
 
 pub async fn run(req: &RunRequest, ui: &Ui) -> Result<RunReport> {
-    let env = config::load(&req.env.path(&req.root))?;
+    let env = crate::preview::load(&req.env.path(&req.root), req.preview)?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
     run_in(&env, &ctx, req, ui).await

@@ -206,6 +206,26 @@ async fn two_previews_stay_apart_the_cap_names_the_holders_and_teardown_takes_on
     let out = preview(&p, &bucket, 2, &base, &c2);
     assert_eq!(out.code, 0, "{out:?}");
 
+    // A preview has no schedule: it runs when asked, and its results are its own.
+    let out = run(&mut listing(
+        p.path(),
+        &["run", "--env", "d", "--preview", "2"],
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert_eq!(out.json()["companies"], 1, "{}", out.stdout);
+    let out = run(&mut listing(
+        p.path(),
+        &["results", "--env", "d", "--preview", "2"],
+    ));
+    assert_eq!(out.code, 0, "{out:?}");
+    let companies: Vec<String> = out.json()["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["company"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(companies, ["Apple"], "{}", out.stdout);
+
     // The list: both, with age and cost.
     let out = run(&mut listing(p.path(), &["previews", "--env", "d"]));
     assert_eq!(out.code, 0, "{out:?}");

@@ -72,7 +72,7 @@ impl Target {
 
 /// The pull request number of a `pull_request` event (or an issue comment on one).
 pub fn pr_from_event(path: &Path) -> Option<u64> {
-    let event: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
+    let event = read_event(path)?;
     event["pull_request"]["number"]
         .as_u64()
         .or_else(|| event["number"].as_u64())
@@ -81,10 +81,14 @@ pub fn pr_from_event(path: &Path) -> Option<u64> {
 /// The head commit of a `pull_request` event's pull request (`GITHUB_SHA` is the
 /// merge commit GitHub makes for the run, not a commit of the branch).
 pub fn head_sha_from_event(path: &Path) -> Option<String> {
-    let event: serde_json::Value = serde_json::from_slice(&std::fs::read(path).ok()?).ok()?;
-    event["pull_request"]["head"]["sha"]
+    read_event(path)?["pull_request"]["head"]["sha"]
         .as_str()
         .map(str::to_owned)
+}
+
+/// The event that started the workflow run (`GITHUB_EVENT_PATH`), when readable.
+fn read_event(path: &Path) -> Option<serde_json::Value> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
 /// Where a pull request stands, for `fangops previews prune`.

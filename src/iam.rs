@@ -131,6 +131,28 @@ pub struct Values {
 }
 
 impl Values {
+    /// The values for `env`: its stack, region and partition, and its previews' patterns
+    /// when it has previews.
+    pub fn for_env(
+        env: &EnvConfig,
+        account: String,
+        artifact_bucket: String,
+        repository: String,
+    ) -> Self {
+        let previews = !env.protected && env.previews.max > 0;
+        Self {
+            partition: config::regions::partition(&env.region).to_owned(),
+            account,
+            region: env.region.clone(),
+            stack: env.stack.clone(),
+            artifact_bucket,
+            repository,
+            environment: env.name.clone(),
+            previews: previews.then(|| crate::preview::iam_pattern(&env.stack)),
+            family: previews.then(|| format!("{}*", crate::preview::family_start(&env.stack))),
+        }
+    }
+
     fn fill(&self, text: &str) -> String {
         let previews = self.previews.clone().unwrap_or_default();
         let family = self.family.clone().unwrap_or_default();
@@ -324,22 +346,11 @@ pub async fn run(req: &IamRequest) -> Result<IamReport> {
         );
         "{{repository}}".to_owned()
     });
-    let values = Values {
-        partition: config::regions::partition(&env.region).to_owned(),
-        artifact_bucket: req
-            .artifact_bucket
-            .clone()
-            .unwrap_or_else(|| artifacts::bucket_name(&account, &env.region)),
-        account,
-        region: env.region.clone(),
-        stack: env.stack.clone(),
-        repository,
-        environment: env.name.clone(),
-        previews: (!env.protected && env.previews.max > 0)
-            .then(|| crate::preview::iam_pattern(&env.stack)),
-        family: (!env.protected && env.previews.max > 0)
-            .then(|| format!("{}*", crate::preview::family_start(&env.stack))),
-    };
+    let artifact_bucket = req
+        .artifact_bucket
+        .clone()
+        .unwrap_or_else(|| artifacts::bucket_name(&account, &env.region));
+    let values = Values::for_env(&env, account, artifact_bucket, repository);
     if env
         .cloudformation_role
         .as_deref()
@@ -507,6 +518,15 @@ mod tests {
     const INLINE_LIMIT: usize = 10_240;
     const MANAGED_LIMIT: usize = 6_144;
 
+    fn test_values(env: &EnvConfig) -> Values {
+        Values::for_env(
+            env,
+            "123456789012".into(),
+            "fangops-artifacts-123456789012-us-east-1".into(),
+            "acme/pipeline".into(),
+        )
+    }
+
     fn size(policy: &serde_json::Value) -> usize {
         policy
             .to_string()
@@ -519,17 +539,7 @@ mod tests {
     fn an_env_with_previews_serves_them_and_tears_only_them_down() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let env = config::load(&root.join("environments/dev.yaml")).unwrap();
-        let values = Values {
-            partition: "aws".into(),
-            account: "123456789012".into(),
-            region: "us-east-1".into(),
-            stack: env.stack.clone(),
-            artifact_bucket: "fangops-artifacts-123456789012-us-east-1".into(),
-            repository: "acme/pipeline".into(),
-            environment: "dev".into(),
-            previews: Some(crate::preview::iam_pattern(&env.stack)),
-            family: Some(format!("{}*", crate::preview::family_start(&env.stack))),
-        };
+        let values = test_values(&env);
         let stack = &env.stack;
         let roles = roles(root, &env, &values).unwrap();
         let boundary = read_policy(root, "function-boundary.json", &values).unwrap();
@@ -612,15 +622,12 @@ mod tests {
             b"stack: a-very-long-stack-name-at-32-chr\nregion: ap-southeast-2\ncloudformation_role: a-very-long-stack-name-at-32-chr-cloudformation\nsentiment: vader\ncompanies: [Apple]\n",
         )
         .unwrap();
-        let long_values = Values {
-            region: long.region.clone(),
-            stack: long.stack.clone(),
-            artifact_bucket: "fangops-artifacts-123456789012-ap-southeast-2".into(),
-            repository: "some-organisation/some-repository-name".into(),
-            previews: Some(crate::preview::iam_pattern(&long.stack)),
-            family: Some(format!("{}*", crate::preview::family_start(&long.stack))),
-            ..values.clone()
-        };
+        let long_values = Values::for_env(
+            &long,
+            "123456789012".into(),
+            "fangops-artifacts-123456789012-ap-southeast-2".into(),
+            "some-organisation/some-repository-name".into(),
+        );
         for role in super::roles(root, &long, &long_values).unwrap() {
             assert!(
                 size(&role.policy) <= INLINE_LIMIT,
@@ -637,13 +644,7 @@ mod tests {
         );
         // A protected env has none of it.
         let prod = config::load(&root.join("environments/prod.yaml")).unwrap();
-        let prod_values = Values {
-            stack: prod.stack.clone(),
-            previews: None,
-            family: None,
-            ..values
-        };
-        for role in super::roles(root, &prod, &prod_values).unwrap() {
+        for role in super::roles(root, &prod, &test_values(&prod)).unwrap() {
             assert!(!role.policy.to_string().contains("-pr*"), "{}", role.name);
         }
     }
@@ -652,17 +653,7 @@ mod tests {
     fn the_repository_files_fill_in_to_valid_policies() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let env = config::load(&root.join("environments/prod.yaml")).unwrap();
-        let values = Values {
-            partition: "aws".into(),
-            account: "123456789012".into(),
-            region: "us-east-1".into(),
-            stack: env.stack.clone(),
-            artifact_bucket: "fangops-artifacts-123456789012-us-east-1".into(),
-            repository: "acme/pipeline".into(),
-            environment: "prod".into(),
-            previews: None,
-            family: None,
-        };
+        let values = test_values(&env);
         let roles = roles(root, &env, &values).unwrap();
         let purposes: Vec<Purpose> = roles.iter().map(|r| r.purpose).collect();
         assert_eq!(

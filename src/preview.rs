@@ -118,18 +118,7 @@ pub fn of(env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
 /// has since turned previews off (`previews.max: 0`) still needs, to remove the ones it
 /// has. A protected env never had any.
 pub fn existing(mut env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
-    if env.protected {
-        return Err(InvalidInput(vec![
-            Diagnostic::whole_file(
-                &env.path,
-                format!(
-                    "environment {} is protected: it has no previews (a pull request previews the env prod promotes from, such as dev)",
-                    env.name
-                ),
-            )
-            .with_key("protected"),
-        ]));
-    }
+    refuse_protected(&env)?;
     if t.pull_request == 0 || t.pull_request > MAX_PULL_REQUEST {
         return Err(InvalidInput(vec![Diagnostic::whole_file(
             &env.path,
@@ -175,6 +164,23 @@ pub fn load(path: &std::path::Path, pr: Option<u64>) -> Result<EnvConfig, Invali
         ),
         None => Ok(env),
     }
+}
+
+/// A protected env has no previews: an error at the file's `protected` key.
+pub fn refuse_protected(env: &EnvConfig) -> Result<(), InvalidInput> {
+    if !env.protected {
+        return Ok(());
+    }
+    Err(InvalidInput(vec![
+        Diagnostic::whole_file(
+            &env.path,
+            format!(
+                "environment {} is protected: it has no previews (a pull request previews the env prod promotes from, such as dev)",
+                env.name
+            ),
+        )
+        .with_key("protected"),
+    ]))
 }
 
 /// One preview of an env, as CloudFormation has it.

@@ -256,6 +256,11 @@ pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
             .unwrap_or_default(),
         ..asked
     };
+    // Priced from the env file: a preview of it costs what any of its previews does.
+    let cost_per_day = crate::cost::preview_per_day_at(&d.root, &env).unwrap_or_else(|e| {
+        tracing::warn!("no cost estimate for the preview: {e:#}");
+        None
+    });
     // Bad input (a protected env, previews off) stops here, before any AWS call.
     let preview_env = preview::of(env, &target)?;
     let mut report = PreviewReport {
@@ -266,10 +271,7 @@ pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
         refused: None,
         deploy: None,
         results: Vec::new(),
-        cost_per_day: crate::cost::preview_per_day_at(&d.root, &preview_env).unwrap_or_else(|e| {
-            tracing::warn!("no cost estimate for the preview: {e:#}");
-            None
-        }),
+        cost_per_day,
         duration_s: 0.0,
     };
 
@@ -389,10 +391,8 @@ impl PreviewsReport {
 
 async fn load_and_list(req: &ListRequest) -> Result<(EnvConfig, AwsContext, PreviewsReport)> {
     let env = config::load(&req.env.path(&req.root))?;
-    if env.protected {
-        // The same error as a preview deploy's, at the same key.
-        preview::existing(env.clone(), &Target::default())?;
-    }
+    // The same error as a preview deploy's, at the same key.
+    preview::refuse_protected(&env)?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
     let each = crate::cost::preview_per_day_at(&req.root, &env).unwrap_or_else(|e| {

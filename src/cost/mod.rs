@@ -73,9 +73,6 @@ pub struct PreviewsCost {
     pub monthly: f64,
 }
 
-/// Days in an average month, as the model's monthly figures are.
-const DAYS_PER_MONTH: f64 = 365.0 / 12.0;
-
 /// What one preview of `env` costs a day, by the model: its alarms and the little its
 /// idle table, queues and bucket cost (it has no schedule and no dashboard). `None` for
 /// an env without previews (protected, or `previews.max: 0`).
@@ -85,7 +82,7 @@ pub fn preview_per_day(table: &pricing::PricingTable, env: &EnvConfig) -> Option
         ..Default::default()
     };
     let preview = crate::preview::of(env.clone(), &t).ok()?;
-    Some(model::estimate(&preview, table, false).monthly / DAYS_PER_MONTH)
+    Some(model::estimate(&preview, table, false).monthly / model::DAYS_PER_MONTH)
 }
 
 /// The same, reading the region's pricing table under `root`.
@@ -100,7 +97,7 @@ impl PreviewsCost {
             pull_requests,
             per_day_each,
             per_day,
-            monthly: per_day * DAYS_PER_MONTH,
+            monthly: per_day * model::DAYS_PER_MONTH,
         }
     }
 

@@ -147,8 +147,6 @@ impl<'a> Shape<'a> {
             .map_or(all_year, |d| (f64::from(d) / DAYS_PER_MONTH).min(all_year))
     }
 
-    /// The characters of a text Comprehend is paid for, and its billing units (100
-    /// characters each, at least 3).
     /// The share of a run's texts sent to the analyzer: all without the cache; with it,
     /// those that changed (`cost.text_change_rate`), and at least one run in each
     /// `cache.max_age_days` (an unchanged text is analyzed again past it).
@@ -157,7 +155,7 @@ impl<'a> Shape<'a> {
         if !cache.enabled {
             return 1.0;
         }
-        let runs_per_age = self.runs * f64::from(cache.max_age_days) / (365.0 / 12.0);
+        let runs_per_age = self.runs * f64::from(cache.max_age_days) / DAYS_PER_MONTH;
         let floor = if runs_per_age > 1.0 {
             1.0 / runs_per_age
         } else {
@@ -166,6 +164,8 @@ impl<'a> Shape<'a> {
         self.env.cost.text_change_rate.max(floor).min(1.0)
     }
 
+    /// The characters of a text Comprehend is paid for, and its billing units (100
+    /// characters each, at least 3).
     fn comprehend_text(&self) -> (f64, f64) {
         let chars = self
             .env

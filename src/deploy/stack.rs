@@ -48,10 +48,6 @@ pub struct StackInfo {
     pub parameters: BTreeMap<String, String>,
     pub outputs: BTreeMap<String, String>,
     pub tags: BTreeMap<String, String>,
-    /// When the stack was created, and last changed (by an update or a rollback), in
-    /// seconds since the epoch.
-    pub created: Option<i64>,
-    pub last_changed: Option<i64>,
 }
 
 impl StackInfo {
@@ -224,11 +220,6 @@ pub async fn describe(cfn: &Client, stack: &str) -> Result<Option<StackInfo>> {
             .iter()
             .filter_map(|t| Some((t.key()?.to_owned(), t.value()?.to_owned())))
             .collect(),
-        created: s.creation_time().map(|t| t.secs()),
-        last_changed: s
-            .last_updated_time()
-            .or(s.creation_time())
-            .map(|t| t.secs()),
     }))
 }
 

@@ -53,12 +53,18 @@ fn project() -> Project {
 
 /// `deploy --env d --preview N` against `base` (an env file standing for the base
 /// branch's), its comment written to `comment`.
-fn preview(p: &Project, bucket: &str, pr: u64, base: &Path, comment: &Path) -> crate::support::Run {
+fn preview_command(
+    p: &Project,
+    bucket: &str,
+    pr: u64,
+    base: &Path,
+    comment: &Path,
+) -> std::process::Command {
     let zips = fake_artifacts().to_str().unwrap().to_owned();
     let base = format!("file:{}", base.display());
     let pr = pr.to_string();
     let comment = comment.to_str().unwrap();
-    run(&mut command(
+    command(
         p.path(),
         bucket,
         &[
@@ -75,7 +81,11 @@ fn preview(p: &Project, bucket: &str, pr: u64, base: &Path, comment: &Path) -> c
             "--comment-out",
             comment,
         ],
-    ))
+    )
+}
+
+fn preview(p: &Project, bucket: &str, pr: u64, base: &Path, comment: &Path) -> crate::support::Run {
+    run(&mut preview_command(p, bucket, pr, base, comment))
 }
 
 async fn stack(name: &str) -> Option<aws_sdk_cloudformation::types::Stack> {
@@ -481,26 +491,7 @@ async fn the_comment_shows_each_added_companys_result_or_why_there_is_none() {
         wiki_env(&["Good One", "Good Two", "Amazon", "Nonexistent Corp"]),
     );
     let comment = p.path().join("c.md");
-    let zips = fake_artifacts().to_str().unwrap().to_owned();
-    let base_rev = format!("file:{}", base.display());
-    let mut cmd = command(
-        p.path(),
-        &bucket,
-        &[
-            "deploy",
-            "--env",
-            "d",
-            "--artifacts",
-            &zips,
-            "--preview",
-            "8",
-            "--base",
-            &base_rev,
-            "--comment",
-            "--comment-out",
-            comment.to_str().unwrap(),
-        ],
-    );
+    let mut cmd = preview_command(&p, &bucket, 8, &base, &comment);
     cmd.env("WIKIPEDIA_BASE_URL", wiki.uri());
     let out = run_async(cmd).await;
     assert_eq!(out.code, 0, "{out:?}");

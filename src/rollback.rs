@@ -100,6 +100,12 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
         deployed_at: target.deployed_at.clone(),
         verified_at: target.verification.as_ref().map(|v| v.at.clone()),
     });
+    // `--to` may name what the stack runs: a change set would change nothing, and a
+    // record of it would read as a rollback that never happened.
+    if live.as_deref() == Some(target.fingerprint.as_str()) {
+        report.outcome = RollbackOutcome::AlreadyRunning;
+        return Ok(());
+    }
 
     // Everything the target needs must still be there before the stack is touched.
     let template_key = promotion::template_key(&target.template_sha256);
@@ -163,6 +169,10 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
             .await?;
     drop(progress);
     report.final_status = applied.final_status.clone();
+    if applied.outcome == Outcome::Unchanged {
+        report.outcome = RollbackOutcome::AlreadyRunning;
+        return Ok(());
+    }
     if applied.outcome == Outcome::Failed {
         bail!(
             "stack {stack_name} ended {}: {}",
@@ -332,6 +342,16 @@ mod tests {
             report.summary_markdown(),
             "rolled back to `0123456` (verified 2026-11-30)"
         );
+        let already = RollbackReport {
+            outcome: RollbackOutcome::AlreadyRunning,
+            final_status: None,
+            ..report.clone()
+        };
+        assert_eq!(
+            already.summary_markdown(),
+            "not rolled back: the stack already runs `0123456` (verified 2026-11-30)"
+        );
+        assert!(!already.ok() && already.on_target());
         let none = RollbackReport {
             outcome: RollbackOutcome::NoTarget,
             to: None,

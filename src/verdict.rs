@@ -111,6 +111,8 @@ pub enum RollbackOutcome {
     RolledBackUnverified,
     /// No record to go back to.
     NoTarget,
+    /// `--to` named the deploy the stack already runs: nothing changed, nothing recorded.
+    AlreadyRunning,
     Failed,
 }
 
@@ -148,8 +150,18 @@ fn short(commit: Option<&str>) -> String {
 }
 
 impl RollbackReport {
+    /// The stack went back as asked.
     pub fn ok(&self) -> bool {
         self.outcome == RollbackOutcome::RolledBack
+    }
+
+    /// The stack runs the target, whether it went back or already did: a command's
+    /// success.
+    pub fn on_target(&self) -> bool {
+        matches!(
+            self.outcome,
+            RollbackOutcome::RolledBack | RollbackOutcome::AlreadyRunning
+        )
     }
 
     /// "rolled back to `0123456` (verified 2026-12-01)", or why not: the end of a
@@ -176,6 +188,9 @@ impl RollbackReport {
                     .map_or(String::new(), |v| crate::markdown::escape(&v.summary()))
             ),
             RollbackOutcome::NoTarget => format!("not rolled back: {reason}"),
+            RollbackOutcome::AlreadyRunning => {
+                format!("not rolled back: the stack already runs {to}")
+            }
             RollbackOutcome::Failed => format!("the rollback failed: {reason}"),
         }
     }
@@ -184,7 +199,9 @@ impl RollbackReport {
         let line = self.summary_markdown().replace('`', "");
         let mut out = match self.outcome {
             RollbackOutcome::RolledBack => paint(style::OK, &line),
-            RollbackOutcome::NoTarget => paint(style::WARN, &line),
+            RollbackOutcome::NoTarget | RollbackOutcome::AlreadyRunning => {
+                paint(style::WARN, &line)
+            }
             _ => paint(style::ERROR, &line),
         };
         out = format!("{} (stack {}): {out}\n", self.env, self.stack);

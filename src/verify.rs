@@ -144,7 +144,7 @@ pub async fn verify(
     } else {
         Duration::ZERO
     };
-    let blamed = watch_alarms(
+    let watched = watch_alarms(
         &ctx.cloudwatch(),
         &env.stack,
         before,
@@ -152,21 +152,8 @@ pub async fn verify(
         ALARM_POLL,
         !ctx.is_local(),
     )
-    .await?;
-    checks.push(Check {
-        name: "alarms".into(),
-        passed: blamed.is_empty(),
-        detail: if blamed.is_empty() {
-            if watch.is_zero() {
-                "none entered ALARM".to_owned()
-            } else {
-                format!("none entered ALARM in {} s", watch.as_secs())
-            }
-        } else {
-            blamed.join("; ")
-        },
-        duration_s: t.elapsed().as_secs_f64(),
-    });
+    .await;
+    checks.push(alarms_check(watched, watch, t.elapsed()));
 
     Ok(Verification {
         env: env.name.clone(),
@@ -203,6 +190,28 @@ pub fn could_not_verify(env: &EnvConfig, e: &anyhow::Error) -> Verification {
         }],
         already_alarming: Vec::new(),
         duration_s: 0.0,
+    }
+}
+
+/// The alarms' check from what the watch found. Alarms that could not be read (a
+/// throttle, a denied DescribeAlarmHistory) fail the check rather than the whole
+/// verification, so that a canary's own failure is still what the report says.
+fn alarms_check(watched: Result<Vec<String>>, watch: Duration, took: Duration) -> Check {
+    let (passed, detail) = match watched {
+        Ok(blamed) if blamed.is_empty() && watch.is_zero() => {
+            (true, "none entered ALARM".to_owned())
+        }
+        Ok(blamed) if blamed.is_empty() => {
+            (true, format!("none entered ALARM in {} s", watch.as_secs()))
+        }
+        Ok(blamed) => (false, blamed.join("; ")),
+        Err(e) => (false, format!("could not read the alarms: {e:#}")),
+    };
+    Check {
+        name: "alarms".into(),
+        passed,
+        detail,
+        duration_s: took.as_secs_f64(),
     }
 }
 
@@ -292,8 +301,9 @@ pub fn check_records(
 /// Watches the stack's alarms for `watch` (at least one read), failing fast: the alarms
 /// that entered ALARM since the snapshot, each with why. With `history`, the state
 /// updates since the snapshot are read too (DescribeAlarmHistory), so an alarm that
-/// fired and recovered between two reads is still caught; moto has no alarm history,
-/// and an emulator evaluates no alarm.
+/// fired and recovered between two reads is still caught, and so is one that was in
+/// ALARM at the snapshot, recovered and fired again; moto has no alarm history, and an
+/// emulator evaluates no alarm.
 pub async fn watch_alarms(
     cw: &aws_sdk_cloudwatch::Client,
     stack: &str,
@@ -324,7 +334,10 @@ pub async fn watch_alarms(
     }
     let mut blamed = Vec::new();
     if history {
-        for name in now.keys().filter(|n| blamable(n)) {
+        // Every alarm but the no-results one, those already in ALARM at the snapshot
+        // included: a state update into ALARM since then means it went back to OK
+        // (or INSUFFICIENT_DATA) and fired again, which is the deploy's.
+        for name in now.keys().filter(|n| !is_no_results(n, stack)) {
             if let Some((at, reason)) = cloudwatch::entered_alarm_since(cw, name, before.at)
                 .await?
                 .into_iter()

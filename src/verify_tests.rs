@@ -200,6 +200,7 @@ async fn an_alarm_already_firing_before_the_deploy_is_reported_not_blamed() {
     let (cw, replay) = cw(vec![
         alarms_xml(&[("dlq", "ALARM"), ("errors", "OK"), ("no-results", "ALARM")]),
         history_xml(&[]),
+        history_xml(&[]),
     ]);
     let blamed = watch_alarms(&cw, STACK, &before, Duration::ZERO, Duration::ZERO, true)
         .await
@@ -208,8 +209,8 @@ async fn an_alarm_already_firing_before_the_deploy_is_reported_not_blamed() {
     let sent = bodies(&replay);
     assert_eq!(
         sent.len(),
-        2,
-        "one history read, for the one blamable alarm"
+        3,
+        "a history read for each alarm but no-results (dlq may have fired again)"
     );
     assert!(sent[0].contains("Action=DescribeAlarms"), "{}", sent[0]);
     assert!(
@@ -217,7 +218,20 @@ async fn an_alarm_already_firing_before_the_deploy_is_reported_not_blamed() {
         "{}",
         sent[0]
     );
-    let history = &sent[1];
+    // Without AlarmTypes, DescribeAlarms answers metric alarms only (API reference):
+    // a composite alarm with a fangops name would go unseen.
+    assert!(
+        sent[0].contains("AlarmTypes.member.1=MetricAlarm")
+            && sent[0].contains("AlarmTypes.member.2=CompositeAlarm"),
+        "{}",
+        sent[0]
+    );
+    assert!(
+        sent[1].contains(&format!("AlarmName={STACK}-dlq")),
+        "{}",
+        sent[1]
+    );
+    let history = &sent[2];
     assert!(history.contains("Action=DescribeAlarmHistory"), "{history}");
     assert!(
         history.contains(&format!("AlarmName={STACK}-errors")),
@@ -263,6 +277,47 @@ async fn an_alarm_that_fired_and_recovered_between_reads_is_caught_by_its_histor
         ),
         "{blamed:?}"
     );
+}
+
+#[tokio::test]
+async fn an_alarm_firing_before_that_recovers_and_fires_again_is_blamed() {
+    let before = snapshot_of(&[("dlq", "ALARM")]);
+    // In ALARM at both reads, so its state says nothing; its history does.
+    let (cw, _replay) = cw(vec![
+        alarms_xml(&[("dlq", "ALARM")]),
+        history_xml(&[("dlq", "OK", "ALARM"), ("dlq", "ALARM", "OK")]),
+    ]);
+    let blamed = watch_alarms(&cw, STACK, &before, Duration::ZERO, Duration::ZERO, true)
+        .await
+        .unwrap();
+    assert_eq!(blamed.len(), 1, "{blamed:?}");
+    assert!(
+        blamed[0].starts_with("fang-dev-dlq entered ALARM at 2026-12-01T07:02:05.442Z"),
+        "{blamed:?}"
+    );
+}
+
+#[test]
+fn alarms_that_cannot_be_read_fail_their_check_only() {
+    let check = super::alarms_check(
+        Err(anyhow::anyhow!(
+            "reading the history of alarm fang-dev-dlq (DescribeAlarmHistory): AccessDenied"
+        )),
+        Duration::from_secs(120),
+        Duration::from_millis(300),
+    );
+    assert!(!check.passed);
+    assert_eq!(check.name, "alarms");
+    assert!(
+        check
+            .detail
+            .starts_with("could not read the alarms: reading the history"),
+        "{}",
+        check.detail
+    );
+    let quiet = super::alarms_check(Ok(Vec::new()), Duration::from_secs(120), Duration::ZERO);
+    assert!(quiet.passed);
+    assert_eq!(quiet.detail, "none entered ALARM in 120 s");
 }
 
 #[tokio::test]

@@ -66,9 +66,14 @@ async fn describe(cw: &Client, stack: &str) -> Result<(Vec<MetricAlarm>, Vec<Str
     let mark = marker(stack);
     let mut ours = Vec::new();
     let mut foreign = Vec::new();
+    // Without AlarmTypes, DescribeAlarms returns metric alarms only, "even if
+    // composite alarms exist" (API reference): both are asked for, so that a composite
+    // alarm's name is seen to collide.
     let mut pages = cw
         .describe_alarms()
         .alarm_name_prefix(format!("{stack}-"))
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::MetricAlarm)
+        .alarm_types(aws_sdk_cloudwatch::types::AlarmType::CompositeAlarm)
         .into_paginator()
         .send();
     while let Some(page) = pages.next().await {

@@ -44,7 +44,7 @@ impl RollbackArgs {
         };
         let report = fangops::rollback::run(&req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
-        Ok(if report.ok() {
+        Ok(if report.on_target() {
             exit::SUCCESS
         } else {
             exit::FAILURE

@@ -157,6 +157,11 @@ pub struct DeployReport {
     /// What someone should act on although the deploy went through.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+    /// What failed after the stack went through (the companies' sync, the alarms): the
+    /// deploy fails, but the changed stack is still verified, and rolled back if it
+    /// fails that too.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
     /// The deploy's verification, when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub verification: Option<Verification>,
@@ -182,20 +187,29 @@ pub enum AfterFailure {
 
 impl DeployReport {
     pub fn ok(&self) -> bool {
-        self.outcome != Outcome::Failed && self.verification.as_ref().is_none_or(|v| v.passed)
+        self.outcome != Outcome::Failed
+            && self.errors.is_empty()
+            && self.verification.as_ref().is_none_or(|v| v.passed)
     }
 
-    /// What the verification adds to the verdict: ", verified", or the failure and
-    /// whether the stack went back.
-    pub fn verdict_suffix(&self) -> &'static str {
-        match (&self.verification, &self.rollback) {
+    /// What follows the stack's outcome in the verdict: ", then failed" when the sync
+    /// or the alarms did, then ", verified", or the failure and whether the stack went
+    /// back.
+    pub fn verdict_suffix(&self) -> String {
+        let after = if self.errors.is_empty() {
+            ""
+        } else {
+            ", **then failed**"
+        };
+        let verified = match (&self.verification, &self.rollback) {
             (None, _) => "",
             (Some(v), _) if v.passed => ", verified",
             (Some(_), Some(AfterFailure::RolledBack(r))) if r.ok() => {
                 ", **verification failed**, rolled back"
             }
             (Some(_), _) => ", **verification failed**",
-        }
+        };
+        format!("{after}{verified}")
     }
 
     /// The verification's line, and the rollback's: "verified in 38 s: ..." or
@@ -251,6 +265,9 @@ impl DeployReport {
             } else {
                 format!("> **Warning:** {line}.\n\n")
             };
+        }
+        for e in &self.errors {
+            out += &format!("> **Error:** {}.\n\n", markdown::escape(e));
         }
         if !self.failures.is_empty() {
             let mut t = Table::new(["failed resource", "type", "status", "reason"]);
@@ -315,11 +332,13 @@ impl DeployReport {
     /// Terminal rendering: the markdown, with the verdict coloured.
     pub fn render(&self) -> String {
         let text = self.render_markdown();
-        let text = text.replacen(
-            "**verification failed**",
-            &paint(style::ERROR, "verification failed"),
-            1,
-        );
+        let text = text
+            .replacen(
+                "**verification failed**",
+                &paint(style::ERROR, "verification failed"),
+                1,
+            )
+            .replacen("**then failed**", &paint(style::ERROR, "then failed"), 1);
         match self.outcome {
             Outcome::Failed => text.replacen("**failed**", &paint(style::ERROR, "failed"), 1),
             _ => text,
@@ -704,6 +723,7 @@ pub async fn deploy_prepared(
         alarms: None,
         cost: None,
         warnings: Vec::new(),
+        errors: Vec::new(),
         verification: None,
         rollback: None,
         duration_s: 0.0,
@@ -825,43 +845,66 @@ async fn finish(
         // An unchanged stack left the table as the pre-check read it. A changed one may
         // have created or replaced it (a new table is empty): read it again.
         let live = match live.filter(|_| report.outcome == Outcome::Unchanged) {
-            Some(live) => live,
+            Some(live) => Ok(live),
             None => {
                 let deadline = sync_started + opts.timeout;
                 sync::read_existing(&p.env, &ddb, &p.names.table, deadline, &mut stats)
                     .await
-                    .context("reading the companies table after the deploy")?
+                    .context("reading the companies table after the deploy")
             }
         };
-        let sync = sync::apply(
-            &p.env,
-            &ddb,
-            &p.names.table,
-            live,
-            stats,
-            opts,
-            sync_started,
-            ui,
-        )
-        .await
-        .context("syncing the companies after the deploy")?;
-        tracing::info!("companies in {}: {}", sync.table, sync.summary());
-        report.sync = Some(sync);
-    }
-    let alarms = alarms::install_in(ctx, &p.env, &p.names, false)
-        .await
-        .context("installing the alarms after the deploy")?;
-    tracing::info!("alarms of {}: {}", p.env.stack, alarms.summary());
-    if let Some(email) = &p.env.alarms.email {
-        match crate::alarms::email::status(&ctx.sns(), &alarms.topic, email).await {
-            Ok(status) => report.warnings.extend(status.warning()),
-            Err(e) => tracing::warn!("alarm e-mail not checked: {e:#}"),
+        let synced = match live {
+            Ok(live) => {
+                sync::apply(
+                    &p.env,
+                    &ddb,
+                    &p.names.table,
+                    live,
+                    stats,
+                    opts,
+                    sync_started,
+                    ui,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        };
+        match synced.context("syncing the companies after the deploy") {
+            Ok(sync) => {
+                tracing::info!("companies in {}: {}", sync.table, sync.summary());
+                report.sync = Some(sync);
+            }
+            Err(e) => fail_after_stack(&mut report, e),
         }
     }
-    report.alarms = Some(alarms);
+    // The alarms are installed whatever the sync did: they watch the stack, which is
+    // already changed.
+    match alarms::install_in(ctx, &p.env, &p.names, false)
+        .await
+        .context("installing the alarms after the deploy")
+    {
+        Ok(alarms) => {
+            tracing::info!("alarms of {}: {}", p.env.stack, alarms.summary());
+            if let Some(email) = &p.env.alarms.email {
+                match crate::alarms::email::status(&ctx.sns(), &alarms.topic, email).await {
+                    Ok(status) => report.warnings.extend(status.warning()),
+                    Err(e) => tracing::warn!("alarm e-mail not checked: {e:#}"),
+                }
+            }
+            report.alarms = Some(alarms);
+        }
+        Err(e) => fail_after_stack(&mut report, e),
+    }
     report.cost = crate::cost::section_or_warn(&req.root, ctx, &p.env, None).await;
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// A step after the stack that failed: the deploy fails, but goes on to what is left
+/// (the alarms, the verification, a rollback), since the stack has changed already.
+fn fail_after_stack(report: &mut DeployReport, e: anyhow::Error) {
+    tracing::error!("{}: {e:#}", report.stack);
+    report.errors.push(format!("{e:#}"));
 }
 
 /// Leaves the deploy's record in the artifact bucket once the stack's outcome is known,
@@ -1073,6 +1116,7 @@ pub(crate) mod tests {
             }),
             cost: None,
             warnings: Vec::new(),
+            errors: Vec::new(),
             verification: None,
             rollback: None,
             duration_s: 42.25,
@@ -1090,6 +1134,20 @@ pub(crate) mod tests {
             "deploy_failed",
             sample_report(Outcome::Failed).render_markdown()
         );
+    }
+
+    #[test]
+    fn a_step_that_failed_after_the_stack_fails_the_deploy_and_says_so() {
+        let report = DeployReport {
+            errors: vec![
+                "installing the alarms after the deploy: alarm fang-dev-dlq-messages already exists and is not managed by fangops".into(),
+            ],
+            alarms: None,
+            ..verified_report(true)
+        };
+        assert!(!report.ok(), "a failed step fails the deploy");
+        assert_eq!(report.verdict_suffix(), ", **then failed**, verified");
+        insta::assert_snapshot!("deploy_then_failed", report.render_markdown());
     }
 
     /// A deploy that verified; one whose verification failed and was rolled back.

@@ -154,6 +154,50 @@ async fn an_alarm_someone_else_made_under_our_name_is_not_taken_over() {
     assert_eq!(alarms(&stack).await.len(), 1, "nothing else was written");
 }
 
+/// A step after the stack that fails (here the alarms, refusing a foreign alarm) fails
+/// the deploy, but the changed stack is still synced, verified and reported: the
+/// report says what went through and what did not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alarms_that_fail_after_the_stack_fail_the_deploy_but_the_stack_is_still_verified() {
+    let stack = unique("alarmd");
+    let project = Project::new();
+    project.env_file("e", local_env_yaml(&stack, &["Apple".to_owned()]));
+    foreign_alarm(&format!("{stack}-dlq-messages")).await;
+    let out = run(fangops(project.path()).args([
+        "deploy",
+        "--env",
+        "e",
+        "--artifacts",
+        crate::support::fake_artifacts().to_str().unwrap(),
+        "--verify",
+        "--json",
+    ]));
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = out.json();
+    assert_eq!(report["outcome"], "created", "{report:#}");
+    let errors = report["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 1, "{report:#}");
+    assert!(
+        errors[0].as_str().unwrap().starts_with(&format!(
+            "installing the alarms after the deploy: alarm {stack}-dlq-messages already exists"
+        )),
+        "{errors:?}"
+    );
+    assert_eq!(
+        report["sync"]["added"],
+        serde_json::json!(["Apple"]),
+        "{report:#}"
+    );
+    assert_eq!(report["verification"]["passed"], true, "{report:#}");
+    assert!(report.get("rollback").is_none(), "{report:#}");
+    let text = run(fangops(project.path()).args(["history", "--env", "e"]));
+    assert!(
+        text.stdout.contains("| created |") && text.stdout.contains("| passed |"),
+        "the record of the changed stack carries its verification: {}",
+        text.stdout
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_follows_the_file() {
     let stack = unique("dash");

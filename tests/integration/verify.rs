@@ -131,6 +131,13 @@ async fn a_deploy_that_breaks_the_pipeline_fails_verification_and_rolls_back() {
         "a new canary"
     );
 
+    // `--to 1` names what the stack already runs: nothing to do, nothing recorded.
+    let out = command(&["rollback", "--to", "1", "--no-verify"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    let report = out.json();
+    assert_eq!(report["outcome"], "already_running", "{report:#}");
+    assert!(report.get("final_status").is_none(), "{report:#}");
+
     // 4. The history of all three, and what each record says.
     let out = command(&["history"], "");
     assert_eq!(out.code, 0, "{out:?}");

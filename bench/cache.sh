@@ -10,16 +10,11 @@ source "$(dirname "$0")/common.sh"
 n=${1:-$(smoke 20 1000)}
 build_fangops
 start_moto
-standin() { # SCRIPT ARGS...: starts a stand-in, prints its address
-  local fifo line; fifo=$(mktemp -u); mkfifo "$fifo"
-  python3 "$@" 2>/dev/null > "$fifo" &
-  read -r line < "$fifo"; rm -f "$fifo"
-  echo "${line##* on }"
-}
-comprehend=$(standin "$root/bench/comprehend_standin.py" 1000000000)
-wikipedia=$(standin "$root/bench/wikipedia_standin.py")
+trap 'stop_standins' EXIT
+standin "$root/bench/comprehend_standin.py" 1000000000; comprehend=$standin_url
+standin "$root/bench/wikipedia_standin.py"; wikipedia=$standin_url
 project=$(new_project)
-trap 'rm -rf "$project"; pkill -f comprehend_standin.py || true; pkill -f wikipedia_standin.py || true' EXIT
+trap 'rm -rf "$project"; stop_standins' EXIT
 cp -r "$root/infra/pricing" "$project/infra/"
 env_file() { # NAME SCHEDULE EXTRA
   {

@@ -22,6 +22,20 @@ start_moto() {
   export AWS_ENDPOINT_URL=$MOTO_ENDPOINT
 }
 
+# standin SCRIPT ARGS...: starts a stand-in server (bench/*_standin.py), sets
+# $standin_url to the address it prints. stop_standins (for an EXIT trap) stops only
+# the ones this script started: the suite runs several benchmarks at once, and a
+# `pkill -f` by name would stop another's.
+standin_pids=()
+standin() {
+  local fifo line; fifo=$(mktemp -u); mkfifo "$fifo"
+  python3 "$@" 2>/dev/null > "$fifo" &
+  standin_pids+=("$!")
+  read -r line < "$fifo"; rm -f "$fifo"
+  standin_url=${line##* on }
+}
+stop_standins() { if [ ${#standin_pids[@]} -gt 0 ]; then kill "${standin_pids[@]}" 2>/dev/null || true; fi; }
+
 build_fangops() {
   if [ -n "${FANGOPS_BIN:-}" ]; then FANGOPS=$FANGOPS_BIN; return; fi
   cargo build -q --locked --profile "$PROFILE" --bin fangops

@@ -10,12 +10,10 @@ source "$(dirname "$0")/common.sh"
 n=${1:-$(smoke 20 1000)}
 build_fangops
 start_moto
-fifo=$(mktemp -u); mkfifo "$fifo"
+trap 'stop_standins' EXIT
 # One call in five throttled; one in two in a smoke run, whose few calls must meet one.
-exec 8< <(python3 "$root/bench/comprehend_standin.py" "$(smoke 2 5)" 2>/dev/null | tee "$fifo" >/dev/null)
-read -r line < "$fifo"; rm -f "$fifo"
-standin=${line#comprehend stand-in on }
-project=$(new_project); trap 'rm -rf "$project"; pkill -f comprehend_standin.py || true' EXIT
+standin "$root/bench/comprehend_standin.py" "$(smoke 2 5)"; standin=$standin_url
+project=$(new_project); trap 'rm -rf "$project"; stop_standins' EXIT
 {
   printf 'stack: fang-bench-thr\nregion: us-east-1\nendpoint_url: %s\nsentiment: comprehend\ntext_source: fixtures\ncompanies:\n' "$MOTO_ENDPOINT"
   for i in $(seq -w 1 "$n"); do echo "  - Company $i"; done

@@ -224,6 +224,13 @@ impl CostReport {
                 ""
             }
         );
+        if let Some(without) = e.monthly_without_cache {
+            out += &format!(
+                "The analysis cache saves about {}/month: {} without it.\n\n",
+                usd(without - e.monthly),
+                usd(without)
+            );
+        }
         match &self.base {
             Some(b) => {
                 let mut t = Table::new(["service", "", "this change", "delta"])
@@ -365,6 +372,13 @@ impl CostReport {
             e.companies,
             e.runs_per_month
         );
+        if let Some(without) = e.monthly_without_cache {
+            out += &format!(
+                "  without the analysis cache {} a month (the cache saves {})\n",
+                usd(without),
+                usd(without - e.monthly)
+            );
+        }
         let batches = e
             .companies
             .div_ceil(fang_shared::SENTIMENT_BATCH_SIZE as usize);
@@ -738,6 +752,40 @@ mod tests {
             yaml.as_bytes(),
         )
         .unwrap()
+    }
+
+    #[test]
+    fn the_estimate_says_what_the_cache_saves_and_only_when_it_saves() {
+        let companies: Vec<String> = (0..1000).map(|i| format!("Company {i}")).collect();
+        let names: Vec<&str> = companies.iter().map(String::as_str).collect();
+        let hourly = "schedule: rate(1 hour)\nsentiment: comprehend\n";
+        let with = model::estimate(&env(&names, hourly), &table(), false);
+        let without = model::estimate(
+            &env(&names, &format!("{hourly}cache: {{enabled: false}}\n")),
+            &table(),
+            false,
+        );
+        assert_eq!(
+            without.monthly_without_cache, None,
+            "no cache, nothing saved"
+        );
+        assert_eq!(with.monthly_without_cache, Some(without.monthly));
+        // 5% of the texts a run (cost.text_change_rate): most of Comprehend is saved.
+        assert!(
+            without.monthly - with.monthly > 300.0,
+            "{} {}",
+            without.monthly,
+            with.monthly
+        );
+        let vader = model::estimate(
+            &env(&names, "schedule: rate(1 hour)\nsentiment: vader\n"),
+            &table(),
+            false,
+        );
+        assert_eq!(
+            vader.monthly_without_cache, None,
+            "no Comprehend, nothing to save"
+        );
     }
 
     #[test]

@@ -76,6 +76,10 @@ pub struct Estimate {
     pub run_duration_s: f64,
     pub max_concurrency: u32,
     pub assumptions: Vec<Assumption>,
+    /// The month without the analysis cache, when the cache saves anything (Comprehend
+    /// with `cache.enabled`): what the plan sets beside the estimate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub monthly_without_cache: Option<f64>,
 }
 
 fn service_name(code: &str) -> &str {
@@ -222,6 +226,13 @@ pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estim
         run_duration_s: shape.run_duration_s(),
         max_concurrency: env.lambda.max_concurrency,
         assumptions: assumptions(&shape, free_tier),
+        monthly_without_cache: (shape.analyzed_share() < 1.0
+            && env.sentiment == Analyzer::Comprehend)
+            .then(|| {
+                let mut without = env.clone();
+                without.cache.enabled = false;
+                estimate(&without, table, free_tier).monthly
+            }),
     }
 }
 
@@ -528,7 +539,25 @@ fn cloudwatch(s: &Shape, u: &mut Usage) {
     let alarms = crate::alarms::desired::desired(env, &Names::new(&env.stack, "000000000000"), "")
         .len() as f64;
     u.push(("cloudwatch_alarms", "alarms".into(), alarms));
-    u.push(("cloudwatch_custom_metrics", "ResultsWritten".into(), 1.0));
+    // Each metric of the sentiment function's batch line (ResultsWritten, which the
+    // no-results alarm watches, and what `cost --measured` reads) is a custom metric.
+    // CloudWatch prorates a metric-month by the hour and bills only the hours in which
+    // the metric received data (CloudWatch pricing): a run's batches publish within
+    // the hours the run spans, so a daily pipeline pays about 1/24 of a month.
+    let metrics = fang_shared::metrics::published();
+    let hours_per_month = DAYS_PER_MONTH * 24.0;
+    let active_hours =
+        (s.runs * (s.run_duration_s() / 3600.0).ceil().max(1.0)).min(hours_per_month);
+    u.push((
+        "cloudwatch_custom_metrics",
+        format!(
+            "pipeline metrics ({} and {} more), {:.0} hours of data a month",
+            metrics[0],
+            metrics.len() - 1,
+            active_hours
+        ),
+        metrics.len() as f64 * active_hours / hours_per_month,
+    ));
     if env.alarms.dashboard {
         u.push((
             "cloudwatch_dashboards",
@@ -690,12 +719,14 @@ mod tests {
         // S3: R × (5 results + manifest + summary + 1 listing) = 243.3 PUTs × $0.005/K
         // + R × (1 + 5) = 182.5 GETs × $0.0004/K + 0.00415 GB × $0.023.
         cents(service(&e, "Amazon S3"), 0.001385);
-        // CloudWatch: 9 alarms × $0.10 + 1 metric × $0.30 + 1 dashboard × $3.00 + logs.
-        cents(service(&e, "Amazon CloudWatch"), 4.20005);
+        // CloudWatch: 9 alarms × $0.10 + 9 metrics (the batch line's) × $0.30 for the
+        // R hours a month they get data (R / 730 of a month: $0.1125) + 1 dashboard ×
+        // $3.00 + logs.
+        cents(service(&e, "Amazon CloudWatch"), 4.01255);
         cents(service(&e, "AWS Cost Explorer"), 0.20);
-        cents(e.monthly, 4.740842);
-        cents(e.yearly, 4.740842 * 12.0);
-        cents(e.per_company_monthly, 4.740842 / 5.0);
+        cents(e.monthly, 4.553342);
+        cents(e.yearly, 4.553342 * 12.0);
+        cents(e.per_company_monthly, 4.553342 / 5.0);
     }
 
     #[test]
@@ -723,13 +754,13 @@ mod tests {
         cents(service(&arm, "Amazon S3"), 3.8033 + 0.30368 + 0.231264);
         // Comprehend: 730 × 1,000 × 5 units × $0.0001 = $365 (12 units: $876).
         cents(service(&arm, "Amazon Comprehend"), 365.0);
-        // CloudWatch: $4.20 + logs (41 × 0.4 + 1,000 × 0.5 KB) × 730 = 0.359509 GB
+        // CloudWatch: $6.60 (hourly runs: the metrics get data every hour) + logs (41 × 0.4 + 1,000 × 0.5 KB) × 730 = 0.359509 GB
         // × $0.50 + 0.359509 × 30/30.4167 × $0.03.
         cents(
             service(&arm, "Amazon CloudWatch"),
-            4.20 + 0.179754 + 0.010638,
+            6.60 + 0.179754 + 0.010638,
         );
-        cents(arm.monthly, 376.1867);
+        cents(arm.monthly, 378.5867);
         // arm64's GB-second is 20% cheaper: the whole difference is Lambda compute.
         cents(
             x86.monthly - arm.monthly,
@@ -743,7 +774,7 @@ mod tests {
     #[test]
     fn free_tier_subtracts_the_allowances() {
         let e = estimate(&env("rate(1 hour)", 1000, "arm64"), &table(), true);
-        // Lambda, SQS, CloudWatch (9 alarms ≤ 10, 1 metric ≤ 10, 1 dashboard ≤ 3, logs
+        // Lambda, SQS, CloudWatch (9 alarms ≤ 10, 9 metrics ≤ 10, 1 dashboard ≤ 3, logs
         // ≤ 5 GB) and EventBridge fall inside the free tier.
         cents(service(&e, "AWS Lambda"), 0.0);
         cents(service(&e, "Amazon SQS"), 0.0);

@@ -66,15 +66,9 @@ pub async fn get<T: DeserializeOwned>(
             .inspect_err(|e| tracing::warn!(key, error = %e, "unreadable cache entry; a miss"))
             .ok(),
         Ok(None) => None,
-        // S3 answers a missing key with 403 to a caller whose s3:ListBucket grant does
-        // not cover it (the function's is scoped by prefix): a miss like any other.
-        Err(store::StoreError::S3 { source, .. })
-            if aws_sdk_s3::error::ProvideErrorMetadata::code(source.as_ref())
-                == Some("AccessDenied") =>
-        {
-            tracing::debug!(key, "cache entry not readable (403); a miss");
-            None
-        }
+        // The function may list its bucket, so S3 answers a missing key with 404: a
+        // 403 is a read the role is denied, which makes every text a miss (and paid
+        // for) until someone fixes it. Said as a warning, with the key.
         Err(e) => {
             tracing::warn!(key, error = %e, "cache entry not read; a miss");
             None

@@ -19,7 +19,8 @@ pub const CHARS_ANALYZED: &str = "CharactersAnalyzed";
 pub const WIKIPEDIA_REQUESTS: &str = "WikipediaRequests";
 /// Bytes of result objects written to S3.
 pub const RESULT_BYTES: &str = "ResultBytes";
-/// Texts whose analysis came from the cache (nothing sent to the analyzer).
+/// Texts sent to no analyzer: their analysis was in the cache, or another company of
+/// the batch had the same text (so hits + misses = texts, and misses = calls' texts).
 pub const CACHE_HITS: &str = "AnalysisCacheHits";
 /// Texts the cache did not hold (or held past `cache.max_age_days`): analyzed.
 pub const CACHE_MISSES: &str = "AnalysisCacheMisses";
@@ -77,17 +78,7 @@ pub fn batch_line(stack: &str, m: &BatchMetrics, timestamp_ms: i64) -> String {
         name: &'a str,
         unit: &'a str,
     }
-    let metrics = [
-        (RESULTS_WRITTEN, "Count", m.results_written),
-        (TEXTS_ANALYZED, "Count", m.texts_analyzed),
-        (COMPREHEND_UNITS, "Count", m.comprehend_units),
-        (CHARS_ANALYZED, "Count", m.chars_analyzed),
-        (WIKIPEDIA_REQUESTS, "Count", m.wikipedia_requests),
-        (RESULT_BYTES, "Bytes", m.result_bytes),
-        (CACHE_HITS, "Count", m.cache_hits),
-        (CACHE_MISSES, "Count", m.cache_misses),
-        (WIKIPEDIA_NOT_MODIFIED, "Count", m.wikipedia_not_modified),
-    ];
+    let metrics = entries(m);
     let line = Line {
         aws: Aws {
             timestamp: timestamp_ms,
@@ -104,6 +95,30 @@ pub fn batch_line(stack: &str, m: &BatchMetrics, timestamp_ms: i64) -> String {
         values: metrics.iter().map(|(name, _, v)| (*name, *v)).collect(),
     };
     serde_json::to_string(&line).expect("a metric line serializes")
+}
+
+/// Each metric of a batch line: name, unit, value.
+fn entries(m: &BatchMetrics) -> [(&'static str, &'static str, u64); 9] {
+    [
+        (RESULTS_WRITTEN, "Count", m.results_written),
+        (TEXTS_ANALYZED, "Count", m.texts_analyzed),
+        (COMPREHEND_UNITS, "Count", m.comprehend_units),
+        (CHARS_ANALYZED, "Count", m.chars_analyzed),
+        (WIKIPEDIA_REQUESTS, "Count", m.wikipedia_requests),
+        (RESULT_BYTES, "Bytes", m.result_bytes),
+        (CACHE_HITS, "Count", m.cache_hits),
+        (CACHE_MISSES, "Count", m.cache_misses),
+        (WIKIPEDIA_NOT_MODIFIED, "Count", m.wikipedia_not_modified),
+    ]
+}
+
+/// The metrics a batch line publishes, each with the `Stack` dimension: CloudWatch
+/// bills each as a custom metric (metrics from the embedded metric format are).
+pub fn published() -> Vec<&'static str> {
+    entries(&BatchMetrics::default())
+        .iter()
+        .map(|(name, _, _)| *name)
+        .collect()
 }
 
 #[cfg(test)]

@@ -19,28 +19,39 @@ async fn keys_under(bucket: &str, prefix: &str) -> Vec<String> {
         .collect()
 }
 
+/// `fangops ARGS --env v --json` in `p` with its own artifact bucket, at `commit`.
+fn command(p: &Project, bucket: &str, args: &[&str], commit: &str) -> crate::support::Run {
+    run(fangops(p.path())
+        .args(args)
+        .args(["--env", "v", "--json", "--artifact-bucket", bucket])
+        .env("AWS_ENDPOINT_URL", &moto().endpoint)
+        .env("GITHUB_SHA", commit)
+        // Nothing answers there: a Wikipedia text source cannot fetch a page.
+        .env("WIKIPEDIA_BASE_URL", "http://127.0.0.1:1"))
+}
+
+/// `fangops deploy --artifacts ZIPS EXTRA…`, as [`command`].
+fn deploy(p: &Project, bucket: &str, extra: &[&str], commit: &str) -> crate::support::Run {
+    let zips = fake_artifacts();
+    let mut args = vec!["deploy", "--artifacts", zips.to_str().unwrap()];
+    args.extend_from_slice(extra);
+    command(p, bucket, &args, commit)
+}
+
+/// The env file that breaks the pipeline: a Wikipedia text source nothing answers for.
+fn broken(good: &str) -> String {
+    good.replace("text_source: fixtures", "text_source: wikipedia")
+        + "lambda:\n  memory_mb: 512\nverify:\n  timeout_s: 10\n"
+}
+
 #[tokio::test]
 async fn a_deploy_that_breaks_the_pipeline_fails_verification_and_rolls_back() {
     let p = Project::new();
     let stack = unique("fang-verify");
     let bucket = unique("fangops-artifacts-verify");
     let good = local_env_yaml(&stack, &["Apple".into(), "Netflix".into()]);
-    let command = |args: &[&str], commit: &str| {
-        run(fangops(p.path())
-            .args(args)
-            .args(["--env", "v", "--json", "--artifact-bucket", &bucket])
-            .env("AWS_ENDPOINT_URL", &moto().endpoint)
-            .env("GITHUB_SHA", commit)
-            // Nothing answers there: a Wikipedia text source cannot fetch a page.
-            .env("WIKIPEDIA_BASE_URL", "http://127.0.0.1:1"))
-    };
-    let deploy = |extra: &[&str], commit: &str| {
-        let mut args = vec!["deploy", "--artifacts"];
-        let zips = fake_artifacts().to_str().unwrap();
-        args.push(zips);
-        args.extend_from_slice(extra);
-        command(&args, commit)
-    };
+    let command = |args: &[&str], commit: &str| command(&p, &bucket, args, commit);
+    let deploy = |extra: &[&str], commit: &str| deploy(&p, &bucket, extra, commit);
 
     // 1. A stack deployed without verification has nothing verified to go back to.
     p.env_file("v", good.clone());
@@ -95,11 +106,7 @@ async fn a_deploy_that_breaks_the_pipeline_fails_verification_and_rolls_back() {
 
     // 3. A text source that cannot answer: the stack updates, the canary fails, and the
     // stack goes back to what step 2 verified.
-    p.env_file(
-        "v",
-        good.replace("text_source: fixtures", "text_source: wikipedia")
-            + "lambda:\n  memory_mb: 512\nverify:\n  timeout_s: 10\n",
-    );
+    p.env_file("v", broken(&good));
     let out = deploy(&["--verify"], "3333333333333333333333333333333333333333");
     assert_eq!(out.code, 1, "{out:?}");
     let report = out.json();
@@ -192,4 +199,59 @@ async fn a_deploy_that_breaks_the_pipeline_fails_verification_and_rolls_back() {
     // rollback, which runs the same zips, promotes them again.
     let marks = keys_under(&bucket, "promotions/").await;
     assert_eq!(marks.len(), 2, "{marks:?}");
+}
+
+/// A failed verification with nothing verified before it keeps the stack and says so;
+/// `--no-rollback` keeps the failed state even with a target, and `fangops rollback`
+/// then restores it on demand.
+#[tokio::test]
+async fn with_no_target_or_no_rollback_a_failed_verification_keeps_the_stack() {
+    let p = Project::new();
+    let stack = unique("fang-keep");
+    let bucket = unique("fangops-artifacts-keep");
+    let good = local_env_yaml(&stack, &["Apple".into()]);
+    let deploy = |extra: &[&str], commit: &str| deploy(&p, &bucket, extra, commit);
+
+    p.env_file("v", good.clone());
+    assert_eq!(deploy(&["--no-verify"], "1111111").code, 0);
+    // Broken, and nothing verified to go back to: the failed state stays.
+    p.env_file("v", broken(&good));
+    let out = deploy(&["--verify"], "2222222");
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = out.json();
+    assert_eq!(report["verification"]["passed"], false, "{report:#}");
+    assert_eq!(report["rollback"]["action"], "rolled_back", "{report:#}");
+    assert_eq!(report["rollback"]["outcome"], "no_target", "{report:#}");
+    let broken_params = crate::support::stack_parameters(&stack).await;
+    assert_eq!(
+        broken_params["TextSource"], "wikipedia",
+        "{broken_params:?}"
+    );
+
+    // Fixed and verified: a target now. (Not step 1's file again: moto diffs a change
+    // set's parameters against those the stack was created with, so going back to
+    // them would look like no change.)
+    p.env_file("v", good.clone() + "lambda:\n  memory_mb: 384\n");
+    let out = deploy(&["--verify"], "3333333");
+    assert_eq!(out.code, 0, "{out:?}");
+    let verified = crate::support::stack_parameters(&stack).await;
+
+    // Broken again with --no-rollback: kept, for debugging.
+    p.env_file("v", broken(&good));
+    let out = deploy(&["--verify", "--no-rollback"], "4444444");
+    assert_eq!(out.code, 1, "{out:?}");
+    let report = out.json();
+    assert_eq!(report["rollback"]["action"], "kept", "{report:#}");
+    assert_eq!(
+        crate::support::stack_parameters(&stack).await,
+        broken_params
+    );
+
+    // On demand, the stack goes back to what verified.
+    let out = command(&p, &bucket, &["rollback"], "");
+    assert_eq!(out.code, 0, "{out:?}");
+    let report = out.json();
+    assert_eq!(report["outcome"], "rolled_back", "{report:#}");
+    assert_eq!(report["to"]["commit"], "3333333", "{report:#}");
+    assert_eq!(crate::support::stack_parameters(&stack).await, verified);
 }

@@ -79,6 +79,10 @@ fn preview_smoke() {
 
 #[test]
 fn artifacts_smoke() {
+    // It runs `fangops build` in the repository: cargo on the shared target dir, where
+    // a build from another path (the two-clones test) rewrites the binaries this one
+    // zips, and the other way round (a CI flake: "sentiment differs between two paths").
+    let _lock = crate::support::build_lock();
     let out = smoke("artifacts.sh", &[]);
     assert!(
         out.contains("producer") && out.contains("MB zipped"),

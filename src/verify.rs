@@ -18,6 +18,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
 use fang_shared::{ResultStatus, RunId, SentimentRecord};
+use time::format_description::well_known::Rfc3339;
 
 use crate::alarms::cloudwatch;
 use crate::alarms::desired::NO_RESULTS;
@@ -31,6 +32,10 @@ pub use crate::verdict::{Check, Verification, VerifyOptions};
 /// How often the alarms are read during the watch window: CloudWatch evaluates a
 /// metric alarm about once a minute, so polling faster finds nothing sooner.
 const ALARM_POLL: Duration = Duration::from_secs(10);
+
+/// How many deploy records `fangops verify` reads to find when the stack began to run
+/// what it runs.
+const RECORDS_READ: usize = 20;
 
 /// The stack's alarms before the deploy: what was already in ALARM is not the deploy's.
 #[derive(Debug, Clone)]
@@ -363,12 +368,14 @@ pub struct VerifyRequest {
 /// Verifies the live stack now, and records the verdict on its latest deploy record when
 /// that record is what the stack runs (same fingerprint): a record that fails no longer
 /// promotes its artifacts, and one that passes becomes a rollback target.
+///
+/// "Before the deploy" is when the stack began to run what it runs (its records say):
+/// an alarm in ALARM now that entered ALARM since then is blamed (in AWS, from its
+/// history), one in ALARM since before is reported.
 pub async fn run(req: &VerifyRequest, ui: &Ui) -> Result<Verification> {
     let env = crate::config::load(&req.env.path(&req.root))?;
     let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
     ctx.ensure_account().await?;
-    let before = snapshot(&ctx.cloudwatch(), &env.stack).await?;
-    let verification = verify(&req.root, &env, &ctx, &before, &req.options, ui).await?;
     let bucket = crate::deploy::artifacts::bucket_of(&ctx, req.artifact_bucket.as_deref()).await?;
     let live = crate::deploy::stack::describe(&ctx.cloudformation(), &env.stack)
         .await?
@@ -377,6 +384,17 @@ pub async fn run(req: &VerifyRequest, ui: &Ui) -> Result<Verification> {
                 .get(crate::deploy::params::FINGERPRINT)
                 .cloned()
         });
+    let mut before = snapshot(&ctx.cloudwatch(), &env.stack).await?;
+    if let Some(fp) = &live {
+        let (records, _) =
+            crate::deploy::promotion::records(&ctx.s3(), &bucket, &env.stack, RECORDS_READ).await?;
+        if let Some(at) = crate::deploy::promotion::running_since(&records, fp)
+            .and_then(|at| time::OffsetDateTime::parse(at, &Rfc3339).ok())
+        {
+            before.at = at.into();
+        }
+    }
+    let verification = verify(&req.root, &env, &ctx, &before, &req.options, ui).await?;
     if let Err(e) = crate::deploy::promotion::record_verification(
         &ctx.s3(),
         &bucket,

@@ -253,6 +253,21 @@ pub async fn records(
     Ok((out, more))
 }
 
+/// When the stack began to run what it runs: the start of the oldest deploy in the
+/// newest unbroken line of records with the live fingerprint (an unchanged deploy
+/// changed nothing; a failed one was undone by CloudFormation, so it is skipped).
+/// `None` when the newest record that went through is not what the stack runs.
+pub fn running_since<'a>(records: &'a [Record], live_fingerprint: &str) -> Option<&'a str> {
+    let mut since = None;
+    for r in records.iter().filter(|r| r.outcome != "failed") {
+        if r.fingerprint != live_fingerprint {
+            break;
+        }
+        since = Some(r.started_at.as_str());
+    }
+    since
+}
+
 /// Records a verification on the stack's latest record, when that record is what the
 /// stack runs (`live_fingerprint`): written again with its verdict, which also takes
 /// back (or gives) the promotion of its artifacts.
@@ -527,6 +542,25 @@ pub(crate) fn sample_record(at: &str, outcome: &str, passed: Option<bool>) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_stack_runs_what_it_runs_since_the_deploy_that_made_it_so() {
+        let rec = |at: &str, outcome: &str, fp: &str| Record {
+            fingerprint: fp.into(),
+            ..sample_record(at, outcome, None)
+        };
+        let records = vec![
+            rec("5", "unchanged", "b"),
+            rec("4", "failed", "c"),
+            rec("3", "unchanged", "b"),
+            rec("2", "updated", "b"),
+            rec("1", "created", "a"),
+        ];
+        assert_eq!(running_since(&records, "b"), Some("2"));
+        assert_eq!(running_since(&records, "a"), None, "b went through since");
+        assert_eq!(running_since(&records[4..], "a"), Some("1"));
+        assert_eq!(running_since(&[], "a"), None);
+    }
 
     fn promotion(function: &str, ran_in: Vec<RanIn>) -> Promotion {
         Promotion {

@@ -100,6 +100,9 @@ impl HistoryReport {
             if r.unpromoted {
                 notes.push("unpromoted (--allow-unpromoted)".to_owned());
             }
+            if !r.errors.is_empty() {
+                notes.push("then failed, see below".to_owned());
+            }
             let verification = match &r.verification {
                 Some(v) if v.passed => "passed",
                 Some(_) => "failed",
@@ -124,6 +127,9 @@ impl HistoryReport {
         }
         // A failed verification's reason is the one thing a table cell cannot hold.
         for (i, r) in self.deploys.iter().enumerate() {
+            for e in &r.errors {
+                out += &format!("\n#{}: {e}\n", i + 1);
+            }
             if let Some(v) = r.verification.as_ref().filter(|v| !v.passed) {
                 out += &format!("\n#{}: {}\n", i + 1, v.summary);
             }
@@ -165,6 +171,7 @@ mod tests {
             verification: None,
             restores: None,
             preview: None,
+            errors: Vec::new(),
         }
     }
 
@@ -207,11 +214,16 @@ mod tests {
                     "2026-12-01T07:03:10Z",
                     Some("9f8e7d6c5b4a39281706"),
                 ),
-                record(
-                    "updated",
-                    "2026-12-01T07:01:42Z",
-                    Some("0123456789abcdef0123"),
-                ),
+                Record {
+                    errors: vec![
+                        "syncing the companies after the deploy: ProvisionedThroughputExceededException".into(),
+                    ],
+                    ..record(
+                        "updated",
+                        "2026-12-01T07:01:42Z",
+                        Some("0123456789abcdef0123"),
+                    )
+                },
                 record("unchanged", "2026-12-01T07:00:01Z", None),
             ],
             more: 4,

@@ -169,10 +169,6 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
             .await?;
     drop(progress);
     report.final_status = applied.final_status.clone();
-    if applied.outcome == Outcome::Unchanged {
-        report.outcome = RollbackOutcome::AlreadyRunning;
-        return Ok(());
-    }
     if applied.outcome == Outcome::Failed {
         bail!(
             "stack {stack_name} ended {}: {}",

@@ -340,19 +340,47 @@ pub async fn watch_alarms(
     let mut blamed = Vec::new();
     if history {
         // Every alarm but the no-results one, those already in ALARM at the snapshot
-        // included: a state update into ALARM since then means it went back to OK
-        // (or INSUFFICIENT_DATA) and fired again, which is the deploy's.
+        // included: one of those that went back to OK and fired again since is the
+        // deploy's. (From INSUFFICIENT_DATA it is not: a gap in the data of an alarm
+        // whose cause is older than the deploy.)
         for name in now.keys().filter(|n| !is_no_results(n, stack)) {
-            if let Some((at, reason)) = cloudwatch::entered_alarm_since(cw, name, before.at)
+            let was = was_alarming(name);
+            if let Some(e) = cloudwatch::entered_alarm_since(cw, name, before.at)
                 .await?
                 .into_iter()
-                .next()
+                .find(|e| !was || e.from == "OK")
             {
-                blamed.push(format!("{name} entered ALARM at {at}: {reason}"));
+                blamed.push(format!("{name} entered ALARM at {}: {}", e.at, e.reason));
             }
         }
     }
     Ok(blamed)
+}
+
+/// The alarms in ALARM at the snapshot whose latest entry into ALARM came after `since`
+/// (the deploy's start), from their history: the deploy's, though in ALARM before the
+/// verification began. An alarm that fired since and recovered is not counted: what
+/// `fangops verify` judges is the stack now.
+pub async fn alarming_since(
+    cw: &aws_sdk_cloudwatch::Client,
+    stack: &str,
+    before: &AlarmSnapshot,
+    since: SystemTime,
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for name in before
+        .alarming()
+        .into_iter()
+        .filter(|n| !is_no_results(n, stack))
+    {
+        if !cloudwatch::entered_alarm_since(cw, &name, since)
+            .await?
+            .is_empty()
+        {
+            out.push(name);
+        }
+    }
+    Ok(out)
 }
 
 /// `fangops verify --env E`.
@@ -370,7 +398,7 @@ pub struct VerifyRequest {
 /// promotes its artifacts, and one that passes becomes a rollback target.
 ///
 /// "Before the deploy" is when the stack began to run what it runs (its records say):
-/// an alarm in ALARM now that entered ALARM since then is blamed (in AWS, from its
+/// in AWS an alarm in ALARM now that entered ALARM since then is blamed (from its
 /// history), one in ALARM since before is reported.
 pub async fn run(req: &VerifyRequest, ui: &Ui) -> Result<Verification> {
     let env = crate::config::load(&req.env.path(&req.root))?;
@@ -385,13 +413,19 @@ pub async fn run(req: &VerifyRequest, ui: &Ui) -> Result<Verification> {
                 .cloned()
         });
     let mut before = snapshot(&ctx.cloudwatch(), &env.stack).await?;
-    if let Some(fp) = &live {
+    // Emulators keep no alarm history.
+    if let Some(fp) = live.as_ref().filter(|_| !ctx.is_local()) {
         let (records, _) =
             crate::deploy::promotion::records(&ctx.s3(), &bucket, &env.stack, RECORDS_READ).await?;
-        if let Some(at) = crate::deploy::promotion::running_since(&records, fp)
+        if let Some(since) = crate::deploy::promotion::running_since(&records, fp)
             .and_then(|at| time::OffsetDateTime::parse(at, &Rfc3339).ok())
         {
-            before.at = at.into();
+            for name in alarming_since(&ctx.cloudwatch(), &env.stack, &before, since.into()).await?
+            {
+                // In ALARM now, but since the deploy: not "already" in ALARM before it,
+                // so that the watch blames it.
+                before.states.insert(name, "OK".to_owned());
+            }
         }
     }
     let verification = verify(&req.root, &env, &ctx, &before, &req.options, ui).await?;

@@ -283,7 +283,7 @@ async fn an_alarm_that_fired_and_recovered_between_reads_is_caught_by_its_histor
 async fn an_alarm_firing_before_that_recovers_and_fires_again_is_blamed() {
     let before = snapshot_of(&[("dlq", "ALARM")]);
     // In ALARM at both reads, so its state says nothing; its history does.
-    let (cw, _replay) = cw(vec![
+    let (cw, replay) = cw(vec![
         alarms_xml(&[("dlq", "ALARM")]),
         history_xml(&[("dlq", "OK", "ALARM"), ("dlq", "ALARM", "OK")]),
     ]);
@@ -294,6 +294,56 @@ async fn an_alarm_firing_before_that_recovers_and_fires_again_is_blamed() {
     assert!(
         blamed[0].starts_with("fang-dev-dlq entered ALARM at 2026-12-01T07:02:05.442Z"),
         "{blamed:?}"
+    );
+    let history = &bodies(&replay)[1];
+    assert!(
+        history.contains(&format!("AlarmName={STACK}-dlq"))
+            && history.contains("StartDate=2026-12-01T07%3A00%3A00Z"),
+        "the history since the snapshot: {history}"
+    );
+}
+
+#[tokio::test]
+async fn an_alarm_firing_before_that_returns_from_missing_data_is_not_blamed() {
+    // INSUFFICIENT_DATA → ALARM: a gap in the metric, the old cause still there.
+    let before = snapshot_of(&[("dlq", "ALARM")]);
+    let (cw, _replay) = cw(vec![
+        alarms_xml(&[("dlq", "ALARM")]),
+        history_xml(&[
+            ("dlq", "INSUFFICIENT_DATA", "ALARM"),
+            ("dlq", "ALARM", "INSUFFICIENT_DATA"),
+        ]),
+    ]);
+    let blamed = watch_alarms(&cw, STACK, &before, Duration::ZERO, Duration::ZERO, true)
+        .await
+        .unwrap();
+    assert!(blamed.is_empty(), "{blamed:?}");
+}
+
+#[tokio::test]
+async fn on_demand_an_alarm_that_entered_alarm_since_the_deploy_is_the_deploys() {
+    // In ALARM when `fangops verify` starts: dlq entered it after the deploy began,
+    // errors before (its history since then is empty).
+    let before = snapshot_of(&[
+        ("dlq", "ALARM"),
+        ("errors", "ALARM"),
+        ("no-results", "ALARM"),
+    ]);
+    let (cw, replay) = cw(vec![
+        history_xml(&[("dlq", "OK", "ALARM")]),
+        history_xml(&[]),
+    ]);
+    let since = SystemTime::UNIX_EPOCH + Duration::from_secs(1_796_100_000);
+    let theirs = super::alarming_since(&cw, STACK, &before, since)
+        .await
+        .unwrap();
+    assert_eq!(theirs, vec![format!("{STACK}-dlq")]);
+    let sent = bodies(&replay);
+    assert_eq!(sent.len(), 2, "no-results is never read");
+    assert!(
+        sent[0].contains("StartDate=2026-12-01T04%3A40%3A00Z"),
+        "{}",
+        sent[0]
     );
 }
 
@@ -348,8 +398,15 @@ fn history_data_that_did_not_enter_alarm_is_not_blamed() {
         None
     );
     assert_eq!(
-        cloudwatch::entered_alarm(r#"{"newState":{"stateValue":"ALARM"}}"#).as_deref(),
-        Some("no reason given")
+        cloudwatch::entered_alarm(r#"{"newState":{"stateValue":"ALARM"}}"#),
+        Some((String::new(), "no reason given".to_owned()))
+    );
+    assert_eq!(
+        cloudwatch::entered_alarm(
+            r#"{"oldState":{"stateValue":"ALARM"},"newState":{"stateValue":"ALARM"}}"#
+        ),
+        None,
+        "ALARM to ALARM enters nothing"
     );
     assert_eq!(cloudwatch::entered_alarm("not json"), None);
 }

@@ -322,14 +322,24 @@ pub async fn states(
         .collect())
 }
 
-/// When an alarm entered ALARM since `since`, and why: its state updates
+/// An alarm's entry into ALARM, from its history.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entered {
+    /// RFC 3339.
+    pub at: String,
+    /// The state it left: OK, INSUFFICIENT_DATA (a gap in the data), or "" if unsaid.
+    pub from: String,
+    pub reason: String,
+}
+
+/// When an alarm entered ALARM since `since`, from what, and why: its state updates
 /// (DescribeAlarmHistory, `HistoryItemType=StateUpdate`), which catch an alarm that
 /// fired and recovered between two polls of [`states`]. Newest first, as AWS lists them.
 pub async fn entered_alarm_since(
     cw: &Client,
     name: &str,
     since: std::time::SystemTime,
-) -> Result<Vec<(String, String)>> {
+) -> Result<Vec<Entered>> {
     let mut out = Vec::new();
     let mut pages = cw
         .describe_alarm_history()
@@ -343,12 +353,12 @@ pub async fn entered_alarm_since(
             format!("reading the history of alarm {name} (DescribeAlarmHistory)")
         })?;
         for item in page.alarm_history_items() {
-            if let Some(reason) = item.history_data().and_then(entered_alarm) {
+            if let Some((from, reason)) = item.history_data().and_then(entered_alarm) {
                 let at = item
                     .timestamp()
                     .and_then(|t| t.fmt(aws_smithy_types::date_time::Format::DateTime).ok())
                     .unwrap_or_default();
-                out.push((at, reason));
+                out.push(Entered { at, from, reason });
             }
         }
     }
@@ -356,15 +366,20 @@ pub async fn entered_alarm_since(
 }
 
 /// A state update's `HistoryData` (JSON in a string, as the CloudWatch API reference's
-/// AlarmHistoryItem and the CLI's describe-alarm-history example show it): the new
-/// state's reason when the update entered ALARM.
-pub fn entered_alarm(history_data: &str) -> Option<String> {
+/// AlarmHistoryItem and the CLI's describe-alarm-history example show it), when the
+/// update entered ALARM: the state it left, and the new state's reason.
+pub fn entered_alarm(history_data: &str) -> Option<(String, String)> {
     let v: serde_json::Value = serde_json::from_str(history_data).ok()?;
     let new = v.get("newState")?;
-    (new.get("stateValue")?.as_str()? == "ALARM").then(|| {
-        new.get("stateReason")
+    let old = v
+        .pointer("/oldState/stateValue")
+        .and_then(serde_json::Value::as_str)
+        .unwrap_or_default();
+    (new.get("stateValue")?.as_str()? == "ALARM" && old != "ALARM").then(|| {
+        let reason = new
+            .get("stateReason")
             .and_then(serde_json::Value::as_str)
-            .unwrap_or("no reason given")
-            .to_owned()
+            .unwrap_or("no reason given");
+        (old.to_owned(), reason.to_owned())
     })
 }

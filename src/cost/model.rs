@@ -232,7 +232,9 @@ pub fn estimate(env: &EnvConfig, table: &PricingTable, free_tier: bool) -> Estim
                 let mut without = env.clone();
                 without.cache.enabled = false;
                 estimate(&without, table, free_tier).monthly
-            }),
+            })
+            // Under a cent (the free tier can take all of Comprehend): nothing to say.
+            .filter(|without| without - monthly >= 0.005),
     }
 }
 

@@ -267,7 +267,10 @@ impl DeployReport {
             };
         }
         for e in &self.errors {
-            out += &format!("> **Error:** {}.\n\n", markdown::escape(e));
+            out += &format!(
+                "> **Error:** {}.\n\n",
+                markdown::escape(e.trim_end_matches('.'))
+            );
         }
         if !self.failures.is_empty() {
             let mut t = Table::new(["failed resource", "type", "status", "reason"]);
@@ -806,10 +809,14 @@ pub async fn deploy_prepared(
             return Ok(report);
         }
         Outcome::Created | Outcome::Updated => {
-            report.outputs = stack::describe(&cfn, &stack_name)
-                .await?
-                .map(|i| i.outputs)
-                .unwrap_or_default();
+            // The stack has changed: a failed read of its outputs must not skip the
+            // record, the sync, the verification or a rollback.
+            match stack::describe(&cfn, &stack_name).await {
+                Ok(info) => report.outputs = info.map(|i| i.outputs).unwrap_or_default(),
+                Err(e) => report
+                    .warnings
+                    .push(format!("the stack's outputs were not read: {e:#}")),
+            }
         }
     }
     finish(report, p, ctx, req, pre_read, started, ui).await
@@ -895,6 +902,20 @@ async fn finish(
         }
         Err(e) => fail_after_stack(&mut report, e),
     }
+    // The record written above says the deploy went through: it says what failed too.
+    if !report.errors.is_empty()
+        && let Some(mut record) = report.record.take()
+    {
+        record.errors = report.errors.clone();
+        if let Err(e) =
+            promotion::record(&ctx.s3(), &p.artifact_bucket, &record, &p.template.body).await
+        {
+            report.warnings.push(format!(
+                "the deploy record's errors were not written: {e:#}"
+            ));
+        }
+        report.record = Some(record);
+    }
     report.cost = crate::cost::section_or_warn(&req.root, ctx, &p.env, None).await;
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
@@ -946,6 +967,7 @@ async fn record_deploy(
         verification: None,
         restores: None,
         preview: p.env.preview.as_ref().map(|p| p.pull_request),
+        errors: Vec::new(),
     };
     let written = promotion::record(&ctx.s3(), &p.artifact_bucket, &record, &p.template.body).await;
     match written {

@@ -56,6 +56,10 @@ pub struct Record {
     /// The pull request whose preview this deploy was (`deploy --preview N`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preview: Option<u64>,
+    /// What failed after the stack went through (the sync, the alarms): the deploy
+    /// failed, though the stack is what the record says.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -536,6 +540,7 @@ pub(crate) fn sample_record(at: &str, outcome: &str, passed: Option<bool>) -> Re
         }),
         restores: None,
         preview: None,
+        errors: Vec::new(),
     }
 }
 

@@ -192,8 +192,12 @@ async fn alarms_that_fail_after_the_stack_fail_the_deploy_but_the_stack_is_still
     assert!(report.get("rollback").is_none(), "{report:#}");
     let text = run(fangops(project.path()).args(["history", "--env", "e"]));
     assert!(
-        text.stdout.contains("| created |") && text.stdout.contains("| passed |"),
-        "the record of the changed stack carries its verification: {}",
+        text.stdout.contains("| created |")
+            && text.stdout.contains("| passed | then failed, see below |")
+            && text
+                .stdout
+                .contains("#1: installing the alarms after the deploy: alarm"),
+        "the record of the changed stack carries its verification and what failed: {}",
         text.stdout
     );
 }

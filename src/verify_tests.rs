@@ -611,6 +611,64 @@ async fn a_canary_without_a_result_before_the_timeout_names_the_dead_letter_queu
     );
 }
 
+#[tokio::test]
+async fn a_canary_whose_message_failed_ends_at_once_with_the_reason() {
+    let names = names();
+    let canary = vec!["Apple".to_owned()];
+    let (lambda, _) = lambda(200, "null", None);
+    let manifest = serde_json::json!({
+        "run_id": run_id(), "companies": 1, "started_at": "2026-12-01T07:00:00Z"
+    })
+    .to_string();
+    let note_key = fang_shared::keys::failure_key(&run_id(), "Apple");
+    let note = serde_json::json!({
+        "company": "Apple",
+        "reason": "fetching the Wikipedia summary of \"Apple\": HTTP 403 Forbidden",
+        "at": "2026-12-01T07:00:04Z"
+    })
+    .to_string();
+    let (s3, s3_replay) = s3(vec![
+        (200, manifest),
+        (
+            200,
+            listing(&[fang_shared::keys::manifest_key(&run_id()), note_key.clone()]),
+        ),
+        (200, note),
+        (404, NO_SUCH_KEY.to_owned()),
+    ]);
+    let ui = Ui::new(false, true, true);
+    // An hour's timeout: the note ends the wait at the first poll, not the timeout.
+    let report = crate::run::aws::invoke_and_wait(
+        &lambda,
+        &s3,
+        invocation(&names, &canary, Duration::from_secs(3600)),
+        &ui,
+    )
+    .await
+    .unwrap();
+    assert!(!report.ok() && !report.timed_out, "{report:?}");
+    assert_eq!(report.failed.len(), 1, "{:?}", report.failed);
+    assert_eq!(
+        run_detail(&report),
+        "Apple: fetching the Wikipedia summary of \"Apple\": HTTP 403 Forbidden (the message is tried again after the queue's visibility timeout, then goes to the dead-letter queue fang-dev-companies-dlq)"
+    );
+    let uris: Vec<String> = s3_replay
+        .actual_requests()
+        .map(|r| r.uri().to_string())
+        .collect();
+    assert_eq!(uris.len(), 4, "one poll: {uris:#?}");
+    assert!(uris[2].contains("/_failures/"), "{}", uris[2]);
+}
+
+#[test]
+fn a_note_with_a_result_beside_it_is_an_attempt_that_failed_before_one_succeeded() {
+    let result = fang_shared::keys::result_key(&run_id(), "Apple");
+    let apple = fang_shared::keys::failure_key(&run_id(), "Apple");
+    let netflix = fang_shared::keys::failure_key(&run_id(), "Netflix");
+    let keys = vec![result, apple, netflix.clone()];
+    assert_eq!(crate::run::aws::still_failing(&keys), vec![netflix]);
+}
+
 #[test]
 fn verification_renderings() {
     let passed = Verification {

@@ -86,21 +86,26 @@ pub(crate) async fn invoke_and_wait(
     let progress = ui.progress(format!("run {run_id}: waiting for results"));
     let summary_key = keys::summary_key(&run_id);
     let mut companies = 0;
-    let done = loop {
+    let (done, failing) = loop {
         if let Some(m) = fang_sentiment::store::get_manifest(s3, &names.bucket, &run_id).await? {
             companies = m.companies;
         }
         let keys =
             fang_sentiment::store::list_keys(s3, &names.bucket, &keys::run_prefix(&run_id)).await?;
         let done = keys.iter().filter(|k| keys::is_result_key(k)).count();
+        let failing = still_failing(&keys);
         let finished = keys.contains(&summary_key);
         progress.set_message(format!("run {run_id}: {done} of {companies} results"));
-        if finished || started.elapsed() > timeout {
-            break done;
+        // A canary whose every missing company failed (the sentiment function left a
+        // note) ends now: its retry comes only after the queue's visibility timeout.
+        let all_failed = companies > 0 && !failing.is_empty() && done + failing.len() >= companies;
+        if finished || all_failed || started.elapsed() > timeout {
+            break (done, failing);
         }
         tokio::time::sleep(poll).await;
     };
     drop(progress);
+    let notes = fang_sentiment::store::get_failure_notes(s3, &names.bucket, &failing).await?;
     let no_text: Vec<CompanyFailure> =
         fang_sentiment::store::get_summary(s3, &names.bucket, &run_id)
             .await?
@@ -114,18 +119,30 @@ pub(crate) async fn invoke_and_wait(
         companies = canary.map_or(0, <[String]>::len);
     }
     let missing = companies.saturating_sub(done);
-    let failed = if missing > 0 {
-        vec![CompanyFailure {
-            company: format!("{missing} compan{}", if missing == 1 { "y" } else { "ies" }),
+    let mut failed: Vec<CompanyFailure> = notes
+        .into_iter()
+        .map(|n| CompanyFailure {
+            company: n.company,
+            reason: format!(
+                "{} (the message is tried again after the queue's visibility timeout, then goes to the dead-letter queue {})",
+                n.reason, names.dlq
+            ),
+        })
+        .collect();
+    let unexplained = missing.saturating_sub(failed.len());
+    if unexplained > 0 {
+        failed.push(CompanyFailure {
+            company: format!(
+                "{unexplained} compan{}",
+                if unexplained == 1 { "y" } else { "ies" }
+            ),
             reason: format!(
                 "no result within {} s; failed messages end in the dead-letter queue {}",
                 timeout.as_secs(),
                 names.dlq
             ),
-        }]
-    } else {
-        Vec::new()
-    };
+        });
+    }
     Ok(RunReport {
         env: env.to_owned(),
         run_id,
@@ -133,10 +150,23 @@ pub(crate) async fn invoke_and_wait(
         companies,
         succeeded: done - no_text.len().min(done),
         no_text,
-        timed_out: missing > 0,
+        timed_out: unexplained > 0,
         failed,
         duration_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The failure notes of companies that have no result yet (a later attempt that
+/// succeeded leaves a result beside the note of the one that failed).
+pub(crate) fn still_failing(keys: &[String]) -> Vec<String> {
+    keys.iter()
+        .filter(|k| keys::is_failure_key(k))
+        .filter(|k| {
+            let result = k.replacen(keys::FAILURES_DIR, "", 1);
+            !keys.contains(&result)
+        })
+        .cloned()
+        .collect()
 }
 
 /// What the producer is invoked with: the run id, and a canary's companies (the

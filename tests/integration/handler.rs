@@ -255,6 +255,76 @@ async fn permanent_text_errors_are_results_and_transient_ones_are_retried() {
     assert_eq!(amazon.page.as_deref(), Some("Amazon"));
 }
 
+/// A canary's message that fails goes back to the queue like any other, and leaves a
+/// note of why under the canary run, where the deploy waiting on it reads it at once;
+/// a scheduled run's failure leaves none.
+#[tokio::test]
+async fn a_canarys_failure_leaves_a_note_for_the_deploy_waiting_on_it() {
+    use wiremock::matchers::path;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    let server = MockServer::start().await;
+    Mock::given(path("/page/summary/Flaky_Corp"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let bucket = unique("fang-t-note");
+    s3().create_bucket().bucket(&bucket).send().await.unwrap();
+    let canary = RunId::canary(time::macros::datetime!(2026-12-01 07:00 UTC), 7);
+    let scheduled = RunId::new("20261201T070000Z-00000007").unwrap();
+    let message = |id: &str, run_id: &RunId| SqsRecord {
+        message_id: id.into(),
+        body: CompanyMessage {
+            company: "Flaky Corp".into(),
+            run_id: run_id.clone(),
+            wikipedia: None,
+        }
+        .to_body(),
+    };
+    let deps = Deps {
+        text: TextSource::Wikipedia(
+            fang_sentiment::text::Wikipedia::new(&server.uri())
+                .unwrap()
+                .with_backoff(std::time::Duration::from_millis(5)),
+        ),
+        analyzer: Analyzer::Vader,
+        s3: s3(),
+        bucket: bucket.clone(),
+        write_summary: false,
+        cache: None,
+    };
+    let event = SqsEvent {
+        records: vec![
+            message("m-canary", &canary),
+            message("m-scheduled", &scheduled),
+        ],
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let outcome = handle_batch(&deps, &event, time::OffsetDateTime::now_utc(), deadline).await;
+    assert_eq!(
+        outcome.response.batch_item_failures.len(),
+        2,
+        "both retried"
+    );
+    let listed = fang_sentiment::store::list_keys(&s3(), &bucket, "")
+        .await
+        .unwrap();
+    let note_key = keys::failure_key(&canary, "Flaky Corp");
+    assert_eq!(listed, vec![note_key.clone()], "one note, the canary's");
+    let notes = fang_sentiment::store::get_failure_notes(&s3(), &bucket, &listed)
+        .await
+        .unwrap();
+    assert_eq!(notes[0].company, "Flaky Corp");
+    assert!(notes[0].reason.contains("503"), "{:?}", notes[0]);
+    // Not a result: the canary's results and its summary do not count it.
+    assert!(
+        fang_sentiment::store::load_records(&s3(), &bucket, &canary)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// One event, one run: a repeated delivery (another invocation) finds the claim and
 /// queues nothing; a retry of the same invocation queues again, since its first
 /// attempt may have stopped halfway (results are idempotent).

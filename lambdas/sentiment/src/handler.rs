@@ -87,6 +87,13 @@ pub async fn handle_batch(
     deadline: Instant,
 ) -> BatchOutcome {
     let parsed = parse_batch(event);
+    // Which messages are canaries': their failures leave a note (see the end).
+    let canaries: std::collections::HashMap<String, RunId> = parsed
+        .ok
+        .iter()
+        .filter(|(_, m)| m.run_id.is_canary())
+        .map(|(id, m)| (id.clone(), m.run_id.clone()))
+        .collect();
     let mut outcome = BatchOutcome::default();
     for (message_id, e) in parsed.failed {
         outcome.failed.push(Failure {
@@ -368,6 +375,31 @@ pub async fn handle_batch(
     }
     for f in &outcome.failed {
         tracing::warn!(message_id = %f.message_id, company = f.company.as_deref(), reason = %f.reason, "company failed");
+    }
+    // A canary's failure is what the deploy waiting on it needs to know now: its
+    // message goes back to the queue, and its retry (or the dead-letter queue) comes
+    // only after the visibility timeout.
+    let notes: Vec<_> = outcome
+        .failed
+        .iter()
+        .filter_map(|f| {
+            let run_id = canaries.get(&f.message_id)?;
+            let company = f.company.clone()?;
+            let key = keys::failure_key(run_id, &company);
+            let note = fang_shared::FailureNote {
+                company,
+                reason: f.reason.clone(),
+                at: analyzed_at.clone(),
+            };
+            Some((key, serde_json::to_vec(&note).expect("a note serializes")))
+        })
+        .collect();
+    for (key, body) in notes {
+        if let Err(e) =
+            store::put_json(&deps.s3, &deps.bucket, &key, body, "application/json").await
+        {
+            tracing::warn!(key, error = %e, "canary failure note not written");
+        }
     }
     outcome.response =
         BatchResponse::from_failed_ids(outcome.failed.iter().map(|f| f.message_id.clone()));

@@ -144,6 +144,28 @@ pub async fn result_keys(
     Ok(found)
 }
 
+/// The canary failure notes at `keys` (`keys::failure_key`); one gone since the listing
+/// is skipped, one unreadable is an error.
+pub async fn get_failure_notes(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    keys: &[String],
+) -> Result<Vec<fang_shared::FailureNote>, StoreError> {
+    let mut notes = Vec::new();
+    for key in keys {
+        if let Some(bytes) = get_bytes(s3, bucket, key).await? {
+            notes.push(
+                serde_json::from_slice(&bytes).map_err(|source| StoreError::Malformed {
+                    key: key.clone(),
+                    what: "canary failure note",
+                    source,
+                })?,
+            );
+        }
+    }
+    Ok(notes)
+}
+
 /// Every result of a run, sorted by company.
 pub async fn load_records(
     s3: &aws_sdk_s3::Client,

@@ -62,9 +62,24 @@ pub fn result_key(run_id: &RunId, company: &str) -> String {
     format!("{}{}.json", run_prefix(run_id), slug(company))
 }
 
-/// Whether a key under a run prefix is a company result (not the manifest or summary).
+/// Under a canary run's prefix: a note for each company whose message failed.
+pub const FAILURES_DIR: &str = "_failures/";
+
+/// `canary/<date>/<run_id>/_failures/<slug>-<hash>.json`: why a canary's message failed
+/// (a `FailureNote`), the last time it did.
+pub fn failure_key(run_id: &RunId, company: &str) -> String {
+    format!("{}{FAILURES_DIR}{}.json", run_prefix(run_id), slug(company))
+}
+
+/// Whether a key is a canary's failure note.
+pub fn is_failure_key(key: &str) -> bool {
+    key.contains(&format!("/{FAILURES_DIR}"))
+}
+
+/// Whether a key under a run prefix is a company result (not the manifest, the summary
+/// or a failure note).
 pub fn is_result_key(key: &str) -> bool {
-    key.ends_with(".json") && !key.ends_with(MANIFEST_NAME)
+    key.ends_with(".json") && !key.ends_with(MANIFEST_NAME) && !is_failure_key(key)
 }
 
 /// Lowercase ASCII words joined by `-`, at most 40 characters, then 8 hex digits of the
@@ -147,5 +162,15 @@ mod tests {
         assert!(is_result_key(&key));
         assert!(!is_result_key(&manifest_key(&run)));
         assert!(!is_result_key(&summary_key(&run)));
+        let note = failure_key(&canary, "Apple");
+        assert_eq!(
+            note,
+            format!(
+                "canary/2026-11-30/canary-20261130T060000Z-00000001/_failures/{}.json",
+                slug("Apple")
+            )
+        );
+        assert!(is_failure_key(&note) && !is_result_key(&note));
+        assert!(!is_failure_key(&result_key(&canary, "Apple")));
     }
 }

@@ -289,6 +289,17 @@ pub struct RunManifest {
     pub claimed_by: Option<String>,
 }
 
+/// What the sentiment function leaves when a canary's message fails and goes back to
+/// the queue (`keys::failure_key`): the reason the deploy's verification reports, at
+/// once, instead of waiting out its timeout for a result that is not coming.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailureNote {
+    pub company: String,
+    pub reason: String,
+    /// RFC 3339, UTC.
+    pub at: String,
+}
+
 /// A setting the Lambda's template must provide, read from the environment. Only the
 /// Lambdas' `main.rs` call it: they are the functions' edge, as `src/cli` is fangops's.
 #[allow(clippy::disallowed_methods)]

@@ -186,18 +186,7 @@ async fn permanent_text_errors_are_results_and_transient_ones_are_retried() {
         message("m-flaky", "Flaky Corp", None),
         message("m-apple", "Apple", Some("Apple Inc.")),
     ];
-    let deps = Deps {
-        text: TextSource::Wikipedia(
-            fang_sentiment::text::Wikipedia::new(&server.uri())
-                .unwrap()
-                .with_backoff(std::time::Duration::from_millis(5)),
-        ),
-        analyzer: Analyzer::Vader,
-        s3: s3(),
-        bucket: bucket.clone(),
-        write_summary: false,
-        cache: None,
-    };
+    let deps = wikipedia_vader(&server.uri(), &bucket);
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     let outcome = handle_batch(
         &deps,
@@ -255,6 +244,23 @@ async fn permanent_text_errors_are_results_and_transient_ones_are_retried() {
     assert_eq!(amazon.page.as_deref(), Some("Amazon"));
 }
 
+/// Texts from a Wikipedia stand-in at `base` (retries 5 ms apart), the embedded
+/// analyzer, results in `bucket`, no cache.
+fn wikipedia_vader(base: &str, bucket: &str) -> Deps {
+    Deps {
+        text: TextSource::Wikipedia(
+            fang_sentiment::text::Wikipedia::new(base)
+                .unwrap()
+                .with_backoff(std::time::Duration::from_millis(5)),
+        ),
+        analyzer: Analyzer::Vader,
+        s3: s3(),
+        bucket: bucket.to_owned(),
+        write_summary: false,
+        cache: None,
+    }
+}
+
 /// A canary's message that fails goes back to the queue like any other, and leaves a
 /// note of why under the canary run, where the deploy waiting on it reads it at once;
 /// a scheduled run's failure leaves none.
@@ -281,18 +287,7 @@ async fn a_canarys_failure_leaves_a_note_for_the_deploy_waiting_on_it() {
         }
         .to_body(),
     };
-    let deps = Deps {
-        text: TextSource::Wikipedia(
-            fang_sentiment::text::Wikipedia::new(&server.uri())
-                .unwrap()
-                .with_backoff(std::time::Duration::from_millis(5)),
-        ),
-        analyzer: Analyzer::Vader,
-        s3: s3(),
-        bucket: bucket.clone(),
-        write_summary: false,
-        cache: None,
-    };
+    let deps = wikipedia_vader(&server.uri(), &bucket);
     let event = SqsEvent {
         records: vec![
             message("m-canary", &canary),

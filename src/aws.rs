@@ -160,6 +160,38 @@ impl AwsContext {
         })
     }
 
+    /// A context of account `account` whose every call `http` answers (scripted or
+    /// recorded responses), for tests of what moto cannot do. One attempt per call.
+    #[cfg(test)]
+    pub(crate) fn answered_by(
+        env: &EnvConfig,
+        http: aws_smithy_runtime_api::client::http::SharedHttpClient,
+        account: &str,
+    ) -> Self {
+        let sdk = SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new(env.region.clone()))
+            .credentials_provider(
+                aws_credential_types::provider::SharedCredentialsProvider::new(
+                    crate::replay::credentials(),
+                ),
+            )
+            .retry_config(aws_config::retry::RetryConfig::disabled())
+            .http_client(http)
+            .build();
+        Self {
+            sdk,
+            endpoint: None,
+            credential_source: CredentialSource::DefaultChain,
+            env_file: env.path.clone(),
+            expected_account: None,
+            identity: OnceCell::new_with(Some(Identity {
+                account: account.to_owned(),
+                arn: format!("arn:aws:sts::{account}:assumed-role/fangops-deploy/ci"),
+            })),
+        }
+    }
+
     pub fn sdk_config(&self) -> &SdkConfig {
         &self.sdk
     }

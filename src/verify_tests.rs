@@ -669,6 +669,147 @@ fn a_note_with_a_result_beside_it_is_an_attempt_that_failed_before_one_succeeded
     assert_eq!(crate::run::aws::still_failing(&keys), vec![netflix]);
 }
 
+/// The whole of a verification in AWS, on a scripted AWS that answers each call as
+/// the service would (routed by host and action): the stack read, the producer invoked
+/// with a canary run id, S3 polled for that run, its result read back against the
+/// stack's analyzer, the alarms and their history read. The result names the run id
+/// the producer was invoked with, which only a live answer can know.
+#[tokio::test]
+async fn a_verification_in_aws_runs_each_check_against_the_services_in_order() {
+    use std::sync::{Arc, Mutex};
+
+    let env = crate::config::parse(
+        std::path::Path::new("environments/dev.yaml"),
+        b"stack: fang-dev\nregion: us-east-1\nsentiment: comprehend\nverify:\n  alarm_watch_s: 0\ncompanies:\n  - Apple\n  - Netflix\n",
+    )
+    .unwrap();
+    let calls = Arc::new(Mutex::new(Vec::<String>::new()));
+    let invoked = Arc::new(Mutex::new(None::<RunId>));
+    let http = {
+        let (calls, invoked) = (calls.clone(), invoked.clone());
+        aws_smithy_http_client::test_util::infallible_client_fn(move |req| {
+            let host = req.uri().host().unwrap_or_default().to_owned();
+            let path = req.uri().path().to_owned();
+            let query = req.uri().query().unwrap_or_default().to_owned();
+            let body = String::from_utf8(req.body().bytes().unwrap_or_default().to_vec()).unwrap();
+            let action = body
+                .split('&')
+                .find_map(|kv| kv.strip_prefix("Action="))
+                .unwrap_or_default()
+                .to_owned();
+            let run = invoked.lock().unwrap().clone();
+            let (call, status, answer) = if host.starts_with("cloudformation.") {
+                let stack = format!(
+                    "<Stacks><member><StackId>{}</StackId><StackName>fang-dev</StackName><CreationTime>2026-11-30T09:12:03.441Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Parameters><member><ParameterKey>Analyzer</ParameterKey><ParameterValue>comprehend</ParameterValue></member></Parameters><Outputs/><Tags/></member></Stacks>",
+                    crate::replay::cfn::STACK_ID
+                );
+                (
+                    action.clone(),
+                    200,
+                    crate::replay::cfn::ok(&action, &stack).1,
+                )
+            } else if host.starts_with("lambda.") {
+                let payload: serde_json::Value = serde_json::from_str(&body).unwrap();
+                let id = RunId::new(payload["run_id"].as_str().unwrap()).unwrap();
+                assert_eq!(payload["companies"], serde_json::json!(["Apple"]));
+                *invoked.lock().unwrap() = Some(id);
+                (format!("Invoke {path}"), 200, "{\"queued\":1}".to_owned())
+            } else if host.starts_with("fang-dev-123456789012-results.s3.") {
+                let run = run.expect("S3 is read after the invoke");
+                let result_key = fang_shared::keys::result_key(&run, "Apple");
+                let key = path.trim_start_matches('/').to_owned();
+                if query.contains("list-type=2") {
+                    let keys = [
+                        fang_shared::keys::manifest_key(&run),
+                        result_key,
+                        fang_shared::keys::summary_key(&run),
+                    ];
+                    ("ListObjectsV2".to_owned(), 200, listing(&keys))
+                } else if key == fang_shared::keys::manifest_key(&run) {
+                    let m = serde_json::json!({"run_id": run, "companies": 1, "started_at": "2026-12-01T07:00:00Z"});
+                    (format!("GetObject {key}"), 200, m.to_string())
+                } else if key == fang_shared::keys::summary_key(&run) {
+                    let r = SentimentRecord {
+                        run_id: run.clone(),
+                        ..result("Apple")
+                    };
+                    (
+                        format!("GetObject {key}"),
+                        200,
+                        fang_shared::summary::to_csv(&[r]),
+                    )
+                } else if key == result_key {
+                    let r = SentimentRecord {
+                        run_id: run.clone(),
+                        ..result("Apple")
+                    };
+                    (
+                        format!("GetObject {key}"),
+                        200,
+                        serde_json::to_string(&r).unwrap(),
+                    )
+                } else {
+                    (format!("GetObject {key}"), 404, NO_SUCH_KEY.to_owned())
+                }
+            } else if host.starts_with("monitoring.") {
+                let answer = match action.as_str() {
+                    "DescribeAlarms" => {
+                        alarms_xml(&[("dlq-messages", "OK"), ("sentiment-errors", "OK")])
+                    }
+                    _ => history_xml(&[]),
+                };
+                (action.clone(), 200, answer)
+            } else {
+                panic!("unexpected call to {host}{path}");
+            };
+            calls.lock().unwrap().push(call);
+            http::Response::builder()
+                .status(status)
+                .body(aws_smithy_types::body::SdkBody::from(answer))
+                .unwrap()
+        })
+    };
+    let ctx = AwsContext::answered_by(&env, http, "123456789012");
+    let before = snapshot_of(&[("dlq-messages", "OK"), ("sentiment-errors", "OK")]);
+    let ui = Ui::new(false, true, true);
+    let v = verify(
+        std::path::Path::new("."),
+        &env,
+        &ctx,
+        &before,
+        &VerifyOptions::default(),
+        &ui,
+    )
+    .await
+    .unwrap();
+    assert!(v.passed, "{v:#?}");
+    let names: Vec<&str> = v.checks.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["canary run", "result schema", "alarms"]);
+    assert_eq!(v.canary_run, *invoked.lock().unwrap());
+    assert_eq!(
+        v.checks[1].detail,
+        "1 result as the schema says: Apple positive (0.91)"
+    );
+    let calls = calls.lock().unwrap().clone();
+    let run = v.canary_run.unwrap();
+    let prefix = fang_shared::keys::run_prefix(&run);
+    assert_eq!(
+        calls,
+        [
+            "DescribeStacks".to_owned(),
+            "Invoke /2015-03-31/functions/fang-dev-producer/invocations".to_owned(),
+            format!("GetObject {prefix}_run.json"),
+            "ListObjectsV2".to_owned(),
+            format!("GetObject {prefix}summary.csv"),
+            "ListObjectsV2".to_owned(),
+            format!("GetObject {}", fang_shared::keys::result_key(&run, "Apple")),
+            "DescribeAlarms".to_owned(),
+            "DescribeAlarmHistory".to_owned(),
+            "DescribeAlarmHistory".to_owned(),
+        ]
+    );
+}
+
 #[test]
 fn verification_renderings() {
     let passed = Verification {

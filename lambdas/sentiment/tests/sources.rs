@@ -474,6 +474,53 @@ async fn a_redirect_is_followed_and_reported_with_the_page_it_lands_on() {
     assert!(!same.redirected());
 }
 
+/// A redirect page's validator: the 302 is followed with `If-None-Match` kept (only
+/// credentials are dropped on a redirect), so an unchanged target still answers 304
+/// and nothing is downloaded; a changed one answers its text and new ETag.
+#[tokio::test]
+async fn a_conditional_fetch_through_a_redirect_still_gets_its_304() {
+    use fang_sentiment::text::Fetched;
+    let server = MockServer::start().await;
+    Mock::given(path("/page/summary/Facebook,_Inc."))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", "/page/summary/Meta_Platforms"),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(path("/page/summary/Meta_Platforms"))
+        .and(header("if-none-match", "\"1234/abcd\""))
+        .respond_with(ResponseTemplate::new(304))
+        .mount(&server)
+        .await;
+    Mock::given(path("/page/summary/Meta_Platforms"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("etag", "\"1235/bcde\"")
+                .set_body_json(summary(
+                    "standard",
+                    "Meta Platforms, Inc. is an American technology company.",
+                    "https://en.wikipedia.org/wiki/Meta_Platforms",
+                )),
+        )
+        .mount(&server)
+        .await;
+    let w = wikipedia(&server).await;
+    let requests = std::sync::atomic::AtomicU64::new(0);
+    let unchanged = w
+        .summary_if_changed("Facebook, Inc.", None, &requests, Some("\"1234/abcd\""))
+        .await
+        .unwrap();
+    assert!(matches!(unchanged, Fetched::NotModified), "{unchanged:?}");
+    let changed = w
+        .summary_if_changed("Facebook, Inc.", None, &requests, Some("\"1233/old\""))
+        .await
+        .unwrap();
+    let Fetched::Text { etag, .. } = changed else {
+        panic!("a changed page has a text: {changed:?}")
+    };
+    assert_eq!(etag.as_deref(), Some("\"1235/bcde\""));
+}
+
 #[tokio::test]
 async fn comprehend_unavailable_is_transient_by_its_status() {
     // Comprehend's common errors: ServiceUnavailable (503), InternalFailure (500).

@@ -415,8 +415,15 @@ pub async fn run(req: &VerifyRequest, ui: &Ui) -> Result<Verification> {
     let mut before = snapshot(&ctx.cloudwatch(), &env.stack).await?;
     // Emulators keep no alarm history.
     if let Some(fp) = live.as_ref().filter(|_| !ctx.is_local()) {
-        let (records, _) =
-            crate::deploy::promotion::records(&ctx.s3(), &bucket, &env.stack, RECORDS_READ).await?;
+        // Best-effort: without the records, "before" is now, as for a deploy.
+        let records =
+            crate::deploy::promotion::records(&ctx.s3(), &bucket, &env.stack, RECORDS_READ)
+                .await
+                .map(|(records, _)| records)
+                .unwrap_or_else(|e| {
+                    tracing::warn!("the deploy records were not read: {e:#}");
+                    Vec::new()
+                });
         if let Some(since) = crate::deploy::promotion::running_since(&records, fp)
             .and_then(|at| time::OffsetDateTime::parse(at, &Rfc3339).ok())
         {

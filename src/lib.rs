@@ -48,6 +48,7 @@ pub mod results;
 pub mod retry;
 pub mod rollback;
 pub mod run;
+pub mod stacks;
 pub mod sync;
 pub mod teardown;
 pub mod trend;

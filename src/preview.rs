@@ -13,8 +13,6 @@
 //! This module reads CloudFormation only (the listing); the commands on previews
 //! (deploy with results, prune) are in `crate::previews`.
 
-use std::collections::BTreeMap;
-
 use anyhow::{Context, Result};
 use aws_sdk_cloudformation::types::StackStatus;
 use serde::Serialize;
@@ -243,44 +241,23 @@ pub async fn list(cfn: &aws_sdk_cloudformation::Client, env: &EnvConfig) -> Resu
     names.dedup();
     let mut out = Vec::new();
     for (pr, name) in names {
-        let described = cfn.describe_stacks().stack_name(&name).send().await;
-        let described = match described {
-            Ok(d) => d,
-            Err(e) => {
-                let e = crate::aws::error(e);
-                // Deleted between the two calls.
-                if e.code() == Some("ValidationError") && e.to_string().contains("does not exist") {
-                    continue;
-                }
-                return Err(e)
-                    .with_context(|| format!("reading preview stack {name} (DescribeStacks)"));
-            }
-        };
-        let Some(s) = described.stacks().first() else {
+        // None: deleted since the listing.
+        let Some(info) = crate::stacks::describe(cfn, &name)
+            .await
+            .with_context(|| format!("reading preview stack {name}"))?
+        else {
             continue;
         };
-        let tags: BTreeMap<&str, &str> = s
-            .tags()
-            .iter()
-            .filter_map(|t| Some((t.key()?, t.value()?)))
-            .collect();
-        let status = s
-            .stack_status()
-            .map(|s| s.as_str().to_owned())
-            .unwrap_or_default();
-        if tags.get(TAG_OF) != Some(&base) || status == "DELETE_COMPLETE" {
+        if info.tags.get(TAG_OF).map(String::as_str) != Some(base) {
             continue;
         }
         out.push(Preview {
             stack: name,
             pull_request: pr,
-            head: tags.get(TAG_HEAD).map(|h| (*h).to_owned()),
-            status,
-            created: s.creation_time().map(|t| t.secs()),
-            last_changed: s
-                .last_updated_time()
-                .or(s.creation_time())
-                .map(|t| t.secs()),
+            head: info.tags.get(TAG_HEAD).cloned(),
+            status: info.status,
+            created: info.created,
+            last_changed: info.last_changed,
         });
     }
     Ok(out)

@@ -293,7 +293,8 @@ pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
         rollback: false,
         ..d.clone()
     };
-    let deployed = crate::release::deploy(&deploy_req, ui).await?;
+    // The env file read and the context made above are the deploy's: not again.
+    let deployed = crate::release::deploy_env(&deploy_req, preview_env.clone(), &ctx, ui).await?;
     if !target.companies.is_empty()
         && let Some(run) = deployed
             .verification

@@ -597,24 +597,32 @@ fn change_set_name_with(prefix: &str) -> String {
     )
 }
 
-/// The env file read and checked, its context made, and everything the deploy sends
-/// prepared: bad input fails here, before anything is changed.
-pub async fn load_and_prepare(req: &DeployRequest) -> Result<(Prepared, AwsContext)> {
-    let mut env = config::load(&req.env.path(&req.root))?;
+/// The env file read and checked, as the deploy sends it (its preview's, when asked):
+/// bad input fails here, before anything is changed.
+pub fn load(req: &DeployRequest) -> Result<EnvConfig> {
+    let env = config::load(&req.env.path(&req.root))?;
     check_protected(&env, req.allow_protected.as_deref(), &req.ci)?;
-    if let Some(t) = &req.preview {
-        env = crate::preview::of(env, t)?;
+    match &req.preview {
+        Some(t) => Ok(crate::preview::of(env, t)?),
+        None => Ok(env),
     }
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
-    let p = prepare(
+}
+
+/// Everything the deploy of `env` (as [`load`] gives it) sends, prepared in its
+/// context: bad input fails here too, before anything is changed.
+pub async fn prepare_env(
+    req: &DeployRequest,
+    env: EnvConfig,
+    ctx: &AwsContext,
+) -> Result<Prepared> {
+    prepare(
         &req.root,
         env,
-        &ctx,
+        ctx,
         &req.artifacts,
         req.artifact_bucket.as_deref(),
     )
-    .await?;
-    Ok((p, ctx))
+    .await
 }
 
 /// How a change set went.

@@ -30,6 +30,14 @@ fn command(p: &Path, bucket: &str, args: &[&str]) -> std::process::Command {
     cmd
 }
 
+/// A protected env of `stack` (one company): it has no previews.
+fn protected_env_yaml(stack: &str) -> String {
+    format!(
+        "{}protected: true\n",
+        local_env_yaml(stack, &["Apple".into()])
+    )
+}
+
 /// A command that takes no artifact bucket (`previews`).
 fn listing(p: &Path, args: &[&str]) -> std::process::Command {
     let mut cmd = fangops(p);
@@ -319,13 +327,7 @@ async fn two_previews_stay_apart_the_cap_names_the_holders_and_teardown_takes_on
 
     // A protected env has no previews: a usage error at its file, nothing deployed.
     let prod_stack = unique("fang-pvp");
-    p.env_file(
-        "prod",
-        format!(
-            "{}protected: true\n",
-            local_env_yaml(&prod_stack, &["Apple".into()])
-        ),
-    );
+    p.env_file("prod", protected_env_yaml(&prod_stack));
     let zips = fake_artifacts().to_str().unwrap().to_owned();
     let out = run(&mut command(
         p.path(),
@@ -424,13 +426,7 @@ async fn prune_removes_the_preview_of_a_closed_pull_request_and_keeps_an_open_on
 
     // Promotion counts previews: the zips ran (and verified) only in a preview.
     let prod = unique("fang-ppp");
-    p.env_file(
-        "prod",
-        format!(
-            "{}protected: true\n",
-            local_env_yaml(&prod, &["Apple".into()])
-        ),
-    );
+    p.env_file("prod", protected_env_yaml(&prod));
     let zips = fake_artifacts().to_str().unwrap().to_owned();
     let mut cmd = command(
         p.path(),

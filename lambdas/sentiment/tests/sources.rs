@@ -30,6 +30,16 @@ async fn wikipedia(server: &MockServer) -> Wikipedia {
         .with_backoff(Duration::from_millis(5))
 }
 
+/// The REST API's answer to a redirect page: 302 to the target's summary.
+async fn redirect(server: &MockServer, from: &str, to: &str) {
+    Mock::given(path(format!("/page/summary/{from}")))
+        .respond_with(
+            ResponseTemplate::new(302).insert_header("location", format!("/page/summary/{to}")),
+        )
+        .mount(server)
+        .await;
+}
+
 #[tokio::test]
 async fn summary_with_user_agent() {
     let server = MockServer::start().await;
@@ -438,12 +448,7 @@ async fn a_page_slower_than_the_time_left_gives_up_in_time_and_is_transient() {
 async fn a_redirect_is_followed_and_reported_with_the_page_it_lands_on() {
     let server = MockServer::start().await;
     // The REST API answers a redirect page with 302 to the target's summary.
-    Mock::given(path("/page/summary/Facebook,_Inc."))
-        .respond_with(
-            ResponseTemplate::new(302).insert_header("location", "/page/summary/Meta_Platforms"),
-        )
-        .mount(&server)
-        .await;
+    redirect(&server, "Facebook,_Inc.", "Meta_Platforms").await;
     Mock::given(path("/page/summary/Meta_Platforms"))
         .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
             "type": "standard",
@@ -481,12 +486,7 @@ async fn a_redirect_is_followed_and_reported_with_the_page_it_lands_on() {
 async fn a_conditional_fetch_through_a_redirect_still_gets_its_304() {
     use fang_sentiment::text::Fetched;
     let server = MockServer::start().await;
-    Mock::given(path("/page/summary/Facebook,_Inc."))
-        .respond_with(
-            ResponseTemplate::new(302).insert_header("location", "/page/summary/Meta_Platforms"),
-        )
-        .mount(&server)
-        .await;
+    redirect(&server, "Facebook,_Inc.", "Meta_Platforms").await;
     Mock::given(path("/page/summary/Meta_Platforms"))
         .and(header("if-none-match", "\"1234/abcd\""))
         .respond_with(ResponseTemplate::new(304))

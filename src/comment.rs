@@ -609,15 +609,19 @@ fn link_target(url: &str) -> String {
         .collect()
 }
 
-/// Fits GitHub's limit: the head and folded details; without the details when too
-/// long; cut at a line with a note when the head alone is.
+/// Fits GitHub's limit: the head and folded details (none when there are no details);
+/// without the details when too long; cut at a line with a note when the head alone is.
 pub fn bound(head: String, details: &str) -> String {
-    let folded = format!("<details><summary>Details</summary>\n\n{details}\n</details>\n");
+    let folded = if details.trim().is_empty() {
+        String::new()
+    } else {
+        format!("<details><summary>Details</summary>\n\n{details}\n</details>\n")
+    };
     if head.chars().count() + folded.chars().count() <= LIMIT {
         return head + &folded;
     }
     let dropped = "_Details were left out to fit GitHub's comment size limit; run `fangops plan` for all of them._\n";
-    if head.chars().count() + dropped.len() <= LIMIT {
+    if !folded.is_empty() && head.chars().count() + dropped.len() <= LIMIT {
         return head + dropped;
     }
     let note = "\n\n_…cut here to fit GitHub's 65,536-character limit; the full report is in the workflow's log and step summary._\n";
@@ -1090,6 +1094,10 @@ mod tests {
         assert!(!cut.contains("<details>"));
         let short = bound("head\n".into(), &"d".repeat(LIMIT));
         assert!(short.contains("Details were left out"), "{short}");
+        // No details, no folded block (and nothing said about leaving them out).
+        assert_eq!(bound("head\n".into(), "\n"), "head\n");
+        let long = bound(format!("{}\n", "h".repeat(LIMIT)), "");
+        assert!(!long.contains("<details>") && !long.contains("Details were left out"));
         insta::assert_snapshot!("comment_oversized_tail", &c[c.len() - 400..]);
     }
 }

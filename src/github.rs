@@ -239,6 +239,12 @@ pub fn check_repository(repo: &str) -> std::result::Result<(), UsageError> {
     split_repo(repo).map(|_| ())
 }
 
+/// `--repo`'s value parser: a malformed repository is a usage error (exit 2) when the
+/// flag is parsed, whether or not anything is then posted.
+pub fn parse_repository(repo: &str) -> std::result::Result<String, UsageError> {
+    check_repository(repo).map(|()| repo.to_owned())
+}
+
 fn split_repo(repo: &str) -> std::result::Result<(&str, &str), UsageError> {
     repo.split_once('/')
         .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))

@@ -52,7 +52,7 @@ pub struct CommentArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommentTo {
     /// The repository, owner/name [default: $GITHUB_REPOSITORY].
-    #[arg(long, value_name = "OWNER/NAME")]
+    #[arg(long, value_name = "OWNER/NAME", value_parser = fangops::github::parse_repository)]
     pub repo: Option<String>,
     /// The pull request [default: from $GITHUB_EVENT_PATH, or the PR of $GITHUB_SHA].
     #[arg(long, value_name = "N")]

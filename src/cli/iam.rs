@@ -13,7 +13,7 @@ pub struct IamArgs {
     #[arg(long, value_name = "ENV")]
     pub env: String,
     /// The repository whose workflows assume the roles [default: $GITHUB_REPOSITORY].
-    #[arg(long, value_name = "OWNER/NAME")]
+    #[arg(long, value_name = "OWNER/NAME", value_parser = fangops::github::parse_repository)]
     pub repo: Option<String>,
     /// The account id [default: the env file's `account`, else the credentials'].
     #[arg(long, value_name = "ID")]

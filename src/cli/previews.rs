@@ -34,7 +34,7 @@ pub struct PruneArgs {
     #[arg(long)]
     pub dry_run: bool,
     /// The repository whose pull requests these are [default: $GITHUB_REPOSITORY].
-    #[arg(long, value_name = "OWNER/NAME")]
+    #[arg(long, value_name = "OWNER/NAME", value_parser = fangops::github::parse_repository)]
     pub repo: Option<String>,
     /// Give up waiting for a stack's deletion after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "S")]

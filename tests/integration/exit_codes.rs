@@ -54,6 +54,52 @@ async fn each_documented_exit_code() {
         assert_eq!(out.code, 2, "{args:?}: {out:?}");
         assert!(!out.stderr.contains("t0ken"), "{args:?}: {}", out.stderr);
     }
+    // 2: a malformed flag is a usage error whatever the command then does: here no
+    // token is set, so nothing would be posted and `--repo` would never be read.
+    std::fs::write(dir.join("empty.md"), "").unwrap();
+    let malformed: &[&[&str]] = &[
+        &[
+            "comment",
+            "--env",
+            "e",
+            "--file",
+            "empty.md",
+            "--repo",
+            "not-a-repo",
+        ],
+        &["iam", "--env", "e", "--repo", "owner/name/extra"],
+        &[
+            "previews",
+            "--env",
+            "e",
+            "prune",
+            "--dry-run",
+            "--repo",
+            "/name",
+        ],
+    ];
+    for args in malformed {
+        let out = run(fangops(dir)
+            .args(*args)
+            .env("AWS_ENDPOINT_URL", closed_port())
+            .env_remove("GITHUB_TOKEN"));
+        assert_eq!(out.code, 2, "{args:?}: {out:?}");
+        assert!(
+            out.stderr.contains("is not a repository: use owner/name"),
+            "{args:?}: {}",
+            out.stderr
+        );
+    }
+    // An empty comment file is printed (no token) as the marker alone: no empty
+    // <details> block.
+    let out = run(fangops(dir)
+        .args(["comment", "--env", "e", "--file", "empty.md"])
+        .env_remove("GITHUB_TOKEN")
+        .env_remove("GITHUB_REPOSITORY"));
+    assert_eq!(out.code, 0, "{out:?}");
+    assert!(out.stdout.contains("<!-- fangops env=e -->"), "{out:?}");
+    assert!(!out.stdout.contains("<details>"), "{out:?}");
+
     let out = run(fangops(dir).args(["teardown", "--env", "e"]));
     assert!(
         out.stderr.contains("it never prompts, so pass --yes"),

@@ -47,8 +47,13 @@ pub async fn deploy_env(
     tracing::info!("{}: {}", p.env.stack, verification.summary());
     if let Some(mut record) = report.record.take() {
         record.verification = Some(promotion::RecordedVerification::of(&verification));
-        if let Err(e) =
-            promotion::record(&ctx.s3(), &p.artifact_bucket, &record, &p.template.body).await
+        if let Err(e) = promotion::record(
+            &ctx.s3(),
+            &p.artifact_bucket,
+            &record,
+            Some(&p.template.body),
+        )
+        .await
         {
             report
                 .warnings

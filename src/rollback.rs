@@ -194,7 +194,7 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
         restores: Some(target.deployed_at.clone()),
         ..target.clone()
     };
-    promotion::record(&s3, r.bucket, &record, &template)
+    promotion::record(&s3, r.bucket, &record, Some(&template))
         .await
         .context("recording the rollback")?;
     report.outcome = RollbackOutcome::RolledBack;
@@ -203,7 +203,7 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
             .await
             .unwrap_or_else(|e| verify::could_not_verify(r.env, &e));
         record.verification = Some(RecordedVerification::of(&v));
-        promotion::record(&s3, r.bucket, &record, &template)
+        promotion::record(&s3, r.bucket, &record, Some(&template))
             .await
             .context("recording the rollback's verification")?;
         if !v.passed {

@@ -915,8 +915,13 @@ async fn finish(
         && let Some(mut record) = report.record.take()
     {
         record.errors = report.errors.clone();
-        if let Err(e) =
-            promotion::record(&ctx.s3(), &p.artifact_bucket, &record, &p.template.body).await
+        if let Err(e) = promotion::record(
+            &ctx.s3(),
+            &p.artifact_bucket,
+            &record,
+            Some(&p.template.body),
+        )
+        .await
         {
             report.warnings.push(format!(
                 "the deploy record's errors were not written: {e:#}"
@@ -977,7 +982,13 @@ async fn record_deploy(
         preview: p.env.preview.as_ref().map(|p| p.pull_request),
         errors: Vec::new(),
     };
-    let written = promotion::record(&ctx.s3(), &p.artifact_bucket, &record, &p.template.body).await;
+    let written = promotion::record(
+        &ctx.s3(),
+        &p.artifact_bucket,
+        &record,
+        Some(&p.template.body),
+    )
+    .await;
     match written {
         Ok(()) => report.record = Some(record),
         Err(e) => report

@@ -177,6 +177,46 @@ async fn put(
     Ok(())
 }
 
+/// Writes `key` only if no object has it yet (`If-None-Match: *`): for what a key
+/// already names (a template by its hash) or what need not change (a zip's mark on a
+/// stack that ran it before). S3 answers 412 PreconditionFailed when the key exists and
+/// 409 ConditionalRequestConflict when another write of it is under way; either way
+/// the object is there, and nothing is written twice ("Preventing object overwrites
+/// with conditional writes", S3 User Guide). Returns whether it wrote.
+async fn put_new(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    content_type: &str,
+    body: Vec<u8>,
+) -> Result<bool> {
+    let put = s3
+        .put_object()
+        .bucket(bucket)
+        .key(key)
+        .if_none_match("*")
+        .content_type(content_type)
+        .server_side_encryption(ServerSideEncryption::Aes256)
+        .body(body.into())
+        .send()
+        .await;
+    match put {
+        Ok(_) => Ok(true),
+        Err(e) => {
+            let e = crate::aws::error(e);
+            if matches!(
+                e.code(),
+                Some("PreconditionFailed" | "ConditionalRequestConflict")
+            ) {
+                tracing::debug!("s3://{bucket}/{key} is already there: not written again");
+                Ok(false)
+            } else {
+                Err(e).with_context(|| format!("writing s3://{bucket}/{key}"))
+            }
+        }
+    }
+}
+
 /// How many of a stack's records a failed verification looks through for an earlier
 /// good deploy of the same zip.
 const MARK_HISTORY: usize = 50;
@@ -293,15 +333,8 @@ pub async fn record_verification(
         return Ok(());
     }
     latest.verification = Some(RecordedVerification::of(verification));
-    let template = artifacts::get_text(s3, bucket, &template_key(&latest.template_sha256))
-        .await?
-        .with_context(|| {
-            format!(
-                "s3://{bucket}/{} is missing",
-                template_key(&latest.template_sha256)
-            )
-        })?;
-    record(s3, bucket, &latest, &template).await
+    // The deploy kept its template already.
+    record(s3, bucket, &latest, None).await
 }
 
 impl RecordedVerification {
@@ -319,22 +352,26 @@ pub fn template_key(sha256: &str) -> String {
     format!("templates/{sha256}.yaml")
 }
 
-/// Writes a deploy's record and the template it sent; for a successful deploy of a
-/// non-protected env, also the marks that promote its artifacts.
+/// Writes a deploy's record and the template it sent (none when the record is
+/// rewritten with a verdict); for a successful deploy of a non-protected env, also the
+/// marks that promote its artifacts.
 pub async fn record(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
     record: &Record,
-    template: &str,
+    template: Option<&str>,
 ) -> Result<()> {
-    put(
-        s3,
-        bucket,
-        &template_key(&record.template_sha256),
-        "application/yaml",
-        template.as_bytes().to_vec(),
-    )
-    .await?;
+    if let Some(template) = template {
+        // Content-addressed: a template sent before is already kept under its hash.
+        put_new(
+            s3,
+            bucket,
+            &template_key(&record.template_sha256),
+            "application/yaml",
+            template.as_bytes().to_vec(),
+        )
+        .await?;
+    }
     let body = serde_json::to_vec_pretty(record).context("serializing the deploy record")?;
     put(
         s3,
@@ -360,7 +397,15 @@ pub async fn record(
         for a in &record.artifacts {
             let key = mark_key(&a.sha256, &record.stack);
             if record.good() {
-                put(s3, bucket, &key, JSON, body.clone()).await?;
+                // A mark says the zip ran here and works. One already there says so
+                // too (a failed verification replaces or deletes it below), so a
+                // deploy that changed nothing writes none; a verdict is written over
+                // it, since a preview's mark promotes only once verified.
+                if record.verification.is_some() {
+                    put(s3, bucket, &key, JSON, body.clone()).await?;
+                } else {
+                    put_new(s3, bucket, &key, JSON, body.clone()).await?;
+                }
                 continue;
             }
             match earlier_good(&earlier, record, &a.sha256) {

@@ -13,6 +13,17 @@ use crate::support::{
 
 use crate::support::{cloudformation as cfn, dynamodb as ddb};
 
+async fn s3_json(bucket: &str, key: &str) -> serde_json::Value {
+    let out = crate::support::s3()
+        .get_object()
+        .bucket(bucket)
+        .key(key)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("s3://{bucket}/{key}: {e:?}"));
+    serde_json::from_slice(&out.body.collect().await.unwrap().into_bytes()).unwrap()
+}
+
 async fn stack_status(stack: &str) -> Option<String> {
     match cfn().describe_stacks().stack_name(stack).send().await {
         Ok(out) => out.stacks()[0]
@@ -108,6 +119,49 @@ async fn create_then_no_op_then_update_then_teardown() {
         assert_eq!(a["uploaded"], false);
         assert_eq!(a["sha256"].as_str().unwrap().len(), 64);
     }
+    // It wrote only what is new: its record and `latest.json`. The template it sent is
+    // kept under its hash already, and the zips' marks still name the first deploy.
+    let bucket = "fangops-artifacts-123456789012-us-east-1";
+    let records = crate::support::s3()
+        .list_objects_v2()
+        .bucket(bucket)
+        .prefix(format!("deployments/{stack}/"))
+        .send()
+        .await
+        .unwrap();
+    let mut history: Vec<String> = records
+        .contents()
+        .iter()
+        .filter_map(|o| o.key().map(str::to_owned))
+        .filter(|k| !k.ends_with("/latest.json"))
+        .collect();
+    history.sort();
+    assert_eq!(history.len(), 2, "{history:?}");
+    let first: serde_json::Value = s3_json(bucket, &history[0]).await;
+    for a in report["artifacts"].as_array().unwrap() {
+        let sha = a["sha256"].as_str().unwrap();
+        let mark = s3_json(bucket, &format!("promotions/{sha}/{stack}.json")).await;
+        assert_eq!(mark["deployed_at"], first["deployed_at"], "{mark:#}");
+    }
+    let template = crate::support::s3()
+        .head_object()
+        .bucket(bucket)
+        .key(format!(
+            "templates/{}.yaml",
+            first["template_sha256"].as_str().unwrap()
+        ))
+        .send()
+        .await
+        .unwrap();
+    let first_at = time::OffsetDateTime::parse(
+        first["deployed_at"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    assert!(
+        template.last_modified().unwrap().as_nanos() <= first_at.unix_timestamp_nanos(),
+        "the template was written again"
+    );
 
     // Update: a new memory size and a company list change.
     let mut yaml = local_env_yaml(&stack, &names(&["Apple", "Spotify"]));

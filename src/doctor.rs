@@ -1,24 +1,15 @@
 //! `fangops doctor`: can fangops act on this environment? Checks the env file, the
 //! endpoint, the credentials, the account guard and S3, and says which one fails.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::aws::{AwsContext, CredentialSource};
-use crate::config::{self, EnvRef};
+use crate::aws::CredentialSource;
 use crate::output::Ui;
 use crate::output::style::{self, paint};
-
-#[derive(Debug, Clone)]
-pub struct DoctorRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
-}
+use crate::target::Target;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DoctorReport {
@@ -61,9 +52,9 @@ impl Check {
 
 /// Runs every check; a failing check is reported, not returned as an error. An
 /// invalid env file is an error (exit 2), since nothing else can be checked.
-pub async fn run(req: &DoctorRequest, ui: &Ui) -> Result<DoctorReport> {
-    let path = req.env.path(&req.root);
-    let env = config::load(&path)?;
+pub async fn run(target: &Target, ui: &Ui) -> Result<DoctorReport> {
+    let env = &target.env;
+    let path = &env.path;
     let mut checks = vec![Check {
         name: "env file",
         ok: true,
@@ -74,7 +65,7 @@ pub async fn run(req: &DoctorRequest, ui: &Ui) -> Result<DoctorReport> {
             env.companies.len()
         ),
     }];
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+    let ctx = target.aws().await?;
     let progress = ui.progress(format!("checking environment {}", env.name));
 
     if let Some(url) = ctx.endpoint() {
@@ -140,8 +131,8 @@ pub async fn run(req: &DoctorRequest, ui: &Ui) -> Result<DoctorReport> {
     drop(progress);
     Ok(DoctorReport {
         ok: checks.iter().all(|c| c.ok),
-        env: env.name,
-        stack: env.stack,
+        env: env.name.clone(),
+        stack: env.stack.clone(),
         region: ctx.region().to_owned(),
         endpoint: ctx
             .endpoint()

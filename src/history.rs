@@ -1,22 +1,16 @@
 //! `fangops history --env E`: the deploys of an environment, newest first, from the
 //! records every deploy leaves in the artifact bucket (`deployments/<stack>/`).
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::aws::AwsContext;
-use crate::config::{self, EnvRef};
 use crate::deploy::artifacts;
 use crate::deploy::promotion::{self, Record};
 use crate::markdown::{Table, text, value};
+use crate::target::Target;
 
 #[derive(Debug, Clone)]
 pub struct HistoryRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    pub endpoint: Option<url::Url>,
     pub artifact_bucket: Option<String>,
     /// At most this many, newest first.
     pub limit: usize,
@@ -33,14 +27,14 @@ pub struct HistoryReport {
     pub more: usize,
 }
 
-pub async fn run(req: &HistoryRequest) -> Result<HistoryReport> {
-    let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
-    let bucket = artifacts::bucket_of(&ctx, req.artifact_bucket.as_deref()).await?;
+pub async fn run(target: &Target, req: &HistoryRequest) -> Result<HistoryReport> {
+    let env = &target.env;
+    let ctx = target.aws().await?;
+    let bucket = artifacts::bucket_of(ctx, req.artifact_bucket.as_deref()).await?;
     let (deploys, more) = promotion::records(&ctx.s3(), &bucket, &env.stack, req.limit).await?;
     Ok(HistoryReport {
-        env: env.name,
-        stack: env.stack,
+        env: env.name.clone(),
+        stack: env.stack.clone(),
         artifact_bucket: bucket,
         deploys,
         more,

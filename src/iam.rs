@@ -15,14 +15,14 @@
 //! and `plan` in the integration tests is recorded (`FANGOPS_RECORD_AWS_CALLS`) and
 //! must be granted, and every granted action must be one fangops calls.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::aws::AwsContext;
-use crate::config::{self, EnvConfig, EnvRef};
+use crate::config::{self, EnvConfig};
 use crate::deploy::artifacts;
+use crate::target::Target;
 
 /// Where the policy files live, under the project root.
 pub const DIR: &str = "infra/iam";
@@ -51,9 +51,6 @@ impl Purpose {
 
 #[derive(Debug, Clone)]
 pub struct IamRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    pub endpoint: Option<url::Url>,
     /// `OWNER/NAME`, for the trust policies' `sub` claims.
     pub repository: Option<String>,
     /// The account id, when neither the env file nor the credentials give it.
@@ -318,12 +315,12 @@ pub fn roles(root: &Path, env: &EnvConfig, values: &Values) -> Result<Vec<Role>>
         .collect()
 }
 
-pub async fn run(req: &IamRequest) -> Result<IamReport> {
-    let env = config::load(&req.env.path(&req.root))?;
+pub async fn run(target: &Target, req: &IamRequest) -> Result<IamReport> {
+    let env = &target.env;
     let mut unfilled = Vec::new();
     let account = match req.account.clone().or_else(|| env.account.clone()) {
         Some(a) => a,
-        None => match account_from_credentials(&env, req.endpoint.as_ref()).await {
+        None => match account_from_credentials(target).await {
             Ok(a) => a,
             Err(e) => {
                 tracing::debug!("no account from the credentials: {e:#}");
@@ -350,7 +347,7 @@ pub async fn run(req: &IamRequest) -> Result<IamReport> {
         .artifact_bucket
         .clone()
         .unwrap_or_else(|| artifacts::bucket_name(&account, &env.region));
-    let values = Values::for_env(&env, account, artifact_bucket, repository);
+    let values = Values::for_env(env, account, artifact_bucket, repository);
     if env
         .cloudformation_role
         .as_deref()
@@ -362,10 +359,10 @@ pub async fn run(req: &IamRequest) -> Result<IamReport> {
         ));
     }
     Ok(IamReport {
-        roles: roles(&req.root, &env, &values)?,
-        function_boundary: read_policy(&req.root, "function-boundary.json", &values)?,
-        env: env.name,
-        stack: env.stack,
+        roles: roles(&target.root, env, &values)?,
+        function_boundary: read_policy(&target.root, "function-boundary.json", &values)?,
+        env: env.name.clone(),
+        stack: env.stack.clone(),
         account: values.account,
         region: values.region,
         repository: values.repository,
@@ -373,9 +370,8 @@ pub async fn run(req: &IamRequest) -> Result<IamReport> {
     })
 }
 
-async fn account_from_credentials(env: &EnvConfig, endpoint: Option<&url::Url>) -> Result<String> {
-    let ctx = AwsContext::new(env, endpoint).await?;
-    Ok(ctx.identity().await?.account.clone())
+async fn account_from_credentials(target: &Target) -> Result<String> {
+    Ok(target.aws().await?.identity().await?.account.clone())
 }
 
 /// The IAM action an API operation needs, as `service:Action`, from the service and

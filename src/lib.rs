@@ -50,6 +50,7 @@ pub mod rollback;
 pub mod run;
 pub mod stacks;
 pub mod sync;
+pub mod target;
 pub mod teardown;
 pub mod trend;
 pub mod validate;

@@ -12,7 +12,7 @@ use futures::StreamExt;
 use serde::Serialize;
 
 use crate::companies::Company;
-use crate::config::{self, EnvRef};
+use crate::config::EnvConfig;
 use crate::output::style::{self, paint};
 
 /// Lookups in flight at once: Wikimedia asks clients not to burst.
@@ -20,8 +20,6 @@ const CONCURRENCY: usize = 4;
 
 #[derive(Debug, Clone)]
 pub struct CheckRequest {
-    pub root: std::path::PathBuf,
-    pub env: EnvRef,
     /// Wikipedia's REST base (`WIKIPEDIA_BASE_URL`); the public API when unset.
     pub wikipedia_base: Option<String>,
 }
@@ -218,8 +216,7 @@ pub fn verdict_name(v: Verdict) -> &'static str {
 }
 
 /// `fangops companies check --env E`.
-pub async fn run(req: &CheckRequest) -> Result<CheckReport> {
-    let env = config::load(&req.env.path(&req.root))?;
+pub async fn run(env: &EnvConfig, req: &CheckRequest) -> Result<CheckReport> {
     let wikipedia = client(req.wikipedia_base.as_deref())?;
     Ok(CheckReport {
         env: env.name.clone(),

@@ -2,15 +2,13 @@
 //! a deploy creates is created, described, and deleted; a stack that did not exist
 //! before (CloudFormation creates an empty one to hold the change set) is removed too.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::alarms::{self, AlarmsReport};
-use crate::aws::AwsContext;
-use crate::config::{self, EnvRef};
+use crate::config::{self};
 use crate::cost::CostReport;
 use crate::deploy::stack::ChangeAction;
 use crate::deploy::stack::{self, ChangeSetResult, ChangeSetSpec, ResourceChange, Timing};
@@ -22,13 +20,10 @@ use crate::markdown::{self, Table, escape as md, raw, text};
 use crate::output::Ui;
 use crate::pages::PageCheck;
 use crate::sync::{self, Against, CompaniesPlan};
+use crate::target::Target;
 
 #[derive(Debug, Clone)]
 pub struct PlanRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
     pub artifacts: ArtifactSource,
     pub artifact_bucket: Option<String>,
     pub timeout: Duration,
@@ -291,18 +286,10 @@ fn render_promotion_markdown(p: &crate::deploy::promotion::PromotionReport) -> S
     out
 }
 
-pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
+pub async fn plan(target: &Target, req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
     let started = Instant::now();
-    let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
-    let p = deploy::prepare(
-        &req.root,
-        env,
-        &ctx,
-        &req.artifacts,
-        req.artifact_bucket.as_deref(),
-    )
-    .await?;
+    let p = deploy::prepare(target, &req.artifacts, req.artifact_bucket.as_deref()).await?;
+    let ctx = target.aws().await?;
     let companies = sync::plan(
         &p.env,
         &ctx.dynamodb(),
@@ -311,7 +298,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         req.timeout,
     )
     .await;
-    let alarms = alarms::install_in(&ctx, &p.env, &p.names, true)
+    let alarms = alarms::install_in(ctx, &p.env, &p.names, true)
         .await
         .context("comparing the alarms")?;
     let promotion = if p.env.protected {
@@ -343,7 +330,7 @@ pub async fn plan(req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
         companies,
         promotion,
         alarms: Some(alarms),
-        cost: crate::cost::section_or_warn(&req.root, &ctx, &p.env, req.base.as_deref()).await,
+        cost: crate::cost::section_or_warn(&target.root, ctx, &p.env, req.base.as_deref()).await,
         duration_s: 0.0,
     };
     if p.is_current(existing.as_ref()) {

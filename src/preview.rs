@@ -84,7 +84,7 @@ pub fn pull_request_of(stack: &str, name: &str) -> Option<u64> {
 /// What a preview deploy is asked for: the pull request, its head commit, and the
 /// companies whose results its comment shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Target {
+pub struct Spec {
     pub pull_request: u64,
     pub head: Option<String>,
     /// Run with the deploy's canaries, their results reported (a missing page is a
@@ -95,7 +95,7 @@ pub struct Target {
 
 /// `env` as pull request `t`'s preview. A protected env has none, nor one whose file
 /// sets `previews.max: 0`: both are errors at the file's key.
-pub fn of(env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
+pub fn of(env: EnvConfig, t: &Spec) -> Result<EnvConfig, InvalidInput> {
     // A protected env's max is 0 too; its error ([`existing`]'s) says why.
     if env.previews.max == 0 && !env.protected {
         return Err(InvalidInput(vec![
@@ -115,7 +115,7 @@ pub fn of(env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
 /// `env` as pull request `t`'s preview, to tear down or find: what an env whose file
 /// has since turned previews off (`previews.max: 0`) still needs, to remove the ones it
 /// has. A protected env never had any.
-pub fn existing(mut env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInput> {
+pub fn existing(mut env: EnvConfig, t: &Spec) -> Result<EnvConfig, InvalidInput> {
     refuse_protected(&env)?;
     if t.pull_request == 0 || t.pull_request > MAX_PULL_REQUEST {
         return Err(InvalidInput(vec![Diagnostic::whole_file(
@@ -139,28 +139,18 @@ pub fn existing(mut env: EnvConfig, t: &Target) -> Result<EnvConfig, InvalidInpu
     env.cost.cost_explorer_requests_per_month = 0.0;
     // A preview proves itself on every push: its canaries, and the companies asked for.
     env.verify.enabled = true;
-    for c in &t.companies {
+    report_on(&mut env, &t.companies);
+    Ok(env)
+}
+
+/// Adds `companies` to a preview's canaries, their results reported (a missing page is
+/// a result here, not a failed verification).
+pub fn report_on(env: &mut EnvConfig, companies: &[String]) {
+    for c in companies {
         if !env.verify.companies.contains(c) {
             env.verify.companies.push(c.clone());
             env.verify.reported.push(c.clone());
         }
-    }
-    Ok(env)
-}
-
-/// The env file at `path`, as pull request `pr`'s preview when one is named (`run` and
-/// `results` with `--preview N`).
-pub fn load(path: &std::path::Path, pr: Option<u64>) -> Result<EnvConfig, InvalidInput> {
-    let env = config::load(path)?;
-    match pr {
-        Some(pull_request) => existing(
-            env,
-            &Target {
-                pull_request,
-                ..Target::default()
-            },
-        ),
-        None => Ok(env),
     }
 }
 

@@ -9,20 +9,19 @@
 //! - [`prune`]: `fangops previews --env dev prune --older-than 7d`, tearing down the
 //!   previews whose pull request is closed, gone, or quiet for longer than that.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use fang_shared::{ResultStatus, SentimentRecord, SentimentScores};
 use serde::Serialize;
 
-use crate::aws::AwsContext;
 use crate::companies::CompanyList;
-use crate::config::{self, EnvConfig, EnvRef};
+use crate::config::{self};
 use crate::deploy::{DeployReport, DeployRequest};
 use crate::github::{self, PullState};
 use crate::output::Ui;
-use crate::preview::{self, Preview, Refusal, Target};
+use crate::preview::{self, Preview, Refusal};
+use crate::target::Target;
 use crate::teardown::{self, TeardownReport, TeardownRequest};
 
 /// The companies a pull request adds, changes (a new `wikipedia:` page) and removes,
@@ -121,8 +120,8 @@ impl CompanyResult {
     }
 }
 
-/// `deploy --preview N`: the deploy request (its `preview` says which pull request),
-/// and the base revision the companies are compared with.
+/// `deploy --preview N` (the target is the preview): the deploy request, and the base
+/// revision the companies are compared with.
 #[derive(Debug, Clone)]
 pub struct PreviewRequest {
     pub deploy: DeployRequest,
@@ -230,43 +229,37 @@ fn result_text(r: &CompanyResult) -> String {
 /// Deploys pull request N's preview and reports its companies' results: see the
 /// module's documentation. A refusal past the cap is a report, not an error, so that
 /// the comment can say who holds the slots.
-pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
+pub async fn deploy(mut target: Target, req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
     let started = Instant::now();
-    let d = &req.deploy;
-    let asked = d
-        .preview
-        .clone()
-        .context("a preview deploy names its pull request")?;
-    let env = config::load(&d.env.path(&d.root))?;
+    let pull_request = target
+        .pull_request()
+        .context("deploying a preview: the target is the env's own stack")?;
     let changes = match &req.base {
         Some(rev) => {
-            let base = config::load_at_rev(&env.path, rev)?;
+            let base = config::load_at_rev(&target.env.path, rev)?;
             Some(CompanyChanges::between(
                 rev,
-                &env.companies,
+                &target.env.companies,
                 base.as_ref().map(|b| &b.companies),
             ))
         }
         None => None,
     };
-    let target = Target {
-        companies: changes
-            .as_ref()
-            .map(CompanyChanges::to_run)
-            .unwrap_or_default(),
-        ..asked
-    };
+    let companies = changes
+        .as_ref()
+        .map(CompanyChanges::to_run)
+        .unwrap_or_default();
     // Priced from the env file: a preview of it costs what any of its previews does.
-    let cost_per_day = crate::cost::preview_per_day_at(&d.root, &env).unwrap_or_else(|e| {
-        tracing::warn!("no cost estimate for the preview: {e:#}");
-        None
-    });
-    // Bad input (a protected env, previews off) stops here, before any AWS call.
-    let preview_env = preview::of(env, &target)?;
+    let cost_per_day =
+        crate::cost::preview_per_day_at(&target.root, &target.env).unwrap_or_else(|e| {
+            tracing::warn!("no cost estimate for the preview: {e:#}");
+            None
+        });
+    preview::report_on(&mut target.env, &companies);
     let mut report = PreviewReport {
-        env: preview_env.name.clone(),
-        pull_request: target.pull_request,
-        stack: preview_env.stack.clone(),
+        env: target.env.name.clone(),
+        pull_request,
+        stack: target.env.stack.clone(),
         changes,
         refused: None,
         deploy: None,
@@ -275,27 +268,23 @@ pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
         duration_s: 0.0,
     };
 
-    let ctx = AwsContext::new(&preview_env, d.endpoint.as_ref()).await?;
+    let ctx = target.aws().await?;
     ctx.ensure_account().await?;
-    let existing = preview::list(&ctx.cloudformation(), &preview_env).await?;
-    if let Err(refusal) =
-        preview::check_cap(preview_env.previews.max, target.pull_request, &existing)
-    {
-        tracing::warn!("{}", refusal.message(target.pull_request));
+    let existing = preview::list(&ctx.cloudformation(), &target.env).await?;
+    if let Err(refusal) = preview::check_cap(target.env.previews.max, pull_request, &existing) {
+        tracing::warn!("{}", refusal.message(pull_request));
         report.refused = Some(refusal);
         report.duration_s = started.elapsed().as_secs_f64();
         return Ok(report);
     }
 
     let deploy_req = DeployRequest {
-        preview: Some(target.clone()),
         verify: Some(true),
         rollback: false,
-        ..d.clone()
+        ..req.deploy.clone()
     };
-    // The env file read and the context made above are the deploy's: not again.
-    let deployed = crate::release::deploy_env(&deploy_req, preview_env.clone(), &ctx, ui).await?;
-    if !target.companies.is_empty()
+    let deployed = crate::release::deploy(&target, &deploy_req, ui).await?;
+    if !companies.is_empty()
         && let Some(run) = deployed
             .verification
             .as_ref()
@@ -307,11 +296,11 @@ pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
             match fang_sentiment::store::load_records(&ctx.s3(), &deployed.resources.bucket, run)
                 .await
             {
-                Ok(records) => CompanyResult::from_records(&target.companies, &records),
+                Ok(records) => CompanyResult::from_records(&companies, &records),
                 Err(e) => {
                     let why = format!("the results of run {run} could not be read: {e}");
                     tracing::warn!("{why}");
-                    CompanyResult::from_records(&target.companies, &[])
+                    CompanyResult::from_records(&companies, &[])
                         .into_iter()
                         .map(|r| CompanyResult {
                             reason: Some(why.clone()),
@@ -320,8 +309,8 @@ pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
                         .collect()
                 }
             };
-    } else if !target.companies.is_empty() {
-        report.results = CompanyResult::from_records(&target.companies, &[]);
+    } else if !companies.is_empty() {
+        report.results = CompanyResult::from_records(&companies, &[]);
     }
     report.deploy = Some(deployed);
     report.duration_s = started.elapsed().as_secs_f64();
@@ -331,9 +320,6 @@ pub async fn deploy(req: &PreviewRequest, ui: &Ui) -> Result<PreviewReport> {
 /// `fangops previews`: which previews exist, and since when.
 #[derive(Debug, Clone)]
 pub struct ListRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    pub endpoint: Option<url::Url>,
     /// Now, in seconds since the epoch (ages are reckoned from it).
     pub now: i64,
 }
@@ -390,17 +376,17 @@ impl PreviewsReport {
     }
 }
 
-async fn load_and_list(req: &ListRequest) -> Result<(EnvConfig, AwsContext, PreviewsReport)> {
-    let env = config::load(&req.env.path(&req.root))?;
+pub async fn list(target: &Target, req: &ListRequest) -> Result<PreviewsReport> {
+    let env = &target.env;
     // The same error as a preview deploy's, at the same key.
-    preview::refuse_protected(&env)?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+    preview::refuse_protected(env)?;
+    let ctx = target.aws().await?;
     ctx.ensure_account().await?;
-    let each = crate::cost::preview_per_day_at(&req.root, &env).unwrap_or_else(|e| {
+    let each = crate::cost::preview_per_day_at(&target.root, env).unwrap_or_else(|e| {
         tracing::warn!("no cost estimate for the previews: {e:#}");
         None
     });
-    let previews = preview::list(&ctx.cloudformation(), &env)
+    let previews = preview::list(&ctx.cloudformation(), env)
         .await?
         .into_iter()
         .map(|p| {
@@ -419,11 +405,7 @@ async fn load_and_list(req: &ListRequest) -> Result<(EnvConfig, AwsContext, Prev
         cost_per_day: each,
         previews,
     };
-    Ok((env, ctx, report))
-}
-
-pub async fn list(req: &ListRequest) -> Result<PreviewsReport> {
-    Ok(load_and_list(req).await?.2)
+    Ok(report)
 }
 
 /// `fangops previews prune`.
@@ -553,8 +535,8 @@ pub fn decide(
 
 /// Decides each preview and tears down those that go. A preview whose pull request
 /// cannot be read, or whose teardown fails, is reported and left; the others go on.
-pub async fn prune(req: &PruneRequest, ui: &Ui) -> Result<PruneReport> {
-    let (env, _ctx, listed) = load_and_list(&req.list).await?;
+pub async fn prune(target: &Target, req: &PruneRequest, ui: &Ui) -> Result<PruneReport> {
+    let listed = list(target, &req.list).await?;
     let mut decisions = Vec::new();
     for l in listed.previews {
         let p = l.preview;
@@ -582,17 +564,17 @@ pub async fn prune(req: &PruneRequest, ui: &Ui) -> Result<PruneReport> {
         (decision.remove, decision.why) = decide(&p, state.as_ref(), req.list.now, req.older_than);
         if decision.remove && !req.dry_run {
             let t = TeardownRequest {
-                root: req.list.root.clone(),
-                env: req.list.env.clone(),
-                endpoint: req.list.endpoint.clone(),
                 yes: true,
                 confirm: None,
                 artifacts: false,
                 artifact_bucket: None,
                 timeout: req.timeout,
-                preview: Some(p.pull_request),
             };
-            match teardown::teardown(&t, ui).await {
+            let torn = match target.preview(p.pull_request) {
+                Ok(preview) => teardown::teardown(&preview, &t, ui).await,
+                Err(e) => Err(e.into()),
+            };
+            match torn {
                 Ok(r) => {
                     tracing::info!("pruned {}: {}", p.stack, decision.why);
                     decision.teardown = Some(r);
@@ -606,7 +588,7 @@ pub async fn prune(req: &PruneRequest, ui: &Ui) -> Result<PruneReport> {
         decisions.push(decision);
     }
     Ok(PruneReport {
-        env: env.name,
+        env: target.env.name.clone(),
         dry_run: req.dry_run,
         decisions,
     })

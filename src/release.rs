@@ -6,30 +6,19 @@ use std::time::Instant;
 
 use anyhow::Result;
 
-use crate::aws::AwsContext;
-use crate::config::EnvConfig;
 use crate::deploy::{self, AfterFailure, DeployReport, DeployRequest, Outcome, promotion};
 use crate::output::Ui;
+use crate::target::Target;
 use crate::verify;
 
 /// Deploys, verifies when asked to (`--verify`, `verify.enabled`, a protected env),
-/// and rolls back a deploy that fails its verification unless told not to.
-pub async fn deploy(req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
-    let env = deploy::load(req)?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
-    deploy_env(req, env, &ctx, ui).await
-}
-
-/// [`deploy`] of an env already loaded as [`deploy::load`] gives it, in its context:
-/// for a caller that read the file and made the context already (a preview's deploy).
-pub async fn deploy_env(
-    req: &DeployRequest,
-    env: EnvConfig,
-    ctx: &AwsContext,
-    ui: &Ui,
-) -> Result<DeployReport> {
+/// and rolls back a deploy that fails its verification unless told not to. A preview
+/// (`target` is one) is verified, never rolled back.
+pub async fn deploy(target: &Target, req: &DeployRequest, ui: &Ui) -> Result<DeployReport> {
+    deploy::check(target, req)?;
     let started = Instant::now();
-    let p = deploy::prepare_env(req, env, ctx).await?;
+    let p = deploy::prepare(target, &req.artifacts, req.artifact_bucket.as_deref()).await?;
+    let ctx = target.aws().await?;
     // What was in ALARM before the deploy is not the deploy's doing: read before any
     // change, so that a verification can tell.
     let before = if req.verify.unwrap_or(p.env.verify.enabled) {
@@ -37,11 +26,11 @@ pub async fn deploy_env(
     } else {
         None
     };
-    let mut report = deploy::deploy_prepared(req, &p, ctx, started, ui).await?;
+    let mut report = deploy::deploy_prepared(target, req, &p, started, ui).await?;
     let Some(before) = before.filter(|_| report.outcome != Outcome::Failed) else {
         return Ok(report);
     };
-    let verification = verify::verify(&req.root, &p.env, ctx, &before, &req.verify_options, ui)
+    let verification = verify::verify(target, &before, &req.verify_options, ui)
         .await
         .unwrap_or_else(|e| verify::could_not_verify(&p.env, &e));
     tracing::info!("{}: {}", p.env.stack, verification.summary());
@@ -72,9 +61,7 @@ pub async fn deploy_env(
             AfterFailure::NothingToUndo
         } else {
             let restore = crate::rollback::Restore {
-                root: &req.root,
-                env: &p.env,
-                ctx,
+                target,
                 bucket: &p.artifact_bucket,
                 to: None,
                 verify: true,

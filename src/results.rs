@@ -5,16 +5,14 @@
 //! from Wikipedia, so everything is escaped, and links are only ever http(s).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use fang_shared::{RunId, SentimentRecord, keys};
 use serde::Serialize;
 
-use crate::aws::AwsContext;
-use crate::config::EnvRef;
 use crate::output::{display_width, pad};
 use crate::resources::Names;
+use crate::target::Target;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {
@@ -24,18 +22,6 @@ pub enum Format {
     Html,
 }
 
-#[derive(Debug, Clone)]
-pub struct ResultsRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
-    pub run: Option<String>,
-    pub format: Format,
-    /// `--preview N`: pull request N's preview's results.
-    pub preview: Option<u64>,
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResults {
     pub env: String,
@@ -43,13 +29,14 @@ pub struct RunResults {
     pub records: Vec<SentimentRecord>,
 }
 
-pub async fn fetch(req: &ResultsRequest) -> Result<RunResults> {
-    let env = crate::preview::load(&req.env.path(&req.root), req.preview)?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+/// The results of run `run`, or of the latest run (a preview's, when `target` is one).
+pub async fn fetch(target: &Target, run: Option<&str>) -> Result<RunResults> {
+    let env = &target.env;
+    let ctx = target.aws().await?;
     let names = Names::new(&env.stack, &ctx.identity().await?.account);
     let s3 = ctx.s3();
-    let run_id = match &req.run {
-        Some(id) => RunId::new(id.as_str())?,
+    let run_id = match run {
+        Some(id) => RunId::new(id)?,
         None => latest_run(&s3, &names.bucket).await?.with_context(|| {
             format!(
                 "no runs yet in s3://{}/{}; start one with `fangops run --env {}`",
@@ -62,11 +49,11 @@ pub async fn fetch(req: &ResultsRequest) -> Result<RunResults> {
     let records = fang_sentiment::store::load_records(&s3, &names.bucket, &run_id)
         .await
         .with_context(|| format!("reading the results of run {run_id}"))?;
-    if records.is_empty() && req.run.is_some() {
+    if records.is_empty() && run.is_some() {
         bail!("run {run_id} has no results in s3://{}", names.bucket);
     }
     Ok(RunResults {
-        env: env.name,
+        env: env.name.clone(),
         run_id,
         records,
     })

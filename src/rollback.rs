@@ -7,19 +7,18 @@
 //! goes back: the companies table keeps the list the env file has (a list is data, and
 //! `sync` owns it).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-use crate::aws::AwsContext;
-use crate::config::{EnvConfig, EnvRef};
 use crate::deploy::promotion::{self, Record, RecordedVerification};
 use crate::deploy::stack::{self, ChangeSetSpec, Timing};
 use crate::deploy::{self, Outcome, artifacts, params};
 use crate::diagnostics::{Diagnostic, InvalidInput};
 use crate::output::Ui;
-pub use crate::verdict::{RollbackOutcome, RollbackReport, Target};
+use crate::target::Target;
+pub use crate::verdict::{RestoredDeploy, RollbackOutcome, RollbackReport};
 use crate::verify::{self, VerifyOptions};
 
 /// How many records a rollback looks through for a target.
@@ -27,9 +26,6 @@ const SEARCH_DEPTH: usize = 100;
 
 #[derive(Debug, Clone)]
 pub struct RollbackRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    pub endpoint: Option<url::Url>,
     pub artifact_bucket: Option<String>,
     /// A row of `fangops history` (1 = newest); the newest verified record otherwise.
     pub to: Option<usize>,
@@ -39,12 +35,10 @@ pub struct RollbackRequest {
     pub timeout: Duration,
 }
 
-/// What a rollback needs: the env already loaded, its context and artifact bucket.
+/// What a rollback needs: the env and its artifact bucket.
 #[derive(Debug)]
 pub struct Restore<'a> {
-    pub root: &'a Path,
-    pub env: &'a EnvConfig,
-    pub ctx: &'a AwsContext,
+    pub target: &'a Target,
     pub bucket: &'a str,
     pub to: Option<usize>,
     pub verify: bool,
@@ -58,8 +52,8 @@ pub struct Restore<'a> {
 pub async fn restore(r: Restore<'_>, ui: &Ui) -> RollbackReport {
     let started = Instant::now();
     let mut report = RollbackReport {
-        env: r.env.name.clone(),
-        stack: r.env.stack.clone(),
+        env: r.target.env.name.clone(),
+        stack: r.target.env.stack.clone(),
         outcome: RollbackOutcome::Failed,
         to: None,
         final_status: None,
@@ -76,9 +70,10 @@ pub async fn restore(r: Restore<'_>, ui: &Ui) -> RollbackReport {
 }
 
 async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> Result<()> {
-    let (cfn, s3) = (r.ctx.cloudformation(), r.ctx.s3());
-    let stack_name = &r.env.stack;
-    let timing = Timing::new(r.ctx.is_local(), r.timeout);
+    let (env, ctx) = (&r.target.env, r.target.aws().await?);
+    let (cfn, s3) = (ctx.cloudformation(), ctx.s3());
+    let stack_name = &env.stack;
+    let timing = Timing::new(ctx.is_local(), r.timeout);
     let progress = ui.progress(format!("rolling back stack {stack_name}"));
     let say = |line: &str| progress.println(line.to_owned());
     let settled = stack::settle(&cfn, stack_name, timing, &say).await?;
@@ -87,44 +82,44 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
         .as_ref()
         .and_then(|i| i.parameters.get(params::FINGERPRINT).cloned());
     let (records, _) = promotion::records(&s3, r.bucket, stack_name, SEARCH_DEPTH).await?;
-    let Some(target) = pick(&records, r.to, live.as_deref(), &r.env.path)? else {
+    let Some(chosen) = pick(&records, r.to, live.as_deref(), &env.path)? else {
         report.outcome = RollbackOutcome::NoTarget;
         report.reason = Some(format!(
             "no earlier deploy of {stack_name} passed its verification (see `fangops history --env {}`); the stack keeps its state",
-            r.env.name
+            env.name
         ));
         return Ok(());
     };
-    report.to = Some(Target {
-        commit: target.commit.clone(),
-        deployed_at: target.deployed_at.clone(),
-        verified_at: target.verification.as_ref().map(|v| v.at.clone()),
+    report.to = Some(RestoredDeploy {
+        commit: chosen.commit.clone(),
+        deployed_at: chosen.deployed_at.clone(),
+        verified_at: chosen.verification.as_ref().map(|v| v.at.clone()),
     });
     // `--to` may name what the stack runs: a change set would change nothing, and a
     // record of it would read as a rollback that never happened.
-    if live.as_deref() == Some(target.fingerprint.as_str()) {
+    if live.as_deref() == Some(chosen.fingerprint.as_str()) {
         report.outcome = RollbackOutcome::AlreadyRunning;
         return Ok(());
     }
 
-    // Everything the target needs must still be there before the stack is touched.
-    let template_key = promotion::template_key(&target.template_sha256);
+    // Everything the chosen needs must still be there before the stack is touched.
+    let template_key = promotion::template_key(&chosen.template_sha256);
     let template = artifacts::get_text(&s3, r.bucket, &template_key)
         .await?
         .with_context(|| {
             format!(
                 "the template of the deploy of {} (s3://{}/{template_key}) is gone",
-                target.deployed_at, r.bucket
+                chosen.deployed_at, r.bucket
             )
         })?;
     for key in ["ProducerCodeKey", "SentimentCodeKey"] {
         let (Some(bucket), Some(code)) = (
-            target.parameters.get("ArtifactBucket"),
-            target.parameters.get(key),
+            chosen.parameters.get("ArtifactBucket"),
+            chosen.parameters.get(key),
         ) else {
             bail!(
                 "the record of the deploy of {} has no {key}",
-                target.deployed_at
+                chosen.deployed_at
             );
         };
         s3.head_object()
@@ -135,22 +130,22 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
             .map_err(crate::aws::error)
             .with_context(|| format!("checking that s3://{bucket}/{code} is still there"))?;
     }
-    let mut parameters: Vec<(String, String)> = target
+    let mut parameters: Vec<(String, String)> = chosen
         .parameters
         .iter()
         .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    parameters.push((params::FINGERPRINT.to_owned(), target.fingerprint.clone()));
+    parameters.push((params::FINGERPRINT.to_owned(), chosen.fingerprint.clone()));
 
     let before = if r.verify {
-        Some(verify::snapshot(&r.ctx.cloudwatch(), stack_name).await?)
+        Some(verify::snapshot(&ctx.cloudwatch(), stack_name).await?)
     } else {
         None
     };
     let started_at = artifacts::now_rfc3339_millis();
-    let account = r.ctx.identity().await?.account.clone();
-    let tags = params::tags(r.env);
-    let role = r.env.cloudformation_role_arn(&account);
+    let account = ctx.identity().await?.account.clone();
+    let tags = params::tags(env);
+    let role = env.cloudformation_role_arn(&account);
     let name = deploy::change_set_name();
     let spec = ChangeSetSpec {
         stack: stack_name,
@@ -182,7 +177,7 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
         );
     }
     let mut record = Record {
-        protected: r.env.protected,
+        protected: env.protected,
         outcome: serde_json::to_value(applied.outcome)?
             .as_str()
             .unwrap_or_default()
@@ -191,17 +186,17 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
         deployed_at: artifacts::now_rfc3339_millis(),
         unpromoted: false,
         verification: None,
-        restores: Some(target.deployed_at.clone()),
-        ..target.clone()
+        restores: Some(chosen.deployed_at.clone()),
+        ..chosen.clone()
     };
     promotion::record(&s3, r.bucket, &record, Some(&template))
         .await
         .context("recording the rollback")?;
     report.outcome = RollbackOutcome::RolledBack;
     if let Some(before) = before {
-        let v = verify::verify(r.root, r.env, r.ctx, &before, r.options, ui)
+        let v = verify::verify(r.target, &before, r.options, ui)
             .await
-            .unwrap_or_else(|e| verify::could_not_verify(r.env, &e));
+            .unwrap_or_else(|e| verify::could_not_verify(env, &e));
         record.verification = Some(RecordedVerification::of(&v));
         promotion::record(&s3, r.bucket, &record, Some(&template))
             .await
@@ -247,20 +242,17 @@ fn pick<'a>(
 }
 
 /// `fangops rollback --env E`.
-pub async fn run(req: &RollbackRequest, ui: &Ui) -> Result<RollbackReport> {
-    let env = crate::config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+pub async fn run(target: &Target, req: &RollbackRequest, ui: &Ui) -> Result<RollbackReport> {
+    let (env, ctx) = (&target.env, target.aws().await?);
     ctx.ensure_account().await?;
-    let bucket = artifacts::bucket_of(&ctx, req.artifact_bucket.as_deref()).await?;
+    let bucket = artifacts::bucket_of(ctx, req.artifact_bucket.as_deref()).await?;
     // `--to` is checked before anything changes, so that a bad row exits 2.
     if req.to.is_some() {
         let (records, _) = promotion::records(&ctx.s3(), &bucket, &env.stack, SEARCH_DEPTH).await?;
         pick(&records, req.to, None, &env.path)?;
     }
     let restore_req = Restore {
-        root: &req.root,
-        env: &env,
-        ctx: &ctx,
+        target,
         bucket: &bucket,
         to: req.to,
         verify: req.verify,
@@ -324,7 +316,7 @@ mod tests {
             env: "dev".into(),
             stack: "fang-dev".into(),
             outcome: RollbackOutcome::RolledBack,
-            to: Some(Target {
+            to: Some(RestoredDeploy {
                 commit: Some("0123456789abcdef".into()),
                 deployed_at: "2026-11-30T07:01:42.000Z".into(),
                 verified_at: Some("2026-11-30T07:02:10.000Z".into()),

@@ -12,7 +12,6 @@
 //! written out of band survive.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
@@ -20,12 +19,12 @@ use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, PutRequest, WriteRe
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::aws::AwsContext;
-use crate::config::{self, EnvConfig, EnvRef};
+use crate::config::{self, EnvConfig};
 use crate::diagnostics::{Diagnostic, InvalidInput};
 use crate::output::Ui;
 use crate::resources::Names;
 use crate::retry::{Backoff, is_transient};
+use crate::target::Target;
 
 /// DynamoDB's limit on the requests of one BatchWriteItem call.
 const BATCH: usize = 25;
@@ -54,15 +53,6 @@ impl Default for SyncOptions {
             timeout: Duration::from_secs(600),
         }
     }
-}
-
-#[derive(Debug, Clone)]
-pub struct SyncRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
-    pub options: SyncOptions,
 }
 
 /// What the calls took; retries are what made a faulty network invisible.
@@ -509,14 +499,13 @@ pub async fn plan(
     }
 }
 
-/// `fangops sync --env E`: loads the env, checks the account, syncs.
-pub async fn run(req: &SyncRequest, ui: &Ui) -> Result<SyncReport> {
-    let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+/// `fangops sync --env E`: checks the account, syncs.
+pub async fn run(target: &Target, options: SyncOptions, ui: &Ui) -> Result<SyncReport> {
+    let ctx = target.aws().await?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
-    let names = Names::new(&env.stack, &account);
-    sync(&env, &ctx.dynamodb(), &names.table, req.options, ui).await
+    let names = Names::new(&target.env.stack, &account);
+    sync(&target.env, &ctx.dynamodb(), &names.table, options, ui).await
 }
 
 /// Makes `table` hold exactly the env's companies (or, dry, says what that would take).

@@ -5,26 +5,21 @@
 //! not be the only one). The artifact bucket, shared by every stack of the account and
 //! region, stays unless asked for.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use serde::Serialize;
 
-use crate::aws::AwsContext;
-use crate::config::{self, EnvRef};
+use crate::config::{self};
 use crate::deploy::{artifacts, stack};
 use crate::diagnostics::{Diagnostic, InvalidInput, UsageError};
 use crate::output::Ui;
 use crate::resources::Names;
+use crate::target::Target;
 
 #[derive(Debug, Clone)]
 pub struct TeardownRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
     pub yes: bool,
     /// A protected env also needs its stack's name here.
     pub confirm: Option<String>,
@@ -32,8 +27,6 @@ pub struct TeardownRequest {
     pub artifacts: bool,
     pub artifact_bucket: Option<String>,
     pub timeout: Duration,
-    /// `--preview N`: pull request N's preview of the env, not the env's own stack.
-    pub preview: Option<u64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,18 +104,12 @@ pub fn check_consent(env: &config::EnvConfig, req: &TeardownRequest) -> Result<(
     Ok(())
 }
 
-pub async fn teardown(req: &TeardownRequest, ui: &Ui) -> Result<TeardownReport> {
+/// Tears down `target`: the env's stack, or the preview's when `target` is one.
+pub async fn teardown(target: &Target, req: &TeardownRequest, ui: &Ui) -> Result<TeardownReport> {
     let started = Instant::now();
-    let mut env = config::load(&req.env.path(&req.root))?;
-    if let Some(pr) = req.preview {
-        let t = crate::preview::Target {
-            pull_request: pr,
-            ..Default::default()
-        };
-        env = crate::preview::existing(env, &t)?;
-    }
-    check_consent(&env, req)?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+    let env = &target.env;
+    check_consent(env, req)?;
+    let ctx = target.aws().await?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);

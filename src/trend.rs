@@ -10,10 +10,10 @@ use fang_shared::summary::Row;
 use fang_shared::{RunId, keys};
 use serde::Serialize;
 
-use crate::aws::AwsContext;
 use crate::output::{display_width, pad};
 use crate::resources::Names;
-use crate::results::{ResultsRequest, common_prefixes};
+use crate::results::common_prefixes;
+use crate::target::Target;
 
 /// One company in one run: the net score is positive minus negative, -1 to 1.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -36,9 +36,9 @@ pub struct Trend {
 
 /// Reads the runs of the last `days` days: one listing a date folder, one summary
 /// (`summary.csv`) a run. Runs named by hand (`undated`) have no date to place them.
-pub async fn fetch(req: &ResultsRequest, days: u32) -> Result<Trend> {
-    let env = crate::preview::load(&req.env.path(&req.root), req.preview)?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+pub async fn fetch(target: &Target, days: u32) -> Result<Trend> {
+    let env = &target.env;
+    let ctx = target.aws().await?;
     let names = Names::new(&env.stack, &ctx.identity().await?.account);
     let s3 = ctx.s3();
     let first_day = (time::OffsetDateTime::now_utc() - time::Duration::days(i64::from(days)))

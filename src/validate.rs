@@ -57,7 +57,7 @@ pub fn run(req: &ValidateRequest) -> ValidateReport {
     let mut loaded = Vec::new();
     for path in files {
         let shown = display_path(&req.root, &path);
-        match config::load(&path) {
+        match crate::target::read_path(&path) {
             Ok(cfg) => {
                 report.files.push(FileSummary {
                     file: shown.clone(),

@@ -118,7 +118,7 @@ pub enum RollbackOutcome {
 
 /// The record a rollback restored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Target {
+pub struct RestoredDeploy {
     pub commit: Option<String>,
     pub deployed_at: String,
     /// When that record's verification passed.
@@ -131,7 +131,7 @@ pub struct RollbackReport {
     pub stack: String,
     pub outcome: RollbackOutcome,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub to: Option<Target>,
+    pub to: Option<RestoredDeploy>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub final_status: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]

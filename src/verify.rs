@@ -13,7 +13,6 @@
 //!    (a canary publishes no results metric, see the sentiment handler).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::{Context, Result};
@@ -22,11 +21,11 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::alarms::cloudwatch;
 use crate::alarms::desired::NO_RESULTS;
-use crate::aws::AwsContext;
-use crate::config::{EnvConfig, EnvRef};
+use crate::config::EnvConfig;
 use crate::output::Ui;
 use crate::resources::Names;
 use crate::run::RunRequest;
+use crate::target::Target;
 pub use crate::verdict::{Check, Verification, VerifyOptions};
 
 /// How often the alarms are read during the watch window: CloudWatch evaluates a
@@ -64,14 +63,13 @@ pub async fn snapshot(cw: &aws_sdk_cloudwatch::Client, stack: &str) -> Result<Al
 /// returned only when the verification could not be attempted (no stack, no access to
 /// its alarms); a check that fails is a failed verification.
 pub async fn verify(
-    root: &std::path::Path,
-    env: &EnvConfig,
-    ctx: &AwsContext,
+    target: &Target,
     before: &AlarmSnapshot,
     opts: &VerifyOptions,
     ui: &Ui,
 ) -> Result<Verification> {
     let started = Instant::now();
+    let (env, ctx) = (&target.env, target.aws().await?);
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);
     let deployed = crate::deploy::stack::describe(&ctx.cloudformation(), &env.stack)
@@ -89,17 +87,12 @@ pub async fn verify(
     // 1. The canary run.
     let t = Instant::now();
     let req = RunRequest {
-        root: root.to_path_buf(),
-        env: EnvRef::parse(&env.name),
-        endpoint: None,
         timeout: Duration::from_secs(env.verify.timeout_s.into()),
         wikipedia_base: opts.wikipedia_base.clone(),
         comprehend_endpoint: opts.comprehend_endpoint.clone(),
         canary: Some(canaries.clone()),
-        // `env` is already the preview when it is one: not read again.
-        preview: None,
     };
-    let run = crate::run::run_in(env, ctx, &req, ui).await;
+    let run = crate::run::run(target, &req, ui).await;
     let canary_run = run.as_ref().ok().map(|r| r.run_id.clone());
     checks.push(match &run {
         Ok(report) => Check {
@@ -386,9 +379,6 @@ pub async fn alarming_since(
 /// `fangops verify --env E`.
 #[derive(Debug, Clone)]
 pub struct VerifyRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    pub endpoint: Option<url::Url>,
     pub artifact_bucket: Option<String>,
     pub options: VerifyOptions,
 }
@@ -400,11 +390,10 @@ pub struct VerifyRequest {
 /// "Before the deploy" is when the stack began to run what it runs (its records say):
 /// in AWS an alarm in ALARM now that entered ALARM since then is blamed (from its
 /// history), one in ALARM since before is reported.
-pub async fn run(req: &VerifyRequest, ui: &Ui) -> Result<Verification> {
-    let env = crate::config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+pub async fn run(target: &Target, req: &VerifyRequest, ui: &Ui) -> Result<Verification> {
+    let (env, ctx) = (&target.env, target.aws().await?);
     ctx.ensure_account().await?;
-    let bucket = crate::deploy::artifacts::bucket_of(&ctx, req.artifact_bucket.as_deref()).await?;
+    let bucket = crate::deploy::artifacts::bucket_of(ctx, req.artifact_bucket.as_deref()).await?;
     let live = crate::deploy::stack::describe(&ctx.cloudformation(), &env.stack)
         .await?
         .and_then(|i| {
@@ -435,7 +424,7 @@ pub async fn run(req: &VerifyRequest, ui: &Ui) -> Result<Verification> {
             }
         }
     }
-    let verification = verify(&req.root, &env, &ctx, &before, &req.options, ui).await?;
+    let verification = verify(target, &before, &req.options, ui).await?;
     if let Err(e) = crate::deploy::promotion::record_verification(
         &ctx.s3(),
         &bucket,

@@ -7,6 +7,7 @@ use std::time::{Duration, SystemTime};
 use fang_shared::{AnalyzerKind, ResultStatus, RunId, Sentiment, SentimentRecord, SentimentScores};
 
 use super::*;
+use crate::aws::AwsContext;
 use crate::replay::{client, replay, replay_with_headers};
 
 const STACK: &str = "fang-dev";
@@ -770,18 +771,12 @@ async fn a_verification_in_aws_runs_each_check_against_the_services_in_order() {
         })
     };
     let ctx = AwsContext::answered_by(&env, http, "123456789012");
+    let target = crate::target::Target::with_aws(std::path::Path::new("."), env, ctx);
     let before = snapshot_of(&[("dlq-messages", "OK"), ("sentiment-errors", "OK")]);
     let ui = Ui::new(false, true, true);
-    let v = verify(
-        std::path::Path::new("."),
-        &env,
-        &ctx,
-        &before,
-        &VerifyOptions::default(),
-        &ui,
-    )
-    .await
-    .unwrap();
+    let v = verify(&target, &before, &VerifyOptions::default(), &ui)
+        .await
+        .unwrap();
     assert!(v.passed, "{v:#?}");
     let names: Vec<&str> = v.checks.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["canary run", "result schema", "alarms"]);

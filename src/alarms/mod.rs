@@ -15,27 +15,16 @@ pub mod cloudwatch;
 pub mod desired;
 pub mod email;
 
-use std::path::PathBuf;
-
 use anyhow::Result;
 use serde::Serialize;
 
 use crate::aws::AwsContext;
-use crate::config::{self, EnvConfig, EnvRef};
+use crate::config::EnvConfig;
 use crate::markdown::{Table, code, escape as md, raw, value};
-use crate::output::Ui;
 use crate::resources::Names;
+use crate::target::Target;
 pub use cloudwatch::{install, remove_all};
 pub use desired::{Action, AlarmChange, AlarmSpec, FieldChange, desired, topic_arn};
-
-#[derive(Debug, Clone)]
-pub struct AlarmsRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
-    pub dry_run: bool,
-}
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AlarmsReport {
@@ -181,19 +170,19 @@ pub async fn has_run(s3: &aws_sdk_s3::Client, bucket: &str) -> bool {
 }
 
 /// `fangops alarms --env E [--dry-run]`.
-pub async fn run(req: &AlarmsRequest, _ui: &Ui) -> Result<AlarmsReport> {
-    let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+pub async fn run(target: &Target, dry_run: bool) -> Result<AlarmsReport> {
+    let ctx = target.aws().await?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
-    let names = Names::new(&env.stack, &account);
-    install_in(&ctx, &env, &names, req.dry_run).await
+    let names = Names::new(&target.env.stack, &account);
+    install_in(ctx, &target.env, &names, dry_run).await
 }
 
 #[cfg(test)]
 mod tests {
     use super::desired::diff;
     use super::*;
+    use crate::config;
 
     #[test]
     fn alarms_report_terminal_snapshot() {

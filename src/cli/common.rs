@@ -4,8 +4,10 @@
 use std::path::PathBuf;
 
 use fangops::comment::Delivery;
+use fangops::config::EnvRef;
 use fangops::deploy::ArtifactSource;
 use fangops::diagnostics::UsageError;
+use fangops::target::{Preview, Target};
 
 use super::Ctx;
 
@@ -86,5 +88,41 @@ impl CommentArgs {
             return Ok(None);
         }
         self.to.delivery(ctx).map(Some)
+    }
+}
+
+/// `--env`: the environment a command acts on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EnvArg {
+    /// The environment: a name under `environments/`, or a path to an env file.
+    #[arg(long, value_name = "ENV")]
+    pub env: String,
+}
+
+/// `--preview N`: a pull request's preview of the environment.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct PreviewArg {
+    /// Pull request N's preview of the environment: a stack of its own beside the
+    /// environment's (`deploy --preview N` makes it, `teardown --preview N` removes it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=fangops::preview::MAX_PULL_REQUEST))]
+    pub preview: Option<u64>,
+}
+
+impl PreviewArg {
+    /// A preview that may exist: to run, read or tear down.
+    pub fn existing(self) -> Preview {
+        self.preview.map_or(Preview::None, Preview::Existing)
+    }
+}
+
+impl EnvArg {
+    /// The environment, resolved: its file read and checked, as `preview` asks.
+    pub fn target(&self, ctx: &Ctx, preview: Preview) -> anyhow::Result<Target> {
+        Ok(Target::load(
+            &ctx.root,
+            &EnvRef::parse(&self.env),
+            preview,
+            ctx.endpoint()?,
+        )?)
     }
 }

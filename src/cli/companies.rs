@@ -78,12 +78,12 @@ impl CompaniesArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
         let (target, edit, file) = match self.action {
             CompaniesAction::Check { env } => {
+                // No AWS here: the file alone, read as every command reads it.
+                let env = fangops::target::read(&ctx.root, &EnvRef::parse(&env))?;
                 let req = fangops::pages::CheckRequest {
-                    root: ctx.root.clone(),
-                    env: EnvRef::parse(&env),
                     wikipedia_base: ctx.process.wikipedia_base.clone(),
                 };
-                let report = fangops::pages::run(&req).await?;
+                let report = fangops::pages::run(&env, &req).await?;
                 ctx.ui.report(&report, || report.render());
                 return Ok(if report.ok() {
                     exit::SUCCESS

@@ -1,17 +1,17 @@
 //! `fangops cost`: the monthly estimate and TCO, with actual spend beside it.
 
 use anyhow::Result;
-use fangops::config::EnvRef;
 use fangops::cost::CostRequest;
 use fangops::exit;
+use fangops::target::Preview;
 
 use super::Ctx;
+use super::common::EnvArg;
 
 #[derive(Debug, clap::Args)]
 pub struct CostArgs {
-    /// The environment: a name or a path.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArg,
     /// Also estimate the env file at this git revision and show the delta; `file:PATH`
     /// compares with another env file [default in Actions: origin/$GITHUB_BASE_REF].
     #[arg(long, value_name = "REV")]
@@ -44,17 +44,15 @@ pub struct CostArgs {
 
 impl CostArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let target = self.env.target(ctx, Preview::None)?;
         let req = CostRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&self.env),
-            endpoint: ctx.endpoint()?,
             base: self.base.or_else(|| ctx.process.base_revision()),
             free_tier: self.free_tier,
             actual: !self.no_actual,
             measured_days: self.measured.then_some(self.days),
             write: self.write,
         };
-        let report = fangops::cost::run(&req).await?;
+        let report = fangops::cost::run(&target, &req).await?;
         ctx.ui.report(&report, || {
             if self.markdown {
                 report.render_markdown()

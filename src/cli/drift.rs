@@ -3,17 +3,17 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use fangops::config::EnvRef;
 use fangops::drift::DriftRequest;
 use fangops::exit;
+use fangops::target::Preview;
 
 use super::Ctx;
+use super::common::EnvArg;
 
 #[derive(Debug, clap::Args)]
 pub struct DriftArgs {
-    /// The environment: a name or a path.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArg,
     /// Give up waiting for CloudFormation's drift detection after this many seconds.
     #[arg(long, default_value_t = 300, value_name = "S")]
     pub timeout: u64,
@@ -21,13 +21,11 @@ pub struct DriftArgs {
 
 impl DriftArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let target = self.env.target(ctx, Preview::None)?;
         let req = DriftRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&self.env),
-            endpoint: ctx.endpoint()?,
             timeout: Duration::from_secs(self.timeout),
         };
-        let report = fangops::drift::drift(&req, &ctx.ui).await?;
+        let report = fangops::drift::drift(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.drifted {
             exit::CHANGES

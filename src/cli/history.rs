@@ -1,17 +1,17 @@
 //! `fangops history`: an environment's deploys, newest first.
 
 use anyhow::Result;
-use fangops::config::EnvRef;
 use fangops::exit;
 use fangops::history::HistoryRequest;
+use fangops::target::Preview;
 
 use super::Ctx;
+use super::common::EnvArg;
 
 #[derive(Debug, clap::Args)]
 pub struct HistoryArgs {
-    /// The environment: a name or a path.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArg,
     /// Show at most N deploys.
     #[arg(long, default_value_t = 20, value_name = "N")]
     pub limit: usize,
@@ -22,14 +22,12 @@ pub struct HistoryArgs {
 
 impl HistoryArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let target = self.env.target(ctx, Preview::None)?;
         let req = HistoryRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&self.env),
-            endpoint: ctx.endpoint()?,
             artifact_bucket: self.artifact_bucket,
             limit: self.limit,
         };
-        let report = fangops::history::run(&req).await?;
+        let report = fangops::history::run(&target, &req).await?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

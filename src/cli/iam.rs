@@ -1,17 +1,17 @@
 //! `fangops iam`: the IAM roles fangops runs under, filled in for one environment.
 
 use anyhow::Result;
-use fangops::config::EnvRef;
 use fangops::exit;
 use fangops::iam::IamRequest;
+use fangops::target::Preview;
 
 use super::Ctx;
+use super::common::EnvArg;
 
 #[derive(Debug, clap::Args)]
 pub struct IamArgs {
-    /// The environment: a name or a path.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArg,
     /// The repository whose workflows assume the roles [default: $GITHUB_REPOSITORY].
     #[arg(long, value_name = "OWNER/NAME", value_parser = fangops::github::parse_repository)]
     pub repo: Option<String>,
@@ -25,15 +25,13 @@ pub struct IamArgs {
 
 impl IamArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let target = self.env.target(ctx, Preview::None)?;
         let req = IamRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&self.env),
-            endpoint: ctx.endpoint()?,
             repository: self.repo.or_else(|| ctx.process.github.repository.clone()),
             account: self.account,
             artifact_bucket: self.artifact_bucket,
         };
-        let report = fangops::iam::run(&req).await?;
+        let report = fangops::iam::run(&target, &req).await?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

@@ -5,18 +5,17 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
-use fangops::config::EnvRef;
 use fangops::exit;
 use fangops::plan::PlanRequest;
+use fangops::target::Preview;
 
-use super::common::{ArtifactArgs, CommentArgs};
+use super::common::{ArtifactArgs, CommentArgs, EnvArg};
 use super::{Ctx, write_out};
 
 #[derive(Debug, clap::Args)]
 pub struct PlanArgs {
-    /// The environment: a name or a path.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArg,
     #[command(flatten)]
     pub artifacts: ArtifactArgs,
     /// Give up waiting for the change set after this many seconds.
@@ -40,17 +39,15 @@ pub struct PlanArgs {
 impl PlanArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
         let delivery = self.comment.delivery(ctx)?;
+        let target = self.env.target(ctx, Preview::None)?;
         let req = PlanRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&self.env),
-            endpoint: ctx.endpoint()?,
             artifacts: self.artifacts.source(ctx),
             artifact_bucket: self.artifacts.artifact_bucket,
             timeout: Duration::from_secs(self.timeout),
             base: self.base.or_else(|| ctx.process.base_revision()),
             wikipedia_base: ctx.process.wikipedia_base.clone(),
         };
-        let report = fangops::plan::plan(&req, &ctx.ui).await?;
+        let report = fangops::plan::plan(&target, &req, &ctx.ui).await?;
         let markdown = report.render_markdown();
         write_out(self.out.as_deref(), &markdown)?;
         match delivery {

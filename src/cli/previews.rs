@@ -3,11 +3,12 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use fangops::config::EnvRef;
 use fangops::exit;
 use fangops::previews::{ListRequest, PruneRequest};
+use fangops::target::Preview;
 
 use super::Ctx;
+use super::common::EnvArg;
 
 #[derive(Debug, clap::Args)]
 pub struct PreviewsArgs {
@@ -49,15 +50,14 @@ impl PreviewsArgs {
             )
             .into());
         };
+        let env = EnvArg { env };
         let list = ListRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&env),
-            endpoint: ctx.endpoint()?,
             now: ctx.process.now(),
         };
         match self.command {
             None => {
-                let report = fangops::previews::list(&list).await?;
+                let target = env.target(ctx, Preview::None)?;
+                let report = fangops::previews::list(&target, &list).await?;
                 ctx.ui.report(&report, || report.render());
             }
             Some(PreviewsCommand::Prune(p)) => {
@@ -73,6 +73,7 @@ impl PreviewsArgs {
                     })?;
                     fangops::github::check_repository(repo)?;
                 }
+                let target = env.target(ctx, Preview::None)?;
                 let req = PruneRequest {
                     list,
                     older_than: p.older_than,
@@ -80,7 +81,7 @@ impl PreviewsArgs {
                     dry_run: p.dry_run,
                     timeout: Duration::from_secs(p.timeout),
                 };
-                let report = fangops::previews::prune(&req, &ctx.ui).await?;
+                let report = fangops::previews::prune(&target, &req, &ctx.ui).await?;
                 ctx.ui.report(&report, || report.render());
                 if !report.ok() {
                     return Ok(exit::FAILURE);

@@ -3,11 +3,11 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use fangops::config::EnvRef;
 use fangops::exit;
-use fangops::results::{Format, ResultsRequest};
+use fangops::results::Format;
 
 use super::Ctx;
+use super::common::{EnvArg, PreviewArg};
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
 pub enum FormatArg {
@@ -18,9 +18,8 @@ pub enum FormatArg {
 
 #[derive(Debug, clap::Args)]
 pub struct ResultsArgs {
-    /// The environment: a name or a path.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArg,
     /// A run id; default: the latest run.
     #[arg(long, value_name = "ID", conflicts_with = "since")]
     pub run: Option<String>,
@@ -34,9 +33,8 @@ pub struct ResultsArgs {
     /// Write to this file instead of stdout.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// The results of pull request N's preview (after `run --preview N`).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=9_999_999))]
-    pub preview: Option<u64>,
+    #[command(flatten)]
+    pub preview: PreviewArg,
 }
 
 /// `30d`, `2w` or a bare number of days.
@@ -61,26 +59,19 @@ impl ResultsArgs {
             (_, FormatArg::Html) => Format::Html,
             (_, FormatArg::Table) => Format::Table,
         };
-        let req = ResultsRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&self.env),
-            endpoint: ctx.endpoint()?,
-            run: self.run,
-            format,
-            preview: self.preview,
-        };
+        let target = self.env.target(ctx, self.preview.existing())?;
         let text = match self.since {
             Some(days) => {
-                let trend = fangops::trend::fetch(&req, days).await?;
-                match req.format {
+                let trend = fangops::trend::fetch(&target, days).await?;
+                match format {
                     Format::Json => serde_json::to_string_pretty(&trend)? + "\n",
                     Format::Html => trend.render_html(),
                     Format::Table => trend.render_table(),
                 }
             }
             None => {
-                let results = fangops::results::fetch(&req).await?;
-                match req.format {
+                let results = fangops::results::fetch(&target, self.run.as_deref()).await?;
+                match format {
                     Format::Json => serde_json::to_string_pretty(&results)? + "\n",
                     Format::Html => results.render_html(),
                     Format::Table => results.render_table(),

@@ -3,17 +3,17 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use fangops::config::EnvRef;
 use fangops::exit;
 use fangops::rollback::RollbackRequest;
+use fangops::target::Preview;
 
 use super::Ctx;
+use super::common::EnvArg;
 
 #[derive(Debug, clap::Args)]
 pub struct RollbackArgs {
-    /// The environment: a name or a path.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArg,
     /// Restore row N of `fangops history` (1 = newest) instead of the newest deploy
     /// that verified.
     #[arg(long, value_name = "N")]
@@ -32,17 +32,15 @@ pub struct RollbackArgs {
 
 impl RollbackArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let target = self.env.target(ctx, Preview::None)?;
         let req = RollbackRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&self.env),
-            endpoint: ctx.endpoint()?,
             artifact_bucket: self.artifact_bucket,
             to: self.to,
             verify: !self.no_verify,
             options: super::verify::verify_options(ctx)?,
             timeout: Duration::from_secs(self.timeout),
         };
-        let report = fangops::rollback::run(&req, &ctx.ui).await?;
+        let report = fangops::rollback::run(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.on_target() {
             exit::SUCCESS

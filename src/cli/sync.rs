@@ -3,17 +3,17 @@
 use std::time::Duration;
 
 use anyhow::Result;
-use fangops::config::EnvRef;
 use fangops::exit;
-use fangops::sync::{SyncOptions, SyncRequest};
+use fangops::sync::SyncOptions;
+use fangops::target::Preview;
 
 use super::Ctx;
+use super::common::EnvArg;
 
 #[derive(Debug, clap::Args)]
 pub struct SyncArgs {
-    /// The environment: a name or a path.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArg,
     /// Show what would change; write nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -31,18 +31,14 @@ pub struct SyncArgs {
 
 impl SyncArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
-        let req = SyncRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&self.env),
-            endpoint: ctx.endpoint()?,
-            options: SyncOptions {
-                dry_run: self.dry_run,
-                allow_mass_delete: self.allow_mass_delete,
-                concurrency: self.concurrency.into(),
-                timeout: Duration::from_secs(self.timeout),
-            },
+        let target = self.env.target(ctx, Preview::None)?;
+        let options = SyncOptions {
+            dry_run: self.dry_run,
+            allow_mass_delete: self.allow_mass_delete,
+            concurrency: self.concurrency.into(),
+            timeout: Duration::from_secs(self.timeout),
         };
-        let report = fangops::sync::run(&req, &ctx.ui).await?;
+        let report = fangops::sync::run(&target, options, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

@@ -1,17 +1,17 @@
 //! `fangops verify`: a canary run through the deployed pipeline, then its alarms.
 
 use anyhow::Result;
-use fangops::config::EnvRef;
 use fangops::exit;
+use fangops::target::Preview;
 use fangops::verify::{VerifyOptions, VerifyRequest};
 
 use super::Ctx;
+use super::common::EnvArg;
 
 #[derive(Debug, clap::Args)]
 pub struct VerifyArgs {
-    /// The environment: a name or a path.
-    #[arg(long, value_name = "ENV")]
-    pub env: String,
+    #[command(flatten)]
+    pub env: EnvArg,
     /// The artifact bucket holding the deploy records (default:
     /// fangops-artifacts-ACCOUNT-REGION).
     #[arg(long, value_name = "NAME")]
@@ -20,14 +20,12 @@ pub struct VerifyArgs {
 
 impl VerifyArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
+        let target = self.env.target(ctx, Preview::None)?;
         let req = VerifyRequest {
-            root: ctx.root.clone(),
-            env: EnvRef::parse(&self.env),
-            endpoint: ctx.endpoint()?,
             artifact_bucket: self.artifact_bucket,
             options: verify_options(ctx)?,
         };
-        let report = fangops::verify::run(&req, &ctx.ui).await?;
+        let report = fangops::verify::run(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.passed {
             exit::SUCCESS

@@ -13,17 +13,14 @@ use anyhow::Result;
 use serde::Serialize;
 
 use crate::aws::AwsContext;
-use crate::config::{self, EnvConfig, EnvRef};
+use crate::config::{self, EnvConfig};
 use crate::markdown::{Table, escape as md, raw, text, value};
+use crate::target::Target;
 
 pub use model::Estimate;
 
 #[derive(Debug, Clone)]
 pub struct CostRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
     /// Compare with the env file at this git revision.
     pub base: Option<String>,
     pub free_tier: bool,
@@ -77,7 +74,7 @@ pub struct PreviewsCost {
 /// idle table, queues and bucket cost (it has no schedule and no dashboard). `None` for
 /// an env without previews (protected, or `previews.max: 0`).
 pub fn preview_per_day(table: &pricing::PricingTable, env: &EnvConfig) -> Option<f64> {
-    let t = crate::preview::Target {
+    let t = crate::preview::Spec {
         pull_request: 1,
         ..Default::default()
     };
@@ -617,16 +614,17 @@ pub async fn section_or_warn(
     }
 }
 
-pub async fn run(req: &CostRequest) -> Result<CostReport> {
-    let env = config::load(&req.env.path(&req.root))?;
-    let table = pricing::load(&req.root, &env.region)?;
+pub async fn run(target: &Target, req: &CostRequest) -> Result<CostReport> {
+    let env = &target.env;
+    let table = pricing::load(&target.root, &env.region)?;
+    // Without --actual or --measured the estimate needs no AWS, nor credentials.
     let ctx = if req.actual || req.measured_days.is_some() {
-        Some(AwsContext::new(&env, req.endpoint.as_ref()).await?)
+        Some(target.aws().await?)
     } else {
         None
     };
-    let measured = match (req.measured_days, &ctx) {
-        (Some(days), Some(ctx)) => Some(measured::measure(ctx, &env, days).await?),
+    let measured = match (req.measured_days, ctx) {
+        (Some(days), Some(ctx)) => Some(measured::measure(ctx, env, days).await?),
         _ => None,
     };
     // --write makes every measured value the file's: the estimate printed is the one
@@ -638,13 +636,13 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         m
     });
     let (estimate, base) = measured_estimate(
-        &env,
+        env,
         &table,
         req.base.as_deref(),
         measured.as_ref(),
         req.free_tier,
     )?;
-    let actual = if let (true, Some(ctx)) = (req.actual, &ctx) {
+    let actual = if let (true, Some(ctx)) = (req.actual, ctx) {
         // Cost Explorer answers in us-east-1 only, whatever the stack's region.
         let conf = aws_sdk_costexplorer::config::Builder::from(ctx.sdk_config())
             .region(aws_sdk_costexplorer::config::Region::new("us-east-1"))
@@ -656,9 +654,9 @@ pub async fn run(req: &CostRequest) -> Result<CostReport> {
         None
     };
     // The previews are stacks of their own, tagged as theirs: counted beside the env's.
-    let previews = match (&ctx, preview_per_day(&table, &env)) {
+    let previews = match (ctx, preview_per_day(&table, env)) {
         (Some(ctx), Some(each)) if req.actual => {
-            match crate::preview::list(&ctx.cloudformation(), &env).await {
+            match crate::preview::list(&ctx.cloudformation(), env).await {
                 Ok(list) => Some(PreviewsCost::new(
                     list.iter().map(|p| p.pull_request).collect(),
                     each,

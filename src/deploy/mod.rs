@@ -28,12 +28,13 @@ use serde::Serialize;
 use crate::alarms::{self, AlarmsReport};
 use crate::aws::AwsContext;
 use crate::build::{self, BuildRequest};
-use crate::config::{self, EnvConfig, EnvRef};
+use crate::config::{self, EnvConfig};
 use crate::diagnostics::{Diagnostic, InvalidInput};
 use crate::output::Ui;
 use crate::output::style::{self, paint};
 use crate::resources::Names;
 use crate::sync::{self, SyncReport};
+use crate::target::Target;
 use crate::verdict::{RollbackReport, Verification};
 use artifacts::Artifact;
 use stack::{
@@ -62,10 +63,6 @@ pub enum ArtifactSource {
 
 #[derive(Debug, Clone)]
 pub struct DeployRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
     pub artifacts: ArtifactSource,
     /// Overrides the artifact bucket's name (default: one per account and region).
     pub artifact_bucket: Option<String>,
@@ -87,8 +84,6 @@ pub struct DeployRequest {
     /// Roll back a deploy whose verification fails (off with `--no-rollback`).
     pub rollback: bool,
     pub verify_options: crate::verdict::VerifyOptions,
-    /// `--preview N`: deploy the env as pull request N's preview, a stack of its own.
-    pub preview: Option<crate::preview::Target>,
 }
 
 /// How a deploy or plan knew what changes: the fingerprint on the stack matched (no
@@ -511,12 +506,11 @@ pub struct Prepared {
 /// Reads the env file and the template, takes or builds the artifacts, and derives
 /// the parameters. Bad input fails here, before anything is changed.
 pub async fn prepare(
-    root: &std::path::Path,
-    env: EnvConfig,
-    ctx: &AwsContext,
+    target: &Target,
     source: &ArtifactSource,
     artifact_bucket: Option<&str>,
 ) -> Result<Prepared> {
+    let (root, env, ctx) = (&target.root, target.env.clone(), target.aws().await?);
     let template = template::load(&config::project_path(root, template::TEMPLATE_PATH))?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
@@ -597,32 +591,14 @@ fn change_set_name_with(prefix: &str) -> String {
     )
 }
 
-/// The env file read and checked, as the deploy sends it (its preview's, when asked):
-/// bad input fails here, before anything is changed.
-pub fn load(req: &DeployRequest) -> Result<EnvConfig> {
-    let env = config::load(&req.env.path(&req.root))?;
-    check_protected(&env, req.allow_protected.as_deref(), &req.ci)?;
-    match &req.preview {
-        Some(t) => Ok(crate::preview::of(env, t)?),
-        None => Ok(env),
-    }
-}
-
-/// Everything the deploy of `env` (as [`load`] gives it) sends, prepared in its
-/// context: bad input fails here too, before anything is changed.
-pub async fn prepare_env(
-    req: &DeployRequest,
-    env: EnvConfig,
-    ctx: &AwsContext,
-) -> Result<Prepared> {
-    prepare(
-        &req.root,
-        env,
-        ctx,
-        &req.artifacts,
-        req.artifact_bucket.as_deref(),
-    )
-    .await
+/// Refuses, before anything is changed, a deploy its env does not allow here: a
+/// protected env outside main, unless `--allow-protected` names its stack.
+pub fn check(target: &Target, req: &DeployRequest) -> Result<()> {
+    Ok(check_protected(
+        &target.env,
+        req.allow_protected.as_deref(),
+        &req.ci,
+    )?)
 }
 
 /// How a change set went.
@@ -701,12 +677,13 @@ pub async fn apply_change_set(
 /// The deploy of a prepared stack, companies and alarms, without its verification
 /// (`release::deploy` adds it).
 pub async fn deploy_prepared(
+    target: &Target,
     req: &DeployRequest,
     p: &Prepared,
-    ctx: &AwsContext,
     started: Instant,
     ui: &Ui,
 ) -> Result<DeployReport> {
+    let (root, ctx) = (&target.root, target.aws().await?);
     let cfn = ctx.cloudformation();
     let stack_name = p.env.stack.clone();
     let timing = Timing::new(ctx.is_local(), req.timeout);
@@ -786,7 +763,7 @@ pub async fn deploy_prepared(
         drop(progress);
         report.unchanged_because = Some(Basis::Fingerprint);
         report.outputs = existing.map(|i| i.outputs).unwrap_or_default();
-        return finish(report, p, ctx, req, pre_read, started, ui).await;
+        return finish(report, p, (root, ctx), req, pre_read, started, ui).await;
     }
 
     report.parameter_changes = parameter_changes(existing.as_ref(), &p.parameters);
@@ -827,7 +804,7 @@ pub async fn deploy_prepared(
             }
         }
     }
-    finish(report, p, ctx, req, pre_read, started, ui).await
+    finish(report, p, (root, ctx), req, pre_read, started, ui).await
 }
 
 /// The companies table as the pre-check read it (`None`: no table yet).
@@ -841,7 +818,7 @@ struct PreRead {
 async fn finish(
     mut report: DeployReport,
     p: &Prepared,
-    ctx: &AwsContext,
+    (root, ctx): (&std::path::Path, &AwsContext),
     req: &DeployRequest,
     pre_read: Option<PreRead>,
     started: Instant,
@@ -929,7 +906,7 @@ async fn finish(
         }
         report.record = Some(record);
     }
-    report.cost = crate::cost::section_or_warn(&req.root, ctx, &p.env, None).await;
+    report.cost = crate::cost::section_or_warn(root, ctx, &p.env, None).await;
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
 }
@@ -1193,7 +1170,7 @@ pub(crate) mod tests {
 
     /// A deploy that verified; one whose verification failed and was rolled back.
     pub(crate) fn verified_report(passed: bool) -> DeployReport {
-        use crate::verdict::{Check, RollbackOutcome, Target};
+        use crate::verdict::{Check, RestoredDeploy, RollbackOutcome};
         let verification = Verification {
             env: "dev".into(),
             stack: "fang-dev".into(),
@@ -1219,7 +1196,7 @@ pub(crate) mod tests {
                 env: "dev".into(),
                 stack: "fang-dev".into(),
                 outcome: RollbackOutcome::RolledBack,
-                to: Some(Target {
+                to: Some(RestoredDeploy {
                     commit: Some("0123456789abcdef".into()),
                     deployed_at: "2026-11-30T07:01:42.000Z".into(),
                     verified_at: Some("2026-11-30T07:02:20.000Z".into()),

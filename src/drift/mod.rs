@@ -14,20 +14,15 @@ use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{StackDriftDetectionStatus, StackResourceDriftStatus};
 use serde::Serialize;
 
-use crate::aws::AwsContext;
-use crate::config::{self, EnvRef};
 use crate::deploy::stack::{self, Timing};
 use crate::output::Ui;
 use crate::resources::Names;
 use crate::retry::is_transient;
 use crate::sync;
+use crate::target::Target;
 
 #[derive(Debug, Clone)]
 pub struct DriftRequest {
-    pub root: std::path::PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
     pub timeout: Duration,
 }
 
@@ -166,9 +161,9 @@ impl DriftReport {
     }
 }
 
-pub async fn drift(req: &DriftRequest, _ui: &Ui) -> Result<DriftReport> {
-    let env = config::load(&req.env.path(&req.root))?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+pub async fn drift(target: &Target, req: &DriftRequest, _ui: &Ui) -> Result<DriftReport> {
+    let env = &target.env;
+    let ctx = target.aws().await?;
     ctx.ensure_account().await?;
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);

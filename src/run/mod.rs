@@ -6,24 +6,18 @@
 pub(crate) mod aws;
 pub mod local;
 
-use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Result;
 use fang_shared::{RunId, keys};
 use serde::Serialize;
 
-use crate::aws::AwsContext;
-use crate::config::{self, EnvRef};
 use crate::output::Ui;
 use crate::output::style::{self, paint};
+use crate::target::Target;
 
 #[derive(Debug, Clone)]
 pub struct RunRequest {
-    pub root: PathBuf,
-    pub env: EnvRef,
-    /// Wins over the env file's `endpoint_url` (the command line reads `AWS_ENDPOINT_URL`).
-    pub endpoint: Option<url::Url>,
     pub timeout: Duration,
     /// Where the local runner fetches Wikipedia texts (`WIKIPEDIA_BASE_URL`); the
     /// public API when unset.
@@ -34,8 +28,6 @@ pub struct RunRequest {
     /// A canary run (a deploy's verification): only these companies, under a
     /// `canary-` run id whose results stay apart from the scheduled runs'.
     pub canary: Option<Vec<String>>,
-    /// `--preview N`: run pull request N's preview, which has no schedule of its own.
-    pub preview: Option<u64>,
 }
 
 impl RunRequest {
@@ -123,26 +115,16 @@ impl RunReport {
     }
 }
 
-pub async fn run(req: &RunRequest, ui: &Ui) -> Result<RunReport> {
-    let env = crate::preview::load(&req.env.path(&req.root), req.preview)?;
-    let ctx = AwsContext::new(&env, req.endpoint.as_ref()).await?;
+/// One run through the pipeline of `target` (a preview's, which has no schedule of its
+/// own, when it is one): the local runner against an emulator, the deployed producer in
+/// AWS.
+pub async fn run(target: &Target, req: &RunRequest, ui: &Ui) -> Result<RunReport> {
+    let ctx = target.aws().await?;
     ctx.ensure_account().await?;
-    run_in(&env, &ctx, req, ui).await
-}
-
-/// One run through the pipeline of an env already loaded: the local runner against an
-/// emulator, the deployed producer in AWS. `req.root`, `req.env` and `req.endpoint` are
-/// not read again.
-pub async fn run_in(
-    env: &config::EnvConfig,
-    ctx: &AwsContext,
-    req: &RunRequest,
-    ui: &Ui,
-) -> Result<RunReport> {
     if ctx.is_local() {
-        return crate::aws::as_lambda(local::run(env, ctx, req, ui)).await;
+        return crate::aws::as_lambda(local::run(&target.env, ctx, req, ui)).await;
     }
-    aws::run(env, ctx, req, ui).await
+    aws::run(&target.env, ctx, req, ui).await
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ FANGOPS := $(CARGO) run -q --bin fangops --
 MOTO_PORT ?= 4566
 export MOTO_PORT
 
-.PHONY: help setup build demo test lint fmt schema bench moto-start moto-stop clean
+.PHONY: help setup build demo test lint fmt schema docs bench moto-start moto-stop clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
@@ -59,6 +59,9 @@ fmt: ## Format the code
 
 schema: ## Regenerate environments/env.schema.json
 	$(FANGOPS) schema --out environments/env.schema.json
+
+docs: schema ## Regenerate the references in docs/reference (CLI, env-file keys, exit codes)
+	$(FANGOPS) docs --out docs/reference
 
 bench: setup ## Print the benchmarks' figures (builds in release: slow the first time)
 	$(CARGO) bench --bench companies

@@ -1,4 +1,4 @@
-//! Process exit codes, documented in the README and `--help`.
+//! Process exit codes, documented in `--help` and docs/reference/exit-codes.md.
 
 /// 0: success.
 pub const SUCCESS: u8 = 0;

@@ -10,6 +10,7 @@ mod common;
 mod companies;
 mod cost;
 mod deploy;
+mod docs;
 mod doctor;
 mod drift;
 mod history;
@@ -91,6 +92,11 @@ pub enum Command {
     /// Post a rendered report as an environment's pull-request comment (edited in place).
     Comment(comment::CommentCmdArgs),
     /// Deploy an environment's stack, then sync its companies.
+    ///
+    /// With --preview N, pull request N's preview instead: the env file as a stack of its
+    /// own beside the environment's, always verified and never rolled back, its report
+    /// carrying the results of the companies the pull request adds or changes
+    /// (`previews.max` of them at once).
     Deploy(deploy::DeployArgs),
     /// Make the companies table equal the env file's list (writes and deletes).
     Sync(sync::SyncArgs),
@@ -121,6 +127,10 @@ pub enum Command {
     /// List an environment's pull-request previews (`deploy --preview N`); `prune`
     /// tears down those whose pull request is closed or quiet.
     Previews(previews::PreviewsArgs),
+    /// Write the references in docs/reference (the CLI, the env-file keys, the exit
+    /// codes), generated from the code: `make docs`.
+    #[command(hide = true)]
+    Docs(docs::DocsArgs),
 }
 
 /// What every subcommand gets besides its own arguments.
@@ -172,6 +182,7 @@ impl Command {
             Self::Verify(a) => a.run(ctx).await,
             Self::Rollback(a) => a.run(ctx).await,
             Self::Previews(a) => a.run(ctx).await,
+            Self::Docs(a) => a.run(&ctx.root),
         }
     }
 }

@@ -1,5 +1,6 @@
-//! Every default of the env file, in one place. The README's config reference and the
-//! JSON Schema's descriptions quote these; a test keeps the shipped files honest.
+//! Every default of the env file, in one place. The JSON Schema's descriptions, and so
+//! the env-file reference (`docs/reference/env-file.md`) generated from it, quote these;
+//! a test keeps the shipped files honest.
 
 use super::Schedule;
 

@@ -1,5 +1,6 @@
-//! Every exit code the README and `--help` document, driven through the real binary:
-//! 0 success, 1 failure, 2 usage or invalid input (nothing changed), 3 changes found.
+//! Every exit code `--help` and `docs/reference/exit-codes.md` document, driven through
+//! the real binary: 0 success, 1 failure, 2 usage or invalid input (nothing changed), 3
+//! changes found.
 
 use crate::support::{Project, create_companies_table, fangops, local_env_yaml, run, unique};
 

@@ -75,7 +75,7 @@ fn main() {
     let parse = start.elapsed();
     let names: Vec<&str> = raw.companies.iter().map(|c| c.value.name()).collect();
     let start = Instant::now();
-    let list = fangops::companies::CompanyList::from_names(&names).expect("valid");
+    let list = fangops::config::names::CompanyList::from_names(&names).expect("valid");
     let validate = start.elapsed();
     println!(
         "  {split} split: YAML {:.1} ms, normalize + dedupe {:.1} ms ({} names)",

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 
+use crate::companies::sync::{Against, CompaniesPlan};
 use crate::config::EnvRef;
 use crate::cost::CostReport;
 use crate::deploy::{
@@ -22,7 +23,6 @@ use crate::github::{self, CommentOutcome, Posted, Target};
 use crate::markdown::{Table, code, escape as md, raw};
 use crate::output::Ui;
 use crate::plan::PlanReport;
-use crate::sync::{Against, CompaniesPlan};
 
 /// GitHub's limit on a comment body, in characters.
 pub const LIMIT: usize = 65_536;
@@ -319,16 +319,16 @@ pub fn plan_comment(p: &PlanReport, commit: Option<&str>) -> String {
         .filter(|c| {
             matches!(
                 c.verdict,
-                crate::pages::Verdict::Disambiguation
-                    | crate::pages::Verdict::Missing
-                    | crate::pages::Verdict::Empty
+                crate::companies::check::Verdict::Disambiguation
+                    | crate::companies::check::Verdict::Missing
+                    | crate::companies::check::Verdict::Empty
             )
         })
         .map(|c| {
             format!(
                 "{} ({})",
                 md(&c.company),
-                crate::pages::verdict_name(c.verdict)
+                crate::companies::check::verdict_name(c.verdict)
             )
         })
         .collect();
@@ -767,7 +767,7 @@ mod tests {
 
     #[test]
     fn added_companies_show_their_page_and_a_disambiguation_warns() {
-        use crate::pages::{PageCheck, Verdict};
+        use crate::companies::check::{PageCheck, Verdict};
         let mut p = plan(live(&["Amazon", "Spotify"], &[], 4), None);
         p.pages = vec![
             PageCheck {
@@ -1053,8 +1053,8 @@ mod tests {
 
     #[test]
     fn preview_comment_past_the_cap_names_the_holders() {
-        let holder = |pr: u64, days: i64| crate::preview::Preview {
-            stack: crate::preview::stack_name("fang-dev", pr),
+        let holder = |pr: u64, days: i64| crate::stacks::previews::Preview {
+            stack: crate::config::preview::stack_name("fang-dev", pr),
             pull_request: pr,
             head: Some(format!("{pr:07}abcdef")),
             status: "UPDATE_COMPLETE".into(),
@@ -1062,7 +1062,7 @@ mod tests {
             last_changed: Some(0),
         };
         let r = crate::previews::PreviewReport {
-            refused: Some(crate::preview::Refusal {
+            refused: Some(crate::stacks::previews::Refusal {
                 max: 2,
                 holders: vec![holder(3, 2), holder(5, 9)],
             }),

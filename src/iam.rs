@@ -123,7 +123,7 @@ pub struct Values {
     /// functions' boundary serve them as they serve the env's stack.
     pub previews: Option<String>,
     /// The env's stack and its previews in one pattern (`START*`), where a policy
-    /// cannot afford to name both ([`crate::preview::family_start`]).
+    /// cannot afford to name both ([`crate::config::preview::family_start`]).
     pub family: Option<String>,
 }
 
@@ -145,8 +145,9 @@ impl Values {
             artifact_bucket,
             repository,
             environment: env.name.clone(),
-            previews: previews.then(|| crate::preview::iam_pattern(&env.stack)),
-            family: previews.then(|| format!("{}*", crate::preview::family_start(&env.stack))),
+            previews: previews.then(|| crate::config::preview::iam_pattern(&env.stack)),
+            family: previews
+                .then(|| format!("{}*", crate::config::preview::family_start(&env.stack))),
         }
     }
 

@@ -8,6 +8,8 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::alarms::{self, AlarmsReport};
+use crate::companies::check::PageCheck;
+use crate::companies::sync::{self, Against, CompaniesPlan};
 use crate::config::{self};
 use crate::cost::CostReport;
 use crate::deploy::stack::ChangeAction;
@@ -18,8 +20,6 @@ use crate::deploy::{
 };
 use crate::markdown::{self, Table, escape as md, raw, text};
 use crate::output::Ui;
-use crate::pages::PageCheck;
-use crate::sync::{self, Against, CompaniesPlan};
 use crate::target::Target;
 
 #[derive(Debug, Clone)]
@@ -173,7 +173,7 @@ pub fn render_pages_markdown(pages: &[PageCheck]) -> String {
         t.row([
             text(&c.company),
             raw(page),
-            text(crate::pages::verdict_name(c.verdict)),
+            text(crate::companies::check::verdict_name(c.verdict)),
             raw(todo.into_iter().flatten().collect::<Vec<_>>().join("; ")),
         ]);
     }
@@ -256,8 +256,8 @@ async fn check_pages(
         .iter()
         .chain(companies.retitled.iter().map(|r| &r.name))
         .filter_map(|name| env.companies.get(name));
-    match crate::pages::client(wikipedia_base) {
-        Ok(wikipedia) => crate::pages::check_for_plan(&wikipedia, changed).await,
+    match crate::companies::check::client(wikipedia_base) {
+        Ok(wikipedia) => crate::companies::check::check_for_plan(&wikipedia, changed).await,
         Err(e) => {
             tracing::warn!("Wikipedia pages not checked: {e:#}");
             Vec::new()
@@ -562,7 +562,7 @@ mod tests {
             added: many,
             removed: Vec::new(),
             unchanged: 7,
-            retitled: vec![crate::sync::Retitle {
+            retitled: vec![crate::companies::sync::Retitle {
                 name: "Alphabet".into(),
                 from: None,
                 to: Some("Alphabet Inc.".into()),

@@ -1,4 +1,5 @@
-//! The commands on pull-request previews (what a preview is: `crate::preview`).
+//! The commands on pull-request previews. What a preview is and how it is named is
+//! `crate::config::preview`; which previews exist, `crate::stacks::previews`.
 //!
 //! - [`deploy`]: `fangops deploy --env dev --preview N`. The cap first (`previews.max`,
 //!   a pull request that has a preview keeps it), then the deploy of the preview stack,
@@ -15,12 +16,13 @@ use anyhow::{Context, Result};
 use fang_shared::{ResultStatus, SentimentRecord, SentimentScores};
 use serde::Serialize;
 
-use crate::companies::CompanyList;
+use crate::config::names::CompanyList;
+use crate::config::preview;
 use crate::config::{self};
 use crate::deploy::{DeployReport, DeployRequest};
 use crate::github::{self, PullState};
 use crate::output::Ui;
-use crate::preview::{self, Preview, Refusal};
+use crate::stacks::previews::{self as listing, Preview, Refusal};
 use crate::target::Target;
 use crate::teardown::{self, TeardownReport, TeardownRequest};
 
@@ -270,8 +272,8 @@ pub async fn deploy(mut target: Target, req: &PreviewRequest, ui: &Ui) -> Result
 
     let ctx = target.aws().await?;
     ctx.ensure_account().await?;
-    let existing = preview::list(&ctx.cloudformation(), &target.env).await?;
-    if let Err(refusal) = preview::check_cap(target.env.previews.max, pull_request, &existing) {
+    let existing = listing::list(&ctx.cloudformation(), &target.env).await?;
+    if let Err(refusal) = listing::check_cap(target.env.previews.max, pull_request, &existing) {
         tracing::warn!("{}", refusal.message(pull_request));
         report.refused = Some(refusal);
         report.duration_s = started.elapsed().as_secs_f64();
@@ -386,7 +388,7 @@ pub async fn list(target: &Target, req: &ListRequest) -> Result<PreviewsReport> 
         tracing::warn!("no cost estimate for the previews: {e:#}");
         None
     });
-    let previews = preview::list(&ctx.cloudformation(), env)
+    let previews = listing::list(&ctx.cloudformation(), env)
         .await?
         .into_iter()
         .map(|p| {
@@ -632,11 +634,11 @@ mod tests {
         assert!(c.changed.is_empty());
         assert_eq!(c.removed, ["Amazon"]);
         // A new `wikipedia:` page is a change: its result may differ.
-        let entry = |text, title: Option<&'static str>| crate::companies::RawEntry {
+        let entry = |text, title: Option<&'static str>| crate::config::names::RawEntry {
             text,
             line: 0,
             column: 0,
-            wikipedia: title.map(|text| crate::companies::RawTitle {
+            wikipedia: title.map(|text| crate::config::names::RawTitle {
                 text,
                 line: 0,
                 column: 0,

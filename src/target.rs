@@ -10,9 +10,9 @@ use anyhow::Result;
 use tokio::sync::OnceCell;
 
 use crate::aws::AwsContext;
+use crate::config::preview;
 use crate::config::{self, EnvConfig, EnvRef};
 use crate::diagnostics::InvalidInput;
-use crate::preview;
 
 /// How a command takes a pull request's preview of the env.
 #[derive(Debug, Clone, PartialEq, Eq)]

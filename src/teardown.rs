@@ -132,13 +132,13 @@ pub async fn teardown(target: &Target, req: &TeardownRequest, ui: &Ui) -> Result
     // A stack that merely bears a preview's name is not deleted as one: only a stack
     // tagged as this env's preview is.
     if let (Some(p), Some(info)) = (&env.preview, &existing) {
-        let of = info.tags.get(crate::preview::TAG_OF);
+        let of = info.tags.get(crate::config::preview::TAG_OF);
         if of != Some(&p.stack) {
             anyhow::bail!(
                 "stack {} is not a preview of {} (its tag {} is {}): not tearing it down",
                 env.stack,
                 p.stack,
-                crate::preview::TAG_OF,
+                crate::config::preview::TAG_OF,
                 of.map_or("missing".to_owned(), |t| format!("{t:?}"))
             );
         }

@@ -98,7 +98,7 @@ pub fn run(req: &ValidateRequest) -> ValidateReport {
 }
 
 /// An env with previews is granted its stack and its previews by one pattern (its
-/// stack's start and `*`, see [`crate::preview::family_start`]): another env whose
+/// stack's start and `*`, see [`crate::config::preview::family_start`]): another env whose
 /// stack starts the same way would be granted too, and could bear a preview's name.
 fn stack_clashes(envs: &[(PathBuf, config::EnvConfig)]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -106,7 +106,7 @@ fn stack_clashes(envs: &[(PathBuf, config::EnvConfig)]) -> Vec<Diagnostic> {
         .iter()
         .filter(|(_, e)| !e.protected && e.previews.max > 0)
     {
-        let start = crate::preview::family_start(&a.stack);
+        let start = crate::config::preview::family_start(&a.stack);
         for (file, b) in envs {
             if b.name != a.name && b.stack.starts_with(start) {
                 out.push(

@@ -104,7 +104,7 @@ pub struct EnvArg {
 pub struct PreviewArg {
     /// Pull request N's preview of the environment: a stack of its own beside the
     /// environment's (`deploy --preview N` makes it, `teardown --preview N` removes it).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=fangops::preview::MAX_PULL_REQUEST))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=fangops::config::preview::MAX_PULL_REQUEST))]
     pub preview: Option<u64>,
 }
 

@@ -79,7 +79,7 @@ impl DeployArgs {
         };
         if let Some(pr) = self.preview.preview {
             let head = ctx.process.pull_request_head();
-            let spec = fangops::preview::Spec {
+            let spec = fangops::config::preview::Spec {
                 pull_request: pr,
                 head: head.clone(),
                 companies: Vec::new(),

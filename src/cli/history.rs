@@ -2,7 +2,7 @@
 
 use anyhow::Result;
 use fangops::exit;
-use fangops::history::HistoryRequest;
+use fangops::release::history::HistoryRequest;
 use fangops::target::Preview;
 
 use super::Ctx;
@@ -27,7 +27,7 @@ impl HistoryArgs {
             artifact_bucket: self.artifact_bucket,
             limit: self.limit,
         };
-        let report = fangops::history::run(&target, &req).await?;
+        let report = fangops::release::history::run(&target, &req).await?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

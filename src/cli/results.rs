@@ -62,7 +62,7 @@ impl ResultsArgs {
         let target = self.env.target(ctx, self.preview.existing())?;
         let text = match self.since {
             Some(days) => {
-                let trend = fangops::trend::fetch(&target, days).await?;
+                let trend = fangops::results::trend::fetch(&target, days).await?;
                 match format {
                     Format::Json => serde_json::to_string_pretty(&trend)? + "\n",
                     Format::Html => trend.render_html(),

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use anyhow::Result;
 use fangops::exit;
-use fangops::rollback::RollbackRequest;
+use fangops::release::rollback::RollbackRequest;
 use fangops::target::Preview;
 
 use super::Ctx;
@@ -40,7 +40,7 @@ impl RollbackArgs {
             options: super::verify::verify_options(ctx)?,
             timeout: Duration::from_secs(self.timeout),
         };
-        let report = fangops::rollback::run(&target, &req, &ctx.ui).await?;
+        let report = fangops::release::rollback::run(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.on_target() {
             exit::SUCCESS

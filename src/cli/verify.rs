@@ -2,8 +2,8 @@
 
 use anyhow::Result;
 use fangops::exit;
+use fangops::release::verify::{VerifyOptions, VerifyRequest};
 use fangops::target::Preview;
-use fangops::verify::{VerifyOptions, VerifyRequest};
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -25,7 +25,7 @@ impl VerifyArgs {
             artifact_bucket: self.artifact_bucket,
             options: verify_options(ctx)?,
         };
-        let report = fangops::verify::run(&target, &req, &ctx.ui).await?;
+        let report = fangops::release::verify::run(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.passed {
             exit::SUCCESS

@@ -12,7 +12,7 @@ use super::{
     AlarmSetting, AlarmsConfig, CostAssumptions, EnvConfig, LambdaConfig, SyncConfig, check_email,
     check_endpoint, check_stack_name, defaults, env_name, raw, regions,
 };
-use crate::companies::{CompanyList, RawEntry, RawTitle};
+use crate::config::names::{CompanyList, RawEntry, RawTitle};
 use crate::diagnostics::Diagnostic;
 
 /// The problems found so far in one file.
@@ -83,7 +83,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
     let first = raw
         .companies
         .first()
-        .and_then(|c| crate::companies::normalize(c.value.name()).ok());
+        .and_then(|c| crate::config::names::normalize(c.value.name()).ok());
     // In AWS a canary whose first attempt fails is received again only after the
     // queue's visibility timeout: the default wait covers one retry, so that a passing
     // throttle or a role still propagating does not roll a good deploy back.
@@ -325,14 +325,14 @@ fn verify(
     for c in raw.companies.iter().flatten() {
         // A canary is named as the list spells it: the producer matches names exactly.
         let listed = |name: &str| {
-            let key = crate::companies::identity_key(name);
+            let key = crate::config::names::identity_key(name);
             companies.map(|list| {
                 list.names()
-                    .find(|n| crate::companies::identity_key(n) == key)
+                    .find(|n| crate::config::names::identity_key(n) == key)
                     .map(str::to_owned)
             })
         };
-        match crate::companies::normalize(&c.value).map(|n| (listed(&n), n)) {
+        match crate::config::names::normalize(&c.value).map(|n| (listed(&n), n)) {
             Ok((Some(Some(name)), _) | (None, name)) => {
                 if !canaries.contains(&name) {
                     canaries.push(name);

@@ -9,6 +9,9 @@
 
 mod check;
 pub mod defaults;
+pub mod edit;
+pub mod names;
+pub mod preview;
 pub mod raw;
 pub mod regions;
 pub mod schedule;
@@ -20,7 +23,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::companies::CompanyList;
+use crate::config::names::CompanyList;
 use crate::diagnostics::{Diagnostic, InvalidInput};
 
 pub use raw::{Analyzer, Arch, TextSource};
@@ -124,7 +127,7 @@ pub struct EnvConfig {
     pub cache: CacheConfig,
     pub previews: PreviewsConfig,
     /// Set when this is a pull request's preview of the env (`deploy --preview N`),
-    /// never by the file: see [`crate::preview`].
+    /// never by the file: see [`crate::config::preview`].
     #[serde(skip_serializing_if = "Option::is_none")]
     pub preview: Option<PreviewOf>,
     #[serde(serialize_with = "serialize_companies")]

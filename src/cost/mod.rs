@@ -74,11 +74,11 @@ pub struct PreviewsCost {
 /// idle table, queues and bucket cost (it has no schedule and no dashboard). `None` for
 /// an env without previews (protected, or `previews.max: 0`).
 pub fn preview_per_day(table: &pricing::PricingTable, env: &EnvConfig) -> Option<f64> {
-    let t = crate::preview::Spec {
+    let t = crate::config::preview::Spec {
         pull_request: 1,
         ..Default::default()
     };
-    let preview = crate::preview::of(env.clone(), &t).ok()?;
+    let preview = crate::config::preview::of(env.clone(), &t).ok()?;
     Some(model::estimate(&preview, table, false).monthly / model::DAYS_PER_MONTH)
 }
 
@@ -656,7 +656,7 @@ pub async fn run(target: &Target, req: &CostRequest) -> Result<CostReport> {
     // The previews are stacks of their own, tagged as theirs: counted beside the env's.
     let previews = match (ctx, preview_per_day(&table, env)) {
         (Some(ctx), Some(each)) if req.actual => {
-            match crate::preview::list(&ctx.cloudformation(), env).await {
+            match crate::stacks::previews::list(&ctx.cloudformation(), env).await {
                 Ok(list) => Some(PreviewsCost::new(
                     list.iter().map(|p| p.pull_request).collect(),
                     each,
@@ -674,7 +674,7 @@ pub async fn run(target: &Target, req: &CostRequest) -> Result<CostReport> {
         Some(m) if req.write && m.usable() => {
             let values: Vec<(&str, f64)> =
                 m.comparisons.iter().map(|c| (c.key, c.measured)).collect();
-            crate::edit::set_cost(&env.path, &values)?;
+            crate::config::edit::set_cost(&env.path, &values)?;
             Some(env.path.clone())
         }
         Some(m) if req.write => anyhow::bail!(

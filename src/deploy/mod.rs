@@ -14,6 +14,7 @@ pub mod params;
 pub mod promotion;
 pub mod stack;
 pub mod template;
+pub mod verdict;
 
 #[cfg(test)]
 mod replay_tests;
@@ -28,14 +29,14 @@ use serde::Serialize;
 use crate::alarms::{self, AlarmsReport};
 use crate::aws::AwsContext;
 use crate::build::{self, BuildRequest};
+use crate::companies::sync::{self, SyncReport};
 use crate::config::{self, EnvConfig};
+use crate::deploy::verdict::{RollbackReport, Verification};
 use crate::diagnostics::{Diagnostic, InvalidInput};
 use crate::output::Ui;
 use crate::output::style::{self, paint};
 use crate::resources::Names;
-use crate::sync::{self, SyncReport};
 use crate::target::Target;
-use crate::verdict::{RollbackReport, Verification};
 use artifacts::Artifact;
 use stack::{
     ChangeSetResult, ChangeSetSpec, FailedResource, Replacement, ResourceChange, StackInfo, Timing,
@@ -83,7 +84,7 @@ pub struct DeployRequest {
     pub verify: Option<bool>,
     /// Roll back a deploy whose verification fails (off with `--no-rollback`).
     pub rollback: bool,
-    pub verify_options: crate::verdict::VerifyOptions,
+    pub verify_options: crate::deploy::verdict::VerifyOptions,
 }
 
 /// How a deploy or plan knew what changes: the fingerprint on the stack matched (no
@@ -1170,7 +1171,7 @@ pub(crate) mod tests {
 
     /// A deploy that verified; one whose verification failed and was rolled back.
     pub(crate) fn verified_report(passed: bool) -> DeployReport {
-        use crate::verdict::{Check, RestoredDeploy, RollbackOutcome};
+        use crate::deploy::verdict::{Check, RestoredDeploy, RollbackOutcome};
         let verification = Verification {
             env: "dev".into(),
             stack: "fang-dev".into(),

@@ -45,13 +45,13 @@ pub fn tags(env: &EnvConfig) -> Vec<(String, String)> {
     // What `fangops previews` lists and prunes by. The head is the commit the stack was
     // last changed for: a push that changes nothing leaves the stack, and its tags, alone.
     if let Some(p) = &env.preview {
-        tags.push((crate::preview::TAG_OF.to_owned(), p.stack.clone()));
+        tags.push((crate::config::preview::TAG_OF.to_owned(), p.stack.clone()));
         tags.push((
-            crate::preview::TAG_PULL_REQUEST.to_owned(),
+            crate::config::preview::TAG_PULL_REQUEST.to_owned(),
             p.pull_request.to_string(),
         ));
         if let Some(head) = &p.head {
-            tags.push((crate::preview::TAG_HEAD.to_owned(), head.clone()));
+            tags.push((crate::config::preview::TAG_HEAD.to_owned(), head.clone()));
         }
     }
     tags

@@ -320,7 +320,7 @@ pub async fn record_verification(
     bucket: &str,
     stack: &str,
     live_fingerprint: Option<&str>,
-    verification: &crate::verdict::Verification,
+    verification: &crate::deploy::verdict::Verification,
 ) -> Result<()> {
     let Some(mut latest) = artifacts::get_json::<Record>(s3, bucket, &latest_key(stack)).await?
     else {
@@ -338,7 +338,7 @@ pub async fn record_verification(
 }
 
 impl RecordedVerification {
-    pub fn of(v: &crate::verdict::Verification) -> Self {
+    pub fn of(v: &crate::deploy::verdict::Verification) -> Self {
         Self {
             passed: v.passed,
             summary: v.summary(),

@@ -14,11 +14,11 @@ use aws_sdk_cloudformation::error::ProvideErrorMetadata;
 use aws_sdk_cloudformation::types::{StackDriftDetectionStatus, StackResourceDriftStatus};
 use serde::Serialize;
 
+use crate::companies::sync;
 use crate::deploy::stack::{self, Timing};
 use crate::output::Ui;
 use crate::resources::Names;
 use crate::retry::is_transient;
-use crate::sync;
 use crate::target::Target;
 
 #[derive(Debug, Clone)]
@@ -37,7 +37,7 @@ pub struct CompanyDrift {
     pub in_both: usize,
     /// In both, but the table reads another Wikipedia page than the file says.
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub other_page: Vec<crate::sync::Retitle>,
+    pub other_page: Vec<crate::companies::sync::Retitle>,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -341,7 +341,7 @@ mod tests {
                 only_live: vec!["Out Of Band".into()],
                 only_in_file: vec!["Spotify".into()],
                 in_both: 5,
-                other_page: vec![crate::sync::Retitle {
+                other_page: vec![crate::companies::sync::Retitle {
                     name: "Apple".into(),
                     from: None,
                     to: Some("Apple Inc.".into()),

@@ -390,7 +390,7 @@ fn text_source(source: config::TextSource, wikipedia_base: Option<&str>) -> Resu
     Ok(match source {
         config::TextSource::Fixtures => TextSource::Fixtures,
         config::TextSource::Wikipedia => {
-            TextSource::Wikipedia(crate::pages::client(wikipedia_base)?)
+            TextSource::Wikipedia(crate::companies::check::client(wikipedia_base)?)
         }
     })
 }

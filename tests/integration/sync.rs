@@ -1,6 +1,6 @@
 //! `fangops sync` on moto: the table ends equal to the file, whatever was in it, however
 //! the network behaves, however often or concurrently the sync runs. UnprocessedItems
-//! (which moto never returns) are covered on recorded responses in `src/sync.rs`.
+//! (which moto never returns) are covered on recorded responses in `src/companies/sync.rs`.
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

@@ -22,11 +22,11 @@ use time::format_description::well_known::Rfc3339;
 use crate::alarms::cloudwatch;
 use crate::alarms::desired::NO_RESULTS;
 use crate::config::EnvConfig;
+pub use crate::deploy::verdict::{Check, Verification, VerifyOptions};
 use crate::output::Ui;
 use crate::resources::Names;
 use crate::run::RunRequest;
 use crate::target::Target;
-pub use crate::verdict::{Check, Verification, VerifyOptions};
 
 /// How often the alarms are read during the watch window: CloudWatch evaluates a
 /// metric alarm about once a minute, so polling faster finds nothing sooner.
@@ -440,5 +440,4 @@ pub async fn run(target: &Target, req: &VerifyRequest, ui: &Ui) -> Result<Verifi
 }
 
 #[cfg(test)]
-#[path = "verify_tests.rs"]
 mod tests;

@@ -169,7 +169,7 @@ impl LiveTable {
     }
 
     /// The table as the file would make it (a base revision's file, a new table).
-    pub fn from_list(list: &crate::companies::CompanyList) -> Self {
+    pub fn from_list(list: &crate::config::names::CompanyList) -> Self {
         Self {
             names: list.names().map(str::to_owned).collect(),
             titles: list
@@ -214,7 +214,7 @@ pub struct Diff {
 }
 
 /// [`diff`] of the names, and the companies in both whose Wikipedia page differs.
-pub fn diff_table(live: &LiveTable, wanted: &crate::companies::CompanyList) -> Diff {
+pub fn diff_table(live: &LiveTable, wanted: &crate::config::names::CompanyList) -> Diff {
     let mut d = diff(&live.names, wanted.names());
     d.retitled = wanted
         .iter()
@@ -662,7 +662,7 @@ async fn retitle(
 async fn write(
     ddb: &aws_sdk_dynamodb::Client,
     table: &str,
-    companies: &crate::companies::CompanyList,
+    companies: &crate::config::names::CompanyList,
     added: &[String],
     removed: &[String],
     opts: SyncOptions,

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 
-use crate::companies::{identity_key, normalize};
+use crate::config::names::{identity_key, normalize};
 use crate::config::{self, EnvRef, raw};
 use crate::diagnostics::{Diagnostic, InvalidInput};
 
@@ -321,7 +321,7 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
     match edit {
         Edit::AddPage { name, wikipedia } => {
             let name = normalize_arg(path, name)?;
-            let title = crate::companies::normalize_title(wikipedia)
+            let title = crate::config::names::normalize_title(wikipedia)
                 .map_err(|e| invalid(path, e.to_string()))?;
             match find(&identity_key(&name)) {
                 Some(e) if e.wikipedia.as_deref() == Some(title.as_str()) => {

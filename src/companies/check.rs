@@ -11,8 +11,8 @@ use fang_sentiment::text::{Page, TextError, WIKIPEDIA_BASE_URL, Wikipedia};
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::companies::Company;
 use crate::config::EnvConfig;
+use crate::config::names::Company;
 use crate::output::style::{self, paint};
 
 /// Lookups in flight at once: Wikimedia asks clients not to burst.
@@ -77,8 +77,8 @@ impl PageCheck {
         let entry = |title: &str| {
             format!(
                 "- {{name: {}, wikipedia: {}}}",
-                crate::edit::scalar(&company.name),
-                crate::edit::scalar(title)
+                crate::config::edit::scalar(&company.name),
+                crate::config::edit::scalar(title)
             )
         };
         match result {

@@ -4,6 +4,8 @@
 //! Company names and texts come from a file anyone can edit in a pull request and
 //! from Wikipedia, so everything is escaped, and links are only ever http(s).
 
+pub mod trend;
+
 use std::fmt::Write as _;
 
 use anyhow::{Context, Result, bail};

@@ -3,6 +3,8 @@
 //! (which uses `preview`, and `cost`, which counts previews), so that all of them read a
 //! stack one way.
 
+pub mod previews;
+
 use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};

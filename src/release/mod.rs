@@ -2,6 +2,10 @@
 //! proof (`verify`), and a rollback (`rollback`) of a deploy that fails it. Above the
 //! three so that none of them depends on another's caller.
 
+pub mod history;
+pub mod rollback;
+pub mod verify;
+
 use std::time::Instant;
 
 use anyhow::Result;
@@ -9,7 +13,6 @@ use anyhow::Result;
 use crate::deploy::{self, AfterFailure, DeployReport, DeployRequest, Outcome, promotion};
 use crate::output::Ui;
 use crate::target::Target;
-use crate::verify;
 
 /// Deploys, verifies when asked to (`--verify`, `verify.enabled`, a protected env),
 /// and rolls back a deploy that fails its verification unless told not to. A preview
@@ -60,7 +63,7 @@ pub async fn deploy(target: &Target, req: &DeployRequest, ui: &Ui) -> Result<Dep
         } else if report.outcome == Outcome::Unchanged {
             AfterFailure::NothingToUndo
         } else {
-            let restore = crate::rollback::Restore {
+            let restore = rollback::Restore {
                 target,
                 bucket: &p.artifact_bucket,
                 to: None,
@@ -68,7 +71,7 @@ pub async fn deploy(target: &Target, req: &DeployRequest, ui: &Ui) -> Result<Dep
                 options: &req.verify_options,
                 timeout: req.timeout,
             };
-            AfterFailure::RolledBack(Box::new(crate::rollback::restore(restore, ui).await))
+            AfterFailure::RolledBack(Box::new(rollback::restore(restore, ui).await))
         });
     }
     report.duration_s = started.elapsed().as_secs_f64();

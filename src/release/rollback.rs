@@ -14,12 +14,12 @@ use anyhow::{Context, Result, bail};
 
 use crate::deploy::promotion::{self, Record, RecordedVerification};
 use crate::deploy::stack::{self, ChangeSetSpec, Timing};
+pub use crate::deploy::verdict::{RestoredDeploy, RollbackOutcome, RollbackReport};
 use crate::deploy::{self, Outcome, artifacts, params};
 use crate::diagnostics::{Diagnostic, InvalidInput};
 use crate::output::Ui;
+use crate::release::verify::{self, VerifyOptions};
 use crate::target::Target;
-pub use crate::verdict::{RestoredDeploy, RollbackOutcome, RollbackReport};
-use crate::verify::{self, VerifyOptions};
 
 /// How many records a rollback looks through for a target.
 const SEARCH_DEPTH: usize = 100;

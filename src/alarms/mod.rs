@@ -109,7 +109,12 @@ impl AlarmsReport {
     }
 
     pub fn render_markdown(&self) -> String {
-        let mut out = String::from("#### Alarms\n\n");
+        self.render_markdown_under("#### Alarms")
+    }
+
+    /// The section under `heading` (a plan's `#### Alarms`, a comment's `**Alarms**`).
+    pub fn render_markdown_under(&self, heading: &str) -> String {
+        let mut out = format!("{heading}\n\n");
         if self.changes.is_empty() {
             out += &format!("No changes ({} alarms unchanged).\n", self.unchanged);
             return out;

@@ -204,9 +204,14 @@ impl CostReport {
     /// The estimate and the delta, and apart the assumptions table (which a pull-request
     /// comment folds, and drops first when it must be shorter).
     pub fn render_markdown_parts(&self) -> (String, String) {
+        self.render_markdown_parts_under("#### Cost estimate")
+    }
+
+    /// [`Self::render_markdown_parts`] under `heading` (a comment's `**Cost estimate**`).
+    pub fn render_markdown_parts_under(&self, heading: &str) -> (String, String) {
         let e = &self.estimate;
         let mut out = format!(
-            "#### Cost estimate\n\n**{}/month**, {} a year, {} per company per month ({} companies, {:.1} runs a month, each about {}; {}, prices checked {}{}).\n\n",
+            "{heading}\n\n**{}/month**, {} a year, {} per company per month ({} companies, {:.1} runs a month, each about {}; {}, prices checked {}{}).\n\n",
             usd(e.monthly),
             usd(e.yearly),
             usd(e.per_company_monthly),

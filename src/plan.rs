@@ -343,15 +343,41 @@ pub async fn plan(target: &Target, req: &PlanRequest, ui: &Ui) -> Result<PlanRep
     let recreate = existing
         .as_ref()
         .is_some_and(|i| i.status == "ROLLBACK_COMPLETE");
-    let create = existing.as_ref().is_none_or(|i| i.is_unborn() || recreate);
     if recreate {
         progress.println(format!(
             "stack {stack_name} is in ROLLBACK_COMPLETE; the deploy deletes and creates it again"
         ));
     }
+    let create = existing.as_ref().is_none_or(|i| i.is_unborn() || recreate);
+    let scratch = existing.is_none() || recreate;
+    let changes = changes_of(&cfn, &p, create, scratch, timing).await;
+    drop(progress);
+    if let ChangeSetResult::Ready(changes) = changes? {
+        report.replacements = changes.iter().filter(|c| c.may_replace()).count();
+        report.changes = changes;
+    }
+    report.new_stack = create;
+    report.duration_s = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// The changes a deploy of `p` would make, from a change set created, read and deleted.
+/// A stack that does not exist yet is planned under a scratch name, as is one in
+/// ROLLBACK_COMPLETE (which takes no change set): CloudFormation creates an empty stack
+/// to hold a new stack's change set, and that stack must never bear the real name. A
+/// deploy starting meanwhile would find it, and the plan role would need DeleteStack on
+/// the real stack to clean it up.
+async fn changes_of(
+    cfn: &aws_sdk_cloudformation::Client,
+    p: &deploy::Prepared,
+    create: bool,
+    scratch: bool,
+    timing: Timing,
+) -> Result<ChangeSetResult> {
     let name = deploy::plan_change_set_name();
+    let scratch_name = format!("{}-plan", p.env.stack);
     let spec = ChangeSetSpec {
-        stack: &stack_name,
+        stack: if scratch { &scratch_name } else { &p.env.stack },
         name: &name,
         create,
         template_body: &p.template.body,
@@ -359,36 +385,14 @@ pub async fn plan(target: &Target, req: &PlanRequest, ui: &Ui) -> Result<PlanRep
         tags: &p.tags,
         role_arn: p.role_arn.as_deref(),
     };
-    // A stack that does not exist yet is planned under a scratch name, as is one in
-    // ROLLBACK_COMPLETE (which takes no change set): CloudFormation creates an empty
-    // stack to hold a new stack's change set, and that stack must never bear the real
-    // name. A deploy starting meanwhile would find it, and the plan role would need
-    // DeleteStack on the real stack to clean it up.
-    let scratch;
-    let spec = if existing.is_none() || recreate {
-        scratch = format!("{stack_name}-plan");
-        ChangeSetSpec {
-            stack: &scratch,
-            ..spec
-        }
-    } else {
-        spec
-    };
-    let result = stack::create_change_set(&cfn, &spec, timing).await;
+    let result = stack::create_change_set(cfn, &spec, timing).await;
     // Leave nothing behind, whatever happened.
-    if existing.is_none() || recreate {
-        remove_review_stack(&cfn, spec.stack, spec.name, timing).await;
+    if scratch {
+        remove_review_stack(cfn, spec.stack, spec.name, timing).await;
     } else {
-        let _ = stack::delete_change_set(&cfn, spec.stack, spec.name).await;
+        let _ = stack::delete_change_set(cfn, spec.stack, spec.name).await;
     }
-    drop(progress);
-    if let ChangeSetResult::Ready(changes) = result? {
-        report.replacements = changes.iter().filter(|c| c.may_replace()).count();
-        report.changes = changes;
-    }
-    report.new_stack = create;
-    report.duration_s = started.elapsed().as_secs_f64();
-    Ok(report)
+    result
 }
 
 /// The plan of a new stack made CloudFormation create an empty scratch stack in

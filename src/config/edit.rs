@@ -11,7 +11,7 @@
 //! A general lossless YAML editor (yaml-edit) exists, but it is young and this edit is
 //! narrow: one top-level sequence of scalars, whose spans serde-saphyr already gives.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -245,79 +245,114 @@ fn invalid(path: &Path, message: impl Into<String>) -> InvalidInput {
 }
 
 /// The edit itself, on text: returns the new text and what changed. Pure, so every
-/// layout case is a unit test.
+/// layout case is a unit test. The file must be valid before (an edit is no way to hide
+/// a problem in it), and the result must list exactly the intended names.
 pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport), InvalidInput> {
     let (bom, body) = match text.strip_prefix('\u{feff}') {
         Some(rest) => ("\u{feff}", rest),
         None => ("", text),
     };
-    // The file must be valid before: an edit is no way to hide a problem in it.
     config::parse(path, body.as_bytes())?;
     let raw = raw::from_str(path, body).map_err(|d| InvalidInput(vec![d]))?;
-    let mut entries: Vec<Entry> = Vec::with_capacity(raw.companies.len());
-    for c in &raw.companies {
-        let (item_start, item_end) = span_of(c);
-        let entry = match &c.value {
-            raw::RawCompany::Name(text) => {
-                let name = normalize(text).unwrap_or_else(|_| text.clone());
-                Entry {
-                    key: identity_key(&name),
-                    name,
-                    start: item_start,
-                    end: item_end,
-                    name_start: item_start,
-                    name_end: item_end,
-                    wikipedia: None,
-                }
-            }
-            raw::RawCompany::Entry { name, wikipedia } => {
-                let (name_start, name_end) = span_of(name);
-                let value_end = wikipedia
-                    .as_ref()
-                    .map_or(name_end, |w| span_of(w).1.max(name_end));
-                // A flow mapping ends at its brace; a block mapping at its last value.
-                // The brace that opens this entry: the last one before the name on its
-                // line, with no brace closed in between.
-                let start = body[..name_start]
-                    .rfind('{')
-                    .filter(|&b| !body[b..name_start].contains(['}', '\n']));
-                let (start, end) = match start {
-                    Some(open) => (
-                        open,
-                        flow_mapping_end(body, open).ok_or_else(|| {
-                            invalid(path, "cannot locate an entry of the companies list")
-                        })?,
-                    ),
-                    None => (item_start.min(name_start), value_end),
-                };
-                let text = &name.value;
-                let normalized = normalize(text).unwrap_or_else(|_| text.clone());
-                Entry {
-                    key: identity_key(&normalized),
-                    name: normalized,
-                    start,
-                    end,
-                    name_start,
-                    name_end,
-                    wikipedia: wikipedia.as_ref().map(|w| w.value.trim().to_owned()),
-                }
-            }
-        };
-        entries.push(entry);
-    }
+    let entries = raw
+        .companies
+        .iter()
+        .map(|c| entry_of(path, body, c))
+        .collect::<Result<Vec<_>, _>>()?;
     let mut report = EditReport {
         file: path.to_path_buf(),
         ..Default::default()
     };
-    let by_key: std::collections::HashMap<&str, &Entry> =
-        entries.iter().map(|e| (e.key.as_str(), e)).collect();
+    let plan = plan_edit(path, &entries, edit, &mut report)?;
+    let splices = splices_for(path, body, &entries, &plan, &mut report)?;
+    let mut out = String::with_capacity(body.len() + 64 * plan.to_add.len());
+    out.push_str(bom);
+    let mut at = 0;
+    for s in &splices {
+        out.push_str(&body[at..s.start]);
+        out.push_str(&s.text);
+        at = s.end;
+    }
+    out.push_str(&body[at..]);
+    report.companies = check_result(path, &out, &entries, &plan)?;
+    Ok((out, report))
+}
+
+/// One entry of the list as the file has it: where it is, its name and page.
+fn entry_of(
+    path: &Path,
+    body: &str,
+    c: &serde_saphyr::Spanned<raw::RawCompany>,
+) -> Result<Entry, InvalidInput> {
+    let (item_start, item_end) = span_of(c);
+    let (name, wikipedia) = match &c.value {
+        raw::RawCompany::Name(text) => {
+            let name = normalize(text).unwrap_or_else(|_| text.clone());
+            return Ok(Entry {
+                key: identity_key(&name),
+                name,
+                start: item_start,
+                end: item_end,
+                name_start: item_start,
+                name_end: item_end,
+                wikipedia: None,
+            });
+        }
+        raw::RawCompany::Entry { name, wikipedia } => (name, wikipedia),
+    };
+    let (name_start, name_end) = span_of(name);
+    let value_end = wikipedia
+        .as_ref()
+        .map_or(name_end, |w| span_of(w).1.max(name_end));
+    // A flow mapping ends at its brace; a block mapping at its last value. The brace
+    // that opens this entry: the last one before the name on its line, with no brace
+    // closed in between.
+    let open = body[..name_start]
+        .rfind('{')
+        .filter(|&b| !body[b..name_start].contains(['}', '\n']));
+    let (start, end) = match open {
+        Some(open) => (
+            open,
+            flow_mapping_end(body, open)
+                .ok_or_else(|| invalid(path, "cannot locate an entry of the companies list"))?,
+        ),
+        None => (item_start.min(name_start), value_end),
+    };
+    let normalized = normalize(&name.value).unwrap_or_else(|_| name.value.clone());
+    Ok(Entry {
+        key: identity_key(&normalized),
+        name: normalized,
+        start,
+        end,
+        name_start,
+        name_end,
+        wikipedia: wikipedia.as_ref().map(|w| w.value.trim().to_owned()),
+    })
+}
+
+/// What an edit does to the listed entries.
+#[derive(Debug, Default)]
+struct Plan<'e> {
+    to_add: Vec<String>,
+    /// Pages of added names.
+    pages: HashMap<String, String>,
+    /// Listed entries whose page an `AddPage` sets.
+    repaged: Vec<(&'e Entry, String)>,
+    to_remove: Vec<&'e Entry>,
+    renames: Vec<(&'e Entry, String)>,
+}
+
+/// Which entries the edit adds, removes, renames or gives a page; names already
+/// listed go to the report.
+fn plan_edit<'e>(
+    path: &Path,
+    entries: &'e [Entry],
+    edit: &Edit,
+    report: &mut EditReport,
+) -> Result<Plan<'e>, InvalidInput> {
+    let by_key: HashMap<&str, &Entry> = entries.iter().map(|e| (e.key.as_str(), e)).collect();
     let find = |key: &str| by_key.get(key).copied();
-    let mut to_add: Vec<String> = Vec::new();
-    // Pages of added names, and listed entries whose page an AddPage sets.
-    let mut pages: std::collections::HashMap<String, String> = std::collections::HashMap::new();
-    let mut repaged: Vec<(&Entry, String)> = Vec::new();
-    let mut to_remove: Vec<&Entry> = Vec::new();
-    let mut renames: Vec<(&Entry, String)> = Vec::new();
+    let mut plan = Plan::default();
     match edit {
         Edit::AddPage { name, wikipedia } => {
             let name = normalize_arg(path, name)?;
@@ -327,10 +362,10 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
                 Some(e) if e.wikipedia.as_deref() == Some(title.as_str()) => {
                     report.already_listed.push(e.name.clone());
                 }
-                Some(e) => repaged.push((e, title)),
+                Some(e) => plan.repaged.push((e, title)),
                 None => {
-                    pages.insert(name.clone(), title);
-                    to_add.push(name);
+                    plan.pages.insert(name.clone(), title);
+                    plan.to_add.push(name);
                 }
             }
         }
@@ -342,32 +377,11 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
                 if let Some(e) = find(&key) {
                     report.already_listed.push(e.name.clone());
                 } else if seen.insert(key) {
-                    to_add.push(name);
+                    plan.to_add.push(name);
                 }
             }
         }
-        Edit::Remove(names) => {
-            let mut missing = Vec::new();
-            let mut seen = BTreeSet::new();
-            for raw_name in names {
-                let name = normalize_arg(path, raw_name)?;
-                let key = identity_key(&name);
-                match find(&key) {
-                    Some(e) if seen.insert(key) => to_remove.push(e),
-                    Some(_) => {}
-                    None => missing.push(name),
-                }
-            }
-            if !missing.is_empty() {
-                return Err(invalid(
-                    path,
-                    format!(
-                        "not in the list, so not removed: {}; nothing was changed",
-                        missing.join(", ")
-                    ),
-                ));
-            }
-        }
+        Edit::Remove(names) => plan.to_remove = to_remove(path, names, find)?,
         Edit::Rename { from, to } => {
             let from = normalize_arg(path, from)?;
             let to = normalize_arg(path, to)?;
@@ -383,17 +397,58 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
                 ));
             }
             if old.name != to {
-                renames.push((old, to));
+                plan.renames.push((old, to));
             }
         }
     }
+    Ok(plan)
+}
 
+/// The entries `names` name, each once; a name not in the list refuses the whole edit.
+fn to_remove<'e>(
+    path: &Path,
+    names: &[String],
+    find: impl Fn(&str) -> Option<&'e Entry>,
+) -> Result<Vec<&'e Entry>, InvalidInput> {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    let mut seen = BTreeSet::new();
+    for raw_name in names {
+        let name = normalize_arg(path, raw_name)?;
+        let key = identity_key(&name);
+        match find(&key) {
+            Some(e) if seen.insert(key) => out.push(e),
+            Some(_) => {}
+            None => missing.push(name),
+        }
+    }
+    if !missing.is_empty() {
+        return Err(invalid(
+            path,
+            format!(
+                "not in the list, so not removed: {}; nothing was changed",
+                missing.join(", ")
+            ),
+        ));
+    }
+    Ok(out)
+}
+
+/// The text changes that carry out `plan`, in order and not overlapping; what they do
+/// goes to the report.
+fn splices_for(
+    path: &Path,
+    body: &str,
+    entries: &[Entry],
+    plan: &Plan,
+    report: &mut EditReport,
+) -> Result<Vec<Splice>, InvalidInput> {
     let flow = entries
         .first()
         .is_some_and(|e| prev_non_space(body, e.start).is_some_and(|c| c == '[' || c == ','));
     let newline = if body.contains("\r\n") { "\r\n" } else { "\n" };
     let mut splices = Vec::new();
-    for (e, to) in &renames {
+    for (e, to) in &plan.renames {
         splices.push(Splice {
             start: e.name_start,
             end: e.name_end,
@@ -404,7 +459,7 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
             to: to.clone(),
         });
     }
-    for (e, title) in &repaged {
+    for (e, title) in &plan.repaged {
         if body[e.start..e.end].contains('\n') {
             return Err(invalid(
                 path,
@@ -424,64 +479,64 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
             to: title.clone(),
         });
     }
-    let remaining = entries.len() - to_remove.len();
+    let remaining = entries.len() - plan.to_remove.len();
     if flow {
         flow_edits(
             path,
             body,
-            &entries,
-            &to_remove,
-            &to_add,
-            &pages,
-            &renames,
-            &repaged,
+            entries,
+            &plan.to_remove,
+            &plan.to_add,
+            &plan.pages,
+            &plan.renames,
+            &plan.repaged,
             &mut splices,
         )?;
-    } else if !to_remove.is_empty() || !to_add.is_empty() {
+    } else if !plan.to_remove.is_empty() || !plan.to_add.is_empty() {
         block_edits(
             path,
             body,
-            &entries,
-            &to_remove,
-            &to_add,
-            &pages,
+            entries,
+            &plan.to_remove,
+            &plan.to_add,
+            &plan.pages,
             remaining,
             newline,
             &mut splices,
         )?;
     }
-    report.added = to_add.clone();
-    report.removed = to_remove.iter().map(|e| e.name.clone()).collect();
-
+    report.added = plan.to_add.clone();
+    report.removed = plan.to_remove.iter().map(|e| e.name.clone()).collect();
     splices.sort_by_key(|s| (s.start, s.end));
     if splices.windows(2).any(|w| w[0].end > w[1].start) {
         return Err(invalid(path, "cannot edit this list layout safely"));
     }
-    let mut out = String::with_capacity(body.len() + 64 * to_add.len());
-    out.push_str(bom);
-    let mut at = 0;
-    for s in &splices {
-        out.push_str(&body[at..s.start]);
-        out.push_str(&s.text);
-        at = s.end;
-    }
-    out.push_str(&body[at..]);
+    Ok(splices)
+}
 
-    // The result must parse, validate, and list exactly the intended names.
+/// The edited text must parse, validate, and list exactly the intended names with the
+/// intended pages; returns how many it lists.
+fn check_result(
+    path: &Path,
+    out: &str,
+    entries: &[Entry],
+    plan: &Plan,
+) -> Result<usize, InvalidInput> {
     let after = config::parse(path, out.as_bytes())?;
     let mut expected: BTreeSet<String> = entries.iter().map(|e| e.name.clone()).collect();
-    for e in &to_remove {
+    for e in &plan.to_remove {
         expected.remove(&e.name);
     }
-    for (e, to) in &renames {
+    for (e, to) in &plan.renames {
         expected.remove(&e.name);
         expected.insert(to.clone());
     }
-    expected.extend(to_add.iter().cloned());
+    expected.extend(plan.to_add.iter().cloned());
     let got: BTreeSet<String> = after.companies.names().map(str::to_owned).collect();
-    let pages_as_meant = pages
+    let pages_as_meant = plan
+        .pages
         .iter()
-        .chain(repaged.iter().map(|(e, t)| (&e.name, t)))
+        .chain(plan.repaged.iter().map(|(e, t)| (&e.name, t)))
         .all(|(name, title)| {
             after.companies.get(name).and_then(|c| c.wikipedia.as_ref()) == Some(title)
         });
@@ -491,8 +546,7 @@ pub fn apply(path: &Path, text: &str, edit: &Edit) -> Result<(String, EditReport
             "this list's layout cannot be edited safely; nothing was changed (edit it by hand)",
         ));
     }
-    report.companies = got.len();
-    Ok((out, report))
+    Ok(got.len())
 }
 
 fn normalize_arg(path: &Path, raw_name: &str) -> Result<String, InvalidInput> {

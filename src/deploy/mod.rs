@@ -691,54 +691,14 @@ pub async fn deploy_prepared(
     let progress = ui.progress(format!("deploying stack {stack_name}"));
     let say = |line: &str| progress.println(line.to_owned());
 
-    let mut report = DeployReport {
-        env: p.env.name.clone(),
-        stack: stack_name.clone(),
-        region: ctx.region().to_owned(),
-        outcome: Outcome::Unchanged,
-        unchanged_because: None,
-        recreated: false,
-        final_status: None,
-        changes: Vec::new(),
-        parameter_changes: Vec::new(),
-        failures: Vec::new(),
-        artifacts: p.artifacts.clone(),
-        artifact_bucket: p.artifact_bucket.clone(),
-        outputs: BTreeMap::new(),
-        resources: p.names.clone(),
-        fingerprint: p.fingerprint.clone(),
-        promotion: None,
-        sync: None,
-        alarms: None,
-        cost: None,
-        warnings: Vec::new(),
-        errors: Vec::new(),
-        verification: None,
-        rollback: None,
-        duration_s: 0.0,
-        record: None,
-    };
-
+    let mut report = DeployReport::starting(p, ctx.region());
     // A protected env takes only artifacts that ran elsewhere first: checked before
     // anything is written.
     if p.env.protected {
         let found = promotion::promotions(&ctx.s3(), &p.artifact_bucket, &p.artifacts).await?;
         report.promotion = Some(promotion::check(&p.env, found, req.allow_unpromoted)?);
     }
-
-    // The sync after the stack must not be the first to find out that it would empty
-    // the table: refuse now, before the stack changes. What is read here is handed on.
-    let mut pre_read = None;
-    if req.sync {
-        let mut stats = sync::WriteStats::default();
-        let deadline = Instant::now() + req.timeout;
-        let live = sync::read_live(&ctx.dynamodb(), &p.names.table, deadline, &mut stats).await?;
-        if let Some(live) = &live {
-            let d = sync::diff_table(live, &p.env.companies);
-            sync::check_mass_delete(&p.env, &d, live.len(), req.allow_mass_delete)?;
-        }
-        pre_read = Some(PreRead { live, stats });
-    }
+    let pre_read = pre_read(req, p, ctx).await?;
     let settled = stack::settle(&cfn, &stack_name, timing, &say).await?;
     report.recreated = settled.recreated;
     let existing = settled.existing;
@@ -747,18 +707,7 @@ pub async fn deploy_prepared(
     // current, so that the next run of these sources builds nothing.
     let current = p.is_current(existing.as_ref());
     if !current || !p.index.is_empty() {
-        let s3 = ctx.s3();
-        let account = ctx.identity().await?.account.clone();
-        artifacts::ensure_bucket(
-            &s3,
-            &p.artifact_bucket,
-            ctx.region(),
-            &account,
-            !ctx.is_local(),
-        )
-        .await?;
-        artifacts::upload(&s3, &p.artifact_bucket, &mut report.artifacts).await?;
-        artifacts::record_index(&s3, &p.artifact_bucket, &p.index).await?;
+        store_artifacts(ctx, p, &mut report.artifacts).await?;
     }
     if current {
         drop(progress);
@@ -806,6 +755,72 @@ pub async fn deploy_prepared(
         }
     }
     finish(report, p, (root, ctx), req, pre_read, started, ui).await
+}
+
+impl DeployReport {
+    /// The report of a deploy of `p` about to start: nothing changed yet.
+    fn starting(p: &Prepared, region: &str) -> Self {
+        Self {
+            env: p.env.name.clone(),
+            stack: p.env.stack.clone(),
+            region: region.to_owned(),
+            outcome: Outcome::Unchanged,
+            unchanged_because: None,
+            recreated: false,
+            final_status: None,
+            changes: Vec::new(),
+            parameter_changes: Vec::new(),
+            failures: Vec::new(),
+            artifacts: p.artifacts.clone(),
+            artifact_bucket: p.artifact_bucket.clone(),
+            outputs: BTreeMap::new(),
+            resources: p.names.clone(),
+            fingerprint: p.fingerprint.clone(),
+            promotion: None,
+            sync: None,
+            alarms: None,
+            cost: None,
+            warnings: Vec::new(),
+            errors: Vec::new(),
+            verification: None,
+            rollback: None,
+            duration_s: 0.0,
+            record: None,
+        }
+    }
+}
+
+/// The sync after the stack must not be the first to find out that it would empty the
+/// table: it is refused now, before the stack changes. What is read is handed on.
+async fn pre_read(req: &DeployRequest, p: &Prepared, ctx: &AwsContext) -> Result<Option<PreRead>> {
+    if !req.sync {
+        return Ok(None);
+    }
+    let mut stats = sync::WriteStats::default();
+    let deadline = Instant::now() + req.timeout;
+    let live = sync::read_live(&ctx.dynamodb(), &p.names.table, deadline, &mut stats).await?;
+    if let Some(live) = &live {
+        let d = sync::diff_table(live, &p.env.companies);
+        sync::check_mass_delete(&p.env, &d, live.len(), req.allow_mass_delete)?;
+    }
+    Ok(Some(PreRead { live, stats }))
+}
+
+/// The zips this deploy runs, in the artifact bucket (made if new), and the index
+/// entries of those it built.
+async fn store_artifacts(ctx: &AwsContext, p: &Prepared, zips: &mut [Artifact]) -> Result<()> {
+    let s3 = ctx.s3();
+    let account = ctx.identity().await?.account.clone();
+    artifacts::ensure_bucket(
+        &s3,
+        &p.artifact_bucket,
+        ctx.region(),
+        &account,
+        !ctx.is_local(),
+    )
+    .await?;
+    artifacts::upload(&s3, &p.artifact_bucket, zips).await?;
+    artifacts::record_index(&s3, &p.artifact_bucket, &p.index).await
 }
 
 /// The companies table as the pre-check read it (`None`: no table yet).

@@ -102,40 +102,7 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
         return Ok(());
     }
 
-    // Everything the chosen needs must still be there before the stack is touched.
-    let template_key = promotion::template_key(&chosen.template_sha256);
-    let template = artifacts::get_text(&s3, r.bucket, &template_key)
-        .await?
-        .with_context(|| {
-            format!(
-                "the template of the deploy of {} (s3://{}/{template_key}) is gone",
-                chosen.deployed_at, r.bucket
-            )
-        })?;
-    for key in ["ProducerCodeKey", "SentimentCodeKey"] {
-        let (Some(bucket), Some(code)) = (
-            chosen.parameters.get("ArtifactBucket"),
-            chosen.parameters.get(key),
-        ) else {
-            bail!(
-                "the record of the deploy of {} has no {key}",
-                chosen.deployed_at
-            );
-        };
-        s3.head_object()
-            .bucket(bucket)
-            .key(code)
-            .send()
-            .await
-            .map_err(crate::aws::error)
-            .with_context(|| format!("checking that s3://{bucket}/{code} is still there"))?;
-    }
-    let mut parameters: Vec<(String, String)> = chosen
-        .parameters
-        .iter()
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    parameters.push((params::FINGERPRINT.to_owned(), chosen.fingerprint.clone()));
+    let (template, parameters) = restorable(&s3, r.bucket, chosen).await?;
 
     let before = if r.verify {
         Some(verify::snapshot(&ctx.cloudwatch(), stack_name).await?)
@@ -176,7 +143,7 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
                 .join("; ")
         );
     }
-    let mut record = Record {
+    let record = Record {
         protected: env.protected,
         outcome: serde_json::to_value(applied.outcome)?
             .as_str()
@@ -189,16 +156,73 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
         restores: Some(chosen.deployed_at.clone()),
         ..chosen.clone()
     };
-    promotion::record(&s3, r.bucket, &record, Some(&template))
+    record_and_verify(r, record, &template, before, report, ui).await
+}
+
+/// Everything `chosen` needs, checked to be still there before the stack is touched:
+/// its template's text and its zips; returns the template and the parameters to send.
+async fn restorable(
+    s3: &aws_sdk_s3::Client,
+    records_bucket: &str,
+    chosen: &Record,
+) -> Result<(String, Vec<(String, String)>)> {
+    let template_key = promotion::template_key(&chosen.template_sha256);
+    let template = artifacts::get_text(s3, records_bucket, &template_key)
+        .await?
+        .with_context(|| {
+            format!(
+                "the template of the deploy of {} (s3://{records_bucket}/{template_key}) is gone",
+                chosen.deployed_at
+            )
+        })?;
+    for key in ["ProducerCodeKey", "SentimentCodeKey"] {
+        let (Some(bucket), Some(code)) = (
+            chosen.parameters.get("ArtifactBucket"),
+            chosen.parameters.get(key),
+        ) else {
+            bail!(
+                "the record of the deploy of {} has no {key}",
+                chosen.deployed_at
+            );
+        };
+        s3.head_object()
+            .bucket(bucket)
+            .key(code)
+            .send()
+            .await
+            .map_err(crate::aws::error)
+            .with_context(|| format!("checking that s3://{bucket}/{code} is still there"))?;
+    }
+    let mut parameters: Vec<(String, String)> = chosen
+        .parameters
+        .iter()
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    parameters.push((params::FINGERPRINT.to_owned(), chosen.fingerprint.clone()));
+    Ok((template, parameters))
+}
+
+/// Records the rollback, then, when asked, verifies the restored stack and records the
+/// verdict on the same record.
+async fn record_and_verify(
+    r: &Restore<'_>,
+    mut record: Record,
+    template: &str,
+    before: Option<verify::AlarmSnapshot>,
+    report: &mut RollbackReport,
+    ui: &Ui,
+) -> Result<()> {
+    let s3 = r.target.aws().await?.s3();
+    promotion::record(&s3, r.bucket, &record, Some(template))
         .await
         .context("recording the rollback")?;
     report.outcome = RollbackOutcome::RolledBack;
     if let Some(before) = before {
         let v = verify::verify(r.target, &before, r.options, ui)
             .await
-            .unwrap_or_else(|e| verify::could_not_verify(env, &e));
+            .unwrap_or_else(|e| verify::could_not_verify(&r.target.env, &e));
         record.verification = Some(RecordedVerification::of(&v));
-        promotion::record(&s3, r.bucket, &record, Some(&template))
+        promotion::record(&s3, r.bucket, &record, Some(template))
             .await
             .context("recording the rollback's verification")?;
         if !v.passed {

@@ -63,23 +63,70 @@ struct Progress {
 }
 
 /// Runs the pipeline once locally and waits until every company has a result or has
-/// failed for good (or `timeout` passes).
+/// failed for good (or `timeout` passes): the producer, then batches handled as Lambda
+/// would, then the run's report.
 pub async fn run(
     env: &EnvConfig,
     ctx: &AwsContext,
     req: &RunRequest,
     ui: &crate::output::Ui,
 ) -> Result<RunReport> {
-    let timeout = req.timeout;
     require_local(env, ctx, "the local runner")?;
     let started = Instant::now();
     let account = ctx.identity().await?.account.clone();
     let names = Names::new(&env.stack, &account);
-    let (ddb, sqs, s3) = (ctx.dynamodb(), ctx.sqs(), ctx.s3());
+    let sqs = ctx.sqs();
     let queue = queue_url(&sqs, &names.queue, env).await?;
+    let (run_id, companies) = produce(env, ctx, req, &names, &queue).await?;
+    let deps = deps(env, ctx, req, &names).await?;
+    let drain = Drain {
+        sqs: &sqs,
+        queue: &queue,
+        deps: &deps,
+        run_id: &run_id,
+        function_timeout_s: env.lambda.timeout_s,
+        companies,
+        deadline: started + req.timeout,
+    };
+    let (state, last_reason) = drain.run(ui).await;
+    if !state.dead.is_empty() {
+        settle_dead_letters(&sqs, &queue).await;
+    }
+    let (records, failed) =
+        outcome(ctx, req, &names, &run_id, companies, state, last_reason).await?;
+    let no_text: Vec<CompanyFailure> = records
+        .iter()
+        .filter(|r| r.status == fang_shared::ResultStatus::NoText)
+        .map(|r| CompanyFailure {
+            company: r.company.clone(),
+            reason: r.reason.clone().unwrap_or_default(),
+        })
+        .collect();
+    Ok(RunReport {
+        env: env.name.clone(),
+        run_id,
+        bucket: names.bucket,
+        companies,
+        succeeded: records.len() - no_text.len(),
+        no_text,
+        timed_out: failed.iter().any(|f| f.pending),
+        failed: failed.into_iter().map(|f| f.failure).collect(),
+        duration_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// Runs the producer, as the schedule would: returns the run and how many companies
+/// it queued.
+async fn produce(
+    env: &EnvConfig,
+    ctx: &AwsContext,
+    req: &RunRequest,
+    names: &Names,
+    queue: &str,
+) -> Result<(RunId, usize)> {
     let target = fang_producer::Target {
         table: names.table.clone(),
-        queue_url: queue.clone(),
+        queue_url: queue.to_owned(),
         bucket: names.bucket.clone(),
     };
     let now = time::OffsetDateTime::now_utc();
@@ -91,23 +138,26 @@ pub async fn run(
         invocation: &invocation,
         only: req.canary.as_deref(),
     };
-    let produced = fang_producer::produce(&ddb, &sqs, &s3, &target, run)
+    let produced = fang_producer::produce(&ctx.dynamodb(), &ctx.sqs(), &ctx.s3(), &target, run)
         .await
         .context("running the producer")?;
     if !produced.already_claimed && !run_id.is_canary() {
         // As the producer Lambda does: a scheduled run arms the no-results alarm.
         fang_producer::arm_alarm(&ctx.cloudwatch(), &format!("{}-no-results", env.stack)).await;
     }
+    Ok((run_id, produced.companies))
+}
 
-    // The functions' settings as the deployed stack has them, not as the env file
-    // has them now: a verification must test what was deployed (a rolled-back stack
-    // runs the parameters of an older commit).
+/// The sentiment function's dependencies, with its settings as the deployed stack has
+/// them, not as the env file has them now: a verification must test what was deployed
+/// (a rolled-back stack runs the parameters of an older commit).
+async fn deps(env: &EnvConfig, ctx: &AwsContext, req: &RunRequest, names: &Names) -> Result<Deps> {
     let deployed = crate::deploy::stack::describe(&ctx.cloudformation(), &env.stack)
         .await?
         .map(|info| info.parameters)
         .unwrap_or_default();
     let settings = Settings::of(env, &deployed);
-    let deps = Deps {
+    Ok(Deps {
         text: text_source(settings.text_source, req.wikipedia_base.as_deref())?,
         analyzer: match settings.analyzer {
             config::Analyzer::Vader => Analyzer::Vader,
@@ -115,36 +165,59 @@ pub async fn run(
                 Analyzer::Comprehend(ctx.comprehend_at(req.comprehend_endpoint.as_ref()))
             }
         },
-        s3: s3.clone(),
+        s3: ctx.s3(),
         bucket: names.bucket.clone(),
         write_summary: false,
         cache: (settings.cache_max_age_days > 0).then(|| fang_sentiment::cache::Cache {
             max_age: time::Duration::days(settings.cache_max_age_days.into()),
         }),
-    };
-    let progress_bar = ui.progress(format!(
-        "run {run_id}: {} compan{} queued",
-        produced.companies,
-        if produced.companies == 1 { "y" } else { "ies" }
-    ));
-    let mut state = Progress::default();
-    let mut last_reason: HashMap<String, String> = HashMap::new();
-    let deadline = started + timeout;
-    while state.done.len() + state.dead.len() < produced.companies {
-        if Instant::now() > deadline {
-            break;
-        }
-        let batches = futures::future::join_all(
-            (0..WORKERS)
-                .map(|_| receive_and_handle(&sqs, &queue, &deps, &run_id, env.lambda.timeout_s)),
-        )
-        .await;
-        for batch in batches {
-            // A receive that failed (after the SDK's retries) is tried again on the next
-            // round; the messages are still in the queue.
-            let events = batch.unwrap_or_else(|e| {
-                tracing::warn!("{e:#}");
-                Vec::new()
+    })
+}
+
+/// The queue drained as Lambda's poller would, `WORKERS` batches at a time, until
+/// every company is done or dead (or the deadline passes).
+struct Drain<'a> {
+    sqs: &'a aws_sdk_sqs::Client,
+    queue: &'a str,
+    deps: &'a Deps,
+    run_id: &'a RunId,
+    function_timeout_s: u32,
+    companies: usize,
+    deadline: Instant,
+}
+
+impl Drain<'_> {
+    /// Which companies are done and dead, and the last error of each still retried.
+    async fn run(&self, ui: &crate::output::Ui) -> (Progress, HashMap<String, String>) {
+        let run_id = self.run_id;
+        let progress_bar = ui.progress(format!(
+            "run {run_id}: {} compan{} queued",
+            self.companies,
+            if self.companies == 1 { "y" } else { "ies" }
+        ));
+        let mut state = Progress::default();
+        let mut last_reason: HashMap<String, String> = HashMap::new();
+        while state.done.len() + state.dead.len() < self.companies {
+            if Instant::now() > self.deadline {
+                break;
+            }
+            let batches = futures::future::join_all((0..WORKERS).map(|_| {
+                receive_and_handle(
+                    self.sqs,
+                    self.queue,
+                    self.deps,
+                    run_id,
+                    self.function_timeout_s,
+                )
+            }))
+            .await;
+            // A receive that failed (after the SDK's retries) is tried again on the
+            // next round; the messages are still in the queue.
+            let events = batches.into_iter().flat_map(|batch| {
+                batch.unwrap_or_else(|e| {
+                    tracing::warn!("{e:#}");
+                    Vec::new()
+                })
             });
             for event in events {
                 match event {
@@ -154,78 +227,78 @@ pub async fn run(
                     Event::Failed {
                         company,
                         reason,
-                        final_attempt,
+                        final_attempt: true,
                     } => {
-                        if final_attempt {
-                            state.dead.insert(company, reason);
-                        } else {
-                            last_reason.insert(company, reason);
-                        }
+                        state.dead.insert(company, reason);
+                    }
+                    Event::Failed {
+                        company, reason, ..
+                    } => {
+                        last_reason.insert(company, reason);
                     }
                 }
             }
+            progress_bar.set_message(format!(
+                "run {run_id}: {} of {} done, {} failed",
+                state.done.len(),
+                self.companies,
+                state.dead.len()
+            ));
         }
-        progress_bar.set_message(format!(
-            "run {run_id}: {} of {} done, {} failed",
-            state.done.len(),
-            produced.companies,
-            state.dead.len()
-        ));
+        (state, last_reason)
     }
-    drop(progress_bar);
-    if !state.dead.is_empty() {
-        settle_dead_letters(&sqs, &queue).await;
-    }
+}
+
+/// A company that failed, and whether it was still pending (no result at the timeout).
+struct Failed {
+    failure: CompanyFailure,
+    pending: bool,
+}
+
+/// The run's results (the summary the runner writes), and the companies that failed
+/// for good or were still pending at the timeout, by name.
+async fn outcome(
+    ctx: &AwsContext,
+    req: &RunRequest,
+    names: &Names,
+    run_id: &RunId,
+    companies: usize,
+    state: Progress,
+    mut last_reason: HashMap<String, String>,
+) -> Result<(Vec<fang_shared::SentimentRecord>, Vec<Failed>)> {
     // The handler writes the summary when the last company succeeds; when some failed
     // for good it never does, so the runner writes what there is.
-    let records = fang_sentiment::store::write_summary(&s3, &names.bucket, &run_id)
+    let records = fang_sentiment::store::write_summary(&ctx.s3(), &names.bucket, run_id)
         .await
         .context("writing the run summary")?;
-    let no_text: Vec<CompanyFailure> = records
-        .iter()
-        .filter(|r| r.status == fang_shared::ResultStatus::NoText)
-        .map(|r| CompanyFailure {
-            company: r.company.clone(),
-            reason: r.reason.clone().unwrap_or_default(),
-        })
-        .collect();
-    let mut failed: Vec<CompanyFailure> = state
+    let mut failed: Vec<Failed> = state
         .dead
         .into_iter()
-        .map(|(company, reason)| CompanyFailure { company, reason })
+        .map(|(company, reason)| Failed {
+            failure: CompanyFailure { company, reason },
+            pending: false,
+        })
         .collect();
-    let mut pending: Vec<String> = Vec::new();
-    if state.done.len() + failed.len() < produced.companies {
-        let mut all = fang_producer::scan_companies(&ddb, &names.table).await?;
+    if state.done.len() + failed.len() < companies {
+        let mut all = fang_producer::scan_companies(&ctx.dynamodb(), &names.table).await?;
         if let Some(only) = &req.canary {
             all.retain(|c| only.contains(c));
         }
         for c in all {
-            if !state.done.contains(&c) && !failed.iter().any(|f| f.company == c) {
+            if !state.done.contains(&c) && !failed.iter().any(|f| f.failure.company == c) {
                 let reason = last_reason.remove(&c).map_or_else(
                     || "no result before the timeout".to_owned(),
                     |r| format!("no result before the timeout; last error: {r}"),
                 );
-                failed.push(CompanyFailure {
-                    company: c.clone(),
-                    reason,
+                failed.push(Failed {
+                    failure: CompanyFailure { company: c, reason },
+                    pending: true,
                 });
-                pending.push(c);
             }
         }
     }
-    failed.sort_by(|a, b| a.company.cmp(&b.company));
-    Ok(RunReport {
-        env: env.name.clone(),
-        run_id,
-        bucket: names.bucket,
-        companies: produced.companies,
-        succeeded: records.len() - no_text.len(),
-        no_text,
-        failed,
-        timed_out: !pending.is_empty(),
-        duration_s: started.elapsed().as_secs_f64(),
-    })
+    failed.sort_by(|a, b| a.failure.company.cmp(&b.failure.company));
+    Ok((records, failed))
 }
 
 /// SQS moves a message to the dead-letter queue when it is received once more after

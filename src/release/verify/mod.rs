@@ -85,52 +85,14 @@ pub async fn verify(
     let mut checks = Vec::new();
 
     // 1. The canary run.
-    let t = Instant::now();
-    let req = RunRequest {
-        timeout: Duration::from_secs(env.verify.timeout_s.into()),
-        wikipedia_base: opts.wikipedia_base.clone(),
-        comprehend_endpoint: opts.comprehend_endpoint.clone(),
-        canary: Some(canaries.clone()),
-    };
-    let run = crate::run::run(target, &req, ui).await;
+    let (run, check) = canary_run(target, &canaries, opts, ui).await;
     let canary_run = run.as_ref().ok().map(|r| r.run_id.clone());
-    checks.push(match &run {
-        Ok(report) => Check {
-            name: "canary run".into(),
-            passed: report.ok(),
-            detail: run_detail(report),
-            duration_s: t.elapsed().as_secs_f64(),
-        },
-        Err(e) => Check {
-            name: "canary run".into(),
-            passed: false,
-            detail: format!("{e:#}"),
-            duration_s: t.elapsed().as_secs_f64(),
-        },
-    });
+    checks.push(check);
 
     // 2. The results, read back as a reader would.
     if let Some(report) = run.as_ref().ok().filter(|r| r.ok()) {
-        let t = Instant::now();
-        let expected = deployed.parameters.get("Analyzer").map(String::as_str);
-        let outcome = fang_sentiment::store::load_records(&ctx.s3(), &names.bucket, &report.run_id)
-            .await
-            .map_err(|e| format!("reading the canary results: {e}"))
-            .and_then(|records| {
-                check_records(
-                    &records,
-                    &canaries,
-                    &env.verify.reported,
-                    &report.run_id,
-                    expected,
-                )
-            });
-        checks.push(Check {
-            name: "result schema".into(),
-            passed: outcome.is_ok(),
-            detail: outcome.unwrap_or_else(|e| e),
-            duration_s: t.elapsed().as_secs_f64(),
-        });
+        let analyzer = deployed.parameters.get("Analyzer").map(String::as_str);
+        checks.push(result_schema(ctx, env, &names.bucket, report, analyzer).await);
     }
 
     // 3. The alarms: watched for the window only when the pipeline looked healthy, read
@@ -168,6 +130,64 @@ pub async fn verify(
             .collect(),
         duration_s: started.elapsed().as_secs_f64(),
     })
+}
+
+/// The first check: a run through the deployed pipeline of the canaries alone.
+async fn canary_run(
+    target: &Target,
+    canaries: &[String],
+    opts: &VerifyOptions,
+    ui: &Ui,
+) -> (Result<crate::run::RunReport>, Check) {
+    let t = Instant::now();
+    let req = RunRequest {
+        timeout: Duration::from_secs(target.env.verify.timeout_s.into()),
+        wikipedia_base: opts.wikipedia_base.clone(),
+        comprehend_endpoint: opts.comprehend_endpoint.clone(),
+        canary: Some(canaries.to_vec()),
+    };
+    let run = crate::run::run(target, &req, ui).await;
+    let (passed, detail) = match &run {
+        Ok(report) => (report.ok(), run_detail(report)),
+        Err(e) => (false, format!("{e:#}")),
+    };
+    let check = Check {
+        name: "canary run".into(),
+        passed,
+        detail,
+        duration_s: t.elapsed().as_secs_f64(),
+    };
+    (run, check)
+}
+
+/// The second check: the canaries' results, read back from the results bucket as a
+/// reader would, against the result schema and the stack's `analyzer`.
+async fn result_schema(
+    ctx: &crate::aws::AwsContext,
+    env: &EnvConfig,
+    bucket: &str,
+    report: &crate::run::RunReport,
+    analyzer: Option<&str>,
+) -> Check {
+    let t = Instant::now();
+    let outcome = fang_sentiment::store::load_records(&ctx.s3(), bucket, &report.run_id)
+        .await
+        .map_err(|e| format!("reading the canary results: {e}"))
+        .and_then(|records| {
+            check_records(
+                &records,
+                &env.verify.companies,
+                &env.verify.reported,
+                &report.run_id,
+                analyzer,
+            )
+        });
+    Check {
+        name: "result schema".into(),
+        passed: outcome.is_ok(),
+        detail: outcome.unwrap_or_else(|e| e),
+        duration_s: t.elapsed().as_secs_f64(),
+    }
 }
 
 /// A verification that could not be attempted (the stack's alarms unreadable, the

@@ -118,3 +118,45 @@ pub fn read(root: &Path, env: &EnvRef) -> Result<EnvConfig, InvalidInput> {
 pub fn read_path(path: &Path) -> Result<EnvConfig, InvalidInput> {
     config::load(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn root() -> &'static Path {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+    }
+
+    #[test]
+    fn a_preview_is_applied_when_the_target_is_resolved() {
+        let dev = EnvRef::parse("dev");
+        let own = Target::load(root(), &dev, Preview::None, None).unwrap();
+        assert_eq!(own.pull_request(), None);
+        let existing = Target::load(root(), &dev, Preview::Existing(12), None).unwrap();
+        assert_eq!(existing.pull_request(), Some(12));
+        assert_eq!(existing.env.stack, preview::stack_name(&own.env.stack, 12));
+        assert_eq!(existing.env.base_stack(), own.env.stack);
+        // Derived from a resolved target: the same env, as that pull request's preview.
+        let derived = own.preview(12).unwrap();
+        assert_eq!(derived.env.stack, existing.env.stack);
+        let spec = preview::Spec {
+            pull_request: 7,
+            head: Some("abc".into()),
+            companies: Vec::new(),
+        };
+        let new = Target::load(root(), &dev, Preview::New(spec), None).unwrap();
+        assert_eq!(
+            new.env.preview.as_ref().unwrap().head.as_deref(),
+            Some("abc")
+        );
+    }
+
+    #[test]
+    fn a_protected_env_has_no_preview_and_bad_input_fails_before_aws() {
+        let prod = EnvRef::parse("prod");
+        assert!(Target::load(root(), &prod, Preview::Existing(3), None).is_err());
+        let missing = Target::load(root(), &EnvRef::parse("nope"), Preview::None, None);
+        let message = missing.unwrap_err().to_string();
+        assert!(message.contains("file not found"), "{message}");
+    }
+}

@@ -47,8 +47,13 @@ demo: setup ## Set up, start moto, and run the whole pipeline locally
 	echo; echo "== fangops teardown --env local --yes"; $(FANGOPS) teardown --env local --yes; \
 	echo; echo "demo done: open dist/results.html for the chart; 'make moto-start' keeps an emulator running to try more"
 
+# Test threads: the integration tests spend most of their time waiting on the emulator
+# and, once per cold target dir, on the one build of the Lambda zips (behind a lock);
+# at the default (one thread per core) two such waits leave a 2-core machine idle.
+TEST_THREADS ?= 4
+
 test: setup ## Run every test (unit, integration against moto, lambdas)
-	$(CARGO) test --workspace --locked
+	$(CARGO) test --workspace --locked -- --test-threads=$(TEST_THREADS)
 
 lint: ## rustfmt and clippy, as CI runs them
 	$(CARGO) fmt --all --check

@@ -1,6 +1,11 @@
 //! Text from outside (company names, AWS reasons, parameter values) inside markdown
 //! that GitHub renders: it must read as the same text, and nothing in it may format,
 //! link, mention someone, inject HTML, or break out of a table cell.
+//!
+//! A report people read is written once, against a [`Flavor`]: GitHub markdown for a
+//! comment or a step summary, plain text for a terminal. Outside text, values, fangops's
+//! emphasis, call-outs and tables each say what they are, and the flavor decides how
+//! they look, so that a terminal never shows a markdown escape (`&lt;`, `\|`).
 
 /// Escapes `s` for inline markdown, including inside a table cell.
 pub fn escape(s: &str) -> String {
@@ -94,6 +99,8 @@ impl Cell {
 #[derive(Debug, Clone)]
 pub struct Table {
     header: Vec<String>,
+    /// The headings as a terminal shows them.
+    plain_header: Vec<String>,
     right: Vec<bool>,
     rows: Vec<Vec<Cell>>,
 }
@@ -103,6 +110,7 @@ impl Table {
     pub fn new<const N: usize>(header: [&str; N]) -> Self {
         Self {
             header: header.iter().map(|h| escape(h)).collect(),
+            plain_header: header.iter().map(|h| (*h).to_owned()).collect(),
             right: vec![false; N],
             rows: Vec::new(),
         }
@@ -110,6 +118,9 @@ impl Table {
 
     /// Replaces heading `i` with a cell (a heading that names a revision as code).
     pub fn heading(mut self, i: usize, cell: Cell) -> Self {
+        self.plain_header[i] = match &cell {
+            Cell::Text(s) | Cell::Code(s) | Cell::Markdown(s) => one_line(s),
+        };
         self.header[i] = cell.render();
         self
     }
@@ -165,9 +176,166 @@ impl Table {
     }
 }
 
+/// Who reads a rendering: GitHub (markdown) or a terminal (plain text, coloured when
+/// colour is on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    Markdown,
+    Plain,
+}
+
+impl Flavor {
+    /// Outside text: escaped for markdown; on a terminal as it is, on one line.
+    pub fn text(self, s: &str) -> String {
+        match self {
+            Self::Markdown => escape(s),
+            Self::Plain => one_line(s),
+        }
+    }
+
+    /// A value (a name, an id, a flag): a code span, or as it is.
+    pub fn code(self, s: &str) -> String {
+        match self {
+            Self::Markdown => code(s),
+            Self::Plain => one_line(s),
+        }
+    }
+
+    /// fangops's own words that must stand out (a failure): bold, or red.
+    pub fn alarm(self, s: &str) -> String {
+        match self {
+            Self::Markdown => format!("**{s}**"),
+            Self::Plain => paint(crate::output::style::ERROR, s),
+        }
+    }
+
+    /// A report's title: a level-3 heading, or a line; then a blank line.
+    pub fn title(self, s: &str) -> String {
+        match self {
+            Self::Markdown => format!("### {s}\n\n"),
+            Self::Plain => format!("{s}\n\n"),
+        }
+    }
+
+    /// A labelled paragraph ("**Verification:** …").
+    pub fn labelled(self, label: &str, line: &str) -> String {
+        match self {
+            Self::Markdown => format!("**{label}:** {line}.\n\n"),
+            Self::Plain => format!("{label}: {line}.\n\n"),
+        }
+    }
+
+    /// A call-out a reader must not miss: a quoted bold label, or a coloured one.
+    pub fn callout(self, label: &str, line: &str) -> String {
+        match self {
+            Self::Markdown => format!("> **{label}:** {line}.\n\n"),
+            Self::Plain => {
+                let style = if label == "Error" {
+                    crate::output::style::ERROR
+                } else {
+                    crate::output::style::WARN
+                };
+                format!("{}: {line}.\n\n", paint(style, label))
+            }
+        }
+    }
+}
+
+fn paint(style: anstyle::Style, s: &str) -> String {
+    crate::output::style::paint(style, s)
+}
+
+/// Outside text on one line, without control characters.
+fn one_line(s: &str) -> String {
+    s.chars()
+        .filter_map(|c| match c {
+            '\n' | '\r' | '\t' => Some(' '),
+            c if c.is_control() => None,
+            c => Some(c),
+        })
+        .collect()
+}
+
+impl Table {
+    /// The table for `flavor`: a GitHub table, or columns aligned on a terminal (cells
+    /// as they read, fangops's own markup taken as already written for the terminal).
+    pub fn render_as(&self, flavor: Flavor) -> String {
+        if flavor == Flavor::Markdown {
+            return self.render();
+        }
+        let header: Vec<String> = self.plain_header.clone();
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|row| {
+                let mut cells: Vec<String> = row
+                    .iter()
+                    .map(|c| match c {
+                        Cell::Text(s) | Cell::Code(s) => one_line(s),
+                        Cell::Markdown(s) => s.replace(['\n', '\r'], " "),
+                    })
+                    .collect();
+                cells.resize(header.len(), String::new());
+                cells
+            })
+            .collect();
+        let width =
+            |s: &str| crate::output::display_width(&anstream::adapter::strip_str(s).to_string());
+        let widths: Vec<usize> = (0..header.len())
+            .map(|i| {
+                std::iter::once(&header)
+                    .chain(&rows)
+                    .map(|r| width(&r[i]))
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        let line = |cells: &[String]| {
+            let mut out = String::from(" ");
+            for (i, c) in cells.iter().enumerate() {
+                let fill = widths[i].saturating_sub(width(c));
+                let last = i + 1 == cells.len();
+                out.push(' ');
+                if self.right[i] {
+                    out += &" ".repeat(fill);
+                    out += c;
+                } else {
+                    out += c;
+                    if !last {
+                        out += &" ".repeat(fill);
+                    }
+                }
+                if !last {
+                    out.push(' ');
+                }
+            }
+            out.trim_end().to_owned() + "\n"
+        };
+        let mut out = line(&header);
+        for row in &rows {
+            out += &line(row);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{Table, code, escape, raw, text, value};
+    use super::{Flavor, Table, code, escape, raw, text, value};
+
+    #[test]
+    fn a_plain_table_aligns_columns_and_shows_text_as_it_is() {
+        let mut t = Table::new(["name", "size", ""]).right(1);
+        t.row([text("a|b <i>"), raw("3"), value("x`y")]);
+        t.row([text("short"), raw("12")]);
+        assert_eq!(
+            t.render_as(Flavor::Plain),
+            "  name     size\n  a|b <i>     3  x`y\n  short      12\n"
+        );
+        assert_eq!(t.render_as(Flavor::Markdown), t.render());
+        assert_eq!(Flavor::Plain.text("a <= b\nc"), "a <= b c");
+        assert_eq!(Flavor::Markdown.text("a <= b"), "a &lt;= b");
+    }
 
     #[test]
     fn tables_escape_text_and_fence_values() {

@@ -34,7 +34,6 @@ use crate::config::{self, EnvConfig};
 use crate::deploy::verdict::{RollbackReport, Verification};
 use crate::diagnostics::{Diagnostic, InvalidInput};
 use crate::output::Ui;
-use crate::output::style::{self, paint};
 use crate::resources::Names;
 use crate::target::Target;
 use artifacts::Artifact;
@@ -192,18 +191,22 @@ impl DeployReport {
     /// or the alarms did, then ", verified", or the failure and whether the stack went
     /// back.
     pub fn verdict_suffix(&self) -> String {
+        self.verdict_suffix_as(Flavor::Markdown)
+    }
+
+    fn verdict_suffix_as(&self, f: Flavor) -> String {
         let after = if self.errors.is_empty() {
-            ""
+            String::new()
         } else {
-            ", **then failed**"
+            format!(", {}", f.alarm("then failed"))
         };
         let verified = match (&self.verification, &self.rollback) {
-            (None, _) => "",
-            (Some(v), _) if v.passed => ", verified",
+            (None, _) => String::new(),
+            (Some(v), _) if v.passed => ", verified".to_owned(),
             (Some(_), Some(AfterFailure::RolledBack(r))) if r.ok() => {
-                ", **verification failed**, rolled back"
+                format!(", {}, rolled back", f.alarm("verification failed"))
             }
-            (Some(_), _) => ", **verification failed**",
+            (Some(_), _) => format!(", {}", f.alarm("verification failed")),
         };
         format!("{after}{verified}")
     }
@@ -211,39 +214,55 @@ impl DeployReport {
     /// The verification's line, and the rollback's: "verified in 38 s: ..." or
     /// "verification failed: ...; rolled back to `0123456` (verified 2026-12-01)".
     pub fn verification_line(&self) -> Option<String> {
+        self.verification_line_as(Flavor::Markdown)
+    }
+
+    fn verification_line_as(&self, f: Flavor) -> Option<String> {
         let v = self.verification.as_ref()?;
-        let mut line = markdown::escape(&v.summary());
+        let mut line = f.text(&v.summary());
         match &self.rollback {
             None => {}
             Some(AfterFailure::Kept) => {
-                line += "; not rolled back (`--no-rollback`, or a preview): the stack keeps the failed state";
+                line += &format!(
+                    "; not rolled back ({}, or a preview): the stack keeps the failed state",
+                    f.code("--no-rollback")
+                );
             }
             Some(AfterFailure::NothingToUndo) => {
                 line += "; this deploy changed nothing to roll back";
             }
-            Some(AfterFailure::RolledBack(r)) => line += &format!("; {}", r.summary_markdown()),
+            Some(AfterFailure::RolledBack(r)) => line += &format!("; {}", r.summary_as(f)),
         }
         Some(line)
     }
 
-    /// The report as markdown: what a pull-request comment or a step summary shows,
-    /// and readable as plain text on a terminal.
+    /// The report as markdown: what a pull-request comment or a step summary shows.
     pub fn render_markdown(&self) -> String {
+        self.render_as(Flavor::Markdown)
+    }
+
+    /// Terminal rendering: the same report as plain text, the failures coloured.
+    pub fn render(&self) -> String {
+        self.render_as(Flavor::Plain)
+    }
+
+    fn render_as(&self, f: Flavor) -> String {
         let verdict = match self.outcome {
             Outcome::Created => format!("created ({} resources)", self.changes.len()),
             Outcome::Updated => format!("updated ({} changes)", self.changes.len()),
             Outcome::Unchanged => "unchanged".to_owned(),
             Outcome::Failed => format!(
-                "**failed** ({})",
+                "{} ({})",
+                f.alarm("failed"),
                 self.final_status.as_deref().unwrap_or("no status")
             ),
         };
-        let mut out = format!(
-            "### Deploy of `{}` ({}): {verdict}{}\n\n",
-            self.stack,
+        let mut out = f.title(&format!(
+            "Deploy of {} ({}): {verdict}{}",
+            f.code(&self.stack),
             self.env,
-            self.verdict_suffix()
-        );
+            self.verdict_suffix_as(f)
+        ));
         out += &format!(
             "Region {}, {:.1} s{}.\n\n",
             self.region,
@@ -254,39 +273,71 @@ impl DeployReport {
                 ""
             }
         );
-        if let Some(line) = self.verification_line() {
+        if let Some(line) = self.verification_line_as(f) {
             let passed = self.verification.as_ref().is_some_and(|v| v.passed);
             out += &if passed {
-                format!("**Verification:** {line}.\n\n")
+                f.labelled("Verification", &line)
             } else {
-                format!("> **Warning:** {line}.\n\n")
+                f.callout("Warning", &line)
             };
         }
         for e in &self.errors {
+            out += &f.callout("Error", &f.text(e.trim_end_matches('.')));
+        }
+        out += &self.tables_as(f);
+        if let Some(sync) = &self.sync {
             out += &format!(
-                "> **Error:** {}.\n\n",
-                markdown::escape(e.trim_end_matches('.'))
+                "Companies in {}: {}.\n\n",
+                f.code(&sync.table),
+                sync.summary()
             );
         }
+        if let Some(alarms) = &self.alarms {
+            out += &format!("Alarms: {}.\n\n", alarms.summary());
+        }
+        for w in &self.warnings {
+            out += &f.callout("Warning", &f.text(w));
+        }
+        if !self.outputs.is_empty() {
+            let mut t = Table::new(["output", "value"]);
+            for (k, v) in &self.outputs {
+                t.row([text(k), value(v)]);
+            }
+            out += &t.render_as(f);
+            out.push('\n');
+        }
+        if let Some(cost) = &self.cost {
+            out += &match f {
+                Flavor::Markdown => cost.render_markdown(),
+                Flavor::Plain => cost.render(),
+            };
+        }
+        out
+    }
+
+    /// The failed resources, the changes, the parameters, the artifacts and where they
+    /// ran before: the report's tables.
+    fn tables_as(&self, f: Flavor) -> String {
+        let mut out = String::new();
         if !self.failures.is_empty() {
             let mut t = Table::new(["failed resource", "type", "status", "reason"]);
-            for f in &self.failures {
+            for r in &self.failures {
                 t.row([
-                    value(&f.logical_id),
-                    text(&f.resource_type),
-                    value(&f.status),
-                    text(&f.reason),
+                    value(&r.logical_id),
+                    text(&r.resource_type),
+                    value(&r.status),
+                    text(&r.reason),
                 ]);
             }
-            out += &t.render();
+            out += &t.render_as(f);
             out.push('\n');
         }
         if !self.changes.is_empty() {
-            out += &render_changes_markdown(&self.changes);
+            out += &render_changes(&self.changes, f);
             out.push('\n');
         }
         if !self.parameter_changes.is_empty() {
-            out += &render_parameter_changes_markdown(&self.parameter_changes);
+            out += &render_parameter_changes(&self.parameter_changes, f);
             out.push('\n');
         }
         let mut t = Table::new(["artifact", "size", "sha256", ""]).right(1);
@@ -298,50 +349,14 @@ impl DeployReport {
                 text(artifact_note(a)),
             ]);
         }
-        out += &t.render();
+        out += &t.render_as(f);
         out.push('\n');
         if let Some(promotion) = &self.promotion {
             out += "Promotion: where each artifact ran before this protected environment.\n\n";
-            out += &promotion.render_markdown();
+            out += &promotion.render_as(f);
             out.push('\n');
-        }
-        if let Some(sync) = &self.sync {
-            out += &format!("Companies in `{}`: {}.\n\n", sync.table, sync.summary());
-        }
-        if let Some(alarms) = &self.alarms {
-            out += &format!("Alarms: {}.\n\n", alarms.summary());
-        }
-        for w in &self.warnings {
-            out += &format!("> **Warning:** {}.\n\n", markdown::escape(w));
-        }
-        if !self.outputs.is_empty() {
-            let mut t = Table::new(["output", "value"]);
-            for (k, v) in &self.outputs {
-                t.row([text(k), value(v)]);
-            }
-            out += &t.render();
-            out.push('\n');
-        }
-        if let Some(cost) = &self.cost {
-            out += &cost.render_markdown();
         }
         out
-    }
-
-    /// Terminal rendering: the markdown, with the verdict coloured.
-    pub fn render(&self) -> String {
-        let text = self.render_markdown();
-        let text = text
-            .replacen(
-                "**verification failed**",
-                &paint(style::ERROR, "verification failed"),
-                1,
-            )
-            .replacen("**then failed**", &paint(style::ERROR, "then failed"), 1);
-        match self.outcome {
-            Outcome::Failed => text.replacen("**failed**", &paint(style::ERROR, "failed"), 1),
-            _ => text,
-        }
     }
 }
 
@@ -386,6 +401,10 @@ pub fn parameter_changes(
 }
 
 pub fn render_parameter_changes_markdown(changes: &[ParameterChange]) -> String {
+    render_parameter_changes(changes, Flavor::Markdown)
+}
+
+fn render_parameter_changes(changes: &[ParameterChange], f: Flavor) -> String {
     let mut t = Table::new(["parameter", "from", "to"]);
     for c in changes {
         t.row([
@@ -394,18 +413,24 @@ pub fn render_parameter_changes_markdown(changes: &[ParameterChange]) -> String 
             value(&c.new),
         ]);
     }
-    t.render()
+    t.render_as(f)
 }
 
 /// A change set as a markdown table, replacements flagged.
 pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
+    render_changes(changes, Flavor::Markdown)
+}
+
+fn render_changes(changes: &[ResourceChange], f: Flavor) -> String {
     let mut t = Table::new(["action", "resource", "type", "replacement"]);
     for c in changes {
         let replacement = match &c.replacement {
-            Some(Replacement::True) => "**yes: replaced, data may be lost**",
-            Some(Replacement::Conditional) => "**maybe** (depends on other changes)",
-            Some(Replacement::False) => "no",
-            Some(Replacement::Other(_)) | None => "",
+            Some(Replacement::True) => f.alarm("yes: replaced, data may be lost"),
+            Some(Replacement::Conditional) => {
+                format!("{} (depends on other changes)", f.alarm("maybe"))
+            }
+            Some(Replacement::False) => "no".to_owned(),
+            Some(Replacement::Other(_)) | None => String::new(),
         };
         t.row([
             text(c.action.to_string()),
@@ -414,10 +439,10 @@ pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
             raw(replacement),
         ]);
     }
-    t.render()
+    t.render_as(f)
 }
 
-use crate::markdown::{self, Table, raw, text, value};
+use crate::markdown::{Flavor, Table, raw, text, value};
 
 pub fn human_size(bytes: u64) -> String {
     #[allow(clippy::cast_precision_loss)]
@@ -996,12 +1021,18 @@ pub(crate) mod tests {
 
     #[test]
     fn deploy_report_terminal_snapshot() {
-        // The terminal shows the markdown, with the verdict coloured instead of bold.
+        // The terminal gets the same report as plain text, not its markdown: an AWS
+        // reason reads as AWS wrote it (it showed `&lt;=` and `\|` when the terminal
+        // was given the markdown).
         let text = crate::output::plain(&sample_report(Outcome::Failed).render());
         assert!(
-            text.starts_with("### Deploy of `fang-dev` (dev): failed (UPDATE_ROLLBACK_COMPLETE)"),
+            text.starts_with("Deploy of fang-dev (dev): failed (UPDATE_ROLLBACK_COMPLETE)"),
             "{text}"
         );
+        assert!(text.contains("'memorySize' | must be <= 10240"), "{text}");
+        assert!(!text.contains("&lt;") && !text.contains("**") && !text.contains('`'));
+        let markdown = sample_report(Outcome::Failed).render_markdown();
+        assert!(markdown.contains("\\| must be &lt;= 10240"), "{markdown}");
         insta::assert_snapshot!("deploy_failed_terminal", text);
     }
 

@@ -5,6 +5,7 @@
 use fang_shared::RunId;
 use serde::Serialize;
 
+use crate::markdown::Flavor;
 use crate::output::style::{self, paint};
 
 /// What the command line read for a verification, besides the env.
@@ -142,13 +143,6 @@ pub struct RollbackReport {
     pub duration_s: f64,
 }
 
-fn short(commit: Option<&str>) -> String {
-    commit.map_or_else(
-        || "an unknown commit".to_owned(),
-        |c| format!("`{}`", c.get(..7).unwrap_or(c)),
-    )
-}
-
 impl RollbackReport {
     /// The stack went back as asked.
     pub fn ok(&self) -> bool {
@@ -167,25 +161,30 @@ impl RollbackReport {
     /// "rolled back to `0123456` (verified 2026-12-01)", or why not: the end of a
     /// deploy report's verification line.
     pub fn summary_markdown(&self) -> String {
+        self.summary_as(Flavor::Markdown)
+    }
+
+    /// [`Self::summary_markdown`] for `f`.
+    pub fn summary_as(&self, f: Flavor) -> String {
         let to = self.to.as_ref().map_or(String::new(), |t| {
             let (what, at) = match &t.verified_at {
                 Some(v) => ("verified", v),
                 None => ("deployed", &t.deployed_at),
             };
-            format!(
-                "{} ({what} {})",
-                short(t.commit.as_deref()),
-                at.get(..10).unwrap_or(at)
-            )
+            let commit = t.commit.as_deref().map_or_else(
+                || "an unknown commit".to_owned(),
+                |c| f.code(c.get(..7).unwrap_or(c)),
+            );
+            format!("{commit} ({what} {})", at.get(..10).unwrap_or(at))
         });
-        let reason = crate::markdown::escape(self.reason.as_deref().unwrap_or("no reason given"));
+        let reason = f.text(self.reason.as_deref().unwrap_or("no reason given"));
         match self.outcome {
             RollbackOutcome::RolledBack => format!("rolled back to {to}"),
             RollbackOutcome::RolledBackUnverified => format!(
                 "rolled back to {to}, which failed its verification too: {}",
                 self.verification
                     .as_ref()
-                    .map_or(String::new(), |v| crate::markdown::escape(&v.summary()))
+                    .map_or(String::new(), |v| f.text(&v.summary()))
             ),
             RollbackOutcome::NoTarget => format!("not rolled back: {reason}"),
             RollbackOutcome::AlreadyRunning => {
@@ -196,7 +195,7 @@ impl RollbackReport {
     }
 
     pub fn render(&self) -> String {
-        let line = self.summary_markdown().replace('`', "");
+        let line = self.summary_as(Flavor::Plain);
         let mut out = match self.outcome {
             RollbackOutcome::RolledBack => paint(style::OK, &line),
             RollbackOutcome::NoTarget | RollbackOutcome::AlreadyRunning => {

@@ -591,9 +591,18 @@ async fn an_unpromoted_deploy_proceeds_only_when_allowed_and_says_so() {
             .arg(fake_artifacts()),
     ));
     assert_eq!(out.code, 0, "{out:?}");
-    assert!(out.stdout.contains("| **nowhere yet** |"), "{}", out.stdout);
+    // The terminal's report: plain text, the promotion table's row and the warning.
     assert!(
-        out.stdout.contains("deployed with `--allow-unpromoted`"),
+        out.stdout
+            .lines()
+            .any(|l| l.trim_start().starts_with("producer") && l.ends_with("nowhere yet")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains(
+            "Warning: deployed with --allow-unpromoted: an artifact above ran in no other environment first."
+        ),
         "{}",
         out.stdout
     );

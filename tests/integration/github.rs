@@ -360,7 +360,7 @@ async fn a_refused_comment_does_not_hide_what_the_deploy_did() {
     // The report is printed, and the error says the deploy itself went through.
     assert!(
         out.stdout
-            .contains(&format!("### Deploy of `{stack}` (e): created")),
+            .contains(&format!("Deploy of {stack} (e): created")),
         "{}",
         out.stdout
     );

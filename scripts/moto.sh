@@ -32,6 +32,9 @@ PY
 case "${1:-}" in
   start)
     if running; then
+      # A server started before the port was recorded: it is the one asked for if it
+      # answers there.
+      if [ ! -f "$portfile" ] && answers; then echo "$port" > "$portfile"; fi
       if [ "$(running_port)" = "$port" ]; then
         echo "moto: already running (pid $(cat "$pidfile"), port $port)"; exit 0
       fi

@@ -1,6 +1,6 @@
 //! AWS client setup, in one place, for every command.
 //!
-//! Region and endpoint come from the env file (the request's endpoint override, which
+//! Region and endpoint come from the env file (the target's endpoint override, which
 //! the command line takes from `AWS_ENDPOINT_URL`, wins over the file's
 //! `endpoint_url`), credentials from the SDK's default chain (environment, profile,
 //! web identity for GitHub's OIDC, container and instance roles). Against an emulator

@@ -332,7 +332,6 @@ mod tests {
             t.render_as(Flavor::Plain),
             "  name     size\n  a|b <i>     3  x`y\n  short      12\n"
         );
-        assert_eq!(t.render_as(Flavor::Markdown), t.render());
         assert_eq!(Flavor::Plain.text("a <= b\nc"), "a <= b c");
         assert_eq!(Flavor::Markdown.text("a <= b"), "a &lt;= b");
     }

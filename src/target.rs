@@ -108,8 +108,9 @@ impl Target {
     }
 }
 
-/// The env file `env` names under `root`, read and checked: the one reader of env files
-/// by name (validation reads each file through it too).
+/// The env file `env` names under `root`, read and checked: the one place an env file
+/// is parsed into its configuration (validation reads each file through it too; the
+/// in-place edits of `config::edit` work on its text).
 pub fn read(root: &Path, env: &EnvRef) -> Result<EnvConfig, InvalidInput> {
     read_path(&env.path(root))
 }
@@ -152,11 +153,36 @@ mod tests {
     }
 
     #[test]
-    fn a_protected_env_has_no_preview_and_bad_input_fails_before_aws() {
+    fn a_protected_env_has_no_preview_and_a_missing_file_is_located() {
         let prod = EnvRef::parse("prod");
-        assert!(Target::load(root(), &prod, Preview::Existing(3), None).is_err());
+        let refused = Target::load(root(), &prod, Preview::Existing(3), None).unwrap_err();
+        assert!(refused.to_string().contains("protected"), "{refused}");
         let missing = Target::load(root(), &EnvRef::parse("nope"), Preview::None, None);
         let message = missing.unwrap_err().to_string();
-        assert!(message.contains("file not found"), "{message}");
+        assert!(
+            message.contains("environments/nope.yaml") && message.contains("file not found"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn previews_turned_off_refuse_a_new_one_but_still_reach_an_existing_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("off.yaml");
+        std::fs::write(
+            &file,
+            "stack: fang-off\nregion: us-east-1\ncompanies: [Acme]\npreviews:\n  max: 0\n",
+        )
+        .unwrap();
+        let off = EnvRef::parse(file.to_str().unwrap());
+        let spec = preview::Spec {
+            pull_request: 4,
+            ..preview::Spec::default()
+        };
+        let refused = Target::load(dir.path(), &off, Preview::New(spec), None).unwrap_err();
+        assert!(refused.to_string().contains("previews.max: 0"), "{refused}");
+        // Teardown of one made before the file turned previews off.
+        let existing = Target::load(dir.path(), &off, Preview::Existing(4), None).unwrap();
+        assert_eq!(existing.pull_request(), Some(4));
     }
 }

@@ -179,11 +179,12 @@ async fn put(
 }
 
 /// Writes `key` only if no object has it yet (`If-None-Match: *`): for what a key
-/// already names (a template by its hash) or what need not change (a zip's mark on a
-/// stack that ran it before). S3 answers 412 PreconditionFailed when the key exists and
-/// 409 ConditionalRequestConflict when another write of it is under way; either way
-/// the object is there, and nothing is written twice ("Preventing object overwrites
-/// with conditional writes", S3 User Guide). Returns whether it wrote.
+/// already names (a template by its hash) or what need not change (a zip's mark that a
+/// no-op deploy would only rewrite). S3 answers 412 PreconditionFailed when the key
+/// exists: nothing is written twice. It answers 409 ConditionalRequestConflict while
+/// another write of the key is under way, which may still fail: the object is then
+/// written as usual ("Preventing object overwrites with conditional writes", S3 User
+/// Guide). Returns whether it wrote.
 async fn put_new(
     s3: &aws_sdk_s3::Client,
     bucket: &str,
@@ -191,7 +192,8 @@ async fn put_new(
     content_type: &str,
     body: Vec<u8>,
 ) -> Result<bool> {
-    let put = s3
+    let body_again = body.clone();
+    let sent = s3
         .put_object()
         .bucket(bucket)
         .key(key)
@@ -201,20 +203,20 @@ async fn put_new(
         .body(body.into())
         .send()
         .await;
-    match put {
-        Ok(_) => Ok(true),
-        Err(e) => {
-            let e = crate::aws::error(e);
-            if matches!(
-                e.code(),
-                Some("PreconditionFailed" | "ConditionalRequestConflict")
-            ) {
-                tracing::debug!("s3://{bucket}/{key} is already there: not written again");
-                Ok(false)
-            } else {
-                Err(e).with_context(|| format!("writing s3://{bucket}/{key}"))
-            }
+    let e = match sent {
+        Ok(_) => return Ok(true),
+        Err(e) => crate::aws::error(e),
+    };
+    match e.code() {
+        Some("PreconditionFailed") => {
+            tracing::debug!("s3://{bucket}/{key} is already there: not written again");
+            Ok(false)
         }
+        Some("ConditionalRequestConflict") => {
+            put(s3, bucket, key, content_type, body_again).await?;
+            Ok(true)
+        }
+        _ => Err(e).with_context(|| format!("writing s3://{bucket}/{key}")),
     }
 }
 
@@ -398,14 +400,15 @@ pub async fn record(
         for a in &record.artifacts {
             let key = mark_key(&a.sha256, &record.stack);
             if record.good() {
-                // A mark says the zip ran here and works. One already there says so
-                // too (a failed verification replaces or deletes it below), so a
-                // deploy that changed nothing writes none; a verdict is written over
-                // it, since a preview's mark promotes only once verified.
-                if record.verification.is_some() {
-                    put(s3, bucket, &key, JSON, body.clone()).await?;
-                } else {
+                // A mark says the zip ran here and works, and names the deploy that
+                // last changed the stack with it. A deploy that changed nothing keeps
+                // the mark there (a failed verification replaces or deletes it below);
+                // a verdict is always written, since a preview's mark promotes only
+                // once verified.
+                if record.outcome == "unchanged" && record.verification.is_none() {
                     put_new(s3, bucket, &key, JSON, body.clone()).await?;
+                } else {
+                    put(s3, bucket, &key, JSON, body.clone()).await?;
                 }
                 continue;
             }

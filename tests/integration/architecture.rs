@@ -162,8 +162,9 @@ fn the_core_reads_no_environment_variable() {
     );
 }
 
-/// The map a newcomer reads (`docs/architecture.md`) names every module of the core
-/// and the edge's shared files: a module added without its line there fails here.
+/// The map a newcomer reads (`docs/architecture.md`) names every top-level module of
+/// the core (each file and folder of `src/`) and the edge's shared files: one added
+/// without its line there fails here. Files inside a folder are described in prose.
 #[test]
 fn the_architecture_map_names_every_module() {
     let map = std::fs::read_to_string(repo_root().join("docs/architecture.md")).unwrap();

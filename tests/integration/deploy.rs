@@ -188,6 +188,14 @@ async fn create_then_no_op_then_update_then_teardown() {
     assert_eq!(report["sync"]["removed"], serde_json::json!(["Netflix"]));
     // A changed stack may have replaced the table, so it was read again after it.
     assert_eq!(report["sync"]["stats"]["scan_pages"], 2, "{report:#}");
+    // A deploy that changed the stack with the same zips names itself in their marks.
+    let latest = s3_json(bucket, &format!("deployments/{stack}/latest.json")).await;
+    assert_eq!(latest["outcome"], "updated", "{latest:#}");
+    for a in report["artifacts"].as_array().unwrap() {
+        let sha = a["sha256"].as_str().unwrap();
+        let mark = s3_json(bucket, &format!("promotions/{sha}/{stack}.json")).await;
+        assert_eq!(mark["deployed_at"], latest["deployed_at"], "{mark:#}");
+    }
     assert_eq!(
         table_companies(&format!("{stack}-companies")).await,
         ["Apple", "Spotify"]

@@ -674,3 +674,58 @@ async fn a_stack_holding_only_change_sets_is_deleted_before_it_is_created() {
         actions(&replay)
     );
 }
+
+const PRECONDITION_FAILED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>PreconditionFailed</Code><Message>At least one of the pre-conditions you specified did not hold</Message><Condition>If-None-Match</Condition><RequestId>8S5T</RequestId></Error>";
+const CONDITIONAL_CONFLICT: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>ConditionalRequestConflict</Code><Message>A conflicting operation occurred. If using PutObject you can retry the request.</Message><RequestId>8S5U</RequestId></Error>";
+
+#[tokio::test]
+async fn a_no_op_record_writes_only_what_is_new_and_a_conflict_is_written_anyway() {
+    // A no-op deploy's record: its template is kept already (412), its zip's mark is
+    // being written by another deploy (409: that write may fail, so this one is sent
+    // again without the condition), then the record and `latest.json`.
+    let mut record = super::promotion::sample_record("2026-12-08T02:00:00.000Z", "unchanged", None);
+    record.artifacts = vec![super::promotion::RecordedArtifact {
+        function: "producer".into(),
+        sha256: "a".repeat(64),
+        fingerprint: None,
+    }];
+    let replay = s3_replay(vec![
+        (412, PRECONDITION_FAILED),
+        (200, ""),
+        (409, CONDITIONAL_CONFLICT),
+        (200, ""),
+        (200, ""),
+    ]);
+    super::promotion::record(&s3(&replay), "b", &record, Some("Resources: {}"))
+        .await
+        .unwrap();
+    let sent: Vec<(String, bool)> = replay
+        .actual_requests()
+        .map(|r| {
+            (
+                r.uri()
+                    .split_once(".com")
+                    .map_or(r.uri(), |(_, path)| path)
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned(),
+                r.headers().get("if-none-match").is_some(),
+            )
+        })
+        .collect();
+    let mark = format!("/b/promotions/{}/fang-dev.json", "a".repeat(64));
+    assert_eq!(
+        sent,
+        [
+            (format!("/b/templates/{}.yaml", "e".repeat(64)), true),
+            (
+                "/b/deployments/fang-dev/2026-12-08T020000.000Z.json".to_owned(),
+                false
+            ),
+            (mark.clone(), true),
+            (mark, false),
+            ("/b/deployments/fang-dev/latest.json".to_owned(), false),
+        ]
+    );
+}

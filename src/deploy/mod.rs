@@ -933,14 +933,8 @@ async fn finish(
         && let Some(mut record) = report.record.take()
     {
         record.errors = report.errors.clone();
-        if let Err(e) = promotion::record(
-            &ctx.s3(),
-            &p.artifact_bucket,
-            &record,
-            Some(&p.template.body),
-        )
-        .await
-        {
+        // Its template went with it.
+        if let Err(e) = promotion::record(&ctx.s3(), &p.artifact_bucket, &record, None).await {
             report.warnings.push(format!(
                 "the deploy record's errors were not written: {e:#}"
             ));

@@ -39,14 +39,9 @@ pub async fn deploy(target: &Target, req: &DeployRequest, ui: &Ui) -> Result<Dep
     tracing::info!("{}: {}", p.env.stack, verification.summary());
     if let Some(mut record) = report.record.take() {
         record.verification = Some(promotion::RecordedVerification::of(&verification));
-        if let Err(e) = promotion::record(
-            &ctx.s3(),
-            &p.artifact_bucket,
-            &record,
-            Some(&p.template.body),
-        )
-        .await
-        {
+        // The deploy's record is there (`report.record` is set only then), and its
+        // template with it.
+        if let Err(e) = promotion::record(&ctx.s3(), &p.artifact_bucket, &record, None).await {
             report
                 .warnings
                 .push(format!("the verification was not recorded: {e:#}"));

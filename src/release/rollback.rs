@@ -222,7 +222,8 @@ async fn record_and_verify(
             .await
             .unwrap_or_else(|e| verify::could_not_verify(&r.target.env, &e));
         record.verification = Some(RecordedVerification::of(&v));
-        promotion::record(&s3, r.bucket, &record, Some(template))
+        // The template went with the record above.
+        promotion::record(&s3, r.bucket, &record, None)
             .await
             .context("recording the rollback's verification")?;
         if !v.passed {

@@ -225,18 +225,20 @@ impl Flavor {
         }
     }
 
-    /// A call-out a reader must not miss: a quoted bold label, or a coloured one.
-    pub fn callout(self, label: &str, line: &str) -> String {
+    /// A warning a reader must not miss: a quoted bold label, or a yellow one.
+    pub fn warning(self, line: &str) -> String {
+        self.callout("Warning", crate::output::style::WARN, line)
+    }
+
+    /// An error: a quoted bold label, or a red one.
+    pub fn error(self, line: &str) -> String {
+        self.callout("Error", crate::output::style::ERROR, line)
+    }
+
+    fn callout(self, label: &str, style: anstyle::Style, line: &str) -> String {
         match self {
             Self::Markdown => format!("> **{label}:** {line}.\n\n"),
-            Self::Plain => {
-                let style = if label == "Error" {
-                    crate::output::style::ERROR
-                } else {
-                    crate::output::style::WARN
-                };
-                format!("{}: {line}.\n\n", paint(style, label))
-            }
+            Self::Plain => format!("{}: {line}.\n\n", paint(style, label)),
         }
     }
 }

@@ -278,11 +278,11 @@ impl DeployReport {
             out += &if passed {
                 f.labelled("Verification", &line)
             } else {
-                f.callout("Warning", &line)
+                f.warning(&line)
             };
         }
         for e in &self.errors {
-            out += &f.callout("Error", &f.text(e.trim_end_matches('.')));
+            out += &f.error(&f.text(e.trim_end_matches('.')));
         }
         out += &self.tables_as(f);
         if let Some(sync) = &self.sync {
@@ -296,7 +296,7 @@ impl DeployReport {
             out += &format!("Alarms: {}.\n\n", alarms.summary());
         }
         for w in &self.warnings {
-            out += &f.callout("Warning", &f.text(w));
+            out += &f.warning(&f.text(w));
         }
         if !self.outputs.is_empty() {
             let mut t = Table::new(["output", "value"]);

@@ -540,13 +540,10 @@ impl PromotionReport {
         if self.overridden {
             out += &format!(
                 "\n{}",
-                f.callout(
-                    "Warning",
-                    &format!(
-                        "deployed with {}: an artifact above ran in no other environment first",
-                        f.code("--allow-unpromoted")
-                    )
-                )
+                f.warning(&format!(
+                    "deployed with {}: an artifact above ran in no other environment first",
+                    f.code("--allow-unpromoted")
+                ))
                 .trim_end_matches('\n')
             );
             out.push('\n');

@@ -53,7 +53,7 @@ fn main() {
         let samples: Vec<Duration> = (0..5)
             .map(|_| {
                 let start = Instant::now();
-                let cfg = fangops::config::parse(Path::new("bench.yaml"), text.as_bytes())
+                let cfg = fangops::support::parse_env(Path::new("bench.yaml"), text.as_bytes())
                     .expect("the generated file is valid");
                 assert_eq!(cfg.companies.len(), n);
                 start.elapsed()
@@ -71,11 +71,11 @@ fn main() {
     // Where the time goes: the YAML parser alone, then normalization + set building.
     let text = env_file(split);
     let start = Instant::now();
-    let raw = fangops::config::raw::from_str(Path::new("bench.yaml"), &text).expect("valid");
+    let raw = fangops::support::parse_raw_env(Path::new("bench.yaml"), &text).expect("valid");
     let parse = start.elapsed();
     let names: Vec<&str> = raw.companies.iter().map(|c| c.value.name()).collect();
     let start = Instant::now();
-    let list = fangops::config::names::CompanyList::from_names(&names).expect("valid");
+    let list = fangops::support::CompanyList::from_names(&names).expect("valid");
     let validate = start.elapsed();
     println!(
         "  {split} split: YAML {:.1} ms, normalize + dedupe {:.1} ms ({} names)",
@@ -88,7 +88,7 @@ fn main() {
     bomb.push_str(&"*s, ".repeat(aliases));
     bomb.push_str("]\n");
     let start = Instant::now();
-    let err = fangops::config::parse(Path::new("bomb.yaml"), bomb.as_bytes())
+    let err = fangops::support::parse_env(Path::new("bomb.yaml"), bomb.as_bytes())
         .expect_err("an alias bomb is rejected");
     println!(
         "alias bomb ({aliases} aliases) rejected in {:.1} ms: {}",

@@ -173,7 +173,7 @@ impl AwsContext {
             .region(Region::new(env.region.clone()))
             .credentials_provider(
                 aws_credential_types::provider::SharedCredentialsProvider::new(
-                    crate::replay::credentials(),
+                    crate::testing::replay::credentials(),
                 ),
             )
             .retry_config(aws_config::retry::RetryConfig::disabled())

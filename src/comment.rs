@@ -699,28 +699,18 @@ fn open_fence(text: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::alarms::{Action, AlarmChange, AlarmsReport, FieldChange};
+    use crate::alarms::desired::FieldChange;
+    use crate::alarms::{Action, AlarmChange, AlarmsReport};
     use crate::deploy::ParameterChange;
     use crate::deploy::stack::ResourceChange;
-
-    fn env(companies: &[&str], extra: &str) -> crate::config::EnvConfig {
-        let mut yaml = format!("stack: fang-dev\nregion: us-east-1\n{extra}companies:\n");
-        for c in companies {
-            yaml += &format!("  - {}\n", serde_json::to_string(c).unwrap());
-        }
-        crate::config::parse(
-            std::path::Path::new("environments/dev.yaml"),
-            yaml.as_bytes(),
-        )
-        .unwrap()
-    }
+    use crate::testing::env::dev;
 
     fn cost(base: &[&str], head: &[&str]) -> CostReport {
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml");
         let table =
             crate::cost::pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
-        let (b, h) = (env(base, ""), env(head, ""));
+        let (b, h) = (dev(base, ""), dev(head, ""));
         let (estimate, base) =
             crate::cost::estimate_with_base(&h, &table, Some(("origin/main", Some(&b))), false);
         CostReport {
@@ -897,7 +887,7 @@ mod tests {
             ("sentiment_duration", 70.0 * 2_500.0),
             ("result_bytes", 70.0 * 2_048.0),
         ]);
-        c.measured = Some(crate::cost::measured::derive(&env(&FIVE, ""), &sums, 14, 1));
+        c.measured = Some(crate::cost::measured::derive(&dev(&FIVE, ""), &sums, 14, 1));
         let body = plan_comment(&plan(live(&[], &[], 5), Some(c)), None);
         assert!(body.contains("measured usage (14 days)"), "{body}");
         assert!(
@@ -981,7 +971,7 @@ mod tests {
 
     #[test]
     fn failed_deploy() {
-        let r = crate::deploy::tests::sample_report(Outcome::Failed);
+        let r = crate::testing::reports::sample_report(Outcome::Failed);
         let c = deploy_comment(&r, Some("abc1234"));
         assert!(c.starts_with("<!-- fangops env=dev -->\n### fangops deploy · `dev` (stack `fang-dev`) — **failed** (UPDATE\\_ROLLBACK\\_COMPLETE)"), "{c}");
         insta::assert_snapshot!("comment_failed_deploy", c);
@@ -991,7 +981,7 @@ mod tests {
     /// and where the stack went back to.
     #[test]
     fn deploy_rolled_back_after_a_failed_verification() {
-        let r = crate::deploy::tests::verified_report(false);
+        let r = crate::testing::reports::verified_report(false);
         let c = deploy_comment(&r, Some("abc1234"));
         assert!(
             c.contains("— updated (3 changes), **verification failed**, rolled back\n"),
@@ -1004,7 +994,7 @@ mod tests {
         results: Vec<crate::previews::CompanyResult>,
     ) -> crate::previews::PreviewReport {
         // The preview's own names, and no alarm e-mail to subscribe.
-        let mut deploy = crate::deploy::tests::verified_report(true);
+        let mut deploy = crate::testing::reports::verified_report(true);
         deploy.stack = "fang-dev-pr12".into();
         deploy.resources = crate::resources::Names::new("fang-dev-pr12", "123456789012");
         deploy

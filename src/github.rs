@@ -151,6 +151,10 @@ pub async fn pull_state(target: &Target, pr: u64) -> Result<PullState> {
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
+#[expect(
+    clippy::enum_variant_names,
+    reason = "`not_posted` is the JSON's spelling, and reads better than a bare `not`"
+)]
 pub enum Posted {
     Created,
     Updated,

@@ -139,10 +139,6 @@ impl Table {
         self
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
-    }
-
     /// The table, ending in a newline.
     pub fn render(&self) -> String {
         let line = |cells: Vec<String>| {

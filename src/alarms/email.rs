@@ -75,7 +75,7 @@ pub async fn status(sns: &aws_sdk_sns::Client, topic: &str, email: &str) -> Resu
 }
 
 #[cfg(test)]
-mod replay_tests {
+mod tests {
     use super::*;
 
     const NS: &str = "http://sns.amazonaws.com/doc/2010-03-31/";
@@ -99,12 +99,12 @@ mod replay_tests {
     }
 
     async fn status_of(responses: Vec<(u16, String)>, email: &str) -> EmailStatus {
-        let replay = crate::replay::replay(
+        let replay = crate::testing::replay::replay(
             "https://sns.us-east-1.amazonaws.com/",
             "text/xml",
             responses,
         );
-        let sns = crate::replay::client!(aws_sdk_sns, replay);
+        let sns = crate::testing::replay::client!(aws_sdk_sns, replay);
         status(&sns, TOPIC, email).await.unwrap()
     }
 

@@ -24,7 +24,7 @@ use crate::markdown::{Table, code, escape as md, raw, value};
 use crate::resources::Names;
 use crate::target::Target;
 pub use cloudwatch::{install, remove_all};
-pub use desired::{Action, AlarmChange, AlarmSpec, FieldChange, desired, topic_arn};
+pub use desired::{Action, AlarmChange, topic_arn};
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct AlarmsReport {
@@ -185,9 +185,9 @@ pub async fn run(target: &Target, dry_run: bool) -> Result<AlarmsReport> {
 
 #[cfg(test)]
 mod tests {
-    use super::desired::diff;
+    use super::desired::{AlarmSpec, FieldChange, desired, diff};
     use super::*;
-    use crate::config;
+    use crate::testing::env::dev;
 
     #[test]
     fn alarms_report_terminal_snapshot() {
@@ -219,17 +219,6 @@ mod tests {
         insta::assert_snapshot!(report.render());
     }
 
-    fn env(extra: &str) -> EnvConfig {
-        let yaml = format!(
-            "stack: fang-dev\nregion: us-east-1\nlambda: {{ timeout_s: 60 }}\n{extra}companies: [A]\n"
-        );
-        config::parse(
-            std::path::Path::new("environments/dev.yaml"),
-            yaml.as_bytes(),
-        )
-        .unwrap()
-    }
-
     fn names() -> Names {
         Names::new("fang-dev", "123456789012")
     }
@@ -238,7 +227,7 @@ mod tests {
 
     #[test]
     fn defaults_make_nine_alarms_on_the_right_metrics() {
-        let want = desired(&env(""), &names(), TOPIC);
+        let want = desired(&dev(&["A"], "lambda: { timeout_s: 60 }\n"), &names(), TOPIC);
         let got: Vec<(&str, &str, f64, &str)> = want
             .iter()
             .map(|a| {
@@ -336,7 +325,10 @@ mod tests {
     #[test]
     fn disabled_alarms_are_not_wanted() {
         let want = desired(
-            &env("alarms:\n  throttles: { enabled: false }\n  no_results: { enabled: false }\n"),
+            &dev(
+                &["A"],
+                "lambda: { timeout_s: 60 }\nalarms:\n  throttles: { enabled: false }\n  no_results: { enabled: false }\n",
+            ),
             &names(),
             TOPIC,
         );
@@ -350,11 +342,14 @@ mod tests {
     #[test]
     fn diff_shows_adds_changes_with_old_and_new_and_removes() {
         let want = desired(
-            &env("alarms:\n  dlq_messages: { threshold: 5, evaluation_periods: 2 }\n"),
+            &dev(
+                &["A"],
+                "lambda: { timeout_s: 60 }\nalarms:\n  dlq_messages: { threshold: 5, evaluation_periods: 2 }\n",
+            ),
             &names(),
             TOPIC,
         );
-        let mut have = desired(&env(""), &names(), TOPIC);
+        let mut have = desired(&dev(&["A"], "lambda: { timeout_s: 60 }\n"), &names(), TOPIC);
         have.retain(|a| !a.name.ends_with("no-results"));
         have.push(AlarmSpec {
             name: "fang-dev-old-alarm".into(),

@@ -1,8 +1,8 @@
 //! `fangops alarms`: the env file's CloudWatch alarms and dashboard.
 
+use crate::exit;
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::exit;
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -19,7 +19,7 @@ pub struct AlarmsArgs {
 impl AlarmsArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
         let target = self.env.target(ctx, Preview::None)?;
-        let report = fangops::alarms::run(&target, self.dry_run).await?;
+        let report = crate::alarms::run(&target, self.dry_run).await?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

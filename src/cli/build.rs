@@ -2,11 +2,11 @@
 
 use std::path::PathBuf;
 
+use crate::build::{BuildRequest, host_arch};
+use crate::config::Arch;
+use crate::diagnostics::UsageError;
+use crate::exit;
 use anyhow::Result;
-use fangops::build::{BuildRequest, host_arch};
-use fangops::config::Arch;
-use fangops::diagnostics::UsageError;
-use fangops::exit;
 
 use super::Ctx;
 
@@ -49,7 +49,7 @@ impl BuildArgs {
             tools: ctx.process.build_tools(&ctx.root),
             only: None,
         };
-        let report = fangops::build::build(&req)?;
+        let report = crate::build::build(&req)?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

@@ -2,10 +2,10 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::comment::{CommentRequest, Source};
+use crate::config::EnvRef;
+use crate::exit;
 use anyhow::Result;
-use fangops::comment::{CommentRequest, Source};
-use fangops::config::EnvRef;
-use fangops::exit;
 
 use super::Ctx;
 use super::common::CommentTo;
@@ -33,7 +33,7 @@ impl CommentCmdArgs {
             },
             delivery: self.to.delivery(ctx)?,
         };
-        fangops::comment::run(&req, &ctx.ui).await?;
+        crate::comment::run(&req, &ctx.ui).await?;
         Ok(exit::SUCCESS)
     }
 }

@@ -3,11 +3,11 @@
 
 use std::path::PathBuf;
 
-use fangops::comment::Delivery;
-use fangops::config::EnvRef;
-use fangops::deploy::ArtifactSource;
-use fangops::diagnostics::UsageError;
-use fangops::target::{Preview, Target};
+use crate::comment::Delivery;
+use crate::config::EnvRef;
+use crate::deploy::ArtifactSource;
+use crate::diagnostics::UsageError;
+use crate::target::{Preview, Target};
 
 use super::Ctx;
 
@@ -54,7 +54,7 @@ pub struct CommentArgs {
 #[derive(Debug, Clone, clap::Args)]
 pub struct CommentTo {
     /// The repository, owner/name [default: $GITHUB_REPOSITORY].
-    #[arg(long, value_name = "OWNER/NAME", value_parser = fangops::github::parse_repository)]
+    #[arg(long, value_name = "OWNER/NAME", value_parser = crate::github::parse_repository)]
     pub repo: Option<String>,
     /// The pull request [default: from $GITHUB_EVENT_PATH, or the PR of $GITHUB_SHA].
     #[arg(long, value_name = "N")]
@@ -104,7 +104,7 @@ pub struct EnvArg {
 pub struct PreviewArg {
     /// Pull request N's preview of the environment: a stack of its own beside the
     /// environment's (`deploy --preview N` makes it, `teardown --preview N` removes it).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=fangops::config::preview::MAX_PULL_REQUEST))]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=crate::config::preview::MAX_PULL_REQUEST))]
     pub preview: Option<u64>,
 }
 

@@ -2,11 +2,11 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::config::EnvRef;
+use crate::config::edit::{Edit, EditRequest};
+use crate::diagnostics::UsageError;
+use crate::exit;
 use anyhow::Result;
-use fangops::config::EnvRef;
-use fangops::config::edit::{Edit, EditRequest};
-use fangops::diagnostics::UsageError;
-use fangops::exit;
 
 use super::Ctx;
 
@@ -79,11 +79,11 @@ impl CompaniesArgs {
         let (target, edit, file) = match self.action {
             CompaniesAction::Check { env } => {
                 // No AWS here: the file alone, read as every command reads it.
-                let env = fangops::target::read(&ctx.root, &EnvRef::parse(&env))?;
-                let req = fangops::companies::check::CheckRequest {
+                let env = crate::target::read(&ctx.root, &EnvRef::parse(&env))?;
+                let req = crate::companies::check::CheckRequest {
                     wikipedia_base: ctx.process.wikipedia_base.clone(),
                 };
-                let report = fangops::companies::check::run(&env, &req).await?;
+                let report = crate::companies::check::run(&env, &req).await?;
                 ctx.ui.report(&report, || report.render());
                 return Ok(if report.ok() {
                     exit::SUCCESS
@@ -122,7 +122,7 @@ impl CompaniesArgs {
             names_file: file.map(|f| if f == Path::new("-") { f } else { ctx.path(&f) }),
             dry_run: target.dry_run,
         };
-        let report = fangops::config::edit::run(&req)?;
+        let report = crate::config::edit::run(&req)?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

@@ -1,9 +1,9 @@
 //! `fangops cost`: the monthly estimate and TCO, with actual spend beside it.
 
+use crate::cost::CostRequest;
+use crate::exit;
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::cost::CostRequest;
-use fangops::exit;
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -28,7 +28,7 @@ pub struct CostArgs {
     #[arg(long)]
     pub measured: bool,
     /// The window --measured reads, in days.
-    #[arg(long, value_name = "N", requires = "measured", default_value_t = fangops::cost::measured::DEFAULT_DAYS,
+    #[arg(long, value_name = "N", requires = "measured", default_value_t = crate::cost::measured::DEFAULT_DAYS,
           value_parser = clap::value_parser!(u32).range(1..=455))]
     pub days: u32,
     /// Store the measured usage in the env file's `cost:` section (comments and layout
@@ -52,7 +52,7 @@ impl CostArgs {
             measured_days: self.measured.then_some(self.days),
             write: self.write,
         };
-        let report = fangops::cost::run(&target, &req).await?;
+        let report = crate::cost::run(&target, &req).await?;
         ctx.ui.report(&report, || {
             if self.markdown {
                 report.render_markdown()

@@ -3,10 +3,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::deploy::DeployRequest;
+use crate::exit;
+use crate::target::{Preview, Target};
 use anyhow::{Context, Result};
-use fangops::deploy::DeployRequest;
-use fangops::exit;
-use fangops::target::{Preview, Target};
 
 use super::common::{ArtifactArgs, CommentArgs, EnvArg, PreviewArg};
 use super::{Ctx, write_out};
@@ -68,7 +68,7 @@ impl DeployArgs {
             sync: !self.no_sync,
             allow_mass_delete: self.allow_mass_delete,
             allow_unpromoted: self.allow_unpromoted,
-            started_at: fangops::deploy::artifacts::now_rfc3339_millis(),
+            started_at: crate::deploy::artifacts::now_rfc3339_millis(),
             verify: match (self.verify, self.no_verify) {
                 (true, _) => Some(true),
                 (_, true) => Some(false),
@@ -79,7 +79,7 @@ impl DeployArgs {
         };
         if let Some(pr) = self.preview.preview {
             let head = ctx.process.pull_request_head();
-            let spec = fangops::config::preview::Spec {
+            let spec = crate::config::preview::Spec {
                 pull_request: pr,
                 head: head.clone(),
                 companies: Vec::new(),
@@ -88,13 +88,13 @@ impl DeployArgs {
             return preview(target, req, head, self.base, self.report, delivery, ctx).await;
         }
         let target = self.env.target(ctx, Preview::None)?;
-        let report = fangops::release::deploy(&target, &req, &ctx.ui).await?;
+        let report = crate::release::deploy(&target, &req, &ctx.ui).await?;
         write_out(self.report.as_deref(), &report.render_markdown())?;
         // The report first: a comment GitHub refuses must not hide what the deploy did.
         ctx.ui.report(&report, || report.render());
         if let Some(delivery) = delivery {
-            let body = fangops::comment::deploy_comment(&report, delivery.target.sha.as_deref());
-            fangops::comment::post(&delivery, &report.env, &body, &ctx.ui)
+            let body = crate::comment::deploy_comment(&report, delivery.target.sha.as_deref());
+            crate::comment::post(&delivery, &report.env, &body, &ctx.ui)
                 .await
                 .with_context(|| {
                     format!(
@@ -118,21 +118,21 @@ async fn preview(
     head: Option<String>,
     base: Option<String>,
     report_file: Option<PathBuf>,
-    delivery: Option<fangops::comment::Delivery>,
+    delivery: Option<crate::comment::Delivery>,
     ctx: &Ctx,
 ) -> Result<u8> {
-    let preq = fangops::previews::PreviewRequest {
+    let preq = crate::previews::PreviewRequest {
         deploy: req,
         base: base.or_else(|| ctx.process.base_revision()),
     };
-    let report = fangops::previews::deploy(target, &preq, &ctx.ui).await?;
+    let report = crate::previews::deploy(target, &preq, &ctx.ui).await?;
     let commit = head.or_else(|| preq.deploy.ci.sha.clone());
-    let body = fangops::comment::preview_comment(&report, commit.as_deref(), ctx.process.now());
+    let body = crate::comment::preview_comment(&report, commit.as_deref(), ctx.process.now());
     write_out(report_file.as_deref(), &body)?;
     ctx.ui.report(&report, || report.render());
     if let Some(mut delivery) = delivery {
         let pr = *delivery.target.pr.get_or_insert(report.pull_request);
-        fangops::comment::post(&delivery, &report.env, &body, &ctx.ui)
+        crate::comment::post(&delivery, &report.env, &body, &ctx.ui)
             .await
             .with_context(|| {
                 format!(

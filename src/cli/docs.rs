@@ -5,9 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::exit;
 use anyhow::{Context, Result};
 use clap::CommandFactory;
-use fangops::exit;
 
 /// Where the references are committed, relative to the project root.
 pub const REFERENCE_DIR: &str = "docs/reference";
@@ -42,7 +42,7 @@ impl DocsArgs {
 pub fn references() -> Vec<(&'static str, String)> {
     vec![
         ("cli.md", cli()),
-        ("env-file.md", fangops::config::schema::reference()),
+        ("env-file.md", crate::config::schema::reference()),
         ("exit-codes.md", exit_codes()),
     ]
 }

@@ -1,8 +1,8 @@
 //! `fangops doctor`: can fangops act on this environment?
 
+use crate::exit;
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::exit;
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -16,7 +16,7 @@ pub struct DoctorArgs {
 impl DoctorArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
         let target = self.env.target(ctx, Preview::None)?;
-        let report = fangops::doctor::run(&target, &ctx.ui).await?;
+        let report = crate::doctor::run(&target, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.ok {
             exit::SUCCESS

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::drift::DriftRequest;
+use crate::exit;
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::drift::DriftRequest;
-use fangops::exit;
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -25,7 +25,7 @@ impl DriftArgs {
         let req = DriftRequest {
             timeout: Duration::from_secs(self.timeout),
         };
-        let report = fangops::drift::drift(&target, &req, &ctx.ui).await?;
+        let report = crate::drift::drift(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.drifted {
             exit::CHANGES

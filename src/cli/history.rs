@@ -1,9 +1,9 @@
 //! `fangops history`: an environment's deploys, newest first.
 
+use crate::exit;
+use crate::release::history::HistoryRequest;
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::exit;
-use fangops::release::history::HistoryRequest;
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -27,7 +27,7 @@ impl HistoryArgs {
             artifact_bucket: self.artifact_bucket,
             limit: self.limit,
         };
-        let report = fangops::release::history::run(&target, &req).await?;
+        let report = crate::release::history::run(&target, &req).await?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

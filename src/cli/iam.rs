@@ -1,9 +1,9 @@
 //! `fangops iam`: the IAM roles fangops runs under, filled in for one environment.
 
+use crate::exit;
+use crate::iam::IamRequest;
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::exit;
-use fangops::iam::IamRequest;
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -13,7 +13,7 @@ pub struct IamArgs {
     #[command(flatten)]
     pub env: EnvArg,
     /// The repository whose workflows assume the roles [default: $GITHUB_REPOSITORY].
-    #[arg(long, value_name = "OWNER/NAME", value_parser = fangops::github::parse_repository)]
+    #[arg(long, value_name = "OWNER/NAME", value_parser = crate::github::parse_repository)]
     pub repo: Option<String>,
     /// The account id [default: the env file's `account`, else the credentials'].
     #[arg(long, value_name = "ID")]
@@ -31,7 +31,7 @@ impl IamArgs {
             account: self.account,
             artifact_bucket: self.artifact_bucket,
         };
-        let report = fangops::iam::run(&target, &req).await?;
+        let report = crate::iam::run(&target, &req).await?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

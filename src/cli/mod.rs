@@ -15,9 +15,10 @@ mod doctor;
 mod drift;
 mod history;
 mod iam;
+mod main;
 mod plan;
 mod previews;
-pub mod process;
+mod process;
 mod results;
 mod rollback;
 mod run;
@@ -29,10 +30,11 @@ mod verify;
 
 use std::path::{Path, PathBuf};
 
+use crate::output::Ui;
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use fangops::output::Ui;
 
+pub use main::main;
 use process::ProcessEnv;
 
 const EXIT_CODES: &str = "\

@@ -4,10 +4,10 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::exit;
+use crate::plan::PlanRequest;
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::exit;
-use fangops::plan::PlanRequest;
-use fangops::target::Preview;
 
 use super::common::{ArtifactArgs, CommentArgs, EnvArg};
 use super::{Ctx, write_out};
@@ -47,13 +47,13 @@ impl PlanArgs {
             base: self.base.or_else(|| ctx.process.base_revision()),
             wikipedia_base: ctx.process.wikipedia_base.clone(),
         };
-        let report = fangops::plan::plan(&target, &req, &ctx.ui).await?;
+        let report = crate::plan::plan(&target, &req, &ctx.ui).await?;
         let markdown = report.render_markdown();
         write_out(self.out.as_deref(), &markdown)?;
         match delivery {
             Some(delivery) => {
-                let body = fangops::comment::plan_comment(&report, delivery.target.sha.as_deref());
-                fangops::comment::post(&delivery, &report.env, &body, &ctx.ui).await?;
+                let body = crate::comment::plan_comment(&report, delivery.target.sha.as_deref());
+                crate::comment::post(&delivery, &report.env, &body, &ctx.ui).await?;
                 if ctx.ui.json {
                     ctx.ui.report(&report, String::new);
                 }

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::exit;
+use crate::previews::{ListRequest, PruneRequest};
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::exit;
-use fangops::previews::{ListRequest, PruneRequest};
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -29,13 +29,13 @@ pub enum PreviewsCommand {
 pub struct PruneArgs {
     /// A preview whose pull request has been quiet this long goes too (7d, 36h, 90m);
     /// without GITHUB_TOKEN, one whose stack has not changed for this long.
-    #[arg(long, value_name = "AGE", default_value = "7d", value_parser = fangops::previews::parse_age)]
+    #[arg(long, value_name = "AGE", default_value = "7d", value_parser = crate::previews::parse_age)]
     pub older_than: Duration,
     /// Say what would be torn down; remove nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// The repository whose pull requests these are [default: $GITHUB_REPOSITORY].
-    #[arg(long, value_name = "OWNER/NAME", value_parser = fangops::github::parse_repository)]
+    #[arg(long, value_name = "OWNER/NAME", value_parser = crate::github::parse_repository)]
     pub repo: Option<String>,
     /// Give up waiting for a stack's deletion after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "S")]
@@ -45,7 +45,7 @@ pub struct PruneArgs {
 impl PreviewsArgs {
     pub async fn run(self, ctx: &Ctx) -> Result<u8> {
         let Some(env) = self.env else {
-            return Err(fangops::diagnostics::UsageError(
+            return Err(crate::diagnostics::UsageError(
                 "name the environment whose previews these are: --env ENV".to_owned(),
             )
             .into());
@@ -57,7 +57,7 @@ impl PreviewsArgs {
         match self.command {
             None => {
                 let target = env.target(ctx, Preview::None)?;
-                let report = fangops::previews::list(&target, &list).await?;
+                let report = crate::previews::list(&target, &list).await?;
                 ctx.ui.report(&report, || report.render());
             }
             Some(PreviewsCommand::Prune(p)) => {
@@ -67,11 +67,11 @@ impl PreviewsArgs {
                 // malformed repository is a usage error now, not a failure per preview.
                 if github.token.is_some() {
                     let repo = github.repository.as_deref().ok_or_else(|| {
-                        fangops::diagnostics::UsageError(
+                        crate::diagnostics::UsageError(
                             "prune reads each pull request's state: set GITHUB_REPOSITORY or pass --repo OWNER/NAME (without GITHUB_TOKEN it goes by the stacks' age)".to_owned(),
                         )
                     })?;
-                    fangops::github::check_repository(repo)?;
+                    crate::github::check_repository(repo)?;
                 }
                 let target = env.target(ctx, Preview::None)?;
                 let req = PruneRequest {
@@ -81,7 +81,7 @@ impl PreviewsArgs {
                     dry_run: p.dry_run,
                     timeout: Duration::from_secs(p.timeout),
                 };
-                let report = fangops::previews::prune(&target, &req, &ctx.ui).await?;
+                let report = crate::previews::prune(&target, &req, &ctx.ui).await?;
                 ctx.ui.report(&report, || report.render());
                 if !report.ok() {
                     return Ok(exit::FAILURE);

@@ -4,9 +4,9 @@
 
 use std::path::PathBuf;
 
-use fangops::deploy::CiContext;
-use fangops::diagnostics::UsageError;
-use fangops::github::{self, Target, Token};
+use crate::deploy::CiContext;
+use crate::diagnostics::UsageError;
+use crate::github::{self, Target, Token};
 
 /// The variables fangops reads, each empty value taken as unset.
 #[derive(Debug, Clone, Default)]
@@ -141,10 +141,10 @@ impl ProcessEnv {
 
     /// The tools a Lambda build runs with; the target dir defaults to the
     /// workspace's `target`.
-    pub fn build_tools(&self, root: &std::path::Path) -> fangops::build::Tools {
+    pub fn build_tools(&self, root: &std::path::Path) -> crate::build::Tools {
         // Remapping matches path prefixes as rustc sees them: absolute ones.
         let root = std::path::absolute(root).unwrap_or_else(|_| root.to_path_buf());
-        fangops::build::Tools {
+        crate::build::Tools {
             cargo: PathBuf::from(self.cargo.as_deref().unwrap_or("cargo")),
             cargo_home: self.cargo_home.clone(),
             target_dir: Some(

@@ -2,9 +2,9 @@
 
 use std::path::PathBuf;
 
+use crate::exit;
+use crate::results::Format;
 use anyhow::{Context, Result};
-use fangops::exit;
-use fangops::results::Format;
 
 use super::Ctx;
 use super::common::{EnvArg, PreviewArg};
@@ -62,7 +62,7 @@ impl ResultsArgs {
         let target = self.env.target(ctx, self.preview.existing())?;
         let text = match self.since {
             Some(days) => {
-                let trend = fangops::results::trend::fetch(&target, days).await?;
+                let trend = crate::results::trend::fetch(&target, days).await?;
                 match format {
                     Format::Json => serde_json::to_string_pretty(&trend)? + "\n",
                     Format::Html => trend.render_html(),
@@ -70,7 +70,7 @@ impl ResultsArgs {
                 }
             }
             None => {
-                let results = fangops::results::fetch(&target, self.run.as_deref()).await?;
+                let results = crate::results::fetch(&target, self.run.as_deref()).await?;
                 match format {
                     Format::Json => serde_json::to_string_pretty(&results)? + "\n",
                     Format::Html => results.render_html(),

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::exit;
+use crate::release::rollback::RollbackRequest;
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::exit;
-use fangops::release::rollback::RollbackRequest;
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -40,7 +40,7 @@ impl RollbackArgs {
             options: super::verify::verify_options(ctx)?,
             timeout: Duration::from_secs(self.timeout),
         };
-        let report = fangops::release::rollback::run(&target, &req, &ctx.ui).await?;
+        let report = crate::release::rollback::run(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.on_target() {
             exit::SUCCESS

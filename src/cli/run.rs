@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use crate::exit;
+use crate::run::RunRequest;
 use anyhow::Result;
-use fangops::exit;
-use fangops::run::RunRequest;
 
 use super::Ctx;
 use super::common::{EnvArg, PreviewArg};
@@ -29,7 +29,7 @@ impl RunArgs {
             comprehend_endpoint: ctx.process.comprehend_endpoint()?,
             canary: None,
         };
-        let report = fangops::run::run(&target, &req, &ctx.ui).await?;
+        let report = crate::run::run(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.ok() {
             exit::SUCCESS

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::exit;
 use anyhow::{Context, Result};
-use fangops::exit;
 
 #[derive(Debug, clap::Args)]
 pub struct SchemaArgs {
@@ -14,7 +14,7 @@ pub struct SchemaArgs {
 
 impl SchemaArgs {
     pub fn run(self) -> Result<u8> {
-        let schema = fangops::config::schema::render();
+        let schema = crate::config::schema::render();
         match self.out {
             Some(path) => std::fs::write(&path, schema)
                 .with_context(|| format!("writing the schema to {}", path.display()))?,

@@ -2,10 +2,10 @@
 
 use std::time::Duration;
 
+use crate::companies::sync::SyncOptions;
+use crate::exit;
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::companies::sync::SyncOptions;
-use fangops::exit;
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -21,7 +21,7 @@ pub struct SyncArgs {
     #[arg(long)]
     pub allow_mass_delete: bool,
     /// BatchWriteItem calls in flight at once.
-    #[arg(long, default_value_t = fangops::companies::sync::DEFAULT_CONCURRENCY as u16, value_name = "N",
+    #[arg(long, default_value_t = crate::companies::sync::DEFAULT_CONCURRENCY as u16, value_name = "N",
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub concurrency: u16,
     /// Give up after this many seconds (a sync run again resumes).
@@ -38,7 +38,7 @@ impl SyncArgs {
             concurrency: self.concurrency.into(),
             timeout: Duration::from_secs(self.timeout),
         };
-        let report = fangops::companies::sync::run(&target, options, &ctx.ui).await?;
+        let report = crate::companies::sync::run(&target, options, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

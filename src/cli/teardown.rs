@@ -2,9 +2,9 @@
 
 use std::time::Duration;
 
+use crate::exit;
+use crate::teardown::TeardownRequest;
 use anyhow::Result;
-use fangops::exit;
-use fangops::teardown::TeardownRequest;
 
 use super::Ctx;
 use super::common::{EnvArg, PreviewArg};
@@ -42,7 +42,7 @@ impl TeardownArgs {
             artifact_bucket: self.artifact_bucket,
             timeout: Duration::from_secs(self.timeout),
         };
-        let report = fangops::teardown::teardown(&target, &req, &ctx.ui).await?;
+        let report = crate::teardown::teardown(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(exit::SUCCESS)
     }

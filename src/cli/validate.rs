@@ -1,9 +1,9 @@
 //! `fangops validate`: every env file (or one) and the template.
 
+use crate::config::EnvRef;
+use crate::exit;
+use crate::validate::ValidateRequest;
 use anyhow::Result;
-use fangops::config::EnvRef;
-use fangops::exit;
-use fangops::validate::ValidateRequest;
 
 use super::Ctx;
 
@@ -20,7 +20,7 @@ impl ValidateArgs {
             root: ctx.root.clone(),
             env: self.env.as_deref().map(EnvRef::parse),
         };
-        let report = fangops::validate::run(&req);
+        let report = crate::validate::run(&req);
         ctx.ui.report(&report, || report.render());
         Ok(if report.ok {
             exit::SUCCESS

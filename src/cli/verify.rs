@@ -1,9 +1,9 @@
 //! `fangops verify`: a canary run through the deployed pipeline, then its alarms.
 
+use crate::exit;
+use crate::release::verify::{VerifyOptions, VerifyRequest};
+use crate::target::Preview;
 use anyhow::Result;
-use fangops::exit;
-use fangops::release::verify::{VerifyOptions, VerifyRequest};
-use fangops::target::Preview;
 
 use super::Ctx;
 use super::common::EnvArg;
@@ -25,7 +25,7 @@ impl VerifyArgs {
             artifact_bucket: self.artifact_bucket,
             options: verify_options(ctx)?,
         };
-        let report = fangops::release::verify::run(&target, &req, &ctx.ui).await?;
+        let report = crate::release::verify::run(&target, &req, &ctx.ui).await?;
         ctx.ui.report(&report, || report.render());
         Ok(if report.passed {
             exit::SUCCESS

@@ -164,10 +164,6 @@ impl LiveTable {
         self.names.len()
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
     /// The table as the file would make it (a base revision's file, a new table).
     pub fn from_list(list: &crate::config::names::CompanyList) -> Self {
         Self {
@@ -800,6 +796,7 @@ async fn write_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::env::dev;
 
     #[test]
     fn sync_report_terminal_snapshot() {
@@ -836,26 +833,6 @@ mod tests {
         insta::assert_snapshot!("sync_dry_run_blocked", dry.render());
     }
 
-    fn env_with(max_percent: Option<u32>, companies: &[&str]) -> EnvConfig {
-        let mut yaml = "stack: fang-dev\nregion: us-east-1\n".to_owned();
-        if let Some(p) = max_percent {
-            yaml += &format!("sync:\n  max_delete_percent: {p}\n");
-        }
-        yaml += "companies:";
-        if companies.is_empty() {
-            yaml += " []";
-        }
-        yaml += "\n";
-        for c in companies {
-            yaml += &format!("  - {c}\n");
-        }
-        config::parse(
-            std::path::Path::new("environments/dev.yaml"),
-            yaml.as_bytes(),
-        )
-        .unwrap()
-    }
-
     fn live(names: &[&str]) -> BTreeSet<String> {
         names.iter().map(|s| (*s).to_owned()).collect()
     }
@@ -864,11 +841,11 @@ mod tests {
     fn mass_delete_guard_counts_the_share_of_the_live_table() {
         let table = live(&["A", "B", "C", "D"]);
         // Two of four is 50%: allowed by default.
-        let env = env_with(None, &["A", "B"]);
+        let env = dev(&["A", "B"], "");
         let d = diff(&table, env.companies.names());
         assert!(check_mass_delete(&env, &d, 4, false).is_ok());
         // Three of four is 75%: refused, with the count, the share and the names.
-        let env = env_with(None, &["A"]);
+        let env = dev(&["A"], "");
         let d = diff(&table, env.companies.names());
         let err = check_mass_delete(&env, &d, 4, false)
             .unwrap_err()
@@ -884,14 +861,14 @@ mod tests {
         assert!(err.contains("--allow-mass-delete"), "{err}");
         assert!(check_mass_delete(&env, &d, 4, true).is_ok());
         // A stricter env refuses what the default allows.
-        let env = env_with(Some(25), &["A", "B"]);
+        let env = dev(&["A", "B"], "sync: {max_delete_percent: 25}\n");
         let d = diff(&table, env.companies.names());
         assert!(check_mass_delete(&env, &d, 4, false).is_err());
     }
 
     #[test]
     fn emptying_the_table_is_always_refused() {
-        let env = env_with(Some(100), &[]);
+        let env = dev(&[], "sync: {max_delete_percent: 100}\n");
         let d = diff(&live(&["A"]), env.companies.names());
         let err = check_mass_delete(&env, &d, 1, false)
             .unwrap_err()
@@ -905,7 +882,7 @@ mod tests {
     fn a_long_refusal_lists_twenty_names_and_a_count() {
         let names: Vec<String> = (0..100).map(|i| format!("Company {i:03}")).collect();
         let table: BTreeSet<String> = names.iter().cloned().collect();
-        let env = env_with(None, &["Company 000"]);
+        let env = dev(&["Company 000"], "");
         let d = diff(&table, env.companies.names());
         let err = check_mass_delete(&env, &d, 100, false)
             .unwrap_err()
@@ -922,265 +899,252 @@ mod tests {
         assert_eq!(d.removed, ["A"]);
         assert_eq!(d.unchanged, 2);
     }
-}
 
-/// What AWS does and moto does not: UnprocessedItems, throttled writes and scans, a
-/// table that never drains before the deadline. Bodies are DynamoDB's JSON as sent.
-#[cfg(test)]
-mod replay_tests {
-    use std::time::Duration;
+    /// What AWS does and moto does not: UnprocessedItems, throttled writes and scans, a
+    /// table that never drains before the deadline. Bodies are DynamoDB's JSON as sent.
+    mod replay {
+        use std::time::Duration;
 
-    use aws_smithy_http_client::test_util::StaticReplayClient;
+        use aws_smithy_http_client::test_util::StaticReplayClient;
 
-    use super::*;
+        use super::*;
 
-    const TABLE: &str = "fang-dev-companies";
+        const TABLE: &str = "fang-dev-companies";
 
-    fn env(companies: &[&str]) -> EnvConfig {
-        let mut yaml = "stack: fang-dev\nregion: us-east-1\ncompanies:\n".to_owned();
-        for c in companies {
-            yaml += &format!("  - {c}\n");
+        fn ddb(responses: Vec<(u16, String)>) -> (StaticReplayClient, aws_sdk_dynamodb::Client) {
+            let replay = crate::testing::replay::replay(
+                "https://dynamodb.us-east-1.amazonaws.com/",
+                "application/x-amz-json-1.0",
+                responses,
+            );
+            let client = crate::testing::replay::client!(aws_sdk_dynamodb, &replay);
+            (replay, client)
         }
-        config::parse(
-            std::path::Path::new("environments/dev.yaml"),
-            yaml.as_bytes(),
-        )
-        .unwrap()
-    }
 
-    fn ddb(responses: Vec<(u16, String)>) -> (StaticReplayClient, aws_sdk_dynamodb::Client) {
-        let replay = crate::replay::replay(
-            "https://dynamodb.us-east-1.amazonaws.com/",
-            "application/x-amz-json-1.0",
-            responses,
-        );
-        let client = crate::replay::client!(aws_sdk_dynamodb, &replay);
-        (replay, client)
-    }
-
-    fn scan(names: &[&str], last: Option<&str>) -> (u16, String) {
-        let items: Vec<_> = names
-            .iter()
-            .map(|n| serde_json::json!({ "company": { "S": n } }))
-            .collect();
-        let mut body = serde_json::json!({
-            "Count": names.len(), "ScannedCount": names.len(), "Items": items
-        });
-        if let Some(l) = last {
-            body["LastEvaluatedKey"] = serde_json::json!({ "company": { "S": l } });
+        fn scan(names: &[&str], last: Option<&str>) -> (u16, String) {
+            let items: Vec<_> = names
+                .iter()
+                .map(|n| serde_json::json!({ "company": { "S": n } }))
+                .collect();
+            let mut body = serde_json::json!({
+                "Count": names.len(), "ScannedCount": names.len(), "Items": items
+            });
+            if let Some(l) = last {
+                body["LastEvaluatedKey"] = serde_json::json!({ "company": { "S": l } });
+            }
+            (200, body.to_string())
         }
-        (200, body.to_string())
-    }
 
-    fn unprocessed(puts: &[&str]) -> (u16, String) {
-        let reqs: Vec<_> = puts
-            .iter()
-            .map(|n| serde_json::json!({ "PutRequest": { "Item": { "company": { "S": n } } } }))
-            .collect();
-        let mut body = serde_json::json!({ "UnprocessedItems": {} });
-        if !reqs.is_empty() {
-            body["UnprocessedItems"][TABLE] = serde_json::json!(reqs);
+        fn unprocessed(puts: &[&str]) -> (u16, String) {
+            let reqs: Vec<_> = puts
+                .iter()
+                .map(|n| serde_json::json!({ "PutRequest": { "Item": { "company": { "S": n } } } }))
+                .collect();
+            let mut body = serde_json::json!({ "UnprocessedItems": {} });
+            if !reqs.is_empty() {
+                body["UnprocessedItems"][TABLE] = serde_json::json!(reqs);
+            }
+            (200, body.to_string())
         }
-        (200, body.to_string())
-    }
 
-    fn error(code: &str, message: &str) -> (u16, String) {
-        (
-            400,
-            serde_json::json!({
-                "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
-                "message": message
-            })
-            .to_string(),
-        )
-    }
-
-    const THROTTLED: &str = "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.";
-
-    /// The companies each BatchWriteItem request put, in order.
-    fn puts_sent(replay: &StaticReplayClient) -> Vec<Vec<String>> {
-        replay
-            .actual_requests()
-            .filter(|r| {
-                r.headers()
-                    .get("x-amz-target")
-                    .is_some_and(|t| t.ends_with("BatchWriteItem"))
-            })
-            .map(|r| {
-                let body: serde_json::Value =
-                    serde_json::from_slice(r.body().bytes().unwrap()).unwrap();
-                body["RequestItems"][TABLE]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|w| {
-                        w["PutRequest"]["Item"]["company"]["S"]
-                            .as_str()
-                            .unwrap()
-                            .to_owned()
-                    })
-                    .collect()
-            })
-            .collect()
-    }
-
-    fn opts() -> SyncOptions {
-        SyncOptions {
-            concurrency: 1,
-            timeout: Duration::from_secs(30),
-            ..Default::default()
-        }
-    }
-
-    fn ui() -> Ui {
-        Ui {
-            json: false,
-            ci: true,
-            interactive: false,
-            color: false,
-        }
-    }
-
-    #[tokio::test]
-    async fn unprocessed_items_are_sent_again_until_none_are_left() {
-        let (replay, ddb) = ddb(vec![
-            scan(&[], None),
-            unprocessed(&["Apple", "Nvidia"]),
-            unprocessed(&["Nvidia"]),
-            unprocessed(&[]),
-        ]);
-        let report = sync(
-            &env(&["Apple", "Meta", "Nvidia"]),
-            &ddb,
-            TABLE,
-            opts(),
-            &ui(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(report.added, ["Apple", "Meta", "Nvidia"]);
-        assert_eq!(
-            puts_sent(&replay),
-            [
-                vec!["Apple", "Meta", "Nvidia"],
-                vec!["Apple", "Nvidia"],
-                vec!["Nvidia"]
-            ]
-        );
-        assert_eq!(report.stats.batch_calls, 3);
-        assert_eq!(report.stats.unprocessed_resent, 3);
-        assert_eq!(report.stats.errors_retried, 0);
-    }
-
-    #[tokio::test]
-    async fn throttled_scans_and_writes_are_retried() {
-        let (replay, ddb) = ddb(vec![
-            scan(&["Apple"], Some("Apple")),
-            error(
-                "ThrottlingException",
-                "Rate of requests exceeds the allowed throughput.",
-            ),
-            scan(&["Meta"], None),
-            error("ProvisionedThroughputExceededException", THROTTLED),
+        fn error(code: &str, message: &str) -> (u16, String) {
             (
-                500,
-                r#"{"__type":"com.amazon.coral.service#InternalFailure"}"#.to_owned(),
-            ),
-            unprocessed(&[]),
-            unprocessed(&[]),
-        ]);
-        let report = sync(
-            &env(&["Apple", "Nvidia"]),
-            &ddb,
-            TABLE,
-            SyncOptions {
-                allow_mass_delete: true,
-                ..opts()
-            },
-            &ui(),
-        )
-        .await
-        .unwrap();
-        assert_eq!(report.added, ["Nvidia"]);
-        assert_eq!(report.removed, ["Meta"]);
-        assert_eq!(report.unchanged, 1);
-        assert_eq!(report.stats.scan_pages, 2);
-        assert_eq!(report.stats.errors_retried, 3);
-        assert_eq!(report.stats.batch_calls, 4);
-        assert_eq!(replay.actual_requests().count(), 7);
-        // The retried scan page asked for the same start key again.
-        let second_scan: serde_json::Value = serde_json::from_slice(
+                400,
+                serde_json::json!({
+                    "__type": format!("com.amazonaws.dynamodb.v20120810#{code}"),
+                    "message": message
+                })
+                .to_string(),
+            )
+        }
+
+        const THROTTLED: &str = "The level of configured provisioned throughput for the table was exceeded. Consider increasing your provisioning level with the UpdateTable API.";
+
+        /// The companies each BatchWriteItem request put, in order.
+        fn puts_sent(replay: &StaticReplayClient) -> Vec<Vec<String>> {
             replay
                 .actual_requests()
-                .nth(2)
-                .unwrap()
-                .body()
-                .bytes()
-                .unwrap(),
-        )
-        .unwrap();
-        assert_eq!(second_scan["ExclusiveStartKey"]["company"]["S"], "Apple");
-    }
+                .filter(|r| {
+                    r.headers()
+                        .get("x-amz-target")
+                        .is_some_and(|t| t.ends_with("BatchWriteItem"))
+                })
+                .map(|r| {
+                    let body: serde_json::Value =
+                        serde_json::from_slice(r.body().bytes().unwrap()).unwrap();
+                    body["RequestItems"][TABLE]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|w| {
+                            w["PutRequest"]["Item"]["company"]["S"]
+                                .as_str()
+                                .unwrap()
+                                .to_owned()
+                        })
+                        .collect()
+                })
+                .collect()
+        }
 
-    #[tokio::test]
-    async fn a_permanent_error_fails_at_once_and_names_the_table() {
-        let (replay, ddb) = ddb(vec![
-            scan(&[], None),
-            error(
-                "AccessDeniedException",
-                "User: arn:aws:sts::123456789012:assumed-role/ci/x is not authorized to perform: dynamodb:BatchWriteItem",
-            ),
-        ]);
-        let err = sync(&env(&["Apple"]), &ddb, TABLE, opts(), &ui())
-            .await
-            .unwrap_err();
-        let text = format!("{err:#}");
-        assert!(
-            text.contains("writing companies to table fang-dev-companies"),
-            "{text}"
-        );
-        assert!(text.contains("not authorized"), "{text}");
-        assert!(text.contains("run the sync again"), "{text}");
-        assert_eq!(replay.actual_requests().count(), 2);
-    }
-
-    #[tokio::test]
-    async fn a_table_that_never_drains_stops_at_the_deadline() {
-        let mut responses = vec![scan(&[], None)];
-        responses.extend((0..200).map(|_| unprocessed(&["Apple"])));
-        let (_replay, ddb) = ddb(responses);
-        let err = sync(
-            &env(&["Apple"]),
-            &ddb,
-            TABLE,
+        fn opts() -> SyncOptions {
             SyncOptions {
-                timeout: Duration::from_millis(400),
-                ..opts()
-            },
-            &ui(),
-        )
-        .await
-        .unwrap_err();
-        let text = format!("{err:#}");
-        assert!(
-            text.contains("gave up at the deadline with 1 items"),
-            "{text}"
-        );
-    }
+                concurrency: 1,
+                timeout: Duration::from_secs(30),
+                ..Default::default()
+            }
+        }
 
-    #[tokio::test]
-    async fn a_missing_table_says_to_deploy_first() {
-        let (_replay, ddb) = ddb(vec![error(
-            "ResourceNotFoundException",
-            "Requested resource not found",
-        )]);
-        let err = sync(&env(&["Apple"]), &ddb, TABLE, opts(), &ui())
+        fn ui() -> Ui {
+            Ui {
+                json: false,
+                ci: true,
+                interactive: false,
+                color: false,
+            }
+        }
+
+        #[tokio::test]
+        async fn unprocessed_items_are_sent_again_until_none_are_left() {
+            let (replay, ddb) = ddb(vec![
+                scan(&[], None),
+                unprocessed(&["Apple", "Nvidia"]),
+                unprocessed(&["Nvidia"]),
+                unprocessed(&[]),
+            ]);
+            let report = sync(
+                &dev(&["Apple", "Meta", "Nvidia"], ""),
+                &ddb,
+                TABLE,
+                opts(),
+                &ui(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(report.added, ["Apple", "Meta", "Nvidia"]);
+            assert_eq!(
+                puts_sent(&replay),
+                [
+                    vec!["Apple", "Meta", "Nvidia"],
+                    vec!["Apple", "Nvidia"],
+                    vec!["Nvidia"]
+                ]
+            );
+            assert_eq!(report.stats.batch_calls, 3);
+            assert_eq!(report.stats.unprocessed_resent, 3);
+            assert_eq!(report.stats.errors_retried, 0);
+        }
+
+        #[tokio::test]
+        async fn throttled_scans_and_writes_are_retried() {
+            let (replay, ddb) = ddb(vec![
+                scan(&["Apple"], Some("Apple")),
+                error(
+                    "ThrottlingException",
+                    "Rate of requests exceeds the allowed throughput.",
+                ),
+                scan(&["Meta"], None),
+                error("ProvisionedThroughputExceededException", THROTTLED),
+                (
+                    500,
+                    r#"{"__type":"com.amazon.coral.service#InternalFailure"}"#.to_owned(),
+                ),
+                unprocessed(&[]),
+                unprocessed(&[]),
+            ]);
+            let report = sync(
+                &dev(&["Apple", "Nvidia"], ""),
+                &ddb,
+                TABLE,
+                SyncOptions {
+                    allow_mass_delete: true,
+                    ..opts()
+                },
+                &ui(),
+            )
+            .await
+            .unwrap();
+            assert_eq!(report.added, ["Nvidia"]);
+            assert_eq!(report.removed, ["Meta"]);
+            assert_eq!(report.unchanged, 1);
+            assert_eq!(report.stats.scan_pages, 2);
+            assert_eq!(report.stats.errors_retried, 3);
+            assert_eq!(report.stats.batch_calls, 4);
+            assert_eq!(replay.actual_requests().count(), 7);
+            // The retried scan page asked for the same start key again.
+            let second_scan: serde_json::Value = serde_json::from_slice(
+                replay
+                    .actual_requests()
+                    .nth(2)
+                    .unwrap()
+                    .body()
+                    .bytes()
+                    .unwrap(),
+            )
+            .unwrap();
+            assert_eq!(second_scan["ExclusiveStartKey"]["company"]["S"], "Apple");
+        }
+
+        #[tokio::test]
+        async fn a_permanent_error_fails_at_once_and_names_the_table() {
+            let (replay, ddb) = ddb(vec![
+                scan(&[], None),
+                error(
+                    "AccessDeniedException",
+                    "User: arn:aws:sts::123456789012:assumed-role/ci/x is not authorized to perform: dynamodb:BatchWriteItem",
+                ),
+            ]);
+            let err = sync(&dev(&["Apple"], ""), &ddb, TABLE, opts(), &ui())
+                .await
+                .unwrap_err();
+            let text = format!("{err:#}");
+            assert!(
+                text.contains("writing companies to table fang-dev-companies"),
+                "{text}"
+            );
+            assert!(text.contains("not authorized"), "{text}");
+            assert!(text.contains("run the sync again"), "{text}");
+            assert_eq!(replay.actual_requests().count(), 2);
+        }
+
+        #[tokio::test]
+        async fn a_table_that_never_drains_stops_at_the_deadline() {
+            let mut responses = vec![scan(&[], None)];
+            responses.extend((0..200).map(|_| unprocessed(&["Apple"])));
+            let (_replay, ddb) = ddb(responses);
+            let err = sync(
+                &dev(&["Apple"], ""),
+                &ddb,
+                TABLE,
+                SyncOptions {
+                    timeout: Duration::from_millis(400),
+                    ..opts()
+                },
+                &ui(),
+            )
             .await
             .unwrap_err();
-        assert!(
-            format!("{err:#}")
-                .contains("deploy the environment first with `fangops deploy --env dev`"),
-            "{err:#}"
-        );
+            let text = format!("{err:#}");
+            assert!(
+                text.contains("gave up at the deadline with 1 items"),
+                "{text}"
+            );
+        }
+
+        #[tokio::test]
+        async fn a_missing_table_says_to_deploy_first() {
+            let (_replay, ddb) = ddb(vec![error(
+                "ResourceNotFoundException",
+                "Requested resource not found",
+            )]);
+            let err = sync(&dev(&["Apple"], ""), &ddb, TABLE, opts(), &ui())
+                .await
+                .unwrap_err();
+            assert!(
+                format!("{err:#}")
+                    .contains("deploy the environment first with `fangops deploy --env dev`"),
+                "{err:#}"
+            );
+        }
     }
 }

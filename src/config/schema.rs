@@ -4,10 +4,12 @@
 //! complete and check env files; a test fails when the committed copy is stale.
 
 /// Where the schema is committed, relative to the project root.
-pub const SCHEMA_PATH: &str = "environments/env.schema.json";
+#[cfg(test)]
+const SCHEMA_PATH: &str = "environments/env.schema.json";
 
 /// The command that regenerates the committed schema.
-pub const REGENERATE: &str = "cargo run -q -- schema --out environments/env.schema.json";
+#[cfg(test)]
+const REGENERATE: &str = "cargo run -q -- schema --out environments/env.schema.json";
 
 /// The schema as pretty JSON with a trailing newline.
 pub fn render() -> String {

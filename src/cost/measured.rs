@@ -36,6 +36,7 @@ pub struct Sums {
 
 impl Sums {
     /// Sums without the history, from (query id, total) pairs.
+    #[cfg(test)]
     pub fn from_pairs(pairs: &[(&str, f64)]) -> Self {
         Self {
             totals: pairs.iter().map(|(k, v)| ((*k).to_owned(), *v)).collect(),
@@ -429,14 +430,7 @@ pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measure
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn env() -> EnvConfig {
-        crate::config::parse(
-            std::path::Path::new("environments/dev.yaml"),
-            b"stack: fang-dev\nregion: us-east-1\ncompanies: [A, B]\n",
-        )
-        .unwrap()
-    }
+    use crate::testing::env::dev;
 
     /// GetMetricData as CloudWatch's query protocol answers it (aws-sdk-cloudwatch 1.99).
     fn page(results: &[(&str, &[f64])], next: Option<&str>) -> String {
@@ -469,12 +463,15 @@ mod tests {
         Client,
         aws_smithy_http_client::test_util::StaticReplayClient,
     ) {
-        let replay = crate::replay::replay(
+        let replay = crate::testing::replay::replay(
             "https://monitoring.us-east-1.amazonaws.com/",
             "text/xml",
             responses,
         );
-        (crate::replay::client!(aws_sdk_cloudwatch, replay), replay)
+        (
+            crate::testing::replay::client!(aws_sdk_cloudwatch, replay),
+            replay,
+        )
     }
 
     fn now() -> time::OffsetDateTime {
@@ -503,7 +500,7 @@ mod tests {
                 ),
             ),
         ]);
-        let (sums, requests) = read(&cw, &env(), 14, now()).await.unwrap();
+        let (sums, requests) = read(&cw, &dev(&["A", "B"], ""), 14, now()).await.unwrap();
         assert_eq!(requests, 2);
         assert_eq!(replay.actual_requests().count(), 2);
         assert_eq!(sums.get("producer_invocations"), 336.0);
@@ -560,10 +557,10 @@ mod tests {
         };
         // First run 6 hours before the window's end.
         let (cw, _replay) = client(vec![(200, hourly("2026-12-01T00:00:00Z"))]);
-        let (sums, requests) = read(&cw, &env(), 14, now()).await.unwrap();
+        let (sums, requests) = read(&cw, &dev(&["A", "B"], ""), 14, now()).await.unwrap();
         assert_eq!(sums.history_s, Some(6 * 3_600));
         assert_eq!(sums.get("runs_hourly"), 0.0, "the series is not a sum");
-        let m = derive(&env(), &sums, 14, requests);
+        let m = derive(&dev(&["A", "B"], ""), &sums, 14, requests);
         assert!(
             m.not_enough
                 .unwrap()
@@ -571,8 +568,8 @@ mod tests {
         );
         // Two days: enough.
         let (cw, _replay) = client(vec![(200, hourly("2026-11-29T06:00:00Z"))]);
-        let (sums, requests) = read(&cw, &env(), 14, now()).await.unwrap();
-        assert!(derive(&env(), &sums, 14, requests).usable());
+        let (sums, requests) = read(&cw, &dev(&["A", "B"], ""), 14, now()).await.unwrap();
+        assert!(derive(&dev(&["A", "B"], ""), &sums, 14, requests).usable());
     }
 
     #[tokio::test]
@@ -581,8 +578,8 @@ mod tests {
             200,
             page(&[("producer_invocations", &[]), ("results", &[])], None),
         )]);
-        let (sums, requests) = read(&cw, &env(), 14, now()).await.unwrap();
-        let m = derive(&env(), &sums, 14, requests);
+        let (sums, requests) = read(&cw, &dev(&["A", "B"], ""), 14, now()).await.unwrap();
+        let m = derive(&dev(&["A", "B"], ""), &sums, 14, requests);
         assert!(!m.usable());
         assert!(
             m.not_enough
@@ -595,7 +592,12 @@ mod tests {
     async fn access_denied_and_a_forbidden_metric_are_errors_not_zeros() {
         let denied = r#"<ErrorResponse xmlns="http://monitoring.amazonaws.com/doc/2010-08-01/"><Error><Type>Sender</Type><Code>AccessDenied</Code><Message>User: arn:aws:iam::123456789012:user/ci is not authorized to perform: cloudwatch:GetMetricData because no identity-based policy allows the cloudwatch:GetMetricData action</Message></Error><RequestId>3e4f</RequestId></ErrorResponse>"#;
         let (cw, _replay) = client(vec![(403, denied.to_owned())]);
-        let e = format!("{:#}", read(&cw, &env(), 14, now()).await.unwrap_err());
+        let e = format!(
+            "{:#}",
+            read(&cw, &dev(&["A", "B"], ""), 14, now())
+                .await
+                .unwrap_err()
+        );
         assert!(
             e.contains("reading 14 days of the metrics of stack fang-dev"),
             "{e}"
@@ -604,7 +606,12 @@ mod tests {
 
         let forbidden = page(&[("results", &[3.0])], None).replace("Complete", "Forbidden");
         let (cw, _replay) = client(vec![(200, forbidden)]);
-        let e = format!("{:#}", read(&cw, &env(), 14, now()).await.unwrap_err());
+        let e = format!(
+            "{:#}",
+            read(&cw, &dev(&["A", "B"], ""), 14, now())
+                .await
+                .unwrap_err()
+        );
         assert!(
             e.contains("metric results of stack fang-dev: CloudWatch answered Forbidden"),
             "{e}"
@@ -625,7 +632,7 @@ mod tests {
             ("cache_hits", 640.0),
             ("cache_misses", 32.0),
         ]);
-        let m = derive(&env(), &s, 14, 1);
+        let m = derive(&dev(&["A", "B"], ""), &s, 14, 1);
         assert!(m.usable());
         let get = |k: &str| m.comparisons.iter().find(|c| c.key == k).unwrap().clone();
         assert_eq!(get("sentiment_ms_per_company").measured, 2_000.0);
@@ -642,7 +649,7 @@ mod tests {
             "480 sent against the 500 of a 1,200-character text that Comprehend reads"
         );
         assert_eq!(get("result_kb").measured, 1.0);
-        let applied = m.apply(&env().cost);
+        let applied = m.apply(&dev(&["A", "B"], "").cost);
         assert_eq!(applied.sentiment_ms_per_company, 2_000.0);
         assert_eq!(applied.text_chars_per_company, 480.0);
         // The cache missed 32 of 672: the measured share of texts that change.
@@ -683,7 +690,7 @@ mod tests {
 
     #[test]
     fn a_window_without_runs_falls_back_to_the_assumptions() {
-        let m = derive(&env(), &Sums::default(), 14, 1);
+        let m = derive(&dev(&["A", "B"], ""), &Sums::default(), 14, 1);
         assert!(!m.usable());
         assert!(
             m.not_enough
@@ -692,6 +699,9 @@ mod tests {
                 .contains("too little to measure")
         );
         assert!(m.comparisons.is_empty());
-        assert_eq!(m.apply(&env().cost), env().cost);
+        assert_eq!(
+            m.apply(&dev(&["A", "B"], "").cost),
+            dev(&["A", "B"], "").cost
+        );
     }
 }

@@ -711,11 +711,12 @@ pub fn priced_with(env: &EnvConfig, measured: Option<&measured::Measured>) -> En
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::env::dev;
 
     #[test]
     fn cost_report_terminal_snapshot() {
-        let base = env(&["Amazon", "Apple"], "");
-        let head = env(&["Amazon", "Apple", "Netflix"], "");
+        let base = dev(&["Amazon", "Apple"], "");
+        let head = dev(&["Amazon", "Apple", "Netflix"], "");
         let (estimate, base) =
             estimate_with_base(&head, &table(), Some(("origin/main", Some(&base))), false);
         let report = CostReport {
@@ -745,26 +746,14 @@ mod tests {
         pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
     }
 
-    fn env(companies: &[&str], extra: &str) -> EnvConfig {
-        let mut yaml = format!("stack: fang-dev\nregion: us-east-1\n{extra}companies:\n");
-        for c in companies {
-            yaml += &format!("  - {c}\n");
-        }
-        config::parse(
-            std::path::Path::new("environments/dev.yaml"),
-            yaml.as_bytes(),
-        )
-        .unwrap()
-    }
-
     #[test]
     fn the_estimate_says_what_the_cache_saves_and_only_when_it_saves() {
-        let companies: Vec<String> = (0..1000).map(|i| format!("Company {i}")).collect();
+        let companies = crate::testing::env::numbered(1000);
         let names: Vec<&str> = companies.iter().map(String::as_str).collect();
         let hourly = "schedule: rate(1 hour)\nsentiment: comprehend\n";
-        let with = model::estimate(&env(&names, hourly), &table(), false);
+        let with = model::estimate(&dev(&names, hourly), &table(), false);
         let without = model::estimate(
-            &env(&names, &format!("{hourly}cache: {{enabled: false}}\n")),
+            &dev(&names, &format!("{hourly}cache: {{enabled: false}}\n")),
             &table(),
             false,
         );
@@ -781,7 +770,7 @@ mod tests {
             with.monthly
         );
         let vader = model::estimate(
-            &env(&names, "schedule: rate(1 hour)\nsentiment: vader\n"),
+            &dev(&names, "schedule: rate(1 hour)\nsentiment: vader\n"),
             &table(),
             false,
         );
@@ -794,8 +783,8 @@ mod tests {
     #[test]
     fn markdown_with_a_delta_against_the_base_branch() {
         // Without the cache, whose floor (every text once a week) is per run.
-        let base = env(&["Amazon", "Apple"], "cache: {enabled: false}\n");
-        let head = env(
+        let base = dev(&["Amazon", "Apple"], "cache: {enabled: false}\n");
+        let head = dev(
             &["Amazon", "Apple", "Netflix", "Nvidia"],
             "schedule: rate(12 hours)\ncache: {enabled: false}\n",
         );
@@ -823,7 +812,7 @@ mod tests {
 
     #[test]
     fn a_new_env_file_is_all_delta_and_actual_spend_is_shown() {
-        let head = env(&["Amazon"], "");
+        let head = dev(&["Amazon"], "");
         let (estimate, base) =
             estimate_with_base(&head, &table(), Some(("origin/main", None)), false);
         assert!((base.as_ref().unwrap().monthly_delta - estimate.monthly).abs() < 1e-12);
@@ -860,7 +849,7 @@ mod tests {
 
     #[test]
     fn measured_usage_beside_the_assumptions_snapshot() {
-        let e = env(&["Amazon", "Apple"], "");
+        let e = dev(&["Amazon", "Apple"], "");
         // 14 days of hourly runs of 2 companies.
         let sums = measured::Sums::from_pairs(&[
             ("producer_invocations", 336.0),
@@ -913,118 +902,117 @@ mod tests {
         assert_eq!(signed(-0.5), "-$0.50");
         assert_eq!(signed(0.001), "$0.00");
     }
-}
 
-/// Cost Explorer's forecast and its refusals, on recorded responses (moto has no
-/// GetCostForecast). Bodies are Cost Explorer's JSON as AWS sends it.
-#[cfg(test)]
-mod replay_tests {
-    use super::actual::{self, Forecast, Spend};
+    /// Cost Explorer's forecast and its refusals, on recorded responses (moto has no
+    /// GetCostForecast). Bodies are Cost Explorer's JSON as AWS sends it.
+    mod replay {
+        use super::actual::{self, Forecast, Spend};
 
-    fn ce(
-        responses: Vec<(u16, String)>,
-    ) -> (
-        aws_smithy_http_client::test_util::StaticReplayClient,
-        aws_sdk_costexplorer::Client,
-    ) {
-        let replay = crate::replay::replay(
-            "https://ce.us-east-1.amazonaws.com/",
-            "application/x-amz-json-1.1",
-            responses,
-        );
-        let client = crate::replay::client!(aws_sdk_costexplorer, &replay);
-        (replay, client)
-    }
+        fn ce(
+            responses: Vec<(u16, String)>,
+        ) -> (
+            aws_smithy_http_client::test_util::StaticReplayClient,
+            aws_sdk_costexplorer::Client,
+        ) {
+            let replay = crate::testing::replay::replay(
+                "https://ce.us-east-1.amazonaws.com/",
+                "application/x-amz-json-1.1",
+                responses,
+            );
+            let client = crate::testing::replay::client!(aws_sdk_costexplorer, &replay);
+            (replay, client)
+        }
 
-    fn day(d: u8) -> time::Date {
-        time::Date::from_calendar_date(2026, time::Month::November, d).unwrap()
-    }
+        fn day(d: u8) -> time::Date {
+            time::Date::from_calendar_date(2026, time::Month::November, d).unwrap()
+        }
 
-    const USAGE: &str = r#"{"GroupDefinitions":[{"Key":"SERVICE","Type":"DIMENSION"}],"ResultsByTime":[{"TimePeriod":{"Start":"2026-11-01","End":"2026-11-30"},"Total":{},"Groups":[{"Keys":["Amazon CloudWatch"],"Metrics":{"UnblendedCost":{"Amount":"3.9133","Unit":"USD"}}},{"Keys":["Amazon Simple Queue Service"],"Metrics":{"UnblendedCost":{"Amount":"0.2411","Unit":"USD"}}}],"Estimated":true}],"DimensionValueAttributes":[]}"#;
+        const USAGE: &str = r#"{"GroupDefinitions":[{"Key":"SERVICE","Type":"DIMENSION"}],"ResultsByTime":[{"TimePeriod":{"Start":"2026-11-01","End":"2026-11-30"},"Total":{},"Groups":[{"Keys":["Amazon CloudWatch"],"Metrics":{"UnblendedCost":{"Amount":"3.9133","Unit":"USD"}}},{"Keys":["Amazon Simple Queue Service"],"Metrics":{"UnblendedCost":{"Amount":"0.2411","Unit":"USD"}}}],"Estimated":true}],"DimensionValueAttributes":[]}"#;
 
-    #[tokio::test]
-    async fn spend_by_service_and_the_forecast_for_the_rest_of_the_month() {
-        let (replay, ce) = ce(vec![
+        #[tokio::test]
+        async fn spend_by_service_and_the_forecast_for_the_rest_of_the_month() {
+            let (replay, ce) = ce(vec![
             (200, USAGE.into()),
             (200, r#"{"Total":{"Amount":"0.1450","Unit":"USD"},"ForecastResultsByTime":[{"TimePeriod":{"Start":"2026-11-30","End":"2026-12-01"},"MeanValue":"0.1450"}]}"#.into()),
         ]);
-        let a = actual::fetch(&ce, "fang-dev", day(30)).await;
-        let Spend::Available {
-            by_service,
-            month_to_date,
-            start,
-            end,
-        } = &a.spend
-        else {
-            panic!("{a:?}")
-        };
-        assert_eq!((start.as_str(), end.as_str()), ("2026-11-01", "2026-11-30"));
-        assert_eq!(by_service[0].service, "Amazon CloudWatch");
-        assert!((month_to_date - 4.1544).abs() < 1e-9);
-        let Forecast::Available { month_total, end } = &a.forecast else {
-            panic!("{a:?}")
-        };
-        assert_eq!(end, "2026-12-01");
-        assert!((month_total - 4.2994).abs() < 1e-9);
-        // One request each, both filtered on the stack's tag.
-        let bodies: Vec<serde_json::Value> = replay
-            .actual_requests()
-            .map(|r| serde_json::from_slice(r.body().bytes().unwrap()).unwrap())
-            .collect();
-        assert_eq!(bodies.len(), 2);
-        for b in &bodies {
-            assert_eq!(b["Filter"]["Tags"]["Key"], "fangops:stack");
-            assert_eq!(b["Filter"]["Tags"]["Values"][0], "fang-dev");
+            let a = actual::fetch(&ce, "fang-dev", day(30)).await;
+            let Spend::Available {
+                by_service,
+                month_to_date,
+                start,
+                end,
+            } = &a.spend
+            else {
+                panic!("{a:?}")
+            };
+            assert_eq!((start.as_str(), end.as_str()), ("2026-11-01", "2026-11-30"));
+            assert_eq!(by_service[0].service, "Amazon CloudWatch");
+            assert!((month_to_date - 4.1544).abs() < 1e-9);
+            let Forecast::Available { month_total, end } = &a.forecast else {
+                panic!("{a:?}")
+            };
+            assert_eq!(end, "2026-12-01");
+            assert!((month_total - 4.2994).abs() < 1e-9);
+            // One request each, both filtered on the stack's tag.
+            let bodies: Vec<serde_json::Value> = replay
+                .actual_requests()
+                .map(|r| serde_json::from_slice(r.body().bytes().unwrap()).unwrap())
+                .collect();
+            assert_eq!(bodies.len(), 2);
+            for b in &bodies {
+                assert_eq!(b["Filter"]["Tags"]["Key"], "fangops:stack");
+                assert_eq!(b["Filter"]["Tags"]["Values"][0], "fang-dev");
+            }
+            assert_eq!(bodies[0]["GroupBy"][0]["Key"], "SERVICE");
         }
-        assert_eq!(bodies[0]["GroupBy"][0]["Key"], "SERVICE");
-    }
 
-    #[tokio::test]
-    async fn no_access_and_no_history_are_not_available_not_errors() {
-        let (_r, ce) = ce(vec![
+        #[tokio::test]
+        async fn no_access_and_no_history_are_not_available_not_errors() {
+            let (_r, ce) = ce(vec![
             (400, r#"{"__type":"AccessDeniedException","Message":"User: arn:aws:sts::123456789012:assumed-role/ci/x is not authorized to perform: ce:GetCostAndUsage"}"#.into()),
             (400, r#"{"__type":"DataUnavailableException","Message":"Insufficient amount of historical data to generate forecast."}"#.into()),
         ]);
-        let a = actual::fetch(&ce, "fang-dev", day(15)).await;
-        assert_eq!(
+            let a = actual::fetch(&ce, "fang-dev", day(15)).await;
+            assert_eq!(
             a.spend,
             Spend::NotAvailable {
                 reason: "no Cost Explorer access for these credentials (ce:GetCostAndUsage, ce:GetCostForecast)".into()
             }
         );
-        let Forecast::NotAvailable { reason } = &a.forecast else {
-            panic!()
-        };
-        assert!(reason.contains("no data yet"), "{reason}");
-    }
+            let Forecast::NotAvailable { reason } = &a.forecast else {
+                panic!()
+            };
+            assert!(reason.contains("no data yet"), "{reason}");
+        }
 
-    #[tokio::test]
-    async fn an_untagged_account_says_to_activate_the_tag() {
-        let (_r, ce) = ce(vec![
+        #[tokio::test]
+        async fn an_untagged_account_says_to_activate_the_tag() {
+            let (_r, ce) = ce(vec![
             (200, r#"{"ResultsByTime":[{"TimePeriod":{"Start":"2026-11-01","End":"2026-11-15"},"Total":{},"Groups":[],"Estimated":true}]}"#.into()),
             (200, r#"{"Total":{"Amount":"0","Unit":"USD"},"ForecastResultsByTime":[]}"#.into()),
         ]);
-        let a = actual::fetch(&ce, "fang-dev", day(15)).await;
-        let Spend::NotAvailable { reason } = &a.spend else {
-            panic!("{a:?}")
-        };
-        assert!(
-            reason.contains("activate it as a cost allocation tag"),
-            "{reason}"
-        );
-    }
+            let a = actual::fetch(&ce, "fang-dev", day(15)).await;
+            let Spend::NotAvailable { reason } = &a.spend else {
+                panic!("{a:?}")
+            };
+            assert!(
+                reason.contains("activate it as a cost allocation tag"),
+                "{reason}"
+            );
+        }
 
-    #[tokio::test]
-    async fn on_the_first_of_the_month_only_the_forecast_is_asked() {
-        let (replay, ce) = ce(vec![(
-            200,
-            r#"{"Total":{"Amount":"5.00","Unit":"USD"},"ForecastResultsByTime":[]}"#.into(),
-        )]);
-        let a = actual::fetch(&ce, "fang-dev", day(1)).await;
-        assert_eq!(replay.actual_requests().count(), 1);
-        let Forecast::Available { month_total, .. } = a.forecast else {
-            panic!()
-        };
-        assert!((month_total - 5.0).abs() < 1e-9);
+        #[tokio::test]
+        async fn on_the_first_of_the_month_only_the_forecast_is_asked() {
+            let (replay, ce) = ce(vec![(
+                200,
+                r#"{"Total":{"Amount":"5.00","Unit":"USD"},"ForecastResultsByTime":[]}"#.into(),
+            )]);
+            let a = actual::fetch(&ce, "fang-dev", day(1)).await;
+            assert_eq!(replay.actual_requests().count(), 1);
+            let Forecast::Available { month_total, .. } = a.forecast else {
+                panic!()
+            };
+            assert!((month_total - 5.0).abs() < 1e-9);
+        }
     }
 }

@@ -633,17 +633,12 @@ mod tests {
     }
 
     fn env_with(schedule: &str, companies: usize, arch: &str, extra: &str) -> EnvConfig {
-        let mut yaml = format!(
-            "stack: fang-cost\nregion: us-east-1\nschedule: {schedule}\nlambda: {{ memory_mb: 256, arch: {arch} }}\n{extra}companies:\n"
+        let head = format!(
+            "stack: fang-cost\nregion: us-east-1\nschedule: {schedule}\nlambda: {{ memory_mb: 256, arch: {arch} }}\n{extra}"
         );
-        for i in 0..companies {
-            yaml += &format!("  - Company {i}\n");
-        }
-        crate::config::parse(
-            std::path::Path::new("environments/cost.yaml"),
-            yaml.as_bytes(),
-        )
-        .unwrap()
+        let names = crate::testing::env::numbered(companies);
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        crate::testing::env::file("cost", &head, &names)
     }
 
     #[track_caller]

@@ -97,9 +97,7 @@ pub struct Price {
 
 #[derive(Debug, Clone)]
 pub struct PricingTable {
-    pub path: PathBuf,
     pub region: String,
-    pub currency: String,
     pub prices: BTreeMap<String, Price>,
 }
 
@@ -256,9 +254,7 @@ pub fn parse(path: &Path, text: &str) -> Result<PricingTable, InvalidInput> {
         return Err(InvalidInput(problems));
     }
     Ok(PricingTable {
-        path: path.to_path_buf(),
         region: raw.region.value,
-        currency: raw.currency.value,
         prices,
     })
 }

@@ -159,12 +159,7 @@ impl RollbackReport {
     }
 
     /// "rolled back to `0123456` (verified 2026-12-01)", or why not: the end of a
-    /// deploy report's verification line.
-    pub fn summary_markdown(&self) -> String {
-        self.summary_as(Flavor::Markdown)
-    }
-
-    /// [`Self::summary_markdown`] for `f`.
+    /// deploy report's verification line, written for `f`.
     pub fn summary_as(&self, f: Flavor) -> String {
         let to = self.to.as_ref().map_or(String::new(), |t| {
             let (what, at) = match &t.verified_at {

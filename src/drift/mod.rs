@@ -323,10 +323,8 @@ pub async fn detect(cfn: &Client, stack_name: &str, timing: Timing) -> Result<St
 }
 
 #[cfg(test)]
-mod replay_tests;
-
-#[cfg(test)]
 mod tests {
+    mod replay;
 
     use super::*;
 

@@ -352,7 +352,7 @@ mod tests {
             duration_s: 31.0,
         };
         assert_eq!(
-            report.summary_markdown(),
+            report.summary_as(crate::markdown::Flavor::Markdown),
             "rolled back to `0123456` (verified 2026-11-30)"
         );
         let already = RollbackReport {
@@ -361,7 +361,7 @@ mod tests {
             ..report.clone()
         };
         assert_eq!(
-            already.summary_markdown(),
+            already.summary_as(crate::markdown::Flavor::Markdown),
             "not rolled back: the stack already runs `0123456` (verified 2026-11-30)"
         );
         assert!(!already.ok() && already.on_target());

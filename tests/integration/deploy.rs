@@ -911,7 +911,7 @@ async fn a_deploy_of_unchanged_lambda_sources_runs_no_compiler() {
         .unwrap()
         .into_bytes();
     assert_eq!(
-        fangops::build::sha256_hex(&stored),
+        fangops::support::sha256_hex(&stored),
         first["artifacts"][0]["sha256"].as_str().unwrap()
     );
 }

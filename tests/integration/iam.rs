@@ -97,7 +97,7 @@ fn recorded(file: &Path) -> BTreeSet<String> {
         .filter(|l| !l.starts_with("lambda "))
         .filter_map(|l| {
             let (service, op) = l.split_once(':').unwrap();
-            fangops::iam::iam_action(service, op)
+            fangops::support::iam_action(service, op)
         })
         .collect()
 }

@@ -8,7 +8,7 @@ use fang_shared::{AnalyzerKind, ResultStatus, RunId, Sentiment, SentimentRecord,
 
 use super::*;
 use crate::aws::AwsContext;
-use crate::replay::{client, replay, replay_with_headers};
+use crate::testing::replay::{client, replay, replay_with_headers};
 
 const STACK: &str = "fang-dev";
 
@@ -702,12 +702,12 @@ async fn a_verification_in_aws_runs_each_check_against_the_services_in_order() {
             let (call, status, answer) = if host.starts_with("cloudformation.") {
                 let stack = format!(
                     "<Stacks><member><StackId>{}</StackId><StackName>fang-dev</StackName><CreationTime>2026-11-30T09:12:03.441Z</CreationTime><StackStatus>UPDATE_COMPLETE</StackStatus><Parameters><member><ParameterKey>Analyzer</ParameterKey><ParameterValue>comprehend</ParameterValue></member></Parameters><Outputs/><Tags/></member></Stacks>",
-                    crate::replay::cfn::STACK_ID
+                    crate::testing::replay::cfn::STACK_ID
                 );
                 (
                     action.clone(),
                     200,
-                    crate::replay::cfn::ok(&action, &stack).1,
+                    crate::testing::replay::cfn::ok(&action, &stack).1,
                 )
             } else if host.starts_with("lambda.") {
                 let payload: serde_json::Value = serde_json::from_str(&body).unwrap();

@@ -242,23 +242,23 @@ pub async fn create_companies_table(table: &str) {
 /// architecture of an env file, needing no glibc), distinct per function.
 pub fn fake_artifacts() -> &'static Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| fake_artifacts_in(fangops::config::Arch::Arm64))
+    DIR.get_or_init(|| fake_artifacts_in(fangops::support::Arch::Arm64))
         .path()
 }
 
 /// The same for x86_64 (the repository's `local` env).
 pub fn fake_artifacts_x86_64() -> &'static Path {
     static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
-    DIR.get_or_init(|| fake_artifacts_in(fangops::config::Arch::X86_64))
+    DIR.get_or_init(|| fake_artifacts_in(fangops::support::Arch::X86_64))
         .path()
 }
 
-fn fake_artifacts_in(arch: fangops::config::Arch) -> tempfile::TempDir {
+fn fake_artifacts_in(arch: fangops::support::Arch) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("creating a temp dir");
     for name in ["producer", "sentiment"] {
-        let mut binary = fangops::build::elf::sample(arch, &[]);
+        let mut binary = fangops::support::sample_elf(arch, &[]);
         binary.extend(name.as_bytes());
-        let zip = fangops::build::package_bootstrap(&binary).expect("zipping");
+        let zip = fangops::support::package_bootstrap(&binary).expect("zipping");
         std::fs::write(dir.path().join(format!("{name}.zip")), zip).expect("writing a zip");
     }
     dir

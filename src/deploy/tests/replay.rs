@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use aws_smithy_http_client::test_util::StaticReplayClient;
 
-use super::stack::{self, ChangeSetResult, ChangeSetSpec, Timing};
-use crate::replay::cfn::{STACK, STACK_ID, actions, cfn, error, ok, replay, timing};
+use crate::deploy::stack::{self, ChangeSetResult, ChangeSetSpec, Timing};
+use crate::testing::replay::cfn::{STACK, STACK_ID, actions, cfn, error, ok, replay, timing};
 
 fn stack_xml(status: &str) -> String {
     format!(
@@ -399,11 +399,11 @@ async fn throttled_stack_events_slow_down_but_do_not_fail_the_deploy() {
 }
 
 fn s3(replay: &StaticReplayClient) -> aws_sdk_s3::Client {
-    crate::replay::client!(aws_sdk_s3, replay)
+    crate::testing::replay::client!(aws_sdk_s3, replay)
 }
 
 fn s3_replay(responses: Vec<(u16, &str)>) -> StaticReplayClient {
-    crate::replay::replay(
+    crate::testing::replay::replay(
         "https://s3.us-east-1.amazonaws.com/",
         "application/xml",
         responses
@@ -417,7 +417,7 @@ fn s3_replay(responses: Vec<(u16, &str)>) -> StaticReplayClient {
 async fn artifact_bucket_owned_by_another_account_is_refused() {
     // HeadBucket with ExpectedBucketOwner: 403, no body, when the owner differs.
     let replay = s3_replay(vec![(403, "")]);
-    let err = super::artifacts::ensure_bucket(
+    let err = crate::deploy::artifacts::ensure_bucket(
         &s3(&replay),
         "fangops-artifacts-123456789012-us-east-1",
         "us-east-1",
@@ -441,7 +441,7 @@ const NO_SUCH_BUCKET: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error
 const ACCESS_DENIED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>8S5T</RequestId></Error>";
 
 fn index_entry(fingerprint: &str) -> String {
-    serde_json::to_string(&super::artifacts::IndexEntry {
+    serde_json::to_string(&crate::deploy::artifacts::IndexEntry {
         function: "producer".into(),
         fingerprint: fingerprint.into(),
         sha256: "ab".repeat(32),
@@ -461,7 +461,7 @@ async fn index_lookup_misses_on_a_missing_key_or_bucket() {
     let fp = "f".repeat(64);
     for answer in [(404, NO_SUCH_KEY), (404, NO_SUCH_BUCKET)] {
         let replay = s3_replay(vec![answer]);
-        let got = super::artifacts::lookup(&s3(&replay), "b", &fp)
+        let got = crate::deploy::artifacts::lookup(&s3(&replay), "b", &fp)
             .await
             .unwrap();
         assert_eq!(got, None);
@@ -474,7 +474,7 @@ async fn index_lookup_says_why_s3_may_answer_403() {
     // a miss must not be assumed (a build would run where none is needed, or worse,
     // an index could never be read), so it is an error that names the permission.
     let replay = s3_replay(vec![(403, ACCESS_DENIED)]);
-    let err = super::artifacts::lookup(&s3(&replay), "b", &"f".repeat(64))
+    let err = crate::deploy::artifacts::lookup(&s3(&replay), "b", &"f".repeat(64))
         .await
         .unwrap_err();
     let err = format!("{err:#}");
@@ -486,7 +486,7 @@ async fn index_lookup_says_why_s3_may_answer_403() {
 
 /// S3 answers in turn: `(status, body, x-amz-checksum-sha256)`.
 fn s3_replay_with_checksums(responses: Vec<(u16, String, Option<&str>)>) -> StaticReplayClient {
-    crate::replay::replay_with_headers(
+    crate::testing::replay::replay_with_headers(
         "https://s3.us-east-1.amazonaws.com/",
         "application/xml",
         responses
@@ -504,7 +504,7 @@ fn s3_replay_with_checksums(responses: Vec<(u16, String, Option<&str>)>) -> Stat
 
 #[tokio::test]
 async fn index_hit_is_taken_only_while_s3_vouches_for_its_zip() {
-    use super::artifacts::lookup;
+    use crate::deploy::artifacts::lookup;
     let fp = "f".repeat(64);
     // The entry names sha256 abab…: S3's checksum of that digest, in base64.
     let ab = aws_smithy_types::base64::encode([0xab_u8; 32]);
@@ -547,7 +547,7 @@ async fn artifact_bucket_name_taken_globally_is_refused() {
             "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>BucketAlreadyExists</Code><Message>The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.</Message><BucketName>fangops-artifacts-123456789012-us-east-1</BucketName><RequestId>0E5C7B1A2D3F4E5F</RequestId><HostId>aGVsbG8=</HostId></Error>",
         ),
     ]);
-    let err = super::artifacts::ensure_bucket(
+    let err = crate::deploy::artifacts::ensure_bucket(
         &s3(&replay),
         "fangops-artifacts-123456789012-us-east-1",
         "us-east-1",
@@ -601,8 +601,11 @@ async fn stale_change_sets_go_but_a_fresh_plan_change_set_stays() {
     let deleted = stack::delete_stale_change_sets(
         &cfn(&replay),
         STACK,
-        super::CHANGE_SET_PREFIX,
-        (super::PLAN_CHANGE_SET_PREFIX, super::PLAN_CHANGE_SET_TTL),
+        crate::deploy::CHANGE_SET_PREFIX,
+        (
+            crate::deploy::PLAN_CHANGE_SET_PREFIX,
+            crate::deploy::PLAN_CHANGE_SET_TTL,
+        ),
     )
     .await
     .unwrap();
@@ -683,8 +686,9 @@ async fn a_no_op_record_writes_only_what_is_new_and_a_conflict_is_written_anyway
     // A no-op deploy's record: its template is kept already (412), its zip's mark is
     // being written by another deploy (409: that write may fail, so this one is sent
     // again without the condition), then the record and `latest.json`.
-    let mut record = super::promotion::sample_record("2026-12-08T02:00:00.000Z", "unchanged", None);
-    record.artifacts = vec![super::promotion::RecordedArtifact {
+    let mut record =
+        crate::deploy::promotion::sample_record("2026-12-08T02:00:00.000Z", "unchanged", None);
+    record.artifacts = vec![crate::deploy::promotion::RecordedArtifact {
         function: "producer".into(),
         sha256: "a".repeat(64),
         fingerprint: None,
@@ -696,7 +700,7 @@ async fn a_no_op_record_writes_only_what_is_new_and_a_conflict_is_written_anyway
         (200, ""),
         (200, ""),
     ]);
-    super::promotion::record(&s3(&replay), "b", &record, Some("Resources: {}"))
+    crate::deploy::promotion::record(&s3(&replay), "b", &record, Some("Resources: {}"))
         .await
         .unwrap();
     let sent: Vec<(String, bool)> = replay

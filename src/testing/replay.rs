@@ -58,7 +58,7 @@ macro_rules! client {
         let conf = $sdk::Config::builder()
             .behavior_version($sdk::config::BehaviorVersion::latest())
             .region($sdk::config::Region::new("us-east-1"))
-            .credentials_provider($crate::replay::credentials())
+            .credentials_provider($crate::testing::replay::credentials())
             .retry_config($sdk::config::retry::RetryConfig::disabled())
             .http_client($replay.clone())
             .build();
@@ -106,7 +106,7 @@ pub mod cfn {
     }
 
     pub fn replay(responses: Vec<(u16, String)>) -> StaticReplayClient {
-        crate::replay::replay(
+        crate::testing::replay::replay(
             "https://cloudformation.us-east-1.amazonaws.com/",
             "text/xml",
             responses,
@@ -114,7 +114,7 @@ pub mod cfn {
     }
 
     pub fn cfn(replay: &StaticReplayClient) -> aws_sdk_cloudformation::Client {
-        crate::replay::client!(aws_sdk_cloudformation, replay)
+        crate::testing::replay::client!(aws_sdk_cloudformation, replay)
     }
 
     /// The `Action=` of every request the client sent, in order.

@@ -1,8 +1,8 @@
 //! `fangops drift` on AWS, on recorded responses: moto has no drift detection.
 
-use super::StackDrift;
-use super::detect;
-use crate::replay::cfn::{STACK, STACK_ID, actions, cfn, error, ok, replay, timing};
+use crate::drift::StackDrift;
+use crate::drift::detect;
+use crate::testing::replay::cfn::{STACK, STACK_ID, actions, cfn, error, ok, replay, timing};
 
 // Drift detection: moto has none, so `fangops drift` on AWS is covered here.
 

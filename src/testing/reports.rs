@@ -1,0 +1,168 @@
+//! Deploy reports for the renderings' tests: one of each outcome, filled in as a real
+//! deploy fills them.
+
+use std::collections::BTreeMap;
+
+use crate::alarms::AlarmsReport;
+use crate::companies::sync::SyncReport;
+use crate::deploy::artifacts::{self, Artifact};
+use crate::deploy::stack::{FailedResource, ResourceChange};
+use crate::deploy::verdict::{RollbackReport, Verification};
+use crate::deploy::*;
+use crate::resources::Names;
+
+/// A deploy that changed the stack (or failed to), with its sync and alarms.
+pub fn sample_report(outcome: Outcome) -> DeployReport {
+    let change = |action: &str, id: &str, kind: &str, replacement: Option<&str>| ResourceChange {
+        action: action.into(),
+        logical_id: id.into(),
+        resource_type: kind.into(),
+        physical_id: None,
+        replacement: replacement.map(Into::into),
+        scope: Vec::new(),
+    };
+    DeployReport {
+        env: "dev".into(),
+        stack: "fang-dev".into(),
+        region: "us-east-1".into(),
+        outcome,
+        unchanged_because: None,
+        recreated: false,
+        final_status: Some(match outcome {
+            Outcome::Failed => "UPDATE_ROLLBACK_COMPLETE".into(),
+            _ => "UPDATE_COMPLETE".into(),
+        }),
+        changes: vec![
+            change(
+                "Modify",
+                "CompaniesTable",
+                "AWS::DynamoDB::Table",
+                Some("True"),
+            ),
+            change(
+                "Modify",
+                "SentimentFunction",
+                "AWS::Lambda::Function",
+                Some("False"),
+            ),
+            change(
+                "Add",
+                "AlarmEmailSubscription",
+                "AWS::SNS::Subscription",
+                None,
+            ),
+        ],
+        parameter_changes: vec![ParameterChange {
+            name: "MemoryMb".into(),
+            old: Some("256".into()),
+            new: "512".into(),
+        }],
+        failures: match outcome {
+            Outcome::Failed => vec![FailedResource {
+                logical_id: "SentimentFunction".into(),
+                resource_type: "AWS::Lambda::Function".into(),
+                status: "UPDATE_FAILED".into(),
+                reason: "Value 20000 at 'memorySize' | must be <= 10240".into(),
+            }],
+            _ => Vec::new(),
+        },
+        artifacts: vec![
+            Artifact {
+                function: "producer".into(),
+                path: None,
+                size: 3_840_000,
+                sha256: "ab".repeat(32),
+                key: format!("artifacts/{}.zip", "ab".repeat(32)),
+                fingerprint: Some("12".repeat(32)),
+                origin: artifacts::Origin::Reused,
+                uploaded: false,
+                bytes: Vec::new(),
+            },
+            Artifact {
+                function: "sentiment".into(),
+                path: Some("dist/artifacts/dev/sentiment.zip".into()),
+                size: 5_120_000,
+                sha256: "cd".repeat(32),
+                key: format!("artifacts/{}.zip", "cd".repeat(32)),
+                fingerprint: Some("34".repeat(32)),
+                origin: artifacts::Origin::Built,
+                uploaded: true,
+                bytes: Vec::new(),
+            },
+        ],
+        artifact_bucket: "fangops-artifacts-123456789012-us-east-1".into(),
+        outputs: BTreeMap::from([("CompaniesTable".into(), "fang-dev-companies".into())]),
+        resources: Names::new("fang-dev", "123456789012"),
+        fingerprint: "f".repeat(64),
+        promotion: None,
+        sync: Some(SyncReport {
+            table: "fang-dev-companies".into(),
+            added: vec!["Spotify".into()],
+            removed: Vec::new(),
+            unchanged: 4,
+            ..Default::default()
+        }),
+        alarms: Some(AlarmsReport {
+            env: "dev".into(),
+            topic: "arn:aws:sns:us-east-1:123456789012:fang-dev-alarms".into(),
+            unchanged: 8,
+            ..Default::default()
+        }),
+        cost: None,
+        warnings: Vec::new(),
+        errors: Vec::new(),
+        verification: None,
+        rollback: None,
+        duration_s: 42.25,
+        record: None,
+    }
+}
+
+/// A deploy that verified; one whose verification failed and was rolled back.
+pub fn verified_report(passed: bool) -> DeployReport {
+    use crate::deploy::verdict::{Check, RestoredDeploy, RollbackOutcome};
+    let verification = Verification {
+        env: "dev".into(),
+        stack: "fang-dev".into(),
+        passed,
+        canary_run: Some(fang_shared::RunId::new("canary-20261201T070000Z-00000001").unwrap()),
+        companies: vec!["Apple".into()],
+        reported: Vec::new(),
+        checks: vec![Check {
+            name: "canary run".into(),
+            passed,
+            detail: if passed {
+                "1 of 1 canary through the pipeline in 31.2 s".into()
+            } else {
+                "Apple: no result before the timeout; last error: fetching the page: connection refused".into()
+            },
+            duration_s: 31.2,
+        }],
+        already_alarming: Vec::new(),
+        duration_s: 38.4,
+    };
+    let rollback = (!passed).then(|| {
+        AfterFailure::RolledBack(Box::new(RollbackReport {
+            env: "dev".into(),
+            stack: "fang-dev".into(),
+            outcome: RollbackOutcome::RolledBack,
+            to: Some(RestoredDeploy {
+                commit: Some("0123456789abcdef".into()),
+                deployed_at: "2026-11-30T07:01:42.000Z".into(),
+                verified_at: Some("2026-11-30T07:02:20.000Z".into()),
+            }),
+            final_status: Some("UPDATE_COMPLETE".into()),
+            verification: Some(Verification {
+                passed: true,
+                ..verification.clone()
+            }),
+            reason: None,
+            duration_s: 52.0,
+        }))
+    });
+    DeployReport {
+        verification: Some(verification),
+        rollback,
+        ..sample_report(Outcome::Updated)
+    }
+}

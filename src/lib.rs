@@ -29,6 +29,7 @@ mod output;
 mod plan;
 mod previews;
 mod release;
+mod report;
 mod resources;
 mod results;
 mod retry;

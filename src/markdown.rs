@@ -221,20 +221,59 @@ impl Flavor {
         }
     }
 
-    /// A warning a reader must not miss: a quoted bold label, or a yellow one.
+    /// A warning a reader must not miss: a quoted bold label, or a yellow one; then a
+    /// blank line.
     pub fn warning(self, line: &str) -> String {
+        self.warning_line(line) + "\n"
+    }
+
+    /// [`Self::warning`] without the blank line after it.
+    pub fn warning_line(self, line: &str) -> String {
         self.callout("Warning", crate::output::style::WARN, line)
     }
 
-    /// An error: a quoted bold label, or a red one.
+    /// An error: a quoted bold label, or a red one; then a blank line.
     pub fn error(self, line: &str) -> String {
-        self.callout("Error", crate::output::style::ERROR, line)
+        self.callout("Error", crate::output::style::ERROR, line) + "\n"
+    }
+
+    /// Something fangops will refuse: a quoted bold label, or a red one.
+    pub fn blocked(self, line: &str) -> String {
+        self.callout("Blocked", crate::output::style::ERROR, line)
+    }
+
+    /// An aside: in italics, or as it is.
+    pub fn aside(self, line: &str) -> String {
+        match self {
+            Self::Markdown => format!("_{line}._\n"),
+            Self::Plain => format!("{line}.\n"),
+        }
     }
 
     fn callout(self, label: &str, style: anstyle::Style, line: &str) -> String {
         match self {
-            Self::Markdown => format!("> **{label}:** {line}.\n\n"),
-            Self::Plain => format!("{}: {line}.\n\n", paint(style, label)),
+            Self::Markdown => format!("> **{label}:** {line}.\n"),
+            Self::Plain => format!("{}: {line}.\n", paint(style, label)),
+        }
+    }
+}
+
+/// How a section's title is written where the section is placed: a heading of a level
+/// in a report of its own (`#### Cost estimate` in a plan), or a bold line inside a
+/// pull-request comment, whose headings are the comment's (`**Cost estimate**`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Heading {
+    Level(u8),
+    Bold,
+}
+
+impl Heading {
+    /// The title's line, without the blank line after it; on a terminal, the title.
+    pub fn line(self, f: Flavor, title: &str) -> String {
+        match (f, self) {
+            (Flavor::Plain, _) => title.to_owned(),
+            (Flavor::Markdown, Self::Level(n)) => format!("{} {title}", "#".repeat(n.into())),
+            (Flavor::Markdown, Self::Bold) => format!("**{title}**"),
         }
     }
 }

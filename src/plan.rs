@@ -9,16 +9,12 @@ use serde::Serialize;
 
 use crate::alarms::{self, AlarmsReport};
 use crate::companies::check::PageCheck;
-use crate::companies::sync::{self, Against, CompaniesPlan};
+use crate::companies::sync::{self, CompaniesPlan};
 use crate::config::{self};
 use crate::cost::CostReport;
 use crate::deploy::stack::ChangeAction;
 use crate::deploy::stack::{self, ChangeSetResult, ChangeSetSpec, ResourceChange, Timing};
-use crate::deploy::{
-    self, ArtifactSource, Basis, ParameterChange, render_changes_markdown,
-    render_parameter_changes_markdown,
-};
-use crate::markdown::{self, Table, escape as md, raw, text};
+use crate::deploy::{self, ArtifactSource, Basis, ParameterChange};
 use crate::output::Ui;
 use crate::target::Target;
 
@@ -68,71 +64,8 @@ impl PlanReport {
             || self.alarms.as_ref().is_some_and(AlarmsReport::changed)
     }
 
-    fn stack_changes(&self) -> bool {
+    pub fn stack_changes(&self) -> bool {
         !self.changes.is_empty() || !self.parameter_changes.is_empty()
-    }
-
-    pub fn render_markdown(&self) -> String {
-        let mut out = format!("### Plan for `{}` ({})\n\n", self.stack, self.env);
-        out += &self.render_stack_markdown();
-        out.push('\n');
-        if let Some(promotion) = &self.promotion {
-            out += &render_promotion_markdown(promotion);
-            out.push('\n');
-        }
-        out += &render_companies_markdown(&self.companies);
-        if !self.pages.is_empty() {
-            out.push('\n');
-            out += &render_pages_markdown(&self.pages);
-        }
-        if let Some(alarms) = &self.alarms {
-            out.push('\n');
-            out += &alarms.render_markdown();
-        }
-        if let Some(cost) = &self.cost {
-            out.push('\n');
-            out += &cost.render_markdown();
-        }
-        out
-    }
-
-    fn render_stack_markdown(&self) -> String {
-        let mut out = String::new();
-        if !self.stack_changes() {
-            out += "No changes to the stack.\n";
-            return out;
-        }
-        let (add, modify, remove) = action_counts(&self.changes);
-        let params = self.parameter_changes.len();
-        out += &format!(
-            "{} resource change{}: {add} to add, {modify} to modify, {remove} to remove{}{}.\n\n",
-            self.changes.len(),
-            if self.changes.len() == 1 { "" } else { "s" },
-            if self.new_stack { " (new stack)" } else { "" },
-            match params {
-                0 => String::new(),
-                1 => "; 1 parameter changes".to_owned(),
-                n => format!("; {n} parameters change"),
-            }
-        );
-        if self.replacements > 0 {
-            out += &format!(
-                "> **Warning:** {} resource{} may be replaced (deleted and created again); data in {} can be lost.\n\n",
-                self.replacements,
-                if self.replacements == 1 { "" } else { "s" },
-                if self.replacements == 1 { "it" } else { "them" }
-            );
-        }
-        if !self.changes.is_empty() {
-            out += &render_changes_markdown(&self.changes);
-        }
-        if !self.parameter_changes.is_empty() {
-            if !self.changes.is_empty() {
-                out.push('\n');
-            }
-            out += &render_parameter_changes_markdown(&self.parameter_changes);
-        }
-        out
     }
 }
 
@@ -145,100 +78,6 @@ pub fn action_counts(changes: &[ResourceChange]) -> (usize, usize, usize) {
     ]
     .map(|a| changes.iter().filter(|c| c.action == a).count())
     .into()
-}
-
-/// Companies listed in a plan before "and N more": enough to review, bounded.
-const COMPANY_ROWS: usize = 50;
-
-/// The page checks as a table: what a reviewer needs before the merge.
-pub fn render_pages_markdown(pages: &[PageCheck]) -> String {
-    if pages.is_empty() {
-        return String::new();
-    }
-    let mut t = Table::new(["Company", "Wikipedia page", "", "what to do"]);
-    for c in pages {
-        let page = match (&c.title, &c.description) {
-            (Some(title), Some(d)) => {
-                format!("{} ({})", markdown::escape(title), markdown::escape(d))
-            }
-            (Some(title), None) => markdown::escape(title),
-            (None, _) => markdown::escape(&c.requested),
-        };
-        let todo = [
-            c.fix.as_deref().map(markdown::escape),
-            c.write
-                .as_deref()
-                .map(|w| format!("write {}", markdown::code(w))),
-        ];
-        t.row([
-            text(&c.company),
-            raw(page),
-            text(crate::companies::check::verdict_name(c.verdict)),
-            raw(todo.into_iter().flatten().collect::<Vec<_>>().join("; ")),
-        ]);
-    }
-    format!(
-        "**Wikipedia pages** of the companies added or changed\n\n{}",
-        t.render()
-    )
-}
-
-pub fn render_companies_markdown(c: &CompaniesPlan) -> String {
-    let mut out = String::from("#### Companies\n\n");
-    if c.against == Against::Unknown {
-        out += &format!(
-            "Not compared: {}.\n",
-            md(c.note.as_deref().unwrap_or("no basis"))
-        );
-        return out;
-    }
-    let against = c.against.describe_markdown();
-    if !c.changed() {
-        out += &format!(
-            "No changes against {against} ({} companies).\n",
-            c.unchanged
-        );
-    } else {
-        out += &format!(
-            "{} to add, {} to remove, {}{} unchanged (against {against}).\n\n",
-            c.added.len(),
-            c.removed.len(),
-            if c.retitled.is_empty() {
-                String::new()
-            } else {
-                format!("{} with another Wikipedia page, ", c.retitled.len())
-            },
-            c.unchanged
-        );
-        let mut t = Table::new(["", "Company"]);
-        let rows = c
-            .added
-            .iter()
-            .map(|n| ("+", n.clone()))
-            .chain(c.removed.iter().map(|n| ("−", n.clone())))
-            .chain(c.retitled.iter().map(|r| ("~", r.to_string())));
-        let total = c.added.len() + c.removed.len() + c.retitled.len();
-        for (sign, name) in rows.take(COMPANY_ROWS) {
-            t.row([raw(sign), text(name)]);
-        }
-        if total > COMPANY_ROWS {
-            t.row([
-                raw(""),
-                text(format!("… and {} more", total - COMPANY_ROWS)),
-            ]);
-        }
-        out += &t.render();
-    }
-    if let Some(why) = &c.refused {
-        out += &format!(
-            "\n> **Blocked:** {}. The sync after the deploy refuses this unless the deploy is given `--allow-mass-delete`.\n",
-            md(why)
-        );
-    }
-    if let (Some(note), false) = (&c.note, c.against == Against::Unknown) {
-        out += &format!("\n_{}._\n", md(note));
-    }
-    out
 }
 
 /// The pages of the companies the plan adds or gives another page, when the env reads
@@ -263,27 +102,6 @@ async fn check_pages(
             Vec::new()
         }
     }
-}
-
-/// The artifacts a protected env's deploy would take, and whether it would take them.
-fn render_promotion_markdown(p: &crate::deploy::promotion::PromotionReport) -> String {
-    let mut out = "The artifacts this deploy would run, and where each ran before:\n\n".to_owned();
-    out += &p.render_markdown();
-    let unpromoted: Vec<&str> = p
-        .artifacts
-        .iter()
-        .filter(|a| !a.promoted())
-        .map(|a| a.function.as_str())
-        .collect();
-    if !unpromoted.is_empty() {
-        out += &format!(
-            "\n> **Warning:** {} ran in no other environment: this protected environment's deploy will refuse {} (a deploy of this commit to dev promotes {}).\n",
-            unpromoted.join(" and "),
-            if unpromoted.len() == 1 { "it" } else { "them" },
-            if unpromoted.len() == 1 { "it" } else { "them" },
-        );
-    }
-    out
 }
 
 pub async fn plan(target: &Target, req: &PlanRequest, ui: &Ui) -> Result<PlanReport> {
@@ -444,7 +262,10 @@ async fn remove_review_stack(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::companies::sync::Against;
     use crate::deploy::stack::Replacement;
+    use crate::markdown::Flavor;
+    use crate::report::plan::companies_section;
 
     #[test]
     fn typed_fields_keep_their_json_spelling() {
@@ -560,7 +381,10 @@ mod tests {
             refused: Some("the sync would delete 3 of the 4 companies in the table, 75% of it, more than the 50% allowed (sync.max_delete_percent): Amazon, Meta, Nvidia".into()),
             note: None,
         };
-        insta::assert_snapshot!("companies_blocked", render_companies_markdown(&blocked));
+        insta::assert_snapshot!(
+            "companies_blocked",
+            companies_section(&blocked, Flavor::Markdown)
+        );
         let from_base = CompaniesPlan {
             against: Against::Revision("origin/main".into()),
             added: many,
@@ -576,7 +400,7 @@ mod tests {
         };
         insta::assert_snapshot!(
             "companies_against_base",
-            render_companies_markdown(&from_base)
+            companies_section(&from_base, Flavor::Markdown)
         );
         let unknown = CompaniesPlan {
             against: Against::Unknown,
@@ -584,7 +408,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            render_companies_markdown(&unknown),
+            companies_section(&unknown, Flavor::Markdown),
             "#### Companies\n\nNot compared: the live table could not be read: AccessDeniedException.\n"
         );
     }

@@ -20,7 +20,6 @@ use serde::Serialize;
 
 use crate::aws::AwsContext;
 use crate::config::EnvConfig;
-use crate::markdown::{Table, code, escape as md, raw, value};
 use crate::resources::Names;
 use crate::target::Target;
 pub use cloudwatch::{install, remove_all};
@@ -54,7 +53,7 @@ impl AlarmsReport {
         )
     }
 
-    fn counts(&self) -> String {
+    pub fn counts(&self) -> String {
         let count = |a: Action| self.changes.iter().filter(|c| c.action == a).count();
         format!(
             "{} to add, {} to change, {} to remove, {} unchanged",
@@ -63,81 +62,6 @@ impl AlarmsReport {
             count(Action::Remove),
             self.unchanged
         )
-    }
-
-    pub fn render(&self) -> String {
-        let mut out = format!("Alarms of {} ({}):\n", self.env, self.summary());
-        for c in &self.changes {
-            let sign = match c.action {
-                Action::Add => "+",
-                Action::Change => "~",
-                Action::Remove => "-",
-            };
-            out += &format!("  {sign} {}", c.name);
-            let fields: Vec<String> = c
-                .fields
-                .iter()
-                .map(|f| match c.action {
-                    Action::Add => format!("{} {}", f.field, f.new),
-                    _ => format!("{} {} → {}", f.field, f.old, f.new),
-                })
-                .collect();
-            if !fields.is_empty() {
-                out += &format!(" ({})", fields.join(", "));
-            }
-            out.push('\n');
-        }
-        out += &format!("  notifications go to {}\n", self.topic);
-        if self.no_results_armed == Some(false) {
-            out += "  no-results waits for the stack's first run: the producer arms it when a run starts\n";
-        }
-        if let Some(d) = &self.dashboard {
-            out += &format!(
-                "  dashboard {d}{}\n",
-                if self.dashboard_changed {
-                    if self.dry_run {
-                        " would be written"
-                    } else {
-                        " written"
-                    }
-                } else {
-                    " unchanged"
-                }
-            );
-        }
-        out
-    }
-
-    pub fn render_markdown(&self) -> String {
-        self.render_markdown_under("#### Alarms")
-    }
-
-    /// The section under `heading` (a plan's `#### Alarms`, a comment's `**Alarms**`).
-    pub fn render_markdown_under(&self, heading: &str) -> String {
-        let mut out = format!("{heading}\n\n");
-        if self.changes.is_empty() {
-            out += &format!("No changes ({} alarms unchanged).\n", self.unchanged);
-            return out;
-        }
-        out += &format!("{}.\n\n", self.counts());
-        let mut t = Table::new(["", "alarm", "what changes"]);
-        for c in &self.changes {
-            let sign = match c.action {
-                Action::Add => "+",
-                Action::Change => "~",
-                Action::Remove => "−",
-            };
-            let what: Vec<String> = c
-                .fields
-                .iter()
-                .map(|f| match c.action {
-                    Action::Add => format!("{} {}", md(&f.field), code(&f.new)),
-                    _ => format!("{} {} → {}", md(&f.field), code(&f.old), code(&f.new)),
-                })
-                .collect();
-            t.row([raw(sign), value(&c.name), raw(what.join("; "))]);
-        }
-        out + &t.render()
     }
 }
 

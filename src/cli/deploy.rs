@@ -93,7 +93,8 @@ impl DeployArgs {
         // The report first: a comment GitHub refuses must not hide what the deploy did.
         ctx.ui.report(&report, || report.render());
         if let Some(delivery) = delivery {
-            let body = crate::comment::deploy_comment(&report, delivery.target.sha.as_deref());
+            let body =
+                crate::report::comment::deploy_comment(&report, delivery.target.sha.as_deref());
             crate::comment::post(&delivery, &report.env, &body, &ctx.ui)
                 .await
                 .with_context(|| {
@@ -127,7 +128,8 @@ async fn preview(
     };
     let report = crate::previews::deploy(target, &preq, &ctx.ui).await?;
     let commit = head.or_else(|| preq.deploy.ci.sha.clone());
-    let body = crate::comment::preview_comment(&report, commit.as_deref(), ctx.process.now());
+    let body =
+        crate::report::comment::preview_comment(&report, commit.as_deref(), ctx.process.now());
     write_out(report_file.as_deref(), &body)?;
     ctx.ui.report(&report, || report.render());
     if let Some(mut delivery) = delivery {

@@ -52,13 +52,14 @@ impl PlanArgs {
         write_out(self.out.as_deref(), &markdown)?;
         match delivery {
             Some(delivery) => {
-                let body = crate::comment::plan_comment(&report, delivery.target.sha.as_deref());
+                let body =
+                    crate::report::comment::plan_comment(&report, delivery.target.sha.as_deref());
                 crate::comment::post(&delivery, &report.env, &body, &ctx.ui).await?;
                 if ctx.ui.json {
                     ctx.ui.report(&report, String::new);
                 }
             }
-            None => ctx.ui.report(&report, || markdown),
+            None => ctx.ui.report(&report, || report.render()),
         }
         Ok(if self.detailed_exitcode && report.has_changes() {
             exit::CHANGES

@@ -385,17 +385,7 @@ pub enum Against {
     Unknown,
 }
 
-impl Against {
-    /// How a sentence names it, with a revision as code: "against the live table".
-    pub fn describe_markdown(&self) -> String {
-        match self {
-            Self::LiveTable => "the live table".to_owned(),
-            Self::NewTable => "a new, empty table".to_owned(),
-            Self::Revision(rev) => format!("the file at {}", crate::markdown::code(rev)),
-            Self::Unknown => "nothing".to_owned(),
-        }
-    }
-}
+impl Against {}
 
 impl std::fmt::Display for Against {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

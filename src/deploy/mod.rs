@@ -34,9 +34,7 @@ use crate::output::Ui;
 use crate::resources::Names;
 use crate::target::Target;
 use artifacts::Artifact;
-use stack::{
-    ChangeSetResult, ChangeSetSpec, FailedResource, Replacement, ResourceChange, StackInfo, Timing,
-};
+use stack::{ChangeSetResult, ChangeSetSpec, FailedResource, ResourceChange, StackInfo, Timing};
 
 /// Change sets fangops creates are named with this prefix (and stale ones cleaned up).
 pub const CHANGE_SET_PREFIX: &str = "fangops-";
@@ -183,186 +181,6 @@ impl DeployReport {
             && self.errors.is_empty()
             && self.verification.as_ref().is_none_or(|v| v.passed)
     }
-
-    /// What follows the stack's outcome in the verdict: ", then failed" when the sync
-    /// or the alarms did, then ", verified", or the failure and whether the stack went
-    /// back.
-    pub fn verdict_suffix(&self) -> String {
-        self.verdict_suffix_as(Flavor::Markdown)
-    }
-
-    fn verdict_suffix_as(&self, f: Flavor) -> String {
-        let after = if self.errors.is_empty() {
-            String::new()
-        } else {
-            format!(", {}", f.alarm("then failed"))
-        };
-        let verified = match (&self.verification, &self.rollback) {
-            (None, _) => String::new(),
-            (Some(v), _) if v.passed => ", verified".to_owned(),
-            (Some(_), Some(AfterFailure::RolledBack(r))) if r.ok() => {
-                format!(", {}, rolled back", f.alarm("verification failed"))
-            }
-            (Some(_), _) => format!(", {}", f.alarm("verification failed")),
-        };
-        format!("{after}{verified}")
-    }
-
-    /// The verification's line, and the rollback's: "verified in 38 s: ..." or
-    /// "verification failed: ...; rolled back to `0123456` (verified 2026-12-01)".
-    fn verification_line_as(&self, f: Flavor) -> Option<String> {
-        let v = self.verification.as_ref()?;
-        let mut line = f.text(&v.summary());
-        match &self.rollback {
-            None => {}
-            Some(AfterFailure::Kept) => {
-                line += &format!(
-                    "; not rolled back ({}, or a preview): the stack keeps the failed state",
-                    f.code("--no-rollback")
-                );
-            }
-            Some(AfterFailure::NothingToUndo) => {
-                line += "; this deploy changed nothing to roll back";
-            }
-            Some(AfterFailure::RolledBack(r)) => line += &format!("; {}", r.summary_as(f)),
-        }
-        Some(line)
-    }
-
-    /// The report as markdown: what a pull-request comment or a step summary shows.
-    pub fn render_markdown(&self) -> String {
-        self.render_as(Flavor::Markdown)
-    }
-
-    /// Terminal rendering: the same report as plain text, the failures coloured.
-    pub fn render(&self) -> String {
-        self.render_as(Flavor::Plain)
-    }
-
-    fn render_as(&self, f: Flavor) -> String {
-        let verdict = match self.outcome {
-            Outcome::Created => format!("created ({} resources)", self.changes.len()),
-            Outcome::Updated => format!("updated ({} changes)", self.changes.len()),
-            Outcome::Unchanged => "unchanged".to_owned(),
-            Outcome::Failed => format!(
-                "{} ({})",
-                f.alarm("failed"),
-                self.final_status.as_deref().unwrap_or("no status")
-            ),
-        };
-        let mut out = f.title(&format!(
-            "Deploy of {} ({}): {verdict}{}",
-            f.code(&self.stack),
-            self.env,
-            self.verdict_suffix_as(f)
-        ));
-        out += &format!(
-            "Region {}, {:.1} s{}.\n\n",
-            self.region,
-            self.duration_s,
-            if self.recreated {
-                "; the stack was left in ROLLBACK_COMPLETE by a failed create, so it was deleted and created again"
-            } else {
-                ""
-            }
-        );
-        if let Some(line) = self.verification_line_as(f) {
-            let passed = self.verification.as_ref().is_some_and(|v| v.passed);
-            out += &if passed {
-                f.labelled("Verification", &line)
-            } else {
-                f.warning(&line)
-            };
-        }
-        for e in &self.errors {
-            out += &f.error(&f.text(e.trim_end_matches('.')));
-        }
-        out += &self.tables_as(f);
-        if let Some(sync) = &self.sync {
-            out += &format!(
-                "Companies in {}: {}.\n\n",
-                f.code(&sync.table),
-                sync.summary()
-            );
-        }
-        if let Some(alarms) = &self.alarms {
-            out += &format!("Alarms: {}.\n\n", alarms.summary());
-        }
-        for w in &self.warnings {
-            out += &f.warning(&f.text(w));
-        }
-        if !self.outputs.is_empty() {
-            let mut t = Table::new(["output", "value"]);
-            for (k, v) in &self.outputs {
-                t.row([text(k), value(v)]);
-            }
-            out += &t.render_as(f);
-            out.push('\n');
-        }
-        if let Some(cost) = &self.cost {
-            out += &match f {
-                Flavor::Markdown => cost.render_markdown(),
-                Flavor::Plain => cost.render(),
-            };
-        }
-        out
-    }
-
-    /// The failed resources, the changes, the parameters, the artifacts and where they
-    /// ran before: the report's tables.
-    fn tables_as(&self, f: Flavor) -> String {
-        let mut out = String::new();
-        if !self.failures.is_empty() {
-            let mut t = Table::new(["failed resource", "type", "status", "reason"]);
-            for r in &self.failures {
-                t.row([
-                    value(&r.logical_id),
-                    text(&r.resource_type),
-                    value(&r.status),
-                    text(&r.reason),
-                ]);
-            }
-            out += &t.render_as(f);
-            out.push('\n');
-        }
-        if !self.changes.is_empty() {
-            out += &render_changes(&self.changes, f);
-            out.push('\n');
-        }
-        if !self.parameter_changes.is_empty() {
-            out += &render_parameter_changes(&self.parameter_changes, f);
-            out.push('\n');
-        }
-        let mut t = Table::new(["artifact", "size", "sha256", ""]).right(1);
-        for a in &self.artifacts {
-            t.row([
-                text(&a.function),
-                text(human_size(a.size)),
-                value(&a.sha256),
-                text(artifact_note(a)),
-            ]);
-        }
-        out += &t.render_as(f);
-        out.push('\n');
-        if let Some(promotion) = &self.promotion {
-            out += "Promotion: where each artifact ran before this protected environment.\n\n";
-            out += &promotion.render_as(f);
-            out.push('\n');
-        }
-        out
-    }
-}
-
-/// Where a deploy's zip came from, and whether it was uploaded.
-pub fn artifact_note(a: &Artifact) -> String {
-    use artifacts::Origin;
-    match (a.origin, a.uploaded) {
-        (Origin::Reused, _) => "reused: built before from the same sources".to_owned(),
-        (Origin::Built, true) => "built, uploaded".to_owned(),
-        (Origin::Built, false) => "built, already there".to_owned(),
-        (Origin::Dir, true) => "uploaded".to_owned(),
-        (Origin::Dir, false) => "already there".to_owned(),
-    }
 }
 
 /// A parameter whose value a deploy changes (the fingerprint aside).
@@ -391,62 +209,6 @@ pub fn parameter_changes(
             new: v.clone(),
         })
         .collect()
-}
-
-pub fn render_parameter_changes_markdown(changes: &[ParameterChange]) -> String {
-    render_parameter_changes(changes, Flavor::Markdown)
-}
-
-fn render_parameter_changes(changes: &[ParameterChange], f: Flavor) -> String {
-    let mut t = Table::new(["parameter", "from", "to"]);
-    for c in changes {
-        t.row([
-            text(&c.name),
-            c.old.as_deref().map_or(text("(unset)"), value),
-            value(&c.new),
-        ]);
-    }
-    t.render_as(f)
-}
-
-/// A change set as a markdown table, replacements flagged.
-pub fn render_changes_markdown(changes: &[ResourceChange]) -> String {
-    render_changes(changes, Flavor::Markdown)
-}
-
-fn render_changes(changes: &[ResourceChange], f: Flavor) -> String {
-    let mut t = Table::new(["action", "resource", "type", "replacement"]);
-    for c in changes {
-        let replacement = match &c.replacement {
-            Some(Replacement::True) => f.alarm("yes: replaced, data may be lost"),
-            Some(Replacement::Conditional) => {
-                format!("{} (depends on other changes)", f.alarm("maybe"))
-            }
-            Some(Replacement::False) => "no".to_owned(),
-            Some(Replacement::Other(_)) | None => String::new(),
-        };
-        t.row([
-            text(c.action.to_string()),
-            value(&c.logical_id),
-            text(&c.resource_type),
-            raw(replacement),
-        ]);
-    }
-    t.render_as(f)
-}
-
-use crate::markdown::{Flavor, Table, raw, text, value};
-
-pub fn human_size(bytes: u64) -> String {
-    #[allow(clippy::cast_precision_loss)]
-    let b = bytes as f64;
-    if b >= 1_000_000.0 {
-        format!("{:.2} MB", b / 1_000_000.0)
-    } else if b >= 1_000.0 {
-        format!("{:.1} kB", b / 1_000.0)
-    } else {
-        format!("{bytes} B")
-    }
 }
 
 /// A protected env deploys only from `main` in CI, or with an override naming its stack.
@@ -1007,6 +769,7 @@ mod tests {
     mod replay;
 
     use super::*;
+    use crate::report::deploy::human_size;
     use crate::testing::reports::{sample_report, verified_report};
 
     #[test]

@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 
 use super::artifacts::{self, Artifact};
 use crate::diagnostics::{Diagnostic, InvalidInput};
-use crate::markdown::Flavor;
 
 /// What a deploy leaves behind (failed ones too).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -521,62 +520,7 @@ pub fn check(
     ]))
 }
 
-impl PromotionReport {
-    pub fn render_markdown(&self) -> String {
-        self.render_as(Flavor::Markdown)
-    }
-
-    /// Each artifact and where it ran before, for `f`.
-    pub fn render_as(&self, f: Flavor) -> String {
-        let mut t = crate::markdown::Table::new(["artifact", "sha256", "ran in"]);
-        for p in &self.artifacts {
-            t.row([
-                crate::markdown::text(&p.function),
-                crate::markdown::value(&p.sha256),
-                crate::markdown::raw(ran_in(p, f)),
-            ]);
-        }
-        let mut out = t.render_as(f);
-        if self.overridden {
-            out += &format!(
-                "\n{}",
-                f.warning(&format!(
-                    "deployed with {}: an artifact above ran in no other environment first",
-                    f.code("--allow-unpromoted")
-                ))
-                .trim_end_matches('\n')
-            );
-            out.push('\n');
-        }
-        out
-    }
-}
-
-fn ran_in(p: &Promotion, f: Flavor) -> String {
-    if p.ran_in.is_empty() {
-        return f.alarm("nowhere yet");
-    }
-    p.ran_in
-        .iter()
-        .map(|r| {
-            let commit = r.commit.as_deref().map_or(String::new(), |c| {
-                format!(" at {}", f.code(c.get(..7).unwrap_or(c)))
-            });
-            format!(
-                "{} ({}){commit}, {}{}",
-                f.text(&r.env),
-                f.code(&r.stack),
-                r.deployed_at.get(..10).unwrap_or(&r.deployed_at),
-                if r.running {
-                    ", running now"
-                } else {
-                    ", since replaced"
-                }
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("; ")
-}
+impl PromotionReport {}
 
 /// A record of the dev stack deployed at `at` (its fingerprint too), for tests.
 #[cfg(test)]

@@ -5,9 +5,6 @@
 use fang_shared::RunId;
 use serde::Serialize;
 
-use crate::markdown::Flavor;
-use crate::output::style::{self, paint};
-
 /// What the command line read for a verification, besides the env.
 #[derive(Debug, Clone, Default)]
 pub struct VerifyOptions {
@@ -69,39 +66,6 @@ impl Verification {
             if results == 1 { "" } else { "s" }
         )
     }
-
-    pub fn render(&self) -> String {
-        let verdict = if self.passed {
-            paint(style::OK, "passed")
-        } else {
-            paint(style::ERROR, "failed")
-        };
-        let mut out = format!(
-            "verification of {} (stack {}) {verdict} in {:.1} s\n",
-            self.env, self.stack, self.duration_s
-        );
-        for c in &self.checks {
-            let mark = if c.passed {
-                paint(style::OK, "✓")
-            } else {
-                paint(style::ERROR, "✗")
-            };
-            out += &format!(
-                "  {mark} {} ({:.1} s): {}\n",
-                c.name, c.duration_s, c.detail
-            );
-        }
-        for a in &self.already_alarming {
-            out += &format!(
-                "  {} {a} was in ALARM before the deploy: not blamed on it\n",
-                paint(style::WARN, "!")
-            );
-        }
-        if let Some(run) = &self.canary_run {
-            out += &format!("canary run: {run}\n");
-        }
-        out
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -156,55 +120,5 @@ impl RollbackReport {
             self.outcome,
             RollbackOutcome::RolledBack | RollbackOutcome::AlreadyRunning
         )
-    }
-
-    /// "rolled back to `0123456` (verified 2026-12-01)", or why not: the end of a
-    /// deploy report's verification line, written for `f`.
-    pub fn summary_as(&self, f: Flavor) -> String {
-        let to = self.to.as_ref().map_or(String::new(), |t| {
-            let (what, at) = match &t.verified_at {
-                Some(v) => ("verified", v),
-                None => ("deployed", &t.deployed_at),
-            };
-            let commit = t.commit.as_deref().map_or_else(
-                || "an unknown commit".to_owned(),
-                |c| f.code(c.get(..7).unwrap_or(c)),
-            );
-            format!("{commit} ({what} {})", at.get(..10).unwrap_or(at))
-        });
-        let reason = f.text(self.reason.as_deref().unwrap_or("no reason given"));
-        match self.outcome {
-            RollbackOutcome::RolledBack => format!("rolled back to {to}"),
-            RollbackOutcome::RolledBackUnverified => format!(
-                "rolled back to {to}, which failed its verification too: {}",
-                self.verification
-                    .as_ref()
-                    .map_or(String::new(), |v| f.text(&v.summary()))
-            ),
-            RollbackOutcome::NoTarget => format!("not rolled back: {reason}"),
-            RollbackOutcome::AlreadyRunning => {
-                format!("not rolled back: the stack already runs {to}")
-            }
-            RollbackOutcome::Failed => format!("the rollback failed: {reason}"),
-        }
-    }
-
-    pub fn render(&self) -> String {
-        let line = self.summary_as(Flavor::Plain);
-        let mut out = match self.outcome {
-            RollbackOutcome::RolledBack => paint(style::OK, &line),
-            RollbackOutcome::NoTarget | RollbackOutcome::AlreadyRunning => {
-                paint(style::WARN, &line)
-            }
-            _ => paint(style::ERROR, &line),
-        };
-        out = format!("{} (stack {}): {out}\n", self.env, self.stack);
-        if let Some(status) = &self.final_status {
-            out += &format!("stack status: {status}\n");
-        }
-        if let Some(v) = &self.verification {
-            out += &v.render();
-        }
-        out
     }
 }

@@ -1,15 +1,19 @@
-//! Deploy reports for the renderings' tests: one of each outcome, filled in as a real
-//! deploy fills them.
+//! Reports for the renderings' tests, filled in as the workflows fill them: deploys of
+//! each outcome, plans, cost estimates.
 
 use std::collections::BTreeMap;
 
 use crate::alarms::AlarmsReport;
 use crate::companies::sync::SyncReport;
+use crate::companies::sync::{Against, CompaniesPlan};
+use crate::cost::CostReport;
 use crate::deploy::artifacts::{self, Artifact};
 use crate::deploy::stack::{FailedResource, ResourceChange};
 use crate::deploy::verdict::{RollbackReport, Verification};
 use crate::deploy::*;
+use crate::plan::PlanReport;
 use crate::resources::Names;
+use crate::testing::env::dev;
 
 /// A deploy that changed the stack (or failed to), with its sync and alarms.
 pub fn sample_report(outcome: Outcome) -> DeployReport {
@@ -164,5 +168,62 @@ pub fn verified_report(passed: bool) -> DeployReport {
         verification: Some(verification),
         rollback,
         ..sample_report(Outcome::Updated)
+    }
+}
+
+/// A cost estimate of `head`, against `base` at `origin/main`.
+pub fn cost_report(base: &[&str], head: &[&str]) -> CostReport {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml");
+    let table =
+        crate::cost::pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
+    let (b, h) = (dev(base, ""), dev(head, ""));
+    let (estimate, base) =
+        crate::cost::estimate_with_base(&h, &table, Some(("origin/main", Some(&b))), false);
+    CostReport {
+        estimate,
+        base,
+        actual: None,
+        measured: None,
+        written: None,
+        previews: None,
+    }
+}
+
+/// A plan of `dev` with these companies and this cost; its alarms unchanged.
+pub fn plan_report(companies: CompaniesPlan, cost: Option<CostReport>) -> PlanReport {
+    PlanReport {
+        env: "dev".into(),
+        stack: "fang-dev".into(),
+        new_stack: false,
+        basis: crate::deploy::Basis::Fingerprint,
+        changes: Vec::new(),
+        parameter_changes: Vec::new(),
+        replacements: 0,
+        companies,
+        pages: Vec::new(),
+        promotion: None,
+        alarms: Some(AlarmsReport {
+            env: "dev".into(),
+            topic: "arn:aws:sns:us-east-1:123456789012:fang-dev-alarms".into(),
+            unchanged: 8,
+            dry_run: true,
+            ..Default::default()
+        }),
+        cost,
+        duration_s: 1.0,
+    }
+}
+
+/// A companies plan against the live table.
+pub fn live_companies(added: &[&str], removed: &[&str], unchanged: usize) -> CompaniesPlan {
+    CompaniesPlan {
+        against: Against::LiveTable,
+        added: added.iter().map(|s| (*s).to_owned()).collect(),
+        removed: removed.iter().map(|s| (*s).to_owned()).collect(),
+        unchanged,
+        retitled: Vec::new(),
+        refused: None,
+        note: None,
     }
 }

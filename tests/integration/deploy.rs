@@ -295,11 +295,15 @@ async fn plan_shows_changes_and_leaves_nothing_behind() {
     let before = change_set_count(&stack).await;
     let out = plan(&["--detailed-exitcode"]);
     assert_eq!(out.code, 3, "changes: {out:?}");
+    // A terminal reads the plan as plain text: an aligned table, no markdown.
     assert!(
-        out.stdout.contains("| TimeoutS | `60` | `90` |"),
+        out.stdout
+            .lines()
+            .any(|l| l.split_whitespace().eq(["TimeoutS", "60", "90"])),
         "{}",
         out.stdout
     );
+    assert!(!out.stdout.contains("| TimeoutS |"), "{}", out.stdout);
     // Never executed, and its change set deleted.
     assert_eq!(
         stack_parameter(&stack, "TimeoutS").await.as_deref(),
@@ -320,9 +324,17 @@ async fn plan_shows_changes_and_leaves_nothing_behind() {
         "{}",
         out.stdout
     );
-    assert!(out.stdout.contains("| + | Spotify |"), "{}", out.stdout);
-    assert!(out.stdout.contains("| − | Apple |"), "{}", out.stdout);
-    assert!(out.stdout.contains("**Blocked:**"), "{}", out.stdout);
+    let row = |cells: [&str; 2]| out.stdout.lines().any(|l| l.split_whitespace().eq(cells));
+    assert!(
+        row(["+", "Spotify"]) && row(["−", "Apple"]),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout.contains("\nBlocked: the sync would delete"),
+        "{}",
+        out.stdout
+    );
 }
 
 #[tokio::test]

@@ -6,9 +6,10 @@ use std::time::Duration;
 use anyhow::Result;
 use serde::Serialize;
 
-use crate::aws::CredentialSource;
-use crate::output::Ui;
+use crate::aws::{AwsContext, CredentialSource};
+use crate::config::EnvConfig;
 use crate::output::style::{self, paint};
+use crate::output::{Progress, Ui};
 use crate::target::Target;
 
 #[derive(Debug, Clone, Serialize)]
@@ -87,46 +88,7 @@ pub async fn run(target: &Target, ui: &Ui) -> Result<DoctorReport> {
     let creds_ok = creds.is_ok();
     checks.push(Check::from_result("credentials", creds));
     if creds_ok {
-        progress.set_message("asking STS for the caller identity");
-        let identity = ctx
-            .identity()
-            .await
-            .map(|i| format!("account {}, {}", i.account, i.arn));
-        let identity_ok = identity.is_ok();
-        checks.push(Check::from_result("identity", identity));
-        if identity_ok {
-            let guard = ctx.ensure_account().await.map(|()| match &env.account {
-                Some(a) => format!("account {a} matches {}", path.display()),
-                None => "no `account` set in the env file; any account is accepted".to_owned(),
-            });
-            checks.push(Check::from_result("account guard", guard));
-        }
-        progress.set_message("listing S3 buckets");
-        let s3 = ctx
-            .s3()
-            .list_buckets()
-            .send()
-            .await
-            .map(|out| format!("ListBuckets answered ({} buckets)", out.buckets().len()))
-            .map_err(|e| anyhow::Error::new(e).context("listing S3 buckets"));
-        checks.push(Check::from_result("s3", s3));
-        if let (Some(email), true) = (&env.alarms.email, identity_ok) {
-            progress.set_message("reading the alarm e-mail subscription");
-            let account = ctx.identity().await?.account.clone();
-            let topic = crate::alarms::topic_arn(ctx.region(), &account, &env.stack);
-            let status = crate::alarms::email::status(&ctx.sns(), &topic, email).await;
-            checks.push(match status {
-                Ok(s) => Check {
-                    name: "alarm e-mail",
-                    ok: true,
-                    warn: s.warning().is_some(),
-                    detail: s
-                        .warning()
-                        .unwrap_or_else(|| format!("{email} is subscribed and confirmed")),
-                },
-                Err(e) => Check::from_result("alarm e-mail", Err(e)),
-            });
-        }
+        with_credentials(env, ctx, &progress, &mut checks).await?;
     }
     drop(progress);
     Ok(DoctorReport {
@@ -138,6 +100,62 @@ pub async fn run(target: &Target, ui: &Ui) -> Result<DoctorReport> {
             .endpoint()
             .map(|u| u.as_str().trim_end_matches('/').to_owned()),
         checks,
+    })
+}
+
+/// The checks that need credentials: who they are (and the account guard), S3, and
+/// the alarm e-mail's subscription.
+async fn with_credentials(
+    env: &EnvConfig,
+    ctx: &AwsContext,
+    progress: &Progress,
+    checks: &mut Vec<Check>,
+) -> Result<()> {
+    progress.set_message("asking STS for the caller identity");
+    let identity = ctx
+        .identity()
+        .await
+        .map(|i| format!("account {}, {}", i.account, i.arn));
+    let identity_ok = identity.is_ok();
+    checks.push(Check::from_result("identity", identity));
+    if identity_ok {
+        let guard = ctx.ensure_account().await.map(|()| match &env.account {
+            Some(a) => format!("account {a} matches {}", env.path.display()),
+            None => "no `account` set in the env file; any account is accepted".to_owned(),
+        });
+        checks.push(Check::from_result("account guard", guard));
+    }
+    progress.set_message("listing S3 buckets");
+    let s3 = ctx
+        .s3()
+        .list_buckets()
+        .send()
+        .await
+        .map(|out| format!("ListBuckets answered ({} buckets)", out.buckets().len()))
+        .map_err(|e| anyhow::Error::new(e).context("listing S3 buckets"));
+    checks.push(Check::from_result("s3", s3));
+    if let (Some(email), true) = (&env.alarms.email, identity_ok) {
+        progress.set_message("reading the alarm e-mail subscription");
+        checks.push(alarm_email(env, ctx, email).await?);
+    }
+    Ok(())
+}
+
+/// The alarm e-mail is subscribed to the stack's topic and confirmed.
+async fn alarm_email(env: &EnvConfig, ctx: &AwsContext, email: &str) -> Result<Check> {
+    let account = ctx.identity().await?.account.clone();
+    let topic = crate::alarms::topic_arn(ctx.region(), &account, &env.stack);
+    let status = crate::alarms::email::status(&ctx.sns(), &topic, email).await;
+    Ok(match status {
+        Ok(s) => Check {
+            name: "alarm e-mail",
+            ok: true,
+            warn: s.warning().is_some(),
+            detail: s
+                .warning()
+                .unwrap_or_else(|| format!("{email} is subscribed and confirmed")),
+        },
+        Err(e) => Check::from_result("alarm e-mail", Err(e)),
     })
 }
 

@@ -190,14 +190,7 @@ pub async fn deploy(mut target: Target, req: &PreviewRequest, ui: &Ui) -> Result
         .pull_request()
         .context("deploying a preview: the target is the env's own stack")?;
     let changes = match &req.base {
-        Some(rev) => {
-            let base = config::load_at_rev(&target.env.path, rev)?;
-            Some(CompanyChanges::between(
-                rev,
-                &target.env.companies,
-                base.as_ref().map(|b| &b.companies),
-            ))
-        }
+        Some(rev) => Some(changes_since(&target.env, rev)?),
         None => None,
     };
     let companies = changes
@@ -239,37 +232,53 @@ pub async fn deploy(mut target: Target, req: &PreviewRequest, ui: &Ui) -> Result
         ..req.deploy.clone()
     };
     let deployed = crate::release::deploy(&target, &deploy_req, ui).await?;
-    if !companies.is_empty()
-        && let Some(run) = deployed
-            .verification
-            .as_ref()
-            .and_then(|v| v.canary_run.as_ref())
-    {
-        // The deploy happened: a results read that fails is said in the table, and the
-        // comment still replaces the last push's.
-        report.results =
-            match fang_sentiment::store::load_records(&ctx.s3(), &deployed.resources.bucket, run)
-                .await
-            {
-                Ok(records) => CompanyResult::from_records(&companies, &records),
-                Err(e) => {
-                    let why = format!("the results of run {run} could not be read: {e}");
-                    tracing::warn!("{why}");
-                    CompanyResult::from_records(&companies, &[])
-                        .into_iter()
-                        .map(|r| CompanyResult {
-                            reason: Some(why.clone()),
-                            ..r
-                        })
-                        .collect()
-                }
-            };
-    } else if !companies.is_empty() {
-        report.results = CompanyResult::from_records(&companies, &[]);
+    if !companies.is_empty() {
+        report.results = canary_results(ctx, &deployed, &companies).await;
     }
     report.deploy = Some(deployed);
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// What the pull request changes in the env's companies, against revision `rev`.
+fn changes_since(env: &config::EnvConfig, rev: &str) -> Result<CompanyChanges> {
+    let base = config::load_at_rev(&env.path, rev)?;
+    Ok(CompanyChanges::between(
+        rev,
+        &env.companies,
+        base.as_ref().map(|b| &b.companies),
+    ))
+}
+
+/// The results of the changed `companies` in the deploy's canary run (none without one).
+async fn canary_results(
+    ctx: &crate::aws::AwsContext,
+    deployed: &DeployReport,
+    companies: &[String],
+) -> Vec<CompanyResult> {
+    let Some(run) = deployed
+        .verification
+        .as_ref()
+        .and_then(|v| v.canary_run.as_ref())
+    else {
+        return CompanyResult::from_records(companies, &[]);
+    };
+    // The deploy happened: a results read that fails is said in the table, and the
+    // comment still replaces the last push's.
+    match fang_sentiment::store::load_records(&ctx.s3(), &deployed.resources.bucket, run).await {
+        Ok(records) => CompanyResult::from_records(companies, &records),
+        Err(e) => {
+            let why = format!("the results of run {run} could not be read: {e}");
+            tracing::warn!("{why}");
+            CompanyResult::from_records(companies, &[])
+                .into_iter()
+                .map(|r| CompanyResult {
+                    reason: Some(why.clone()),
+                    ..r
+                })
+                .collect()
+        }
+    }
 }
 
 /// `fangops previews`: which previews exist, and since when.

@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::config::{self};
 use crate::deploy::{artifacts, stack};
 use crate::diagnostics::{Diagnostic, InvalidInput, UsageError};
-use crate::output::Ui;
+use crate::output::{Progress, Ui};
 use crate::resources::Names;
 use crate::target::Target;
 
@@ -129,50 +129,10 @@ pub async fn teardown(target: &Target, req: &TeardownRequest, ui: &Ui) -> Result
     };
     let existing =
         stack::wait_until_idle(&cfn, &env.stack, timing, |l| progress.println(l)).await?;
-    // A stack that merely bears a preview's name is not deleted as one: only a stack
-    // tagged as this env's preview is.
-    if let (Some(p), Some(info)) = (&env.preview, &existing) {
-        let of = info.tags.get(crate::config::preview::TAG_OF);
-        if of != Some(&p.stack) {
-            anyhow::bail!(
-                "stack {} is not a preview of {} (its tag {} is {}): not tearing it down",
-                env.stack,
-                p.stack,
-                crate::config::preview::TAG_OF,
-                of.map_or("missing".to_owned(), |t| format!("{t:?}"))
-            );
-        }
-    }
+    refuse_unless_preview(env, existing.as_ref())?;
     if existing.is_some() {
-        progress.set_message(format!("emptying bucket {}", names.bucket));
-        report.objects_deleted += empty_bucket(&s3, &names.bucket).await?;
-        progress.set_message(format!("deleting stack {}", env.stack));
-        let mut finished = stack::delete(&cfn, &env.stack, timing, &|e| {
-            progress.println(stack::event_line(e))
-        })
-        .await?;
-        if !finished.ok {
-            // A run still writing results can refill the bucket between the emptying
-            // and the delete; empty it again and try once more.
-            report.objects_deleted += empty_bucket(&s3, &names.bucket).await?;
-            finished = stack::delete(&cfn, &env.stack, timing, &|e| {
-                progress.println(stack::event_line(e))
-            })
-            .await?;
-        }
-        if !finished.ok {
-            let reasons: Vec<String> = finished
-                .failures
-                .iter()
-                .map(|f| format!("{} ({}): {}", f.logical_id, f.resource_type, f.reason))
-                .collect();
-            anyhow::bail!(
-                "deleting stack {} ended in {}: {}",
-                env.stack,
-                finished.status,
-                reasons.join("; ")
-            );
-        }
+        report.objects_deleted +=
+            delete_stack(&cfn, &s3, &env.stack, &names.bucket, timing, &progress).await?;
         report.stack_deleted = true;
     }
     report.log_groups_deleted = delete_log_groups(&ctx.logs(), &env.stack).await?;
@@ -184,18 +144,83 @@ pub async fn teardown(target: &Target, req: &TeardownRequest, ui: &Ui) -> Result
             .unwrap_or_else(|| artifacts::bucket_name(&account, ctx.region()));
         progress.set_message(format!("deleting artifact bucket {bucket}"));
         report.objects_deleted += empty_bucket(&s3, &bucket).await?;
-        match s3.delete_bucket().bucket(&bucket).send().await {
-            Ok(_) => report.artifact_bucket_deleted = Some(bucket),
-            Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => {}
-            Err(e) => {
-                return Err(crate::aws::error(e))
-                    .with_context(|| format!("deleting artifact bucket {bucket}"));
-            }
+        if delete_bucket(&s3, &bucket).await? {
+            report.artifact_bucket_deleted = Some(bucket);
         }
     }
     drop(progress);
     report.duration_s = started.elapsed().as_secs_f64();
     Ok(report)
+}
+
+/// A stack that merely bears a preview's name is not deleted as one: only a stack
+/// tagged as this env's preview is.
+fn refuse_unless_preview(
+    env: &config::EnvConfig,
+    existing: Option<&stack::StackInfo>,
+) -> Result<()> {
+    if let (Some(p), Some(info)) = (&env.preview, existing) {
+        let of = info.tags.get(crate::config::preview::TAG_OF);
+        if of != Some(&p.stack) {
+            anyhow::bail!(
+                "stack {} is not a preview of {} (its tag {} is {}): not tearing it down",
+                env.stack,
+                p.stack,
+                crate::config::preview::TAG_OF,
+                of.map_or("missing".to_owned(), |t| format!("{t:?}"))
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Empties the stack's bucket and deletes the stack, a second time if the first delete
+/// fails; returns the objects deleted.
+async fn delete_stack(
+    cfn: &aws_sdk_cloudformation::Client,
+    s3: &aws_sdk_s3::Client,
+    stack_name: &str,
+    bucket: &str,
+    timing: stack::Timing,
+    progress: &Progress,
+) -> Result<u64> {
+    progress.set_message(format!("emptying bucket {bucket}"));
+    let mut objects_deleted = empty_bucket(s3, bucket).await?;
+    progress.set_message(format!("deleting stack {stack_name}"));
+    let on_event =
+        |e: &aws_sdk_cloudformation::types::StackEvent| progress.println(stack::event_line(e));
+    let mut finished = stack::delete(cfn, stack_name, timing, &on_event).await?;
+    if !finished.ok {
+        // A run still writing results can refill the bucket between the emptying
+        // and the delete; empty it again and try once more.
+        objects_deleted += empty_bucket(s3, bucket).await?;
+        finished = stack::delete(cfn, stack_name, timing, &on_event).await?;
+    }
+    if !finished.ok {
+        let reasons: Vec<String> = finished
+            .failures
+            .iter()
+            .map(|f| format!("{} ({}): {}", f.logical_id, f.resource_type, f.reason))
+            .collect();
+        anyhow::bail!(
+            "deleting stack {} ended in {}: {}",
+            stack_name,
+            finished.status,
+            reasons.join("; ")
+        );
+    }
+    Ok(objects_deleted)
+}
+
+/// DeleteBucket; false when there was no such bucket.
+async fn delete_bucket(s3: &aws_sdk_s3::Client, bucket: &str) -> Result<bool> {
+    match s3.delete_bucket().bucket(bucket).send().await {
+        Ok(_) => Ok(true),
+        Err(e) if e.raw_response().is_some_and(|r| r.status().as_u16() == 404) => Ok(false),
+        Err(e) => {
+            Err(crate::aws::error(e)).with_context(|| format!("deleting artifact bucket {bucket}"))
+        }
+    }
 }
 
 /// Deletes every object version and delete marker; a missing bucket is empty.

@@ -229,85 +229,10 @@ pub fn diff(desired: &[AlarmSpec], live: &[AlarmSpec]) -> (Vec<AlarmChange>, usi
     let mut unchanged = 0;
     for (name, want) in &want_by {
         let Some(have) = live_by.get(name) else {
-            changes.push(AlarmChange {
-                name: (*name).to_owned(),
-                action: Action::Add,
-                fields: vec![
-                    FieldChange {
-                        field: "threshold".into(),
-                        old: String::new(),
-                        new: format!("{} {}", symbol(&want.comparison), fmt_num(want.threshold)),
-                    },
-                    FieldChange {
-                        field: "period".into(),
-                        old: String::new(),
-                        new: format!("{} s × {}", want.period_s, want.evaluation_periods),
-                    },
-                ],
-            });
+            changes.push(added(name, want));
             continue;
         };
-        let mut fields = Vec::new();
-        let mut cmp = |field: &str, old: String, new: String| {
-            if old != new {
-                fields.push(FieldChange {
-                    field: field.to_owned(),
-                    old,
-                    new,
-                });
-            }
-        };
-        cmp(
-            "threshold",
-            fmt_num(have.threshold),
-            fmt_num(want.threshold),
-        );
-        cmp(
-            "comparison",
-            have.comparison.clone(),
-            want.comparison.clone(),
-        );
-        cmp(
-            "period_s",
-            have.period_s.to_string(),
-            want.period_s.to_string(),
-        );
-        cmp(
-            "evaluation_periods",
-            have.evaluation_periods.to_string(),
-            want.evaluation_periods.to_string(),
-        );
-        cmp(
-            "metric",
-            format!("{}/{}", have.namespace, have.metric),
-            format!("{}/{}", want.namespace, want.metric),
-        );
-        cmp(
-            "dimensions",
-            format!("{:?}", have.dimensions),
-            format!("{:?}", want.dimensions),
-        );
-        cmp("statistic", have.statistic.clone(), want.statistic.clone());
-        cmp(
-            "missing data",
-            have.treat_missing_data.clone(),
-            want.treat_missing_data.clone(),
-        );
-        cmp(
-            "alarm actions",
-            have.alarm_actions.join(","),
-            want.alarm_actions.join(","),
-        );
-        cmp(
-            "ok actions",
-            have.ok_actions.join(","),
-            want.ok_actions.join(","),
-        );
-        cmp(
-            "description",
-            have.description.clone(),
-            want.description.clone(),
-        );
+        let fields = changed_fields(have, want);
         if fields.is_empty() {
             unchanged += 1;
         } else {
@@ -326,6 +251,93 @@ pub fn diff(desired: &[AlarmSpec], live: &[AlarmSpec]) -> (Vec<AlarmChange>, usi
         });
     }
     (changes, unchanged)
+}
+
+/// A new alarm, shown by its threshold and period.
+fn added(name: &str, want: &AlarmSpec) -> AlarmChange {
+    AlarmChange {
+        name: name.to_owned(),
+        action: Action::Add,
+        fields: vec![
+            FieldChange {
+                field: "threshold".into(),
+                old: String::new(),
+                new: format!("{} {}", symbol(&want.comparison), fmt_num(want.threshold)),
+            },
+            FieldChange {
+                field: "period".into(),
+                old: String::new(),
+                new: format!("{} s × {}", want.period_s, want.evaluation_periods),
+            },
+        ],
+    }
+}
+
+/// The fields of an alarm CloudWatch has that differ from the wanted one, in the order
+/// the plan shows them.
+fn changed_fields(have: &AlarmSpec, want: &AlarmSpec) -> Vec<FieldChange> {
+    let mut fields = Vec::new();
+    let mut cmp = |field: &str, old: String, new: String| {
+        if old != new {
+            fields.push(FieldChange {
+                field: field.to_owned(),
+                old,
+                new,
+            });
+        }
+    };
+    cmp(
+        "threshold",
+        fmt_num(have.threshold),
+        fmt_num(want.threshold),
+    );
+    cmp(
+        "comparison",
+        have.comparison.clone(),
+        want.comparison.clone(),
+    );
+    cmp(
+        "period_s",
+        have.period_s.to_string(),
+        want.period_s.to_string(),
+    );
+    cmp(
+        "evaluation_periods",
+        have.evaluation_periods.to_string(),
+        want.evaluation_periods.to_string(),
+    );
+    cmp(
+        "metric",
+        format!("{}/{}", have.namespace, have.metric),
+        format!("{}/{}", want.namespace, want.metric),
+    );
+    cmp(
+        "dimensions",
+        format!("{:?}", have.dimensions),
+        format!("{:?}", want.dimensions),
+    );
+    cmp("statistic", have.statistic.clone(), want.statistic.clone());
+    cmp(
+        "missing data",
+        have.treat_missing_data.clone(),
+        want.treat_missing_data.clone(),
+    );
+    cmp(
+        "alarm actions",
+        have.alarm_actions.join(","),
+        want.alarm_actions.join(","),
+    );
+    cmp(
+        "ok actions",
+        have.ok_actions.join(","),
+        want.ok_actions.join(","),
+    );
+    cmp(
+        "description",
+        have.description.clone(),
+        want.description.clone(),
+    );
+    fields
 }
 
 fn symbol(comparison: &str) -> &'static str {

@@ -659,36 +659,12 @@ async fn write(
     let puts = added.chunks(BATCH).map(|chunk| {
         chunk
             .iter()
-            .map(|n| {
-                WriteRequest::builder()
-                    .put_request(
-                        PutRequest::builder()
-                            .set_item(Some(item(
-                                n,
-                                companies.get(n).and_then(|c| c.wikipedia.as_deref()),
-                            )))
-                            .build()
-                            .expect("item is set"),
-                    )
-                    .build()
-            })
+            .map(|n| put_request(n, companies))
             .collect::<Vec<_>>()
     });
-    let deletes = removed.chunks(BATCH).map(|chunk| {
-        chunk
-            .iter()
-            .map(|n| {
-                WriteRequest::builder()
-                    .delete_request(
-                        DeleteRequest::builder()
-                            .set_key(Some(key(n)))
-                            .build()
-                            .expect("key is set"),
-                    )
-                    .build()
-            })
-            .collect::<Vec<_>>()
-    });
+    let deletes = removed
+        .chunks(BATCH)
+        .map(|chunk| chunk.iter().map(|n| delete_request(n)).collect::<Vec<_>>());
     let total = added.len().div_ceil(BATCH) + removed.len().div_ceil(BATCH);
     let progress = ui.progress(format!(
         "syncing {table}: {} to add, {} to remove",
@@ -727,6 +703,33 @@ async fn write(
              run the sync again, it picks up where this one stopped"
         ))),
     }
+}
+
+/// The put of a company's item, with its Wikipedia title when the file gives one.
+fn put_request(name: &str, companies: &crate::config::names::CompanyList) -> WriteRequest {
+    WriteRequest::builder()
+        .put_request(
+            PutRequest::builder()
+                .set_item(Some(item(
+                    name,
+                    companies.get(name).and_then(|c| c.wikipedia.as_deref()),
+                )))
+                .build()
+                .expect("item is set"),
+        )
+        .build()
+}
+
+/// The delete of a company's item.
+fn delete_request(name: &str) -> WriteRequest {
+    WriteRequest::builder()
+        .delete_request(
+            DeleteRequest::builder()
+                .set_key(Some(key(name)))
+                .build()
+                .expect("key is set"),
+        )
+        .build()
 }
 
 /// One batch, until every item is processed, a non-transient error, or the deadline.

@@ -43,31 +43,9 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         list: Vec::new(),
     };
     identity(&mut p, &raw);
-    let endpoint_url = raw.endpoint_url.as_ref().and_then(|e| {
-        check_endpoint(&e.value)
-            .map_err(|m| p.at(e, "endpoint_url", m))
-            .ok()
-    });
-    let schedule = match &raw.schedule {
-        None => Some(defaults::schedule()),
-        Some(s) => Schedule::parse(&s.value)
-            .map_err(|m| p.at(s, "schedule", m))
-            .ok(),
-    };
-    if raw.sentiment.unwrap_or_default() == super::Analyzer::Comprehend
-        && regions::check(&raw.region.value).is_ok()
-        && !regions::has_comprehend(&raw.region.value)
-    {
-        p.at(
-            &raw.region,
-            "sentiment",
-            format!(
-                "Amazon Comprehend is not offered in {}; use a region that has it ({}), or `sentiment: vader`",
-                raw.region.value,
-                regions::COMPREHEND_REGIONS.join(", ")
-            ),
-        );
-    }
+    let endpoint_url = endpoint_url(&mut p, raw.endpoint_url.as_ref());
+    let schedule = schedule(&mut p, raw.schedule.as_ref());
+    analyzer_region(&mut p, &raw);
     let lambda = lambda(&mut p, raw.lambda.unwrap_or_default());
     let raw_alarms = raw.alarms.unwrap_or_default();
     let has_email = raw_alarms.email.is_some();
@@ -130,6 +108,43 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         preview: None,
         companies,
     })
+}
+
+/// `endpoint_url`: a URL fangops can send AWS requests to.
+fn endpoint_url(p: &mut Problems, raw: Option<&Spanned<String>>) -> Option<url::Url> {
+    raw.and_then(|e| {
+        check_endpoint(&e.value)
+            .map_err(|m| p.at(e, "endpoint_url", m))
+            .ok()
+    })
+}
+
+/// `schedule`: a cron expression, the default when absent.
+fn schedule(p: &mut Problems, raw: Option<&Spanned<String>>) -> Option<Schedule> {
+    match raw {
+        None => Some(defaults::schedule()),
+        Some(s) => Schedule::parse(&s.value)
+            .map_err(|m| p.at(s, "schedule", m))
+            .ok(),
+    }
+}
+
+/// `sentiment: comprehend` needs a region that offers Amazon Comprehend.
+fn analyzer_region(p: &mut Problems, raw: &raw::RawEnvFile) {
+    if raw.sentiment.unwrap_or_default() == super::Analyzer::Comprehend
+        && regions::check(&raw.region.value).is_ok()
+        && !regions::has_comprehend(&raw.region.value)
+    {
+        p.at(
+            &raw.region,
+            "sentiment",
+            format!(
+                "Amazon Comprehend is not offered in {}; use a region that has it ({}), or `sentiment: vader`",
+                raw.region.value,
+                regions::COMPREHEND_REGIONS.join(", ")
+            ),
+        );
+    }
 }
 
 /// `stack`, `region`, `account`: where the environment lives.
@@ -220,58 +235,68 @@ fn alarms(p: &mut Problems, alarms: raw::RawAlarms, schedule: Option<&Schedule>)
     {
         p.at(email, "alarms.email", m);
     }
-    let mut alarm = |key: &str, raw: &Option<raw::RawAlarm>, threshold: f64, period_s: u32| {
-        alarm_setting(p, key, raw.as_ref(), threshold, period_s)
+    // The alarms on a fixed period.
+    let mut alarm = |key: &str, raw: &Option<raw::RawAlarm>, threshold: f64| {
+        alarm_setting(p, key, raw.as_ref(), threshold, defaults::ALARM_PERIOD_S)
     };
-    let errors = alarm(
-        "errors",
-        &alarms.errors,
-        defaults::ALARM_ERRORS,
-        defaults::ALARM_PERIOD_S,
-    );
-    let throttles = alarm(
-        "throttles",
-        &alarms.throttles,
-        defaults::ALARM_THROTTLES,
-        defaults::ALARM_PERIOD_S,
-    );
+    let errors = alarm("errors", &alarms.errors, defaults::ALARM_ERRORS);
+    let throttles = alarm("throttles", &alarms.throttles, defaults::ALARM_THROTTLES);
     let dlq_messages = alarm(
         "dlq_messages",
         &alarms.dlq_messages,
         defaults::ALARM_DLQ_MESSAGES,
-        defaults::ALARM_PERIOD_S,
     );
     let oldest_message_age_s = alarm(
         "oldest_message_age_s",
         &alarms.oldest_message_age_s,
         defaults::ALARM_OLDEST_MESSAGE_AGE_S,
-        defaults::ALARM_PERIOD_S,
     );
     let sentiment_duration_percent = alarm(
         "sentiment_duration_percent",
         &alarms.sentiment_duration_percent,
         defaults::ALARM_SENTIMENT_DURATION_PERCENT,
-        defaults::ALARM_PERIOD_S,
     );
+    let no_results = no_results_alarm(p, alarms.no_results.as_ref(), schedule);
+    duration_reachable(p, alarms.sentiment_duration_percent.as_ref());
+    AlarmsConfig {
+        email: alarms.email.map(|e| e.value),
+        errors,
+        throttles,
+        dlq_messages,
+        oldest_message_age_s,
+        sentiment_duration_percent,
+        no_results,
+        dashboard: alarms.dashboard.unwrap_or(true),
+    }
+}
+
+/// `alarms.no_results`: its period follows the schedule.
+fn no_results_alarm(
+    p: &mut Problems,
+    raw: Option<&raw::RawAlarm>,
+    schedule: Option<&Schedule>,
+) -> AlarmSetting {
     let no_results_period = schedule.and_then(defaults::no_results_period_s);
-    let mut no_results = alarm(
+    let mut no_results = alarm_setting(
+        p,
         "no_results",
-        &alarms.no_results,
+        raw,
         defaults::ALARM_NO_RESULTS,
         no_results_period.unwrap_or(86_400),
     );
     // A schedule with gaps over a week cannot be watched by one CloudWatch period: off
     // unless the file sets the period itself.
-    let explicit_period = alarms
-        .no_results
-        .as_ref()
-        .is_some_and(|a| a.period_s.is_some());
+    let explicit_period = raw.is_some_and(|a| a.period_s.is_some());
     if no_results_period.is_none() && !explicit_period {
         no_results.enabled = false;
     }
-    if let Some(t) = alarms
-        .sentiment_duration_percent
-        .as_ref()
+    no_results
+}
+
+/// `alarms.sentiment_duration_percent.threshold`: a share of the timeout the function
+/// can reach.
+fn duration_reachable(p: &mut Problems, raw: Option<&raw::RawAlarm>) {
+    if let Some(t) = raw
         .and_then(|a| a.threshold.as_ref())
         .filter(|t| t.value > 100.0)
     {
@@ -283,16 +308,6 @@ fn alarms(p: &mut Problems, alarms: raw::RawAlarms, schedule: Option<&Schedule>)
                 t.value
             ),
         );
-    }
-    AlarmsConfig {
-        email: alarms.email.map(|e| e.value),
-        errors,
-        throttles,
-        dlq_messages,
-        oldest_message_age_s,
-        sentiment_duration_percent,
-        no_results,
-        dashboard: alarms.dashboard.unwrap_or(true),
     }
 }
 
@@ -321,33 +336,7 @@ fn verify(
     first: Option<String>,
     (protected, local, one_retry): (bool, bool, u32),
 ) -> super::VerifyConfig {
-    let mut canaries = Vec::new();
-    for c in raw.companies.iter().flatten() {
-        // A canary is named as the list spells it: the producer matches names exactly.
-        let listed = |name: &str| {
-            let key = crate::config::names::identity_key(name);
-            companies.map(|list| {
-                list.names()
-                    .find(|n| crate::config::names::identity_key(n) == key)
-                    .map(str::to_owned)
-            })
-        };
-        match crate::config::names::normalize(&c.value).map(|n| (listed(&n), n)) {
-            Ok((Some(Some(name)), _) | (None, name)) => {
-                if !canaries.contains(&name) {
-                    canaries.push(name);
-                }
-            }
-            Ok((Some(None), name)) => p.at(
-                c,
-                "verify.companies",
-                format!(
-                    "{name:?} is not in `companies`: a canary must be a company the table holds"
-                ),
-            ),
-            Err(e) => p.at(c, "verify.companies", e.to_string()),
-        }
-    }
+    let mut canaries = canaries(p, raw.companies.as_deref(), companies);
     if let Some(list) = &raw.companies
         && list.is_empty()
     {
@@ -395,6 +384,42 @@ fn verify(
         alarm_watch_s: spanned_or(&raw.alarm_watch_s, watch_default),
         reported: Vec::new(),
     }
+}
+
+/// `verify.companies`: each canary once, named as the list spells it (the producer
+/// matches names exactly); a canary not in the list is a problem.
+fn canaries(
+    p: &mut Problems,
+    raw: Option<&[Spanned<String>]>,
+    companies: Option<&CompanyList>,
+) -> Vec<String> {
+    let mut canaries = Vec::new();
+    for c in raw.into_iter().flatten() {
+        let listed = |name: &str| {
+            let key = crate::config::names::identity_key(name);
+            companies.map(|list| {
+                list.names()
+                    .find(|n| crate::config::names::identity_key(n) == key)
+                    .map(str::to_owned)
+            })
+        };
+        match crate::config::names::normalize(&c.value).map(|n| (listed(&n), n)) {
+            Ok((Some(Some(name)), _) | (None, name)) => {
+                if !canaries.contains(&name) {
+                    canaries.push(name);
+                }
+            }
+            Ok((Some(None), name)) => p.at(
+                c,
+                "verify.companies",
+                format!(
+                    "{name:?} is not in `companies`: a canary must be a company the table holds"
+                ),
+            ),
+            Err(e) => p.at(c, "verify.companies", e.to_string()),
+        }
+    }
+    canaries
 }
 
 /// `previews`: how many pull requests may have one at once. A protected env has none:

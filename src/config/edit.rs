@@ -604,15 +604,7 @@ fn block_edits(
     splices: &mut Vec<Splice>,
 ) -> Result<(), InvalidInput> {
     for e in to_remove {
-        let start = line_start(body, e.start);
-        if !body[start..e.start].trim_start().starts_with('-') {
-            return Err(invalid(path, "cannot locate an entry's line in the list"));
-        }
-        splices.push(Splice {
-            start,
-            end: line_end(body, e.end),
-            text: String::new(),
-        });
+        splices.push(removed_line(path, body, e)?);
     }
     if remaining == 0 && to_add.is_empty() {
         // `companies:` with nothing under it would be null: say `[]`.
@@ -630,39 +622,7 @@ fn block_edits(
     let Some(last) = entries.last() else {
         return add_to_empty(path, body, to_add, pages, newline, splices);
     };
-    let prefix = |e: &Entry| {
-        let line = &body[line_start(body, e.start)..e.start];
-        let indent: String = line.chars().take_while(|c| *c == ' ').collect();
-        format!("{indent}- ")
-    };
-    let sorted = entries.windows(2).all(|w| w[0].key <= w[1].key);
-    let mut ordered = to_add.to_vec();
-    ordered.sort_by_key(|n| identity_key(n));
-    // Each new name goes before the first entry that sorts after it (when the list
-    // is sorted), else after the last entry. One splice per insertion point.
-    let mut inserts: Vec<(usize, String)> = Vec::new();
-    for name in &ordered {
-        let key = identity_key(name);
-        let before = sorted
-            .then(|| entries.get(entries.partition_point(|e| e.key <= key)))
-            .flatten();
-        let (at, p) = match before {
-            Some(e) => (line_start(body, e.start), prefix(e)),
-            None => (line_end(body, last.end), prefix(last)),
-        };
-        let mut line = format!(
-            "{p}{}{newline}",
-            item(name, pages.get(name).map(String::as_str))
-        );
-        if at == body.len() && !body.ends_with('\n') {
-            line.insert_str(0, newline);
-        }
-        match inserts.iter_mut().find(|(a, _)| *a == at) {
-            Some((_, text)) => text.push_str(&line),
-            None => inserts.push((at, line)),
-        }
-    }
-    for (at, text) in inserts {
+    for (at, text) in block_inserts(body, entries, last, to_add, pages, newline) {
         // An insertion point where a removed line starts goes into that splice.
         match splices
             .iter_mut()
@@ -677,6 +637,65 @@ fn block_edits(
         }
     }
     Ok(())
+}
+
+/// The removal of a block entry's lines (with a trailing comment on them).
+fn removed_line(path: &Path, body: &str, e: &Entry) -> Result<Splice, InvalidInput> {
+    let start = line_start(body, e.start);
+    if !body[start..e.start].trim_start().starts_with('-') {
+        return Err(invalid(path, "cannot locate an entry's line in the list"));
+    }
+    Ok(Splice {
+        start,
+        end: line_end(body, e.end),
+        text: String::new(),
+    })
+}
+
+/// The lines that add `to_add` to a block list, by insertion point: each new name goes
+/// before the first entry that sorts after it (when the list is sorted), else after
+/// the `last` entry. One text per insertion point.
+fn block_inserts(
+    body: &str,
+    entries: &[Entry],
+    last: &Entry,
+    to_add: &[String],
+    pages: &HashMap<String, String>,
+    newline: &str,
+) -> Vec<(usize, String)> {
+    let sorted = entries.windows(2).all(|w| w[0].key <= w[1].key);
+    let mut ordered = to_add.to_vec();
+    ordered.sort_by_key(|n| identity_key(n));
+    let mut inserts: Vec<(usize, String)> = Vec::new();
+    for name in &ordered {
+        let key = identity_key(name);
+        let before = sorted
+            .then(|| entries.get(entries.partition_point(|e| e.key <= key)))
+            .flatten();
+        let (at, p) = match before {
+            Some(e) => (line_start(body, e.start), dash_prefix(body, e)),
+            None => (line_end(body, last.end), dash_prefix(body, last)),
+        };
+        let mut line = format!(
+            "{p}{}{newline}",
+            item(name, pages.get(name).map(String::as_str))
+        );
+        if at == body.len() && !body.ends_with('\n') {
+            line.insert_str(0, newline);
+        }
+        match inserts.iter_mut().find(|(a, _)| *a == at) {
+            Some((_, text)) => text.push_str(&line),
+            None => inserts.push((at, line)),
+        }
+    }
+    inserts
+}
+
+/// The indentation and dash of a block entry's line, which an addition copies.
+fn dash_prefix(body: &str, e: &Entry) -> String {
+    let line = &body[line_start(body, e.start)..e.start];
+    let indent: String = line.chars().take_while(|c| *c == ' ').collect();
+    format!("{indent}- ")
 }
 
 /// Where the top-level `companies:` key's colon ends.
@@ -837,21 +856,10 @@ pub fn set_cost_text(
     };
     let before = config::parse(path, body.as_bytes())?;
     let raw = raw::from_str(path, body).map_err(|d| InvalidInput(vec![d]))?;
-    let invalid_cost =
-        |message: &str| InvalidInput(vec![Diagnostic::whole_file(path, message).with_key("cost")]);
     let mut splices: Vec<Splice> = Vec::new();
     let mut missing: Vec<(&str, f64)> = Vec::new();
     for &(key, v) in values {
-        let span = raw.cost.as_ref().and_then(|c| match key {
-            "sentiment_ms_per_company" => c.sentiment_ms_per_company.as_ref(),
-            "producer_ms_per_run" => c.producer_ms_per_run.as_ref(),
-            "producer_ms_per_company" => c.producer_ms_per_company.as_ref(),
-            "text_chars_per_company" => c.text_chars_per_company.as_ref(),
-            "result_kb" => c.result_kb.as_ref(),
-            "log_kb_per_company" => c.log_kb_per_company.as_ref(),
-            _ => None,
-        });
-        match span {
+        match written_cost(raw.cost.as_ref(), key) {
             Some(s) => {
                 let (start, end) = span_of(s);
                 splices.push(Splice {
@@ -863,63 +871,8 @@ pub fn set_cost_text(
             None => missing.push((key, v)),
         }
     }
-    let newline = if body.contains("\r\n") { "\r\n" } else { "\n" };
     if !missing.is_empty() {
-        // The top-level `cost:` line, if any, and what follows the colon.
-        let mut offset = 0;
-        let mut section = None;
-        for line in body.split_inclusive('\n') {
-            if let Some(rest) = line.strip_prefix("cost:") {
-                section = Some((offset + line.len(), rest.trim()));
-                break;
-            }
-            offset += line.len();
-        }
-        let lines = |indent: &str| -> String {
-            missing
-                .iter()
-                .map(|(k, v)| format!("{indent}{k}: {}{newline}", number(*v)))
-                .collect()
-        };
-        match section {
-            Some((_, rest)) if !(rest.is_empty() || rest.starts_with('#')) => {
-                return Err(invalid_cost(
-                    "the cost section is not a block mapping: write the measured values by hand (fangops cost --measured shows them)",
-                ));
-            }
-            Some((after, _)) => {
-                // The indentation of the section's first key, two spaces if it has none.
-                let indent: String = body[after..]
-                    .lines()
-                    .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-                    .filter(|l| l.starts_with([' ', '\t']))
-                    .map(|l| l[..l.len() - l.trim_start().len()].to_owned())
-                    .unwrap_or_else(|| "  ".to_owned());
-                // `cost:` on the file's last line, without a newline, gets one first.
-                let lead = if body[..after].ends_with('\n') {
-                    ""
-                } else {
-                    newline
-                };
-                splices.push(Splice {
-                    start: after,
-                    end: after,
-                    text: format!("{lead}{}", lines(&indent)),
-                });
-            }
-            None => {
-                let lead = if body.is_empty() || body.ends_with('\n') {
-                    ""
-                } else {
-                    newline
-                };
-                splices.push(Splice {
-                    start: body.len(),
-                    end: body.len(),
-                    text: format!("{lead}cost:{newline}{}", lines("  ")),
-                });
-            }
-        }
+        splices.push(missing_cost_keys(path, body, &missing)?);
     }
     // Back to front, so earlier offsets hold (no two splices share a start).
     splices.sort_by_key(|s| std::cmp::Reverse(s.start));
@@ -927,12 +880,110 @@ pub fn set_cost_text(
     for s in &splices {
         out.replace_range(s.start..s.end, &s.text);
     }
-    // The file must now say what it said, but for these values: an anchor shared
-    // with another key, or a merge, would change more than asked.
+    check_cost_written(path, before, values, &out)?;
+    Ok(format!("{bom}{out}"))
+}
+
+/// A problem with the env file's `cost:` section.
+fn invalid_cost(path: &Path, message: &str) -> InvalidInput {
+    InvalidInput(vec![Diagnostic::whole_file(path, message).with_key("cost")])
+}
+
+/// The value of the `cost:` key as written in the file, if it is.
+fn written_cost<'r>(
+    cost: Option<&'r raw::RawCost>,
+    key: &str,
+) -> Option<&'r serde_saphyr::Spanned<f64>> {
+    cost.and_then(|c| match key {
+        "sentiment_ms_per_company" => c.sentiment_ms_per_company.as_ref(),
+        "producer_ms_per_run" => c.producer_ms_per_run.as_ref(),
+        "producer_ms_per_company" => c.producer_ms_per_company.as_ref(),
+        "text_chars_per_company" => c.text_chars_per_company.as_ref(),
+        "result_kb" => c.result_kb.as_ref(),
+        "log_kb_per_company" => c.log_kb_per_company.as_ref(),
+        _ => None,
+    })
+}
+
+/// The keys the file does not write yet: first under a block `cost:`, or in a new
+/// `cost:` section at the file's end.
+fn missing_cost_keys(
+    path: &Path,
+    body: &str,
+    missing: &[(&str, f64)],
+) -> Result<Splice, InvalidInput> {
+    let newline = if body.contains("\r\n") { "\r\n" } else { "\n" };
+    // The top-level `cost:` line, if any, and what follows the colon.
+    let mut offset = 0;
+    let mut section = None;
+    for line in body.split_inclusive('\n') {
+        if let Some(rest) = line.strip_prefix("cost:") {
+            section = Some((offset + line.len(), rest.trim()));
+            break;
+        }
+        offset += line.len();
+    }
+    let lines = |indent: &str| -> String {
+        missing
+            .iter()
+            .map(|(k, v)| format!("{indent}{k}: {}{newline}", number(*v)))
+            .collect()
+    };
+    match section {
+        Some((_, rest)) if !(rest.is_empty() || rest.starts_with('#')) => Err(invalid_cost(
+            path,
+            "the cost section is not a block mapping: write the measured values by hand (fangops cost --measured shows them)",
+        )),
+        Some((after, _)) => {
+            // `cost:` on the file's last line, without a newline, gets one first.
+            let lead = if body[..after].ends_with('\n') {
+                ""
+            } else {
+                newline
+            };
+            Ok(Splice {
+                start: after,
+                end: after,
+                text: format!("{lead}{}", lines(&section_indent(&body[after..]))),
+            })
+        }
+        None => {
+            let lead = if body.is_empty() || body.ends_with('\n') {
+                ""
+            } else {
+                newline
+            };
+            Ok(Splice {
+                start: body.len(),
+                end: body.len(),
+                text: format!("{lead}cost:{newline}{}", lines("  ")),
+            })
+        }
+    }
+}
+
+/// The indentation of a section's first key, two spaces if it has none.
+fn section_indent(section: &str) -> String {
+    section
+        .lines()
+        .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .filter(|l| l.starts_with([' ', '\t']))
+        .map(|l| l[..l.len() - l.trim_start().len()].to_owned())
+        .unwrap_or_else(|| "  ".to_owned())
+}
+
+/// The file must now say what it said, but for these values: an anchor shared with
+/// another key, or a merge, would change more than asked.
+fn check_cost_written(
+    path: &Path,
+    before: config::EnvConfig,
+    values: &[(&str, f64)],
+    out: &str,
+) -> Result<(), InvalidInput> {
     let mut expected = before;
     for &(key, v) in values {
         let Some(slot) = expected.cost.value_mut(key) else {
-            return Err(invalid_cost(&format!("cost.{key} cannot be written")));
+            return Err(invalid_cost(path, &format!("cost.{key} cannot be written")));
         };
         *slot = number(v).parse().expect("a number reads back");
     }
@@ -940,10 +991,11 @@ pub fn set_cost_text(
     let json = |e: &config::EnvConfig| serde_json::to_value(e).expect("a config serializes");
     if json(&after) != json(&expected) {
         return Err(invalid_cost(
+            path,
             "writing the measured values in place would change more than them (an anchor or a merge?): nothing was written; set them by hand",
         ));
     }
-    Ok(format!("{bom}{out}"))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -11,7 +11,10 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result};
 use aws_sdk_cloudwatch::Client;
-use aws_sdk_cloudwatch::types::{Dimension, Metric, MetricDataQuery, MetricStat, StatusCode};
+use aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput;
+use aws_sdk_cloudwatch::types::{
+    Dimension, Metric, MetricDataQuery, MetricDataResult, MetricStat, StatusCode,
+};
 use fang_shared::metrics as m;
 use serde::Serialize;
 
@@ -182,6 +185,52 @@ pub async fn read(
     days: u32,
     now: time::OffsetDateTime,
 ) -> Result<(Sums, u32)> {
+    let start = now - time::Duration::days(i64::from(days));
+    let request = cw
+        .get_metric_data()
+        .set_metric_data_queries(Some(window_queries(env, days)))
+        .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+            start.unix_timestamp(),
+        ))
+        .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
+            now.unix_timestamp(),
+        ));
+    let mut sums = Sums::default();
+    let mut token = None;
+    let mut requests = 0;
+    loop {
+        requests += 1;
+        let out = request
+            .clone()
+            .set_next_token(token)
+            .send()
+            .await
+            .map_err(crate::aws::error)
+            .with_context(|| {
+                format!(
+                    "reading {days} days of the metrics of stack {} (GetMetricData)",
+                    env.stack
+                )
+            })?;
+        add_page(&mut sums, &out, &env.stack, now)?;
+        token = out.next_token().map(str::to_owned);
+        if token.is_none() {
+            return Ok((sums, requests));
+        }
+        // One datapoint a metric needs one page; a token that keeps coming back
+        // (InternalError answered again and again) must not loop forever.
+        if requests >= MAX_PAGES {
+            anyhow::bail!(
+                "reading the metrics of stack {}: CloudWatch still paging after {MAX_PAGES} requests",
+                env.stack
+            );
+        }
+    }
+}
+
+/// The GetMetricData queries of a window of `days`: the sums' queries, one period the
+/// whole window, and the hourly series of runs.
+fn window_queries(env: &EnvConfig, days: u32) -> Vec<MetricDataQuery> {
     // The function and queue names do not depend on the account (the bucket's does),
     // so no STS call is needed to name the metrics.
     let names = &Names::new(&env.stack, "");
@@ -197,125 +246,115 @@ pub async fn read(
         "FunctionName",
         names.producer_function.clone(),
     ));
-    let queries: Vec<MetricDataQuery> = wanted
+    wanted
         .into_iter()
-        .map(|(id, namespace, metric, dim, value)| {
+        .map(|query| {
             // Hourly: a multiple of 3600 s is valid however old the start (455 days).
-            let period = if id == RUNS_HOURLY { 3_600 } else { period };
-            MetricDataQuery::builder()
-                .id(id)
-                .metric_stat(
-                    MetricStat::builder()
-                        .metric(
-                            Metric::builder()
-                                .namespace(namespace)
-                                .metric_name(metric)
-                                .dimensions(Dimension::builder().name(dim).value(value).build())
-                                .build(),
-                        )
-                        .period(period)
-                        .stat("Sum")
+            let period = if query.0 == RUNS_HOURLY {
+                3_600
+            } else {
+                period
+            };
+            metric_query(query, period)
+        })
+        .collect()
+}
+
+/// One metric's Sum over periods of `period` seconds.
+fn metric_query((id, namespace, metric, dim, value): Query, period: i32) -> MetricDataQuery {
+    MetricDataQuery::builder()
+        .id(id)
+        .metric_stat(
+            MetricStat::builder()
+                .metric(
+                    Metric::builder()
+                        .namespace(namespace)
+                        .metric_name(metric)
+                        .dimensions(Dimension::builder().name(dim).value(value).build())
                         .build(),
                 )
-                .return_data(true)
-                .build()
-        })
-        .collect();
-    let start = now - time::Duration::days(i64::from(days));
-    let mut sums = Sums::default();
-    let mut token = None;
-    let mut requests = 0;
-    loop {
-        requests += 1;
-        let out = cw
-            .get_metric_data()
-            .set_metric_data_queries(Some(queries.clone()))
-            .start_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-                start.unix_timestamp(),
-            ))
-            .end_time(aws_sdk_cloudwatch::primitives::DateTime::from_secs(
-                now.unix_timestamp(),
-            ))
-            .set_next_token(token)
-            .send()
-            .await
-            .map_err(crate::aws::error)
-            .with_context(|| {
-                format!(
-                    "reading {days} days of the metrics of stack {} (GetMetricData)",
-                    env.stack
-                )
-            })?;
-        // Messages: a limit hit or a problem with part of the request, the rest
-        // answered; said, since the figures may be short.
-        for msg in out.messages() {
+                .period(period)
+                .stat("Sum")
+                .build(),
+        )
+        .return_data(true)
+        .build()
+}
+
+/// Adds a page of GetMetricData's answer to the sums, warning of what CloudWatch says
+/// about it and refusing a metric it could not read.
+fn add_page(
+    sums: &mut Sums,
+    out: &GetMetricDataOutput,
+    stack: &str,
+    now: time::OffsetDateTime,
+) -> Result<()> {
+    // Messages: a limit hit or a problem with part of the request, the rest
+    // answered; said, since the figures may be short.
+    for msg in out.messages() {
+        tracing::warn!(
+            "CloudWatch on the metrics of stack {}: {} {}",
+            stack,
+            msg.code().unwrap_or_default(),
+            msg.value().unwrap_or_default()
+        );
+    }
+    for r in out.metric_data_results() {
+        for msg in r.messages() {
             tracing::warn!(
-                "CloudWatch on the metrics of stack {}: {} {}",
-                env.stack,
+                "CloudWatch on metric {} of stack {}: {} {}",
+                r.id().unwrap_or_default(),
+                stack,
                 msg.code().unwrap_or_default(),
                 msg.value().unwrap_or_default()
             );
         }
-        for r in out.metric_data_results() {
-            for msg in r.messages() {
-                tracing::warn!(
-                    "CloudWatch on metric {} of stack {}: {} {}",
-                    r.id().unwrap_or_default(),
-                    env.stack,
-                    msg.code().unwrap_or_default(),
-                    msg.value().unwrap_or_default()
-                );
+        refuse_unread(r, out.next_token().is_some(), stack)?;
+        if r.id() == Some(RUNS_HOURLY) {
+            if let Some(first) = first_run(r) {
+                let history = now.unix_timestamp() - first;
+                sums.history_s = Some(sums.history_s.map_or(history, |h| h.max(history)));
             }
-            // MetricDataResult.StatusCode: Complete, PartialData (more under NextToken),
-            // InternalError (retry with NextToken if any) or Forbidden. A metric that
-            // could not be read is not a zero.
-            match r.status_code() {
-                Some(StatusCode::Forbidden) => anyhow::bail!(
-                    "reading metric {} of stack {}: CloudWatch answered Forbidden (cloudwatch:GetMetricData is limited by a policy)",
-                    r.id().unwrap_or_default(),
-                    env.stack
-                ),
-                Some(StatusCode::InternalError) if out.next_token().is_none() => anyhow::bail!(
-                    "reading metric {} of stack {}: CloudWatch answered InternalError; try again",
-                    r.id().unwrap_or_default(),
-                    env.stack
-                ),
-                _ => {}
-            }
-            if r.id() == Some(RUNS_HOURLY) {
-                let first = r
-                    .timestamps()
-                    .iter()
-                    .zip(r.values())
-                    .filter(|(_, v)| **v > 0.0)
-                    .map(|(t, _)| t.secs())
-                    .min();
-                if let Some(first) = first {
-                    let history = now.unix_timestamp() - first;
-                    sums.history_s = Some(sums.history_s.map_or(history, |h| h.max(history)));
-                }
-                continue;
-            }
-            // A metric without datapoints in the window answers an empty list.
-            let total: f64 = r.values().iter().sum();
-            *sums
-                .totals
-                .entry(r.id().unwrap_or_default().to_owned())
-                .or_default() += total;
+            continue;
         }
-        token = out.next_token().map(str::to_owned);
-        if token.is_none() {
-            return Ok((sums, requests));
-        }
-        // One datapoint a metric needs one page; a token that keeps coming back
-        // (InternalError answered again and again) must not loop forever.
-        if requests >= MAX_PAGES {
-            anyhow::bail!(
-                "reading the metrics of stack {}: CloudWatch still paging after {MAX_PAGES} requests",
-                env.stack
-            );
-        }
+        // A metric without datapoints in the window answers an empty list.
+        let total: f64 = r.values().iter().sum();
+        *sums
+            .totals
+            .entry(r.id().unwrap_or_default().to_owned())
+            .or_default() += total;
     }
+    Ok(())
+}
+
+/// MetricDataResult.StatusCode: Complete, PartialData (more under NextToken),
+/// InternalError (retry with NextToken if any) or Forbidden. A metric that could not
+/// be read is not a zero.
+fn refuse_unread(r: &MetricDataResult, more_pages: bool, stack: &str) -> Result<()> {
+    match r.status_code() {
+        Some(StatusCode::Forbidden) => anyhow::bail!(
+            "reading metric {} of stack {}: CloudWatch answered Forbidden (cloudwatch:GetMetricData is limited by a policy)",
+            r.id().unwrap_or_default(),
+            stack
+        ),
+        Some(StatusCode::InternalError) if !more_pages => anyhow::bail!(
+            "reading metric {} of stack {}: CloudWatch answered InternalError; try again",
+            r.id().unwrap_or_default(),
+            stack
+        ),
+        _ => Ok(()),
+    }
+}
+
+/// The hourly series' first hour with a run, in Unix seconds.
+fn first_run(hourly: &MetricDataResult) -> Option<i64> {
+    hourly
+        .timestamps()
+        .iter()
+        .zip(hourly.values())
+        .filter(|(_, v)| **v > 0.0)
+        .map(|(t, _)| t.secs())
+        .min()
 }
 
 /// Reads and derives the last `days` of `env`'s usage.
@@ -346,17 +385,8 @@ pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measure
         comparisons: Vec::new(),
         per_run: BTreeMap::new(),
     };
-    if days < 1 || runs < 1.0 || results < 1.0 {
-        measured.not_enough = Some(format!(
-            "{runs} runs and {results} results in the last {days} days: too little to measure; the estimate uses the assumptions"
-        ));
-        return measured;
-    }
-    if let Some(h) = sums.history_s.filter(|h| *h < MIN_HISTORY_S) {
-        measured.not_enough = Some(format!(
-            "the first run in the last {days} days was {} hours ago, under a day of history: too little to measure; the estimate uses the assumptions",
-            h / 3_600
-        ));
+    measured.not_enough = not_enough(sums, days, runs, results);
+    if measured.not_enough.is_some() {
         return measured;
     }
     measured.per_run = sums
@@ -364,25 +394,34 @@ pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measure
         .iter()
         .map(|(k, v)| (k.clone(), (v / runs * 100.0).round() / 100.0))
         .collect();
+    measured.comparisons = comparisons(env, sums, runs, results);
+    measured
+}
+
+/// Why the window is too little to measure, if it is: no runs or results, or under a
+/// day of history.
+fn not_enough(sums: &Sums, days: u32, runs: f64, results: f64) -> Option<String> {
+    if days < 1 || runs < 1.0 || results < 1.0 {
+        return Some(format!(
+            "{runs} runs and {results} results in the last {days} days: too little to measure; the estimate uses the assumptions"
+        ));
+    }
+    if let Some(h) = sums.history_s.filter(|h| *h < MIN_HISTORY_S) {
+        return Some(format!(
+            "the first run in the last {days} days was {} hours ago, under a day of history: too little to measure; the estimate uses the assumptions",
+            h / 3_600
+        ));
+    }
+    None
+}
+
+/// Each assumption the window's sums can speak to, set beside its measure.
+fn comparisons(env: &EnvConfig, sums: &Sums, runs: f64, results: f64) -> Vec<Comparison> {
     let a = &env.cost;
     let per_run_companies = results / runs;
+    let mut comparisons = Vec::new();
     let mut compare = |key: &'static str, assumed: f64, value: Option<f64>| {
-        if let Some(measured_value) = value.filter(|v| v.is_finite()) {
-            let default = match key {
-                "sentiment_ms_per_company" => d::COST_SENTIMENT_MS_PER_COMPANY,
-                "producer_ms_per_run" => d::COST_PRODUCER_MS_PER_RUN,
-                "text_chars_per_company" => d::COST_TEXT_CHARS_PER_COMPANY,
-                "text_change_rate" => d::COST_TEXT_CHANGE_RATE,
-                _ => d::COST_RESULT_KB,
-            };
-            measured.comparisons.push(Comparison {
-                key,
-                assumed,
-                measured: (measured_value * 100.0).round() / 100.0,
-                used: (a.value(key).expect("a measured key is a cost key") - default).abs()
-                    < f64::EPSILON,
-            });
-        }
+        comparisons.extend(comparison(a, key, assumed, value));
     };
     compare(
         "sentiment_ms_per_company",
@@ -424,7 +463,31 @@ pub fn derive(env: &EnvConfig, sums: &Sums, days: u32, requests: u32) -> Measure
             Some(sums.get("cache_misses") / looked_up),
         );
     }
-    measured
+    comparisons
+}
+
+/// An assumption beside its measure, when there is a finite one; the measure is used
+/// when the env file leaves the key at its default.
+fn comparison(
+    a: &CostAssumptions,
+    key: &'static str,
+    assumed: f64,
+    value: Option<f64>,
+) -> Option<Comparison> {
+    let measured_value = value.filter(|v| v.is_finite())?;
+    let default = match key {
+        "sentiment_ms_per_company" => d::COST_SENTIMENT_MS_PER_COMPANY,
+        "producer_ms_per_run" => d::COST_PRODUCER_MS_PER_RUN,
+        "text_chars_per_company" => d::COST_TEXT_CHARS_PER_COMPANY,
+        "text_change_rate" => d::COST_TEXT_CHANGE_RATE,
+        _ => d::COST_RESULT_KB,
+    };
+    Some(Comparison {
+        key,
+        assumed,
+        measured: (measured_value * 100.0).round() / 100.0,
+        used: (a.value(key).expect("a measured key is a cost key") - default).abs() < f64::EPSILON,
+    })
 }
 
 #[cfg(test)]

@@ -339,19 +339,10 @@ pub async fn resolve(
     bucket: &str,
 ) -> Result<(Vec<Artifact>, Vec<IndexEntry>)> {
     let arch = build_req.arch;
-    // The recipes whose zips this machine may take, best first: its own builder's; and
-    // where that is not cargo-zigbuild, zigbuild's too (what CI makes: glibc-pinned),
-    // so that a machine without the cross tools still reuses CI's zips. A zigbuild
-    // machine never takes a native build's.
-    // (A machine that cannot build at all looks up zigbuild's only.)
-    let own = build::detect_builder(arch).unwrap_or(build::Builder::Zigbuild);
-    let mut recipes = vec![Some(own)];
-    if own != build::Builder::Zigbuild {
-        recipes.push(Some(build::Builder::Zigbuild));
-    }
     let mut found: Vec<Option<Artifact>> = vec![None; FUNCTIONS.len()];
-    let mut own_fingerprints = None;
-    for (i, candidate) in recipes.into_iter().enumerate() {
+    // Index entries are written only for zips of this machine's own recipe.
+    let mut own_fingerprinted = false;
+    for (i, candidate) in reusable_recipes(arch).into_iter().enumerate() {
         let fingerprints = build::recipe(&build_req.root, arch, &build_req.profile, candidate)
             .and_then(|recipe| build::fingerprints(&build_req.root, &recipe));
         let fingerprints = match fingerprints {
@@ -361,36 +352,11 @@ pub async fn resolve(
                 break;
             }
         };
-        let lookups = fingerprints
-            .iter()
-            .zip(&found)
-            .map(|((_, f), have)| async move {
-                match have {
-                    Some(_) => Ok(None),
-                    None => lookup(s3, bucket, f).await,
-                }
-            });
-        let results = futures::future::join_all(lookups).await;
-        for (slot, entry) in found.iter_mut().zip(results) {
-            if let Some(e) = entry? {
-                *slot = Some(Artifact {
-                    function: e.function,
-                    path: None,
-                    size: e.size,
-                    sha256: e.sha256,
-                    key: e.key,
-                    fingerprint: Some(e.fingerprint),
-                    origin: Origin::Reused,
-                    uploaded: false,
-                    bytes: Vec::new(),
-                });
-            }
-        }
+        reuse_indexed(s3, bucket, &fingerprints, &mut found).await?;
         if i == 0 {
-            own_fingerprints = Some(fingerprints);
+            own_fingerprinted = true;
         }
     }
-    let fingerprints = own_fingerprints;
     let missing: Vec<String> = FUNCTIONS
         .iter()
         .zip(&found)
@@ -403,33 +369,7 @@ pub async fn resolve(
             only: Some(missing),
             ..build_req
         };
-        // cargo runs for minutes; keep the runtime's other tasks going meanwhile.
-        let report = tokio::task::block_in_place(|| build::build(&req))?;
-        let built_at = now_rfc3339();
-        for built in report.artifacts {
-            let i = FUNCTIONS
-                .iter()
-                .position(|(f, _)| *f == built.function)
-                .context("the build made an unknown function")?;
-            let mut artifact = read_zip(&built.function, &built.path, arch, Origin::Built)?;
-            artifact.fingerprint =
-                (!built.fingerprint.is_empty()).then(|| built.fingerprint.clone());
-            if fingerprints.is_some() {
-                index.push(IndexEntry {
-                    function: built.function.clone(),
-                    fingerprint: built.fingerprint,
-                    sha256: artifact.sha256.clone(),
-                    key: artifact.key.clone(),
-                    size: artifact.size,
-                    target: report.target.clone(),
-                    profile: report.profile.clone(),
-                    toolchain: report.toolchain.clone(),
-                    builder: report.builder.clone(),
-                    built_at: built_at.clone(),
-                });
-            }
-            found[i] = Some(artifact);
-        }
+        index = build_missing(&req, own_fingerprinted, &mut found)?;
     }
     found
         .into_iter()
@@ -437,6 +377,93 @@ pub async fn resolve(
         .map(|(a, (function, _))| a.with_context(|| format!("no {function} artifact")))
         .collect::<Result<Vec<_>>>()
         .map(|a| (a, index))
+}
+
+/// The recipes whose zips this machine may take, best first: its own builder's; and
+/// where that is not cargo-zigbuild, zigbuild's too (what CI makes: glibc-pinned), so
+/// that a machine without the cross tools still reuses CI's zips. A zigbuild machine
+/// never takes a native build's.
+/// (A machine that cannot build at all looks up zigbuild's only.)
+fn reusable_recipes(arch: Arch) -> Vec<Option<build::Builder>> {
+    let own = build::detect_builder(arch).unwrap_or(build::Builder::Zigbuild);
+    let mut recipes = vec![Some(own)];
+    if own != build::Builder::Zigbuild {
+        recipes.push(Some(build::Builder::Zigbuild));
+    }
+    recipes
+}
+
+/// Fills the functions not found yet with the zips the bucket's index has for their
+/// `fingerprints` (looked up together).
+async fn reuse_indexed(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    fingerprints: &[(String, String)],
+    found: &mut [Option<Artifact>],
+) -> Result<()> {
+    let lookups = fingerprints
+        .iter()
+        .zip(found.iter())
+        .map(|((_, f), have)| async move {
+            match have {
+                Some(_) => Ok(None),
+                None => lookup(s3, bucket, f).await,
+            }
+        });
+    let results = futures::future::join_all(lookups).await;
+    for (slot, entry) in found.iter_mut().zip(results) {
+        if let Some(e) = entry? {
+            *slot = Some(Artifact {
+                function: e.function,
+                path: None,
+                size: e.size,
+                sha256: e.sha256,
+                key: e.key,
+                fingerprint: Some(e.fingerprint),
+                origin: Origin::Reused,
+                uploaded: false,
+                bytes: Vec::new(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Builds the functions `req` names into their slots of `found`; returns their index
+/// entries (none unless `indexed`).
+fn build_missing(
+    req: &BuildRequest,
+    indexed: bool,
+    found: &mut [Option<Artifact>],
+) -> Result<Vec<IndexEntry>> {
+    let mut index = Vec::new();
+    // cargo runs for minutes; keep the runtime's other tasks going meanwhile.
+    let report = tokio::task::block_in_place(|| build::build(req))?;
+    let built_at = now_rfc3339();
+    for built in report.artifacts {
+        let i = FUNCTIONS
+            .iter()
+            .position(|(f, _)| *f == built.function)
+            .context("the build made an unknown function")?;
+        let mut artifact = read_zip(&built.function, &built.path, req.arch, Origin::Built)?;
+        artifact.fingerprint = (!built.fingerprint.is_empty()).then(|| built.fingerprint.clone());
+        if indexed {
+            index.push(IndexEntry {
+                function: built.function.clone(),
+                fingerprint: built.fingerprint,
+                sha256: artifact.sha256.clone(),
+                key: artifact.key.clone(),
+                size: artifact.size,
+                target: report.target.clone(),
+                profile: report.profile.clone(),
+                toolchain: report.toolchain.clone(),
+                builder: report.builder.clone(),
+                built_at: built_at.clone(),
+            });
+        }
+        found[i] = Some(artifact);
+    }
+    Ok(index)
 }
 
 /// Now, as RFC 3339 to the millisecond with a fixed width, so that deploy records
@@ -474,6 +501,17 @@ pub async fn ensure_bucket(
     account: &str,
     enforce_tls: bool,
 ) -> Result<()> {
+    if bucket_is_ours(s3, bucket, account).await? {
+        return Ok(());
+    }
+    tracing::info!("creating artifact bucket {bucket}");
+    create_bucket(s3, bucket, region).await?;
+    lock_down(s3, bucket, region, enforce_tls).await
+}
+
+/// HeadBucket with the expected owner: whether the bucket exists and is this
+/// account's; refuses a bucket someone else owns (or that these credentials cannot see).
+async fn bucket_is_ours(s3: &aws_sdk_s3::Client, bucket: &str, account: &str) -> Result<bool> {
     let head = s3
         .head_bucket()
         .bucket(bucket)
@@ -481,21 +519,23 @@ pub async fn ensure_bucket(
         .send()
         .await;
     match head {
-        Ok(_) => return Ok(()),
+        Ok(_) => Ok(true),
         Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
-            Some(404) => {}
+            Some(404) => Ok(false),
             // 403 says only "not for you": another account's bucket, or this account's
             // with credentials that lack s3:ListBucket on it.
             Some(403) => bail!(
                 "artifact bucket {bucket}: HeadBucket answered 403 Forbidden; either another account owns it (choose another name with --artifact-bucket) or these credentials lack s3:ListBucket on it (see `fangops iam`)"
             ),
-            _ => {
-                return Err(crate::aws::error(e))
-                    .with_context(|| format!("checking artifact bucket {bucket}"));
-            }
+            _ => Err(crate::aws::error(e))
+                .with_context(|| format!("checking artifact bucket {bucket}")),
         },
     }
-    tracing::info!("creating artifact bucket {bucket}");
+}
+
+/// CreateBucket in `region`; a bucket this account created meanwhile is fine, one
+/// another account holds is not.
+async fn create_bucket(s3: &aws_sdk_s3::Client, bucket: &str, region: &str) -> Result<()> {
     let mut create = s3.create_bucket().bucket(bucket);
     if region != "us-east-1" {
         create = create.create_bucket_configuration(
@@ -515,6 +555,17 @@ pub async fn ensure_bucket(
             _ => return Err(e).with_context(|| format!("creating artifact bucket {bucket}")),
         }
     }
+    Ok(())
+}
+
+/// A new bucket encrypted, its public access blocked, and (with `enforce_tls`)
+/// requests without TLS denied.
+async fn lock_down(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    region: &str,
+    enforce_tls: bool,
+) -> Result<()> {
     s3.put_bucket_encryption()
         .bucket(bucket)
         .server_side_encryption_configuration(

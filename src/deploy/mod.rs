@@ -623,50 +623,72 @@ async fn finish(
     // The stack is what it will be: recorded now, so that a sync or alarm failure below
     // leaves the record (and the promotion of what the stack runs) in place.
     record_deploy(&mut report, p, ctx, req).await;
-    if let Some(PreRead { live, mut stats }) = pre_read.filter(|_| req.sync) {
-        let opts = sync::SyncOptions {
-            allow_mass_delete: req.allow_mass_delete,
-            ..Default::default()
-        };
-        let ddb = ctx.dynamodb();
-        let sync_started = Instant::now();
-        // An unchanged stack left the table as the pre-check read it. A changed one may
-        // have created or replaced it (a new table is empty): read it again.
-        let live = match live.filter(|_| report.outcome == Outcome::Unchanged) {
-            Some(live) => Ok(live),
-            None => {
-                let deadline = sync_started + opts.timeout;
-                sync::read_existing(&p.env, &ddb, &p.names.table, deadline, &mut stats)
-                    .await
-                    .context("reading the companies table after the deploy")
-            }
-        };
-        let synced = match live {
-            Ok(live) => {
-                sync::apply(
-                    &p.env,
-                    &ddb,
-                    &p.names.table,
-                    live,
-                    stats,
-                    opts,
-                    sync_started,
-                    ui,
-                )
-                .await
-            }
-            Err(e) => Err(e),
-        };
-        match synced.context("syncing the companies after the deploy") {
-            Ok(sync) => {
-                tracing::info!("companies in {}: {}", sync.table, sync.summary());
-                report.sync = Some(sync);
-            }
-            Err(e) => fail_after_stack(&mut report, e),
-        }
+    if let Some(pre_read) = pre_read.filter(|_| req.sync) {
+        sync_after_stack(&mut report, p, ctx, req, pre_read, ui).await;
     }
     // The alarms are installed whatever the sync did: they watch the stack, which is
     // already changed.
+    install_alarms_after_stack(&mut report, p, ctx).await;
+    record_errors(&mut report, p, ctx).await;
+    report.cost = crate::cost::section_or_warn(root, ctx, &p.env, None).await;
+    report.duration_s = started.elapsed().as_secs_f64();
+    Ok(report)
+}
+
+/// Syncs the companies into the table the stack now has; a failure fails the deploy.
+async fn sync_after_stack(
+    report: &mut DeployReport,
+    p: &Prepared,
+    ctx: &AwsContext,
+    req: &DeployRequest,
+    PreRead { live, mut stats }: PreRead,
+    ui: &Ui,
+) {
+    let opts = sync::SyncOptions {
+        allow_mass_delete: req.allow_mass_delete,
+        ..Default::default()
+    };
+    let ddb = ctx.dynamodb();
+    let sync_started = Instant::now();
+    // An unchanged stack left the table as the pre-check read it. A changed one may
+    // have created or replaced it (a new table is empty): read it again.
+    let live = match live.filter(|_| report.outcome == Outcome::Unchanged) {
+        Some(live) => Ok(live),
+        None => {
+            let deadline = sync_started + opts.timeout;
+            sync::read_existing(&p.env, &ddb, &p.names.table, deadline, &mut stats)
+                .await
+                .context("reading the companies table after the deploy")
+        }
+    };
+    let synced = match live {
+        Ok(live) => {
+            sync::apply(
+                &p.env,
+                &ddb,
+                &p.names.table,
+                live,
+                stats,
+                opts,
+                sync_started,
+                ui,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match synced.context("syncing the companies after the deploy") {
+        Ok(sync) => {
+            tracing::info!("companies in {}: {}", sync.table, sync.summary());
+            report.sync = Some(sync);
+        }
+        Err(e) => fail_after_stack(report, e),
+    }
+}
+
+/// Installs the alarms, and warns of an alarm e-mail still to confirm; a failure fails
+/// the deploy.
+async fn install_alarms_after_stack(report: &mut DeployReport, p: &Prepared, ctx: &AwsContext) {
     match alarms::install_in(ctx, &p.env, &p.names, false)
         .await
         .context("installing the alarms after the deploy")
@@ -681,9 +703,12 @@ async fn finish(
             }
             report.alarms = Some(alarms);
         }
-        Err(e) => fail_after_stack(&mut report, e),
+        Err(e) => fail_after_stack(report, e),
     }
-    // The record written above says the deploy went through: it says what failed too.
+}
+
+/// The record written first says the deploy went through: it says what failed too.
+async fn record_errors(report: &mut DeployReport, p: &Prepared, ctx: &AwsContext) {
     if !report.errors.is_empty()
         && let Some(mut record) = report.record.take()
     {
@@ -696,9 +721,6 @@ async fn finish(
         }
         report.record = Some(record);
     }
-    report.cost = crate::cost::section_or_warn(root, ctx, &p.env, None).await;
-    report.duration_s = started.elapsed().as_secs_f64();
-    Ok(report)
 }
 
 /// A step after the stack that failed: the deploy fails, but goes on to what is left

@@ -304,6 +304,17 @@ pub async fn create_change_set(
     spec: &ChangeSetSpec<'_>,
     timing: Timing,
 ) -> Result<ChangeSetResult> {
+    send_change_set(cfn, spec).await?;
+    if !wait_until_ready(cfn, spec, timing).await? {
+        return Ok(ChangeSetResult::NoChanges);
+    }
+    Ok(ChangeSetResult::Ready(
+        list_changes(cfn, spec.stack, spec.name).await?,
+    ))
+}
+
+/// CreateChangeSet of `spec`, with the IAM capability the template's roles need.
+async fn send_change_set(cfn: &Client, spec: &ChangeSetSpec<'_>) -> Result<()> {
     let stack = spec.stack;
     cfn.create_change_set()
         .stack_name(stack)
@@ -338,7 +349,13 @@ pub async fn create_change_set(
         .await
         .map_err(crate::aws::error)
         .with_context(|| format!("creating change set {} for stack {stack}", spec.name))?;
+    Ok(())
+}
 
+/// Polls the change set until it is ready (true) or AWS found nothing to change
+/// (false); a failed change set, or one not ready in time, is an error.
+async fn wait_until_ready(cfn: &Client, spec: &ChangeSetSpec<'_>, timing: Timing) -> Result<bool> {
+    let stack = spec.stack;
     let deadline = Instant::now() + timing.timeout;
     let mut poll = timing.poll;
     loop {
@@ -361,11 +378,11 @@ pub async fn create_change_set(
             }
         };
         match out.status() {
-            Some(ChangeSetStatus::CreateComplete) => break,
+            Some(ChangeSetStatus::CreateComplete) => return Ok(true),
             Some(ChangeSetStatus::Failed) => {
                 let reason = out.status_reason().unwrap_or("no reason given");
                 if means_no_changes(reason) {
-                    return Ok(ChangeSetResult::NoChanges);
+                    return Ok(false);
                 }
                 bail!(
                     "change set {} for stack {stack} failed: {reason}",
@@ -380,9 +397,6 @@ pub async fn create_change_set(
             _ => tokio::time::sleep(poll).await,
         }
     }
-    Ok(ChangeSetResult::Ready(
-        list_changes(cfn, stack, spec.name).await?,
-    ))
 }
 
 /// Every change of a ready change set, across pages.

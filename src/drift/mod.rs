@@ -10,8 +10,12 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_cloudformation::Client;
-use aws_sdk_cloudformation::error::ProvideErrorMetadata;
-use aws_sdk_cloudformation::types::{StackDriftDetectionStatus, StackResourceDriftStatus};
+use aws_sdk_cloudformation::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_cloudformation::operation::describe_stack_drift_detection_status::DescribeStackDriftDetectionStatusOutput;
+use aws_sdk_cloudformation::operation::detect_stack_drift::DetectStackDriftError;
+use aws_sdk_cloudformation::types::{
+    StackDriftDetectionStatus, StackResourceDrift, StackResourceDriftStatus,
+};
 use serde::Serialize;
 
 use crate::companies::sync;
@@ -233,34 +237,64 @@ pub async fn detect(cfn: &Client, stack_name: &str, timing: Timing) -> Result<St
     let started = match cfn.detect_stack_drift().stack_name(stack_name).send().await {
         Ok(out) => out,
         Err(e) => {
-            // moto answers an HTML 500 for what it lacks; AWS may deny the permission.
-            let reason = match e.as_service_error() {
-                Some(s) if s.code().is_some() => format!(
-                    "{}: {}",
-                    s.code().unwrap_or_default(),
-                    s.message().unwrap_or_default()
-                ),
-                _ if is_transient(&e) => "the endpoint does not answer DetectStackDrift".to_owned(),
-                _ => crate::aws::error(e).to_string(),
-            };
-            return Ok(StackDrift::Unavailable { reason });
+            return Ok(StackDrift::Unavailable {
+                reason: unavailable_reason(e),
+            });
         }
     };
     let id = started
         .stack_drift_detection_id()
         .unwrap_or_default()
         .to_owned();
+    let status = wait_for_detection(cfn, stack_name, &id, timing).await?;
+    let failed = status.detection_status() == Some(&StackDriftDetectionStatus::DetectionFailed);
+    let reason = status
+        .detection_status_reason()
+        .filter(|_| failed)
+        .map(str::to_owned);
+    let resources = drifted_resources(cfn, stack_name).await?;
+    Ok(StackDrift::Checked {
+        status: status
+            .stack_drift_status()
+            .map(|s| s.as_str().to_owned())
+            .unwrap_or_else(|| "UNKNOWN".to_owned()),
+        reason,
+        resources,
+    })
+}
+
+/// Why drift detection could not start: moto answers an HTML 500 for what it lacks;
+/// AWS may deny the permission.
+fn unavailable_reason(e: SdkError<DetectStackDriftError>) -> String {
+    match e.as_service_error() {
+        Some(s) if s.code().is_some() => format!(
+            "{}: {}",
+            s.code().unwrap_or_default(),
+            s.message().unwrap_or_default()
+        ),
+        _ if is_transient(&e) => "the endpoint does not answer DetectStackDrift".to_owned(),
+        _ => crate::aws::error(e).to_string(),
+    }
+}
+
+/// Polls drift detection `id` until it is no longer in progress, within the timeout.
+async fn wait_for_detection(
+    cfn: &Client,
+    stack_name: &str,
+    id: &str,
+    timing: Timing,
+) -> Result<DescribeStackDriftDetectionStatusOutput> {
     let begun = Instant::now();
-    let status = loop {
+    loop {
         let status = cfn
             .describe_stack_drift_detection_status()
-            .stack_drift_detection_id(&id)
+            .stack_drift_detection_id(id)
             .send()
             .await
             .map_err(crate::aws::error)
             .with_context(|| format!("reading drift detection {id} of stack {stack_name}"))?;
         if status.detection_status() != Some(&StackDriftDetectionStatus::DetectionInProgress) {
-            break status;
+            return Ok(status);
         }
         if begun.elapsed() >= timing.timeout {
             bail!(
@@ -269,12 +303,11 @@ pub async fn detect(cfn: &Client, stack_name: &str, timing: Timing) -> Result<St
             );
         }
         tokio::time::sleep(timing.poll).await;
-    };
-    let failed = status.detection_status() == Some(&StackDriftDetectionStatus::DetectionFailed);
-    let reason = status
-        .detection_status_reason()
-        .filter(|_| failed)
-        .map(str::to_owned);
+    }
+}
+
+/// The stack's modified and deleted resources, page by page, sorted by logical id.
+async fn drifted_resources(cfn: &Client, stack_name: &str) -> Result<Vec<ResourceDrift>> {
     let mut resources = Vec::new();
     let mut pages = cfn
         .describe_stack_resource_drifts()
@@ -287,39 +320,35 @@ pub async fn detect(cfn: &Client, stack_name: &str, timing: Timing) -> Result<St
         let page = page
             .map_err(crate::aws::error)
             .with_context(|| format!("reading the drifted resources of stack {stack_name}"))?;
-        for d in page.stack_resource_drifts() {
-            resources.push(ResourceDrift {
-                logical_id: d.logical_resource_id().unwrap_or_default().to_owned(),
-                resource_type: d.resource_type().unwrap_or_default().to_owned(),
-                status: d
-                    .stack_resource_drift_status()
-                    .map(|s| s.as_str().to_owned())
-                    .unwrap_or_default(),
-                differences: d
-                    .property_differences()
-                    .iter()
-                    .map(|p| PropertyDifference {
-                        path: p.property_path().unwrap_or_default().to_owned(),
-                        expected: p.expected_value().unwrap_or_default().to_owned(),
-                        actual: p.actual_value().unwrap_or_default().to_owned(),
-                        kind: p
-                            .difference_type()
-                            .map(|k| k.as_str().to_owned())
-                            .unwrap_or_default(),
-                    })
-                    .collect(),
-            });
-        }
+        resources.extend(page.stack_resource_drifts().iter().map(resource_drift));
     }
     resources.sort_by(|a, b| a.logical_id.cmp(&b.logical_id));
-    Ok(StackDrift::Checked {
-        status: status
-            .stack_drift_status()
+    Ok(resources)
+}
+
+/// One resource's drift, property by property.
+fn resource_drift(d: &StackResourceDrift) -> ResourceDrift {
+    ResourceDrift {
+        logical_id: d.logical_resource_id().unwrap_or_default().to_owned(),
+        resource_type: d.resource_type().unwrap_or_default().to_owned(),
+        status: d
+            .stack_resource_drift_status()
             .map(|s| s.as_str().to_owned())
-            .unwrap_or_else(|| "UNKNOWN".to_owned()),
-        reason,
-        resources,
-    })
+            .unwrap_or_default(),
+        differences: d
+            .property_differences()
+            .iter()
+            .map(|p| PropertyDifference {
+                path: p.property_path().unwrap_or_default().to_owned(),
+                expected: p.expected_value().unwrap_or_default().to_owned(),
+                actual: p.actual_value().unwrap_or_default().to_owned(),
+                kind: p
+                    .difference_type()
+                    .map(|k| k.as_str().to_owned())
+                    .unwrap_or_default(),
+            })
+            .collect(),
+    }
 }
 
 #[cfg(test)]

@@ -82,25 +82,9 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
         .as_ref()
         .and_then(|i| i.parameters.get(params::FINGERPRINT).cloned());
     let (records, _) = promotion::records(&s3, r.bucket, stack_name, SEARCH_DEPTH).await?;
-    let Some(chosen) = pick(&records, r.to, live.as_deref(), &env.path)? else {
-        report.outcome = RollbackOutcome::NoTarget;
-        report.reason = Some(format!(
-            "no earlier deploy of {stack_name} passed its verification (see `fangops history --env {}`); the stack keeps its state",
-            env.name
-        ));
+    let Some(chosen) = choose(r, &records, live.as_deref(), report)? else {
         return Ok(());
     };
-    report.to = Some(RestoredDeploy {
-        commit: chosen.commit.clone(),
-        deployed_at: chosen.deployed_at.clone(),
-        verified_at: chosen.verification.as_ref().map(|v| v.at.clone()),
-    });
-    // `--to` may name what the stack runs: a change set would change nothing, and a
-    // record of it would read as a rollback that never happened.
-    if live.as_deref() == Some(chosen.fingerprint.as_str()) {
-        report.outcome = RollbackOutcome::AlreadyRunning;
-        return Ok(());
-    }
 
     let (template, parameters) = restorable(&s3, r.bucket, chosen).await?;
 
@@ -131,18 +115,7 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
             .await?;
     drop(progress);
     report.final_status = applied.final_status.clone();
-    if applied.outcome == Outcome::Failed {
-        bail!(
-            "stack {stack_name} ended {}: {}",
-            applied.final_status.as_deref().unwrap_or("failed"),
-            applied
-                .failures
-                .iter()
-                .map(|f| format!("{}: {}", f.logical_id, f.reason))
-                .collect::<Vec<_>>()
-                .join("; ")
-        );
-    }
+    refuse_failed(stack_name, &applied)?;
     let record = Record {
         protected: env.protected,
         outcome: serde_json::to_value(applied.outcome)?
@@ -157,6 +130,54 @@ async fn restore_into(r: &Restore<'_>, report: &mut RollbackReport, ui: &Ui) -> 
         ..chosen.clone()
     };
     record_and_verify(r, record, &template, before, report, ui).await
+}
+
+/// The deploy to restore, said in the report; `None` (the report saying why) when no
+/// earlier deploy passed its verification, or when the stack already runs the chosen one.
+fn choose<'a>(
+    r: &Restore<'_>,
+    records: &'a [Record],
+    live: Option<&str>,
+    report: &mut RollbackReport,
+) -> Result<Option<&'a Record>> {
+    let env = &r.target.env;
+    let Some(chosen) = pick(records, r.to, live, &env.path)? else {
+        report.outcome = RollbackOutcome::NoTarget;
+        report.reason = Some(format!(
+            "no earlier deploy of {} passed its verification (see `fangops history --env {}`); the stack keeps its state",
+            env.stack, env.name
+        ));
+        return Ok(None);
+    };
+    report.to = Some(RestoredDeploy {
+        commit: chosen.commit.clone(),
+        deployed_at: chosen.deployed_at.clone(),
+        verified_at: chosen.verification.as_ref().map(|v| v.at.clone()),
+    });
+    // `--to` may name what the stack runs: a change set would change nothing, and a
+    // record of it would read as a rollback that never happened.
+    if live == Some(chosen.fingerprint.as_str()) {
+        report.outcome = RollbackOutcome::AlreadyRunning;
+        return Ok(None);
+    }
+    Ok(Some(chosen))
+}
+
+/// A change set that failed is the rollback's error, naming the resources that failed.
+fn refuse_failed(stack_name: &str, applied: &deploy::Applied) -> Result<()> {
+    if applied.outcome == Outcome::Failed {
+        bail!(
+            "stack {stack_name} ended {}: {}",
+            applied.final_status.as_deref().unwrap_or("failed"),
+            applied
+                .failures
+                .iter()
+                .map(|f| format!("{}: {}", f.logical_id, f.reason))
+                .collect::<Vec<_>>()
+                .join("; ")
+        );
+    }
+    Ok(())
 }
 
 /// Everything `chosen` needs, checked to be still there before the stack is touched:

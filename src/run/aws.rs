@@ -56,15 +56,39 @@ pub(crate) async fn invoke_and_wait(
     ui: &Ui,
 ) -> Result<RunReport> {
     let started = Instant::now();
-    let Invocation {
-        env,
-        names,
-        run_id,
-        canary,
-        timeout,
-        poll,
-    } = inv;
-    let payload = invoke_payload(&run_id, canary);
+    invoke_producer(lambda, &inv).await?;
+    let Waited {
+        mut companies,
+        done,
+        failing,
+    } = wait_for_summary(s3, &inv, started, ui).await?;
+    let names = inv.names;
+    let notes = fang_sentiment::store::get_failure_notes(s3, &names.bucket, &failing).await?;
+    let no_text = no_text(s3, &names.bucket, &inv.run_id).await?;
+    // A producer that queued nothing wrote no manifest: as many missing as were asked.
+    if companies == 0 {
+        companies = inv.canary.map_or(0, <[String]>::len);
+    }
+    let missing = companies.saturating_sub(done);
+    let unexplained = missing.saturating_sub(notes.len());
+    let failed = failures(notes, unexplained, names, inv.timeout);
+    Ok(RunReport {
+        env: inv.env.to_owned(),
+        run_id: inv.run_id,
+        bucket: names.bucket.clone(),
+        companies,
+        succeeded: done - no_text.len().min(done),
+        no_text,
+        timed_out: unexplained > 0,
+        failed,
+        duration_s: started.elapsed().as_secs_f64(),
+    })
+}
+
+/// The producer invoked with the run's payload; a function error is the run's error.
+async fn invoke_producer(lambda: &aws_sdk_lambda::Client, inv: &Invocation<'_>) -> Result<()> {
+    let names = inv.names;
+    let payload = invoke_payload(&inv.run_id, inv.canary);
     let out = lambda
         .invoke()
         .function_name(&names.producer_function)
@@ -83,15 +107,37 @@ pub(crate) async fn invoke_and_wait(
             names.producer_function
         );
     }
+    Ok(())
+}
+
+/// Where a run stood when the wait ended.
+struct Waited {
+    /// Companies the manifest lists (0 while there is none).
+    companies: usize,
+    /// Results written.
+    done: usize,
+    /// Failure notes of companies without a result.
+    failing: Vec<String>,
+}
+
+/// S3 polled for the run's manifest, results and summary until the summary appears,
+/// every missing company has failed, or the invocation's timeout passes.
+async fn wait_for_summary(
+    s3: &aws_sdk_s3::Client,
+    inv: &Invocation<'_>,
+    started: Instant,
+    ui: &Ui,
+) -> Result<Waited> {
+    let (names, run_id) = (inv.names, &inv.run_id);
     let progress = ui.progress(format!("run {run_id}: waiting for results"));
-    let summary_key = keys::summary_key(&run_id);
+    let summary_key = keys::summary_key(run_id);
     let mut companies = 0;
-    let (done, failing) = loop {
-        if let Some(m) = fang_sentiment::store::get_manifest(s3, &names.bucket, &run_id).await? {
+    loop {
+        if let Some(m) = fang_sentiment::store::get_manifest(s3, &names.bucket, run_id).await? {
             companies = m.companies;
         }
         let keys =
-            fang_sentiment::store::list_keys(s3, &names.bucket, &keys::run_prefix(&run_id)).await?;
+            fang_sentiment::store::list_keys(s3, &names.bucket, &keys::run_prefix(run_id)).await?;
         let done = keys.iter().filter(|k| keys::is_result_key(k)).count();
         let failing = still_failing(&keys);
         let finished = keys.contains(&summary_key);
@@ -99,26 +145,41 @@ pub(crate) async fn invoke_and_wait(
         // A canary whose every missing company failed (the sentiment function left a
         // note) ends now: its retry comes only after the queue's visibility timeout.
         let all_failed = companies > 0 && !failing.is_empty() && done + failing.len() >= companies;
-        if finished || all_failed || started.elapsed() > timeout {
-            break (done, failing);
+        if finished || all_failed || started.elapsed() > inv.timeout {
+            drop(progress);
+            return Ok(Waited {
+                companies,
+                done,
+                failing,
+            });
         }
-        tokio::time::sleep(poll).await;
-    };
-    drop(progress);
-    let notes = fang_sentiment::store::get_failure_notes(s3, &names.bucket, &failing).await?;
-    let no_text: Vec<CompanyFailure> =
-        fang_sentiment::store::get_summary(s3, &names.bucket, &run_id)
-            .await?
-            .map(|csv| fang_shared::summary::no_text(&csv))
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(company, reason)| CompanyFailure { company, reason })
-            .collect();
-    // A producer that queued nothing wrote no manifest: as many missing as were asked.
-    if companies == 0 {
-        companies = canary.map_or(0, <[String]>::len);
+        tokio::time::sleep(inv.poll).await;
     }
-    let missing = companies.saturating_sub(done);
+}
+
+/// The companies whose text was not found, from the run's summary (none without one).
+async fn no_text(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    run_id: &RunId,
+) -> Result<Vec<CompanyFailure>> {
+    Ok(fang_sentiment::store::get_summary(s3, bucket, run_id)
+        .await?
+        .map(|csv| fang_shared::summary::no_text(&csv))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(company, reason)| CompanyFailure { company, reason })
+        .collect())
+}
+
+/// The failed companies: one a failure note, and the `unexplained` missing ones
+/// counted together.
+fn failures(
+    notes: Vec<fang_shared::FailureNote>,
+    unexplained: usize,
+    names: &Names,
+    timeout: Duration,
+) -> Vec<CompanyFailure> {
     let mut failed: Vec<CompanyFailure> = notes
         .into_iter()
         .map(|n| CompanyFailure {
@@ -129,7 +190,6 @@ pub(crate) async fn invoke_and_wait(
             ),
         })
         .collect();
-    let unexplained = missing.saturating_sub(failed.len());
     if unexplained > 0 {
         failed.push(CompanyFailure {
             company: format!(
@@ -143,17 +203,7 @@ pub(crate) async fn invoke_and_wait(
             ),
         });
     }
-    Ok(RunReport {
-        env: env.to_owned(),
-        run_id,
-        bucket: names.bucket.clone(),
-        companies,
-        succeeded: done - no_text.len().min(done),
-        no_text,
-        timed_out: unexplained > 0,
-        failed,
-        duration_s: started.elapsed().as_secs_f64(),
-    })
+    failed
 }
 
 /// The failure notes of companies that have no result yet (a later attempt that

@@ -13,8 +13,9 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
-use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, Message, MessageSystemAttributeName};
 use fang_sentiment::analyze::Analyzer;
+use fang_sentiment::handler::Failure;
 use fang_sentiment::text::TextSource;
 use fang_sentiment::{Deps, SqsEvent, SqsRecord, handle_batch};
 use fang_shared::{CompanyMessage, RunId};
@@ -367,11 +368,19 @@ async fn receive_and_handle(
     // The deadline Lambda would give the function.
     let deadline = std::time::Instant::now() + Duration::from_secs(timeout_s.into());
     let outcome = handle_batch(deps, &event, time::OffsetDateTime::now_utc(), deadline).await;
-    let failed_ids: HashSet<&str> = outcome
-        .failed
-        .iter()
-        .map(|f| f.message_id.as_str())
-        .collect();
+    delete_handled(sqs, queue, &messages, &outcome.failed).await;
+    Ok(run_events(&messages, &outcome.failed, run_id))
+}
+
+/// Deletes the messages the handler did not fail, as Lambda does with a partial batch
+/// response.
+async fn delete_handled(
+    sqs: &aws_sdk_sqs::Client,
+    queue: &str,
+    messages: &[Message],
+    failed: &[Failure],
+) {
+    let failed_ids: HashSet<&str> = failed.iter().map(|f| f.message_id.as_str()).collect();
     let deletes: Vec<DeleteMessageBatchRequestEntry> = messages
         .iter()
         .filter(|m| !failed_ids.contains(m.message_id().unwrap_or_default()))
@@ -397,8 +406,13 @@ async fn receive_and_handle(
             tracing::warn!(error = %crate::aws::error(e), "deleting handled messages failed; they will be handled again");
         }
     }
+}
+
+/// What became of this run's companies in the batch: done, or failed (for the last
+/// time once the queue will not deliver the message again).
+fn run_events(messages: &[Message], failed: &[Failure], run_id: &RunId) -> Vec<Event> {
     let mut events = Vec::new();
-    for m in &messages {
+    for m in messages {
         let Some(msg) = m.body().and_then(|b| CompanyMessage::from_body(b).ok()) else {
             continue;
         };
@@ -406,7 +420,7 @@ async fn receive_and_handle(
             continue;
         }
         let id = m.message_id().unwrap_or_default();
-        match outcome.failed.iter().find(|f| f.message_id == id) {
+        match failed.iter().find(|f| f.message_id == id) {
             None => events.push(Event::Done(msg.company)),
             Some(f) => {
                 let receives: u32 = m
@@ -422,7 +436,7 @@ async fn receive_and_handle(
             }
         }
     }
-    Ok(events)
+    events
 }
 
 /// What the functions are configured with: the stack's parameters (`TextSource`,

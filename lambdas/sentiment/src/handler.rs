@@ -291,12 +291,7 @@ async fn analyze(
         .iter()
         .map(|(_, _, t)| deps.analyzer.prepare(&t.text))
         .collect();
-    let mut distinct: Vec<&str> = Vec::new();
-    for t in &inputs {
-        if !distinct.contains(t) {
-            distinct.push(t);
-        }
-    }
+    let distinct = distinct(&inputs);
     let canary_texts: Vec<&str> = texts
         .items
         .iter()
@@ -315,7 +310,7 @@ async fn analyze(
     count_sent(&mut outcome.metrics, kind, &to_send);
     remember_analyses(deps, &to_send, &sent, texts.analyzed_at).await;
     // Each input's analysis, and when it was made if it came from the cache.
-    let analysis_of = |t: &str| -> Result<(Analysis, Option<String>), String> {
+    let analysis_of = |t: &str| -> Analyzed {
         let i = distinct
             .iter()
             .position(|d| *d == t)
@@ -344,6 +339,31 @@ async fn analyze(
         .iter()
         .map(|t| (analysis_of(t), t.chars().count()))
         .collect();
+    records(deps, texts, analyses, outcome)
+}
+
+/// A text's analysis, and when it was made if it came from the cache; or why it failed.
+type Analyzed = Result<(Analysis, Option<String>), String>;
+
+/// Each text once, in the order first met.
+fn distinct<'t>(inputs: &[&'t str]) -> Vec<&'t str> {
+    let mut distinct: Vec<&str> = Vec::new();
+    for t in inputs {
+        if !distinct.contains(t) {
+            distinct.push(t);
+        }
+    }
+    distinct
+}
+
+/// Each text's analysis (and its length, and when it was cached) with its message: a
+/// result, or the message's failure.
+fn records(
+    deps: &Deps,
+    texts: Texts<'_>,
+    analyses: Vec<(Analyzed, usize)>,
+    outcome: &mut BatchOutcome,
+) -> Vec<Record> {
     let mut records = Vec::new();
     for ((message_id, msg, text), (analysis, chars)) in texts.items.into_iter().zip(analyses) {
         match analysis {

@@ -345,17 +345,7 @@ impl Wikipedia {
             if !time_for(Duration::ZERO) {
                 return Err(TextError::OutOfTime(title.to_owned()));
             }
-            let mut request = self.client.get(url.clone());
-            if let Some(etag) = if_none_match {
-                request = request.header(reqwest::header::IF_NONE_MATCH, etag);
-            }
-            if let Some(d) = deadline {
-                // One request never outlasts the function.
-                let left = d
-                    .saturating_duration_since(Instant::now())
-                    .saturating_sub(DEADLINE_MARGIN);
-                request = request.timeout(left.min(REQUEST_TIMEOUT));
-            }
+            let request = self.summary_request(&url, if_none_match, deadline);
             requests.fetch_add(1, Ordering::Relaxed);
             let response = match request.send().await {
                 Ok(r) => r,
@@ -369,38 +359,7 @@ impl Wikipedia {
             let status = response.status();
             match status.as_u16() {
                 304 if if_none_match.is_some() => return Ok(Lookup::NotModified),
-                200 => {
-                    let etag = response
-                        .headers()
-                        .get(reqwest::header::ETAG)
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    let summary: Summary =
-                        response.json().await.map_err(|e| http_err(e.to_string()))?;
-                    let source_url = summary
-                        .content_urls
-                        .and_then(|c| c.desktop)
-                        .and_then(|d| d.page)
-                        .unwrap_or_else(|| url.to_string());
-                    let landed = summary
-                        .titles
-                        .and_then(|t| t.normalized)
-                        .filter(|t| !t.is_empty())
-                        .unwrap_or(summary.title);
-                    let page = Page {
-                        requested: title.to_owned(),
-                        title: if landed.is_empty() {
-                            normalize_title(title)
-                        } else {
-                            landed
-                        },
-                        description: summary.description.filter(|d| !d.is_empty()),
-                        kind: summary.kind,
-                        extract: summary.extract,
-                        source_url,
-                    };
-                    return Ok(Lookup::Found { page, etag });
-                }
+                200 => return found(response, title, &url).await,
                 404 => return Err(TextError::NotFound(title.to_owned())),
                 429 | 500 | 502 | 503 | 504 => {
                     last_status = status.as_u16();
@@ -428,6 +387,68 @@ impl Wikipedia {
             status: last_status,
         })
     }
+
+    /// One GET of a page summary: conditional when there is an ETag to send, and
+    /// never outlasting the deadline.
+    fn summary_request(
+        &self,
+        url: &url::Url,
+        if_none_match: Option<&str>,
+        deadline: Option<Instant>,
+    ) -> reqwest::RequestBuilder {
+        let mut request = self.client.get(url.clone());
+        if let Some(etag) = if_none_match {
+            request = request.header(reqwest::header::IF_NONE_MATCH, etag);
+        }
+        if let Some(d) = deadline {
+            // One request never outlasts the function.
+            let left = d
+                .saturating_duration_since(Instant::now())
+                .saturating_sub(DEADLINE_MARGIN);
+            request = request.timeout(left.min(REQUEST_TIMEOUT));
+        }
+        request
+    }
+}
+
+/// The page a 200 answer to `title`'s summary describes, with its ETag.
+async fn found(
+    response: reqwest::Response,
+    title: &str,
+    url: &url::Url,
+) -> Result<Lookup, TextError> {
+    let etag = response
+        .headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let summary: Summary = response.json().await.map_err(|e| TextError::Http {
+        company: title.to_owned(),
+        message: e.to_string(),
+    })?;
+    let source_url = summary
+        .content_urls
+        .and_then(|c| c.desktop)
+        .and_then(|d| d.page)
+        .unwrap_or_else(|| url.to_string());
+    let landed = summary
+        .titles
+        .and_then(|t| t.normalized)
+        .filter(|t| !t.is_empty())
+        .unwrap_or(summary.title);
+    let page = Page {
+        requested: title.to_owned(),
+        title: if landed.is_empty() {
+            normalize_title(title)
+        } else {
+            landed
+        },
+        description: summary.description.filter(|d| !d.is_empty()),
+        kind: summary.kind,
+        extract: summary.extract,
+        source_url,
+    };
+    Ok(Lookup::Found { page, etag })
 }
 
 /// Retry-After in seconds (the HTTP-date form is not used by Wikimedia).

@@ -46,70 +46,9 @@ impl CostReport {
                 usd(without)
             );
         }
-        match &self.base {
-            Some(b) => {
-                let mut t = Table::new(["service", "", "this change", "delta"])
-                    .heading(1, value(&b.rev))
-                    .right(1)
-                    .right(2)
-                    .right(3);
-                for d in &b.deltas {
-                    t.row([
-                        text(&d.service),
-                        text(usd(d.base)),
-                        text(usd(d.head)),
-                        text(signed(d.delta)),
-                    ]);
-                }
-                let base_total = b.estimate.as_ref().map_or(0.0, |b| b.monthly);
-                t.row([
-                    raw("**total**"),
-                    raw(format!("**{}**", usd(base_total))),
-                    raw(format!("**{}**", usd(e.monthly))),
-                    raw(format!("**{}**", signed(b.monthly_delta))),
-                ]);
-                out += &t.render();
-                if b.estimate.is_none() {
-                    out += &format!(
-                        "\nThe env file is new: it did not exist at {}.\n",
-                        crate::markdown::code(&b.rev)
-                    );
-                }
-            }
-            None => {
-                let mut t = Table::new(["service", "monthly"]).right(1);
-                for s in &e.services {
-                    t.row([text(&s.service), text(usd(s.monthly))]);
-                }
-                t.row([raw("**total**"), raw(format!("**{}**", usd(e.monthly)))]);
-                out += &t.render();
-            }
-        }
+        out += &self.services_markdown();
         if let Some(a) = &self.actual {
-            out += &format!(
-                "\nActual spend (Cost Explorer, tag {}): ",
-                crate::markdown::code(&a.tag)
-            );
-            match &a.spend {
-                actual::Spend::Available {
-                    month_to_date,
-                    start,
-                    ..
-                } => {
-                    out += &format!("{} month to date (since {start})", usd(*month_to_date));
-                }
-                actual::Spend::NotAvailable { reason } => {
-                    out += &format!("not available ({})", md(reason));
-                }
-            }
-            match &a.forecast {
-                actual::Forecast::Available { month_total, .. } => {
-                    out += &format!("; forecast for the month {}.\n", usd(*month_total));
-                }
-                actual::Forecast::NotAvailable { reason } => {
-                    out += &format!("; forecast not available ({}).\n", md(reason));
-                }
-            }
+            out += &actual_markdown(a);
         }
         if let Some(p) = &self.previews {
             out += &format!("\nPreviews: {}.\n", md(&p.line()));
@@ -122,6 +61,47 @@ impl CostReport {
             assumptions.row([text(&a.name), text(&a.value), text(&a.source)]);
         }
         (out, assumptions.render())
+    }
+
+    /// The services a month: against the base with each delta, or alone.
+    fn services_markdown(&self) -> String {
+        let e = &self.estimate;
+        let Some(b) = &self.base else {
+            let mut t = Table::new(["service", "monthly"]).right(1);
+            for s in &e.services {
+                t.row([text(&s.service), text(usd(s.monthly))]);
+            }
+            t.row([raw("**total**"), raw(format!("**{}**", usd(e.monthly)))]);
+            return t.render();
+        };
+        let mut t = Table::new(["service", "", "this change", "delta"])
+            .heading(1, value(&b.rev))
+            .right(1)
+            .right(2)
+            .right(3);
+        for d in &b.deltas {
+            t.row([
+                text(&d.service),
+                text(usd(d.base)),
+                text(usd(d.head)),
+                text(signed(d.delta)),
+            ]);
+        }
+        let base_total = b.estimate.as_ref().map_or(0.0, |b| b.monthly);
+        t.row([
+            raw("**total**"),
+            raw(format!("**{}**", usd(base_total))),
+            raw(format!("**{}**", usd(e.monthly))),
+            raw(format!("**{}**", signed(b.monthly_delta))),
+        ]);
+        let mut out = t.render();
+        if b.estimate.is_none() {
+            out += &format!(
+                "\nThe env file is new: it did not exist at {}.\n",
+                crate::markdown::code(&b.rev)
+            );
+        }
+        out
     }
 
     /// For a terminal: the table and the assumptions, plain.
@@ -138,48 +118,7 @@ impl CostReport {
                 ""
             }
         );
-        let width = e
-            .services
-            .iter()
-            .map(|s| s.service.len())
-            .chain(
-                self.base
-                    .iter()
-                    .flat_map(|b| b.deltas.iter().map(|d| d.service.len())),
-            )
-            .max()
-            .unwrap_or(10)
-            .max(10);
-        match &self.base {
-            Some(b) => {
-                out += &format!(
-                    "  {:width$}  {:>10}  {:>10}  {:>10}\n",
-                    "service", b.rev, "this", "delta"
-                );
-                for d in &b.deltas {
-                    out += &format!(
-                        "  {:width$}  {:>10}  {:>10}  {:>10}\n",
-                        d.service,
-                        usd(d.base),
-                        usd(d.head),
-                        signed(d.delta)
-                    );
-                }
-                out += &format!(
-                    "  {:width$}  {:>10}  {:>10}  {:>10}\n",
-                    "total",
-                    usd(b.estimate.as_ref().map_or(0.0, |b| b.monthly)),
-                    usd(e.monthly),
-                    signed(b.monthly_delta)
-                );
-            }
-            None => {
-                for s in &e.services {
-                    out += &format!("  {:width$}  {:>10}\n", s.service, usd(s.monthly));
-                }
-                out += &format!("  {:width$}  {:>10}\n", "total a month", usd(e.monthly));
-            }
-        }
+        out += &self.services_text();
         out += &format!(
             "  yearly TCO {}, per company per month {} ({} companies, {:.1} runs a month)\n",
             usd(e.yearly),
@@ -205,29 +144,7 @@ impl CostReport {
             e.max_concurrency
         );
         if let Some(a) = &self.actual {
-            match &a.spend {
-                actual::Spend::Available {
-                    month_to_date,
-                    by_service,
-                    ..
-                } => {
-                    out += &format!("  actual, month to date: {}\n", usd(*month_to_date));
-                    for s in by_service {
-                        out += &format!("    {}  {}\n", s.service, usd(s.amount));
-                    }
-                }
-                actual::Spend::NotAvailable { reason } => {
-                    out += &format!("  actual spend: not available ({reason})\n");
-                }
-            }
-            match &a.forecast {
-                actual::Forecast::Available { month_total, .. } => {
-                    out += &format!("  forecast for the month: {}\n", usd(*month_total));
-                }
-                actual::Forecast::NotAvailable { reason } => {
-                    out += &format!("  forecast: not available ({reason})\n");
-                }
-            }
+            out += &actual_text(a);
         }
         if let Some(p) = &self.previews {
             out += &format!("  previews: {}\n", p.line());
@@ -244,6 +161,106 @@ impl CostReport {
         }
         out
     }
+
+    /// The services a month in aligned columns: against the base, or alone.
+    fn services_text(&self) -> String {
+        let e = &self.estimate;
+        let width = e
+            .services
+            .iter()
+            .map(|s| s.service.len())
+            .chain(
+                self.base
+                    .iter()
+                    .flat_map(|b| b.deltas.iter().map(|d| d.service.len())),
+            )
+            .max()
+            .unwrap_or(10)
+            .max(10);
+        let mut out = String::new();
+        let Some(b) = &self.base else {
+            for s in &e.services {
+                out += &format!("  {:width$}  {:>10}\n", s.service, usd(s.monthly));
+            }
+            out += &format!("  {:width$}  {:>10}\n", "total a month", usd(e.monthly));
+            return out;
+        };
+        let mut row = |cells: [&str; 4]| {
+            out += &format!(
+                "  {:width$}  {:>10}  {:>10}  {:>10}\n",
+                cells[0], cells[1], cells[2], cells[3]
+            );
+        };
+        row(["service", &b.rev, "this", "delta"]);
+        for d in &b.deltas {
+            row([&d.service, &usd(d.base), &usd(d.head), &signed(d.delta)]);
+        }
+        row([
+            "total",
+            &usd(b.estimate.as_ref().map_or(0.0, |b| b.monthly)),
+            &usd(e.monthly),
+            &signed(b.monthly_delta),
+        ]);
+        out
+    }
+}
+
+/// What Cost Explorer says: the month to date and the forecast, or why not.
+fn actual_markdown(a: &actual::Actual) -> String {
+    let mut out = format!(
+        "\nActual spend (Cost Explorer, tag {}): ",
+        crate::markdown::code(&a.tag)
+    );
+    match &a.spend {
+        actual::Spend::Available {
+            month_to_date,
+            start,
+            ..
+        } => {
+            out += &format!("{} month to date (since {start})", usd(*month_to_date));
+        }
+        actual::Spend::NotAvailable { reason } => {
+            out += &format!("not available ({})", md(reason));
+        }
+    }
+    match &a.forecast {
+        actual::Forecast::Available { month_total, .. } => {
+            out += &format!("; forecast for the month {}.\n", usd(*month_total));
+        }
+        actual::Forecast::NotAvailable { reason } => {
+            out += &format!("; forecast not available ({}).\n", md(reason));
+        }
+    }
+    out
+}
+
+/// [`actual_markdown`] for a terminal, with the month's spend by service.
+fn actual_text(a: &actual::Actual) -> String {
+    let mut out = String::new();
+    match &a.spend {
+        actual::Spend::Available {
+            month_to_date,
+            by_service,
+            ..
+        } => {
+            out += &format!("  actual, month to date: {}\n", usd(*month_to_date));
+            for s in by_service {
+                out += &format!("    {}  {}\n", s.service, usd(s.amount));
+            }
+        }
+        actual::Spend::NotAvailable { reason } => {
+            out += &format!("  actual spend: not available ({reason})\n");
+        }
+    }
+    match &a.forecast {
+        actual::Forecast::Available { month_total, .. } => {
+            out += &format!("  forecast for the month: {}\n", usd(*month_total));
+        }
+        actual::Forecast::NotAvailable { reason } => {
+            out += &format!("  forecast: not available ({reason})\n");
+        }
+    }
+    out
 }
 
 pub fn signed(v: f64) -> String {

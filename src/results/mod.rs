@@ -174,44 +174,9 @@ impl RunResults {
     /// One self-contained page: inline CSS, an inline SVG chart, a table sortable by
     /// a few lines of inline script. No external requests.
     pub fn render_html(&self) -> String {
-        use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+        use html_escape::encode_text as text;
         let title = format!("fangops results · {} · run {}", self.env, self.run_id);
-        let mut rows = String::new();
-        for r in &self.records {
-            let source =
-                if r.source_url.starts_with("https://") || r.source_url.starts_with("http://") {
-                    format!(
-                        "<a href=\"{}\" rel=\"noopener noreferrer\">source</a>",
-                        attr(&r.source_url)
-                    )
-                } else {
-                    text(&r.source_url).into_owned()
-                };
-            let (class, label, cells) = match (r.sentiment, r.scores) {
-                (Some(sentiment), Some(sc)) => (
-                    sentiment.as_str().to_lowercase(),
-                    sentiment.as_str().to_owned(),
-                    format!(
-                        "<td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td>",
-                        sc.positive, sc.negative, sc.neutral, sc.mixed
-                    ),
-                ),
-                _ => (
-                    "no-text".to_owned(),
-                    "no text".to_owned(),
-                    "<td></td><td></td><td></td><td></td>".to_owned(),
-                ),
-            };
-            // A company without text shows why in the excerpt's place.
-            let excerpt = r.reason.as_deref().unwrap_or(&r.excerpt);
-            let _ = writeln!(
-                rows,
-                "<tr><td>{}</td><td class=\"{class}\">{label}</td>{cells}<td class=\"excerpt\">{}</td><td>{}</td></tr>",
-                text(&r.company),
-                text(excerpt),
-                source
-            );
-        }
+        let rows: String = self.records.iter().map(html_row).collect();
         format!(
             r#"<!DOCTYPE html>
 <html lang="en">
@@ -311,6 +276,43 @@ document.querySelectorAll('#results th').forEach(function (th, col) {{
         svg.push_str("</svg>");
         svg
     }
+}
+
+/// A result as a row of the page: the company, its sentiment and scores (or why it has
+/// none), the excerpt, and a link to a web source.
+fn html_row(r: &SentimentRecord) -> String {
+    use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
+    let source = if r.source_url.starts_with("https://") || r.source_url.starts_with("http://") {
+        format!(
+            "<a href=\"{}\" rel=\"noopener noreferrer\">source</a>",
+            attr(&r.source_url)
+        )
+    } else {
+        text(&r.source_url).into_owned()
+    };
+    let (class, label, cells) = match (r.sentiment, r.scores) {
+        (Some(sentiment), Some(sc)) => (
+            sentiment.as_str().to_lowercase(),
+            sentiment.as_str().to_owned(),
+            format!(
+                "<td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td>",
+                sc.positive, sc.negative, sc.neutral, sc.mixed
+            ),
+        ),
+        _ => (
+            "no-text".to_owned(),
+            "no text".to_owned(),
+            "<td></td><td></td><td></td><td></td>".to_owned(),
+        ),
+    };
+    // A company without text shows why in the excerpt's place.
+    let excerpt = r.reason.as_deref().unwrap_or(&r.excerpt);
+    format!(
+        "<tr><td>{}</td><td class=\"{class}\">{label}</td>{cells}<td class=\"excerpt\">{}</td><td>{}</td></tr>\n",
+        text(&r.company),
+        text(excerpt),
+        source
+    )
 }
 
 #[cfg(test)]

@@ -900,6 +900,7 @@ fn written_cost<'r>(
         "producer_ms_per_company" => c.producer_ms_per_company.as_ref(),
         "text_chars_per_company" => c.text_chars_per_company.as_ref(),
         "result_kb" => c.result_kb.as_ref(),
+        "text_change_rate" => c.text_change_rate.as_ref(),
         "log_kb_per_company" => c.log_kb_per_company.as_ref(),
         _ => None,
     })
@@ -1041,6 +1042,28 @@ mod tests {
         );
         // The same values again: the same text.
         assert_eq!(cost(&out, &[("result_kb", 1.5)]).unwrap(), out);
+    }
+
+    /// Regression: `text_change_rate`, which `cost --measured --write` stores, was not
+    /// found when written, so a second `--write` added the key again.
+    #[test]
+    fn every_cost_key_written_once_is_replaced_in_place_the_next_time() {
+        for key in config::CostAssumptions::KEYS {
+            let once = cost(COST_HEAD, &[(key, 0.5)]).unwrap();
+            let twice = cost(&once, &[(key, 0.25)]);
+            assert_eq!(
+                twice.map_err(|e| format!("{e:#}")),
+                Ok(once.replace(": 0.5\n", ": 0.25\n")),
+                "{key}"
+            );
+        }
+        // Every key the file can hold is one the model reads.
+        let mut a = crate::testing::env::dev(&["A"], "").cost;
+        assert!(
+            config::CostAssumptions::KEYS
+                .iter()
+                .all(|k| a.value_mut(k).is_some())
+        );
     }
 
     #[test]

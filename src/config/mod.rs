@@ -81,6 +81,18 @@ pub fn project_path(root: &Path, rel: &str) -> PathBuf {
 }
 
 impl CostAssumptions {
+    /// The `cost:` keys of the env file (the ones `fangops cost --measured --write` may
+    /// store).
+    pub const KEYS: [&str; 7] = [
+        "sentiment_ms_per_company",
+        "producer_ms_per_run",
+        "producer_ms_per_company",
+        "text_chars_per_company",
+        "result_kb",
+        "text_change_rate",
+        "log_kb_per_company",
+    ];
+
     /// The assumption a `cost:` key of the env file names (the ones `fangops cost
     /// --measured --write` may store).
     pub fn value_mut(&mut self, key: &str) -> Option<&mut f64> {

@@ -292,6 +292,7 @@ impl AwsContext {
                     .get_caller_identity()
                     .send()
                     .await
+                    .map_err(crate::aws::error)
                     .context("asking STS who the credentials belong to (GetCallerIdentity)")?;
                 Ok(Identity {
                     account: out.account.unwrap_or_default(),

@@ -583,6 +583,7 @@ async fn lock_down(
         )
         .send()
         .await
+        .map_err(crate::aws::error)
         .with_context(|| format!("turning on encryption of artifact bucket {bucket}"))?;
     s3.put_public_access_block()
         .bucket(bucket)
@@ -596,6 +597,7 @@ async fn lock_down(
         )
         .send()
         .await
+        .map_err(crate::aws::error)
         .with_context(|| format!("blocking public access to artifact bucket {bucket}"))?;
     if enforce_tls {
         s3.put_bucket_policy()
@@ -603,6 +605,7 @@ async fn lock_down(
             .policy(tls_only_policy(bucket, region))
             .send()
             .await
+            .map_err(crate::aws::error)
             .with_context(|| format!("setting the TLS-only policy of artifact bucket {bucket}"))?;
     }
     Ok(())

@@ -351,6 +351,7 @@ async fn receive_and_handle(
         .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
         .send()
         .await
+        .map_err(crate::aws::error)
         .context("receiving from the queue")?;
     let messages = out.messages.unwrap_or_default();
     if messages.is_empty() {

@@ -436,6 +436,38 @@ async fn artifact_bucket_owned_by_another_account_is_refused() {
     assert_eq!(replay.actual_requests().count(), 1, "nothing was created");
 }
 
+/// Regression: the lock-down calls passed the SDK's error on as it is ("service error",
+/// its code one cause further down); they name the code and message as every other
+/// call does now.
+#[tokio::test]
+async fn a_refused_bucket_policy_names_the_call_and_aws_s_answer() {
+    // HeadBucket 404, CreateBucket, PutBucketEncryption, PutPublicAccessBlock: fine;
+    // PutBucketPolicy refused (an SCP, or a role without s3:PutBucketPolicy).
+    let replay = s3_replay(vec![
+        (404, ""),
+        (200, ""),
+        (200, ""),
+        (200, ""),
+        (403, ACCESS_DENIED),
+    ]);
+    let err = crate::deploy::artifacts::ensure_bucket(
+        &s3(&replay),
+        "fangops-artifacts-123456789012-us-east-1",
+        "us-east-1",
+        "123456789012",
+        true,
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "setting the TLS-only policy of artifact bucket fangops-artifacts-123456789012-us-east-1"
+    );
+    let cause = err.root_cause().to_string();
+    assert!(cause.starts_with("AccessDenied: Access Denied"), "{cause}");
+    assert_eq!(replay.actual_requests().count(), 5);
+}
+
 const NO_SUCH_KEY: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>index/f.json</Key><RequestId>8S5R</RequestId></Error>";
 const NO_SUCH_BUCKET: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>NoSuchBucket</Code><Message>The specified bucket does not exist</Message><BucketName>b</BucketName><RequestId>8S5S</RequestId></Error>";
 const ACCESS_DENIED: &str = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message><RequestId>8S5T</RequestId></Error>";

@@ -194,6 +194,17 @@ fn choose_builder(arch: Arch) -> Result<Builder> {
     }
 }
 
+/// Credentials no compiler needs, removed from the Lambda builds' environment.
+const BUILD_WITHOUT: [&str; 7] = [
+    "GITHUB_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_TOKEN",
+    "ACTIONS_ID_TOKEN_REQUEST_URL",
+    "ACTIONS_RUNTIME_TOKEN",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+];
+
 /// The machine paths a build remaps: where registry sources and generated code live.
 fn remaps(tools: &Tools) -> Vec<(&Path, &'static str)> {
     [
@@ -296,6 +307,33 @@ fn cargo_build(
     zigbuild: bool,
     recipe: &Recipe,
 ) -> Result<PathBuf> {
+    let mut cmd = cargo_command(req, package, zigbuild, recipe);
+    tracing::info!(package, target = %recipe.target, profile = %req.profile, "building");
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("running {}", req.tools.cargo.display()))?;
+    let stdout = child.stdout.take().context("no cargo stdout")?;
+    let mut executable = None;
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line.context("reading cargo's output")?;
+        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
+            continue;
+        };
+        if msg["reason"] == "compiler-artifact"
+            && let Some(exe) = msg["executable"].as_str()
+        {
+            executable = Some(PathBuf::from(exe));
+        }
+    }
+    let status = child.wait().context("waiting for cargo")?;
+    if !status.success() {
+        bail!("building {package} failed ({status})");
+    }
+    executable.with_context(|| format!("cargo built no {package} binary"))
+}
+
+/// The cargo (or cargo-zigbuild) command that builds one package for Lambda.
+fn cargo_command(req: &BuildRequest, package: &str, zigbuild: bool, recipe: &Recipe) -> Command {
     let mut cmd = Command::new(&req.tools.cargo);
     cmd.current_dir(&req.root)
         .arg(if zigbuild { "zigbuild" } else { "build" })
@@ -319,34 +357,23 @@ fn cargo_build(
         // which stay shared with the workspace's own builds.
         .env("CARGO_ENCODED_RUSTFLAGS", rustflags(&req.tools))
         .env_remove("RUSTFLAGS")
+        // The bytes depend on the sources and the recipe only: not on a lint wrapper
+        // the caller's own build uses (`make test` runs clippy-driver as one).
+        .env_remove("RUSTC_WORKSPACE_WRAPPER")
+        .env_remove("CLIPPY_ARGS")
         .env(
             format!("CFLAGS_{}", target_triple(req.arch).replace('-', "_")),
             cflags(&req.tools),
         )
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit());
-    tracing::info!(package, target = %recipe.target, profile = %req.profile, "building");
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("running {}", req.tools.cargo.display()))?;
-    let stdout = child.stdout.take().context("no cargo stdout")?;
-    let mut executable = None;
-    for line in std::io::BufReader::new(stdout).lines() {
-        let line = line.context("reading cargo's output")?;
-        let Ok(msg) = serde_json::from_str::<serde_json::Value>(&line) else {
-            continue;
-        };
-        if msg["reason"] == "compiler-artifact"
-            && let Some(exe) = msg["executable"].as_str()
-        {
-            executable = Some(PathBuf::from(exe));
-        }
+    // Build scripts and proc macros of any dependency run with this environment: they
+    // get no token that writes the repository, asks GitHub for an OIDC token, or acts
+    // in AWS (a pull request's preview builds code the pull request chose).
+    for secret in BUILD_WITHOUT {
+        cmd.env_remove(secret);
     }
-    let status = child.wait().context("waiting for cargo")?;
-    if !status.success() {
-        bail!("building {package} failed ({status})");
-    }
-    executable.with_context(|| format!("cargo built no {package} binary"))
+    cmd
 }
 
 /// A zip holding `binary` as `bootstrap`, executable, with a fixed timestamp.
@@ -397,6 +424,43 @@ impl BuildReport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A pull request's preview builds code it chose: its build scripts must not see a
+    /// token (regression: they inherited GITHUB_TOKEN and the OIDC request variables);
+    /// and `make test`'s clippy-driver must not reach the zips' bytes.
+    #[test]
+    fn the_lambda_build_runs_without_tokens_or_a_lint_wrapper() {
+        let req = BuildRequest {
+            root: PathBuf::from("/repo"),
+            arch: Arch::Arm64,
+            out: PathBuf::from("/out"),
+            profile: "lambda".into(),
+            tools: Tools {
+                cargo: PathBuf::from("cargo"),
+                cargo_home: None,
+                target_dir: None,
+            },
+            only: None,
+        };
+        let recipe = Recipe {
+            profile: "lambda".into(),
+            target: "aarch64-unknown-linux-gnu.2.34".into(),
+            toolchain: "1.95.0".into(),
+        };
+        let cmd = cargo_command(&req, "fang-producer", true, &recipe);
+        let removed: Vec<String> = cmd
+            .get_envs()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k.to_string_lossy().into_owned())
+            .collect();
+        for var in
+            BUILD_WITHOUT
+                .iter()
+                .chain(&["RUSTFLAGS", "RUSTC_WORKSPACE_WRAPPER", "CLIPPY_ARGS"])
+        {
+            assert!(removed.iter().any(|r| r == var), "{var} reaches the build");
+        }
+    }
 
     #[test]
     fn build_report_terminal_snapshot() {

@@ -3,6 +3,7 @@
 //! under their sha256, so an artifact already there is never uploaded again.
 
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use aws_sdk_s3::types::{
@@ -295,6 +296,9 @@ async fn verify(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, sha256: &str) 
     }
 }
 
+/// How long the index write keeps retrying while another run writes the same entry.
+const INDEX_CONFLICT_RETRY: Duration = Duration::from_secs(20);
+
 /// Writes the index entries of the artifacts this run built (after their upload).
 pub async fn record_index(
     s3: &aws_sdk_s3::Client,
@@ -304,29 +308,52 @@ pub async fn record_index(
     for entry in entries {
         let key = index_key(&entry.fingerprint);
         let body = serde_json::to_vec_pretty(entry).context("serializing an index entry")?;
-        // The first build of a fingerprint stays its entry: a later run never replaces
-        // what earlier deploys (and promotion) relied on.
+        write_index_entry(s3, bucket, &key, body).await?;
+    }
+    Ok(())
+}
+
+/// The first build of a fingerprint stays its entry: a later run never replaces what
+/// earlier deploys (and promotion) relied on. So the write is conditional
+/// (`If-None-Match: *`): 412 PreconditionFailed means another run wrote it first. S3
+/// answers 409 ConditionalRequestConflict while another conditional write of the key is
+/// under way, and its PutObject reference says to retry: the retry then finds that
+/// write's entry (412) or, if it failed, writes this one.
+async fn write_index_entry(
+    s3: &aws_sdk_s3::Client,
+    bucket: &str,
+    key: &str,
+    body: Vec<u8>,
+) -> Result<()> {
+    let mut backoff = crate::retry::Backoff::new(Instant::now() + INDEX_CONFLICT_RETRY);
+    loop {
         let put = s3
             .put_object()
             .bucket(bucket)
-            .key(&key)
+            .key(key)
             .if_none_match("*")
             .content_type("application/json")
             .server_side_encryption(ServerSideEncryption::Aes256)
-            .body(body.into())
+            .body(body.clone().into())
             .send()
             .await;
-        if let Err(e) = put {
-            let e = crate::aws::error(e);
-            if e.code() != Some("PreconditionFailed") {
+        let Err(e) = put else { return Ok(()) };
+        let e = crate::aws::error(e);
+        match e.code() {
+            Some("PreconditionFailed") => {
+                tracing::debug!("s3://{bucket}/{key} was written first by another run");
+                return Ok(());
+            }
+            Some("ConditionalRequestConflict") if backoff.wait().await => {
+                tracing::debug!("s3://{bucket}/{key} is being written by another run: again");
+            }
+            _ => {
                 return Err(e).with_context(|| {
                     format!("writing the artifact index entry s3://{bucket}/{key}")
                 });
             }
-            tracing::debug!("s3://{bucket}/{key} was written first by another run");
         }
     }
-    Ok(())
 }
 
 /// The zips of a deploy or plan that builds its own: each function's source

@@ -765,3 +765,39 @@ async fn a_no_op_record_writes_only_what_is_new_and_a_conflict_is_written_anyway
         ]
     );
 }
+
+/// Regression: two deploys that build the same sources write the same index entry at
+/// once; S3 answers the second conditional write 409 while the first is under way, and
+/// the deploy failed. It retries (the PutObject reference says to) until S3 answers the
+/// write (200: the other failed) or refuses it (412: the other's entry stays).
+#[tokio::test(start_paused = true)]
+async fn an_index_entry_written_by_two_deploys_at_once_is_retried_not_failed() {
+    let entry: crate::deploy::artifacts::IndexEntry =
+        serde_json::from_str(&index_entry(&"f".repeat(64))).unwrap();
+    for (last, last_body) in [(412, PRECONDITION_FAILED), (200, "")] {
+        let replay = s3_replay(vec![
+            (409, CONDITIONAL_CONFLICT),
+            (409, CONDITIONAL_CONFLICT),
+            (last, last_body),
+        ]);
+        crate::deploy::artifacts::record_index(&s3(&replay), "b", std::slice::from_ref(&entry))
+            .await
+            .unwrap();
+        let conditional: Vec<bool> = replay
+            .actual_requests()
+            .map(|r| r.headers().get("if-none-match") == Some("*"))
+            .collect();
+        assert_eq!(
+            conditional,
+            [true, true, true],
+            "every attempt keeps the condition"
+        );
+    }
+    // Another error is not retried.
+    let replay = s3_replay(vec![(403, ACCESS_DENIED)]);
+    let err = crate::deploy::artifacts::record_index(&s3(&replay), "b", &[entry])
+        .await
+        .unwrap_err();
+    assert!(format!("{err:#}").contains("AccessDenied"), "{err:#}");
+    assert_eq!(replay.actual_requests().count(), 1);
+}

@@ -47,8 +47,15 @@ impl Sums {
         }
     }
 
+    /// A count: what did not happen in the window (no datapoint) is zero.
     fn get(&self, id: &str) -> f64 {
         self.totals.get(id).copied().unwrap_or(0.0)
+    }
+
+    /// A measure: a metric without datapoints in the window was not measured (a stack
+    /// deployed before the function published it), which is not a zero.
+    fn measured(&self, id: &str) -> Option<f64> {
+        self.totals.get(id).copied()
     }
 }
 
@@ -317,7 +324,11 @@ fn add_page(
             }
             continue;
         }
-        // A metric without datapoints in the window answers an empty list.
+        // A metric without datapoints in the window answers an empty list: it stays
+        // out of the sums, so that it reads as not measured rather than as zero.
+        if r.values().is_empty() {
+            continue;
+        }
         let total: f64 = r.values().iter().sum();
         *sums
             .totals
@@ -426,15 +437,13 @@ fn comparisons(env: &EnvConfig, sums: &Sums, runs: f64, results: f64) -> Vec<Com
     compare(
         "sentiment_ms_per_company",
         a.sentiment_ms_per_company,
-        Some(sums.get("sentiment_duration") / results),
+        sums.measured("sentiment_duration").map(|d| d / results),
     );
     compare(
         "producer_ms_per_run",
         a.producer_ms_per_run,
-        Some(
-            (sums.get("producer_duration") / runs - a.producer_ms_per_company * per_run_companies)
-                .max(0.0),
-        ),
+        sums.measured("producer_duration")
+            .map(|d| (d / runs - a.producer_ms_per_company * per_run_companies).max(0.0)),
     );
     let texts = sums.get("texts");
     // The function sends Comprehend at most its first 500 characters and counts
@@ -451,7 +460,7 @@ fn comparisons(env: &EnvConfig, sums: &Sums, runs: f64, results: f64) -> Vec<Com
     compare(
         "result_kb",
         a.result_kb,
-        Some(sums.get("result_bytes") / results / 1024.0),
+        sums.measured("result_bytes").map(|b| b / results / 1024.0),
     );
     // The cache's measured miss rate stands for the share of texts that change (it
     // includes the texts re-analyzed past cache.max_age_days, as the model does).
@@ -720,6 +729,35 @@ mod tests {
         assert_eq!(applied.text_change_rate, 0.05);
     }
 
+    /// Regression: a metric without datapoints (`ResultBytes` of a stack deployed before
+    /// the function published it) was priced as a measured zero, and `--write` stored it.
+    #[test]
+    fn a_metric_without_datapoints_is_not_measured() {
+        let s = Sums::from_pairs(&[
+            ("producer_invocations", 336.0),
+            ("producer_duration", 336.0 * 304.0),
+            ("results", 672.0),
+            ("sentiment_duration", 672.0 * 2_000.0),
+        ]);
+        let m = derive(&dev(&["A", "B"], ""), &s, 14, 1);
+        assert!(m.usable());
+        let keys: Vec<&str> = m.comparisons.iter().map(|c| c.key).collect();
+        assert_eq!(keys, ["sentiment_ms_per_company", "producer_ms_per_run"]);
+        assert!(!m.per_run.contains_key("result_bytes"), "{:?}", m.per_run);
+        // An empty series in GetMetricData's answer leaves the sums without it.
+        let out = aws_sdk_cloudwatch::operation::get_metric_data::GetMetricDataOutput::builder()
+            .metric_data_results(
+                aws_sdk_cloudwatch::types::MetricDataResult::builder()
+                    .id("result_bytes")
+                    .status_code(StatusCode::Complete)
+                    .build(),
+            )
+            .build();
+        let mut sums = Sums::default();
+        add_page(&mut sums, &out, "fang-dev", now()).unwrap();
+        assert_eq!(sums.measured("result_bytes"), None);
+    }
+
     #[test]
     fn a_value_the_env_file_sets_wins_and_failed_producer_attempts_are_not_runs() {
         let set = crate::config::parse(
@@ -734,6 +772,8 @@ mod tests {
             ("producer_duration", 12.0 * 300.0),
             ("results", 18.0),
             ("sentiment_duration", 18.0 * 2_000.0),
+            // Measured, so compared (a metric without datapoints is not).
+            ("result_bytes", 18.0 * 1_024.0),
         ]);
         let m = derive(&set, &s, 14, 1);
         assert_eq!(m.runs, 9.0);

@@ -156,10 +156,18 @@ impl DriftReport {
         if let Some(w) = self.alarm_email.as_ref().and_then(|e| e.warning()) {
             out += &format!("  warning: {w}\n");
         }
-        out += if self.drifted {
-            "Drift found: `fangops deploy` restores the stack, `fangops sync` the companies.\n"
-        } else {
-            "No drift.\n"
+        out += match (&self.stack, self.drifted) {
+            (_, true) => {
+                "Drift found: `fangops deploy` restores the stack, `fangops sync` the companies.\n"
+            }
+            // Not checked is not "no drift": a console edit would go unseen.
+            (StackDrift::Unavailable { .. }, false) => {
+                "No drift in the companies; the stack's resources were not checked.\n"
+            }
+            (StackDrift::Checked { status, .. }, false) if status == "UNKNOWN" => {
+                "No drift found, but detection did not reach every resource of the stack.\n"
+            }
+            _ => "No drift.\n",
         };
         out
     }
@@ -410,5 +418,19 @@ mod tests {
             ..report
         };
         insta::assert_snapshot!("drift_none", clean.render());
+        // Regression: a stack whose drift detection was unavailable (above) read "No
+        // drift."; only a stack checked in sync does.
+        let checked = |status: &str| DriftReport {
+            stack: StackDrift::Checked {
+                status: status.into(),
+                reason: None,
+                resources: Vec::new(),
+            },
+            ..clean.clone()
+        };
+        assert!(checked("IN_SYNC").render().ends_with("\nNo drift.\n"));
+        assert!(checked("UNKNOWN").render().ends_with(
+            "\nNo drift found, but detection did not reach every resource of the stack.\n"
+        ));
     }
 }

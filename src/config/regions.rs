@@ -76,6 +76,17 @@ pub fn partition(region: &str) -> &'static str {
     }
 }
 
+/// Where Cost Explorer answers for an env in `region`: its API has one endpoint per
+/// partition, `ce.us-east-1.amazonaws.com`, and in China
+/// `ce.cn-northwest-1.amazonaws.com.cn` ("Using the AWS Cost Explorer API", Cost
+/// Management User Guide, and its amazonaws.cn edition).
+pub fn cost_explorer_region(region: &str) -> &'static str {
+    match partition(region) {
+        "aws-cn" => "cn-northwest-1",
+        _ => "us-east-1",
+    }
+}
+
 pub(super) fn check(region: &str) -> Result<(), String> {
     if REGIONS.contains(&region) {
         return Ok(());
@@ -98,6 +109,9 @@ mod tests {
         assert_eq!(super::partition("eu-west-1"), "aws");
         assert_eq!(super::partition("cn-north-1"), "aws-cn");
         assert_eq!(super::partition("us-gov-west-1"), "aws-us-gov");
+        // Regression: Cost Explorer was asked in us-east-1 for an env in China.
+        assert_eq!(super::cost_explorer_region("cn-north-1"), "cn-northwest-1");
+        assert_eq!(super::cost_explorer_region("eu-west-1"), "us-east-1");
         assert!(super::has_comprehend("eu-west-1"));
         assert!(!super::has_comprehend("eu-north-1"));
         assert!(

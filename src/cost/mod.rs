@@ -184,8 +184,6 @@ pub fn estimate_with_base(
     (head, base)
 }
 
-impl CostReport {}
-
 /// The cost section for a plan or a deploy report: the estimate, and the delta
 /// against `base` when given, priced with `measured` usage when there is enough of
 /// it. No Cost Explorer calls (they cost money).
@@ -288,9 +286,11 @@ pub async fn run(target: &Target, req: &CostRequest) -> Result<CostReport> {
         req.free_tier,
     )?;
     let actual = if let (true, Some(ctx)) = (req.actual, ctx) {
-        // Cost Explorer answers in us-east-1 only, whatever the stack's region.
+        // Cost Explorer answers in one region per partition, whatever the stack's.
         let conf = aws_sdk_costexplorer::config::Builder::from(ctx.sdk_config())
-            .region(aws_sdk_costexplorer::config::Region::new("us-east-1"))
+            .region(aws_sdk_costexplorer::config::Region::new(
+                config::regions::cost_explorer_region(&env.region),
+            ))
             .build();
         let ce = aws_sdk_costexplorer::Client::from_conf(conf);
         let today = time::OffsetDateTime::now_utc().date();

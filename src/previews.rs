@@ -308,8 +308,6 @@ pub struct PreviewsReport {
     pub previews: Vec<Listed>,
 }
 
-impl PreviewsReport {}
-
 pub async fn list(target: &Target, req: &ListRequest) -> Result<PreviewsReport> {
     let env = &target.env;
     // The same error as a preview deploy's, at the same key.

@@ -1,5 +1,5 @@
-//! `fangops plan`: what a deploy would change, as markdown, optionally as the
-//! environment's pull-request comment.
+//! `fangops plan`: what a deploy would change, as plain text (`--out` writes the
+//! markdown), optionally as the environment's pull-request comment.
 
 use std::path::PathBuf;
 use std::time::Duration;

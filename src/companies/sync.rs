@@ -385,8 +385,6 @@ pub enum Against {
     Unknown,
 }
 
-impl Against {}
-
 impl std::fmt::Display for Against {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

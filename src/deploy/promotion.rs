@@ -520,8 +520,6 @@ pub fn check(
     ]))
 }
 
-impl PromotionReport {}
-
 /// A record of the dev stack deployed at `at` (its fingerprint too), for tests.
 #[cfg(test)]
 pub(crate) fn sample_record(at: &str, outcome: &str, passed: Option<bool>) -> Record {

@@ -1,6 +1,6 @@
-//! What a verification and a rollback found: the reports, their one-line summaries and
-//! their renderings. Plain data, below `deploy` (whose report carries them) and the
-//! modules that produce them (`verify`, `rollback`).
+//! What a verification and a rollback found: the reports and their one-line summaries
+//! (their renderings are `crate::report::deploy`'s). Plain data, below `deploy` (whose
+//! report carries them) and the modules that produce them (`verify`, `rollback`).
 
 use fang_shared::RunId;
 use serde::Serialize;

@@ -15,7 +15,7 @@ pub struct Parts {
     /// The title line and its blank line.
     pub title: String,
     pub body: String,
-    /// What a comment folds, and drops first when it must be shorter: the cost\'s
+    /// What a comment folds, and drops first when it must be shorter: the cost's
     /// assumptions.
     pub folded: String,
 }

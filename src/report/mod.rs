@@ -9,8 +9,8 @@
 //! another takes its [`Heading`](crate::markdown::Heading) from where it is placed;
 //! nothing here edits text another rendering produced. The renderings are `impl`
 //! blocks of the report types, so a caller writes `report.render()`; the types stay
-//! with the workflow that fills them, and only the edge (`src/cli/`) depends on this
-//! module. A command's own output that nothing else composes (`doctor`, `iam`,
+//! with the workflow that fills them, and only the edge (`src/cli/`) and the comment's
+//! delivery (`crate::comment`) depend on this module. A command's own output that nothing else composes (`doctor`, `iam`,
 //! `build`, `drift`, `history`, ...) stays beside its command.
 
 pub mod alarms;

@@ -1,7 +1,7 @@
 //! deploy, plan and teardown on moto: create, no-op, update, plan that changes
 //! nothing, teardown; and the bad inputs that must change nothing. What moto cannot
 //! show (rollbacks, AWS's empty change set, throttling) is tested on recorded
-//! responses in `src/deploy/replay_tests.rs`.
+//! responses in `src/deploy/tests/replay.rs`.
 
 use std::time::Duration;
 

@@ -59,9 +59,16 @@ TEST_THREADS ?= 4
 # at -D warnings; `make lint` runs that alone.
 CLIPPY_DRIVER ?= clippy-driver
 
-test: setup ## Run every test (unit, integration against moto, lambdas) and clippy
-	RUSTC_WORKSPACE_WRAPPER=$(CLIPPY_DRIVER) CLIPPY_ARGS=-Dwarnings__CLIPPY_HACKERY__ \
-	  $(CARGO) test --workspace --locked -- --test-threads=$(TEST_THREADS)
+LINT_ENV := RUSTC_WORKSPACE_WRAPPER=$(CLIPPY_DRIVER) CLIPPY_ARGS=-Dwarnings__CLIPPY_HACKERY__
+
+# The emulator's setup (pip: network and disk) runs beside the build (CPU), then the
+# tests run on what was built.
+test: ## Run every test (unit, integration against moto, lambdas) and clippy
+	@log=$$(mktemp); scripts/setup.sh > "$$log" 2>&1 & setup=$$!; \
+	built=0; $(LINT_ENV) $(CARGO) test --workspace --locked --no-run || built=$$?; \
+	ready=0; wait $$setup || ready=$$?; cat "$$log"; rm -f "$$log"; \
+	if [ $$built != 0 ] || [ $$ready != 0 ]; then exit 1; fi
+	$(LINT_ENV) $(CARGO) test --workspace --locked -- --test-threads=$(TEST_THREADS)
 
 lint: ## rustfmt and clippy, as CI runs them
 	$(CARGO) fmt --all --check

@@ -559,6 +559,11 @@ mod tests {
             granting(deploy, "cloudformation:ExecuteChangeSet"),
             [arn(stack), arn(&format!("{stack}-pr*"))]
         );
+        // A preview's change sets carry stack tags too (see the test below).
+        assert_eq!(
+            granting(deploy, "cloudformation:TagResource"),
+            [arn(stack), arn(&format!("{stack}-pr*"))]
+        );
         // The role passed and the boundary stay the env's own: one of each per env.
         assert_eq!(
             granting(deploy, "iam:PassRole"),
@@ -644,6 +649,148 @@ mod tests {
         for role in super::roles(root, &prod, &test_values(&prod)).unwrap() {
             assert!(!role.policy.to_string().contains("-pr*"), "{}", role.name);
         }
+    }
+
+    /// Grants checked against AWS's references, each with the page it follows.
+    #[test]
+    fn the_grants_follow_the_service_authorization_reference() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let env = config::load(&root.join("environments/prod.yaml")).unwrap();
+        let values = test_values(&env);
+        let roles = roles(root, &env, &values).unwrap();
+        let (plan, deploy, cfn) = (&roles[0], &roles[1], &roles[2]);
+        assert_eq!(
+            [plan.purpose, deploy.purpose, cfn.purpose],
+            [Purpose::Plan, Purpose::Deploy, Purpose::CloudFormation]
+        );
+        let strings = |v: &serde_json::Value| -> Vec<String> {
+            match v {
+                serde_json::Value::Array(a) => {
+                    a.iter().map(|x| x.as_str().unwrap().to_owned()).collect()
+                }
+                x => vec![x.as_str().unwrap().to_owned()],
+            }
+        };
+        // The statements whose Action list names `action` exactly.
+        let granting = |p: &serde_json::Value, action: &str| -> Vec<serde_json::Value> {
+            p["Statement"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| strings(&s["Action"]).iter().any(|a| a == action))
+                .cloned()
+                .collect()
+        };
+        let resources = |p: &serde_json::Value, action: &str| -> Vec<String> {
+            let mut on: Vec<String> = granting(p, action)
+                .iter()
+                .flat_map(|s| strings(&s["Resource"]))
+                .collect();
+            on.sort();
+            on
+        };
+
+        // 1. "Using tags on Lambda functions", Lambda developer guide
+        //    (https://docs.aws.amazon.com/lambda/latest/dg/configuration-tags.html):
+        //    lambda:ListTags "For tagged functions, this permission is also necessary
+        //    for GetFunction"; the Service Authorization Reference for AWS Lambda
+        //    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awslambda.html)
+        //    maps the GetFunction operation to lambda:GetFunction and lambda:ListTags,
+        //    and ListTags takes the `function` resource type. The stack's tags reach the
+        //    functions, so CloudFormation's GetFunction needs it on each of them.
+        let list_tags = resources(&cfn.policy, "lambda:ListTags");
+        for function in resources(&cfn.policy, "lambda:GetFunction") {
+            assert!(
+                list_tags.contains(&function),
+                "lambda:ListTags lacks {function}"
+            );
+        }
+        let function_or_mapping = |r: &String| {
+            r.contains(":function:fang-prod-") || r.ends_with(":event-source-mapping:*")
+        };
+        assert!(list_tags.iter().all(function_or_mapping), "{list_tags:?}");
+
+        // 2. IAM sets aws:SourceAccount only when the calling service supplies it, and
+        //    a condition on a key that is absent never matches (the role could not be
+        //    assumed). Neither "CloudFormation service role", CloudFormation user guide
+        //    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/using-iam-servicerole.html),
+        //    nor the trust policy of "Service roles for CloudFormation", AWS Prescriptive
+        //    Guidance (https://docs.aws.amazon.com/prescriptive-guidance/latest/least-privilege-cloudformation/service-roles-for-cloudformation.html)
+        //    says CloudFormation supplies it: the trust names the service alone, and the
+        //    deploy and plan roles' iam:PassRole (this role only, to CloudFormation only)
+        //    limit who can hand it to CloudFormation.
+        assert_eq!(
+            cfn.trust["Statement"][0]["Principal"]["Service"],
+            "cloudformation.amazonaws.com"
+        );
+        assert!(
+            cfn.trust["Statement"][0].get("Condition").is_none()
+                && !cfn.trust.to_string().contains("aws:SourceAccount"),
+            "{}",
+            cfn.trust
+        );
+
+        // 3. Service Authorization Reference for AWS CloudFormation
+        //    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awscloudformation.html):
+        //    the CreateChangeSet and ExecuteChangeSet operations also authorize
+        //    cloudformation:TagResource (the change sets carry the stack's tags), and
+        //    TagResource takes the condition key cloudformation:CreateAction, "the name
+        //    of a resource-mutating API action". "Example IAM identity-based policies for
+        //    CloudFormation", CloudFormation user guide
+        //    (https://docs.aws.amazon.com/AWSCloudFormation/latest/UserGuide/security_iam_id-based-policy-examples.html,
+        //    "Control access based on resource-mutating API actions") grants TagResource
+        //    under that key the same way (there for CreateStack, which fangops never
+        //    calls). So: tags only through the role's own change sets, on its stacks; the
+        //    plan role never executes one.
+        let tagging_through: [(&Role, &[&str]); 2] = [
+            (plan, &["CreateChangeSet"]),
+            (deploy, &["CreateChangeSet", "ExecuteChangeSet"]),
+        ];
+        for (role, create_actions) in tagging_through {
+            let tagging = granting(&role.policy, "cloudformation:TagResource");
+            assert_eq!(tagging.len(), 1, "{}: {tagging:?}", role.name);
+            assert_eq!(
+                tagging[0]["Condition"]["StringEquals"]["cloudformation:CreateAction"],
+                serde_json::json!(create_actions),
+                "{}",
+                role.name
+            );
+            assert_eq!(
+                resources(&role.policy, "cloudformation:TagResource"),
+                resources(&role.policy, "cloudformation:CreateChangeSet"),
+                "{}",
+                role.name
+            );
+        }
+
+        // 4. Service Authorization Reference for Amazon SNS
+        //    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonsns.html):
+        //    Unsubscribe, GetSubscriptionAttributes and SetSubscriptionAttributes take the
+        //    (optional) `topic` resource type, so a statement on the alarm topic matches
+        //    them and they need not be granted on "*". (Older copies of the page listed no
+        //    resource type for them; were that so, a statement naming only the topic could
+        //    never match: a silent deny. Recheck it if AWS changes the page again.)
+        for action in [
+            "sns:Subscribe",
+            "sns:Unsubscribe",
+            "sns:GetSubscriptionAttributes",
+            "sns:SetSubscriptionAttributes",
+        ] {
+            let on = resources(&cfn.policy, action);
+            let topic = "arn:aws:sns:us-east-1:123456789012:fang-prod-alarms";
+            assert!(
+                !on.is_empty() && on.iter().all(|r| r.starts_with(topic)),
+                "{action} on {on:?}"
+            );
+        }
+        //    And for Amazon DynamoDB
+        //    (https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazondynamodb.html):
+        //    GetResourcePolicy takes `table` or `stream`; the stack has no stream, so the
+        //    table's ARN is the one it is checked against.
+        assert_eq!(
+            resources(&cfn.policy, "dynamodb:GetResourcePolicy"),
+            ["arn:aws:dynamodb:us-east-1:123456789012:table/fang-prod-companies"]
+        );
     }
 
     #[test]

@@ -66,9 +66,19 @@ const ELSEWHERE: &[(&str, &str, &str)] = &[
         "a failed verification takes back its artifacts' promotion marks (promotion::record)",
     ),
     (
+        "deploy",
+        "cloudformation:TagResource",
+        "not an API call: CreateChangeSet and ExecuteChangeSet of a change set with stack tags need it (cloudformation:CreateAction)",
+    ),
+    (
         "plan",
         "iam:PassRole",
         "not an API call: CreateChangeSet with RoleARN needs it",
+    ),
+    (
+        "plan",
+        "cloudformation:TagResource",
+        "not an API call: CreateChangeSet with stack tags needs it (cloudformation:CreateAction)",
     ),
 ];
 

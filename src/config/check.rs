@@ -37,7 +37,11 @@ impl Problems<'_> {
 }
 
 /// Checks values and applies defaults. Collects every problem.
-pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diagnostic>> {
+pub fn validate(
+    path: &Path,
+    raw: raw::RawEnvFile,
+    as_of: time::Date,
+) -> Result<EnvConfig, Vec<Diagnostic>> {
     let mut p = Problems {
         path,
         list: Vec::new(),
@@ -49,7 +53,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
     let lambda = lambda(&mut p, raw.lambda.unwrap_or_default());
     let raw_alarms = raw.alarms.unwrap_or_default();
     let has_email = raw_alarms.email.is_some();
-    let alarms = alarms(&mut p, raw_alarms, schedule.as_ref());
+    let alarms = alarms(&mut p, raw_alarms, schedule.as_ref(), as_of);
     let sync = sync(&mut p, raw.sync.unwrap_or_default());
     let results = results(&mut p, raw.results.unwrap_or_default());
     let cost = cost(&mut p, raw.cost.unwrap_or_default(), has_email);
@@ -95,6 +99,7 @@ pub fn validate(path: &Path, raw: raw::RawEnvFile) -> Result<EnvConfig, Vec<Diag
         endpoint_url,
         protected,
         schedule,
+        as_of,
         lambda,
         sentiment: raw.sentiment.unwrap_or_default(),
         text_source: raw.text_source.unwrap_or_default(),
@@ -229,7 +234,12 @@ fn lambda(p: &mut Problems, lambda: raw::RawLambda) -> LambdaConfig {
 
 /// `alarms`: each alarm's settings within CloudWatch's limits; the no-results period
 /// follows the schedule.
-fn alarms(p: &mut Problems, alarms: raw::RawAlarms, schedule: Option<&Schedule>) -> AlarmsConfig {
+fn alarms(
+    p: &mut Problems,
+    alarms: raw::RawAlarms,
+    schedule: Option<&Schedule>,
+    as_of: time::Date,
+) -> AlarmsConfig {
     if let Some(email) = &alarms.email
         && let Err(m) = check_email(&email.value)
     {
@@ -256,7 +266,7 @@ fn alarms(p: &mut Problems, alarms: raw::RawAlarms, schedule: Option<&Schedule>)
         &alarms.sentiment_duration_percent,
         defaults::ALARM_SENTIMENT_DURATION_PERCENT,
     );
-    let no_results = no_results_alarm(p, alarms.no_results.as_ref(), schedule);
+    let no_results = no_results_alarm(p, alarms.no_results.as_ref(), schedule, as_of);
     duration_reachable(p, alarms.sentiment_duration_percent.as_ref());
     AlarmsConfig {
         email: alarms.email.map(|e| e.value),
@@ -275,8 +285,9 @@ fn no_results_alarm(
     p: &mut Problems,
     raw: Option<&raw::RawAlarm>,
     schedule: Option<&Schedule>,
+    as_of: time::Date,
 ) -> AlarmSetting {
-    let no_results_period = schedule.and_then(defaults::no_results_period_s);
+    let no_results_period = schedule.and_then(|s| defaults::no_results_period_s(s, as_of));
     let mut no_results = alarm_setting(
         p,
         "no_results",

@@ -59,10 +59,10 @@ pub const SCHEDULE: &str = "rate(1 day)";
 /// The no-results alarm's period: the schedule's longest gap between runs plus slack
 /// for the run itself (the gap again, at most an hour), so that every period holds at
 /// least one run's results. `None` when that exceeds CloudWatch's 7-day limit or the
-/// schedule hardly runs. Measured over 2026 for crons, so that it never changes by
-/// itself.
-pub fn no_results_period_s(schedule: &Schedule) -> Option<u32> {
-    let from = time::Date::from_calendar_date(2026, time::Month::January, 1).ok()?;
+/// schedule hardly runs. Measured over the twelve months from `from`: any twelve
+/// months hold a cron's longest gap (a 31-day month, a fifth weekday), so only a
+/// schedule with a year field sees the period follow the clock, as its runs do.
+pub fn no_results_period_s(schedule: &Schedule, from: time::Date) -> Option<u32> {
     let gap = schedule.longest_gap_s(from)?;
     let period = (gap + gap.min(3600)).div_ceil(60) * 60;
     u32::try_from(period).ok().filter(|p| *p <= 604_800)

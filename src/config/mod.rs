@@ -128,6 +128,12 @@ pub struct EnvConfig {
     pub endpoint_url: Option<url::Url>,
     pub protected: bool,
     pub schedule: Schedule,
+    /// The day the file was read: its schedule is counted over the twelve months from
+    /// it (the cost's runs a month, the no-results alarm's period), so that a schedule
+    /// with a year field is priced and watched for the runs it has ahead. Not part of
+    /// the env's JSON: it is when, not what.
+    #[serde(skip)]
+    pub as_of: time::Date,
     pub lambda: LambdaConfig,
     pub sentiment: Analyzer,
     pub text_source: TextSource,
@@ -361,9 +367,18 @@ pub fn load_at_rev(path: &Path, rev: &str) -> anyhow::Result<Option<EnvConfig>> 
 
 /// Parses and validates env-file contents; `path` is used for messages and the name.
 pub fn parse(path: &Path, bytes: &[u8]) -> Result<EnvConfig, InvalidInput> {
+    parse_as_of(path, bytes, time::OffsetDateTime::now_utc().date())
+}
+
+/// [`parse`] as if read on `as_of` (tests pin the day).
+pub fn parse_as_of(
+    path: &Path,
+    bytes: &[u8],
+    as_of: time::Date,
+) -> Result<EnvConfig, InvalidInput> {
     let text = decode(path, bytes).map_err(|d| InvalidInput(vec![d]))?;
     let raw = raw::from_str(path, text).map_err(|d| InvalidInput(vec![d]))?;
-    validate(path, raw).map_err(InvalidInput)
+    validate(path, raw, as_of).map_err(InvalidInput)
 }
 
 /// Env files are UTF-8 (a byte-order mark is fine). A file in another encoding gets an

@@ -97,14 +97,14 @@ fn service_name(code: &str) -> &str {
     }
 }
 
-/// Runs in an average month: a year of the schedule (2026, as the alarms use) over 12.
+/// Runs in an average month: the schedule's runs in the twelve months from the day the
+/// env file was read, over 12.
 pub fn runs_per_month(env: &EnvConfig) -> f64 {
     // A preview's schedule is disabled: it runs when its deploy verifies, a few times.
     if env.preview.is_some() {
         return 0.0;
     }
-    let from = time::Date::from_calendar_date(2026, time::Month::January, 1).expect("a date");
-    env.schedule.runs_between(from, 365) as f64 / 12.0
+    env.schedule.runs_between(env.as_of, 365) as f64 / 12.0
 }
 
 /// What every line of the estimate derives from.
@@ -281,7 +281,7 @@ fn assumptions(shape: &Shape, free_tier: bool) -> Vec<Assumption> {
             "none: a preview's schedule is disabled (its deploys' canaries are not counted)"
                 .to_owned()
         } else {
-            format!("schedule {} over 2026, / 12", env.schedule)
+            format!("schedule {} over the next 12 months, / 12", env.schedule)
         },
     );
     assume("companies", format!("{}", shape.companies), "env file");
@@ -639,6 +639,32 @@ mod tests {
         let names = crate::testing::env::numbered(companies);
         let names: Vec<&str> = names.iter().map(String::as_str).collect();
         crate::testing::env::file("cost", &head, &names)
+    }
+
+    /// Regression: schedules were counted over 2026 whatever the day, so a schedule with
+    /// a year field was priced at 0 runs and had its no-results alarm turned off.
+    #[test]
+    fn a_schedule_is_counted_over_the_twelve_months_ahead() {
+        let read_on = |day: time::Date| {
+            crate::config::parse_as_of(
+                std::path::Path::new("environments/dev.yaml"),
+                b"stack: fang-dev\nregion: us-east-1\nschedule: cron(0 9 * * ? 2027)\ncompanies: [A]\n",
+                day,
+            )
+            .unwrap()
+        };
+        let early = read_on(time::macros::date!(2026 - 01 - 01));
+        assert_eq!(
+            runs_per_month(&early),
+            0.0,
+            "no run in the twelve months ahead"
+        );
+        assert!(!early.alarms.no_results.enabled);
+        // From 8 December 2026: 1 January to 7 December 2027, 341 daily runs.
+        let late = read_on(time::macros::date!(2026 - 12 - 08));
+        cents(runs_per_month(&late), 341.0 / 12.0);
+        assert!(late.alarms.no_results.enabled);
+        assert_eq!(late.alarms.no_results.period_s, 86_400 + 3_600);
     }
 
     #[track_caller]

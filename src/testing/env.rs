@@ -4,6 +4,9 @@ use std::path::Path;
 
 use crate::config::EnvConfig;
 
+/// The day the tests' env files are read on: schedules count from it.
+pub const DAY: time::Date = time::macros::date!(2026 - 01 - 01);
+
 /// `environments/dev.yaml` for stack `fang-dev` in us-east-1: `extra` (whole YAML
 /// lines, or nothing), then the companies.
 pub fn dev(companies: &[&str], extra: &str) -> EnvConfig {
@@ -26,7 +29,7 @@ pub fn file(name: &str, head: &str, companies: &[&str]) -> EnvConfig {
         yaml += &format!("  - {}\n", serde_json::to_string(company).unwrap());
     }
     let path = format!("environments/{name}.yaml");
-    crate::config::parse(Path::new(&path), yaml.as_bytes())
+    crate::config::parse_as_of(Path::new(&path), yaml.as_bytes(), DAY)
         .unwrap_or_else(|e| panic!("{path} is not a valid env file: {e:#}\n{yaml}"))
 }
 

@@ -149,11 +149,26 @@ pub struct IndexEntry {
     pub built_at: String,
 }
 
-/// Why S3 may answer 403 for a key that is simply missing.
-fn forbidden_hint(bucket: &str) -> String {
-    format!(
-        "S3 answers a missing key with 403 when the credentials lack s3:ListBucket on {bucket}; grant it (see `fangops iam`)"
-    )
+/// Why S3 answered 403, from what its message says. In the bucket's own account S3
+/// words a denial by its cause ("... with an explicit deny in a resource-based policy",
+/// "... because no identity-based policy allows the s3:GetObject action":
+/// "Troubleshoot access denied (403 Forbidden) errors", S3 User Guide); a bare "Access
+/// Denied", or a HEAD's answer without a body, may be a missing key read without
+/// s3:ListBucket.
+fn forbidden_hint(bucket: &str, said: &str) -> String {
+    if said.contains("explicit deny in a resource-based policy") {
+        format!(
+            "the bucket policy of {bucket} denies it (the one fangops writes denies requests without TLS: is the endpoint https?)"
+        )
+    } else if said.contains("explicit deny") {
+        "a policy denies it explicitly (a service control policy, a permissions boundary or the role's own)".to_owned()
+    } else if said.contains("no identity-based policy allows") {
+        "the credentials' policies do not grant it (see `fangops iam`)".to_owned()
+    } else {
+        format!(
+            "S3 answers a missing key with 403 when the credentials lack s3:ListBucket on {bucket}; grant it (see `fangops iam`)"
+        )
+    }
 }
 
 /// A JSON object of the artifact bucket: None when there is no such key (or no bucket
@@ -197,9 +212,10 @@ async fn get_bytes(s3: &aws_sdk_s3::Client, bucket: &str, key: &str) -> Result<O
             let e = crate::aws::error(e);
             return match (status, e.code()) {
                 (Some(404), _) | (_, Some("NoSuchKey" | "NoSuchBucket")) => Ok(None),
-                (Some(403), _) => Err(e).with_context(|| {
-                    format!("reading s3://{bucket}/{key}: {}", forbidden_hint(bucket))
-                }),
+                (Some(403), _) => {
+                    let hint = forbidden_hint(bucket, &e.to_string());
+                    Err(e).with_context(|| format!("reading s3://{bucket}/{key}: {hint}"))
+                }
                 _ => Err(e).with_context(|| format!("reading s3://{bucket}/{key}")),
             };
         }
@@ -288,8 +304,12 @@ async fn verify(s3: &aws_sdk_s3::Client, bucket: &str, key: &str, sha256: &str) 
         }
         Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
             Some(404) => Ok(Stored::Missing),
+            // A HEAD's answer has no body to say why.
             Some(403) => Err(crate::aws::error(e)).with_context(|| {
-                format!("checking s3://{bucket}/{key}: {}", forbidden_hint(bucket))
+                format!(
+                    "checking s3://{bucket}/{key}: {}",
+                    forbidden_hint(bucket, "")
+                )
             }),
             _ => Err(crate::aws::error(e)).with_context(|| format!("checking s3://{bucket}/{key}")),
         },

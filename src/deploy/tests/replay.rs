@@ -514,6 +514,38 @@ async fn index_lookup_says_why_s3_may_answer_403() {
         err.contains("s3:ListBucket") && err.contains("AccessDenied"),
         "{err}"
     );
+    // Regression: every 403 read as a missing s3:ListBucket. S3 words a denial in the
+    // bucket's own account by its cause (S3 User Guide, "Troubleshoot access denied
+    // (403 Forbidden) errors"); the hint follows it.
+    let denied = |context: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>AccessDenied</Code><Message>User: arn:aws:sts::123456789012:assumed-role/fangops-deploy-dev/GitHubActions is not authorized to perform: s3:GetObject on resource: \"arn:aws:s3:::b/index/f.json\" {context}</Message><RequestId>8S5V</RequestId></Error>"
+        )
+    };
+    for (context, hint) in [
+        (
+            "with an explicit deny in a resource-based policy",
+            "the bucket policy of b denies it",
+        ),
+        (
+            "with an explicit deny in a service control policy",
+            "a policy denies it explicitly",
+        ),
+        (
+            "because no identity-based policy allows the s3:GetObject action",
+            "the credentials' policies do not grant it",
+        ),
+    ] {
+        let replay = s3_replay(vec![(403, &denied(context))]);
+        let err = crate::deploy::artifacts::lookup(&s3(&replay), "b", &"f".repeat(64))
+            .await
+            .unwrap_err();
+        let err = format!("{err:#}");
+        assert!(
+            err.contains(hint) && !err.contains("s3:ListBucket"),
+            "{err}"
+        );
+    }
 }
 
 /// S3 answers in turn: `(status, body, x-amz-checksum-sha256)`.

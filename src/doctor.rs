@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::aws::{AwsContext, CredentialSource};
@@ -125,20 +125,57 @@ async fn with_credentials(
         });
         checks.push(Check::from_result("account guard", guard));
     }
-    progress.set_message("listing S3 buckets");
-    let s3 = ctx
-        .s3()
-        .list_buckets()
-        .send()
-        .await
-        .map(|out| format!("ListBuckets answered ({} buckets)", out.buckets().len()))
-        .map_err(|e| anyhow::Error::new(e).context("listing S3 buckets"));
-    checks.push(Check::from_result("s3", s3));
+    if let Ok(i) = ctx.identity().await {
+        progress.set_message("looking for the env's S3 buckets");
+        let s3 = own_buckets(env, ctx, &i.account.clone()).await;
+        checks.push(Check::from_result("s3", s3));
+    }
     if let (Some(email), true) = (&env.alarms.email, identity_ok) {
         progress.set_message("reading the alarm e-mail subscription");
         checks.push(alarm_email(env, ctx, email).await?);
     }
     Ok(())
+}
+
+/// The env's own buckets (its results, the account's artifacts), by HeadBucket: what
+/// the deploy and plan roles may ask (s3:ListBucket on them), where ListBuckets, which
+/// no fangops role grants, failed on a real account. A bucket not created yet is fine:
+/// the first deploy creates it.
+async fn own_buckets(env: &EnvConfig, ctx: &AwsContext, account: &str) -> Result<String> {
+    let s3 = ctx.s3();
+    let mut found = Vec::new();
+    for (what, bucket) in [
+        (
+            "results",
+            crate::resources::Names::new(&env.stack, account).bucket,
+        ),
+        (
+            "artifacts",
+            crate::deploy::artifacts::bucket_name(account, ctx.region()),
+        ),
+    ] {
+        let head = s3
+            .head_bucket()
+            .bucket(&bucket)
+            .expected_bucket_owner(account)
+            .send()
+            .await;
+        found.push(match head {
+            Ok(_) => format!("{what} {bucket}"),
+            Err(e) => match e.raw_response().map(|r| r.status().as_u16()) {
+                Some(404) => format!("{what} {bucket} not created yet"),
+                // HEAD answers carry no error body: 403 is all S3 says.
+                Some(403) => anyhow::bail!(
+                    "{what} bucket {bucket}: HeadBucket answered 403 Forbidden: another account owns it, or these credentials lack s3:ListBucket on it (see `fangops iam`)"
+                ),
+                _ => {
+                    return Err(crate::aws::error(e))
+                        .with_context(|| format!("looking for {what} bucket {bucket}"));
+                }
+            },
+        });
+    }
+    Ok(found.join("; "))
 }
 
 /// The alarm e-mail is subscribed to the stack's topic and confirmed.

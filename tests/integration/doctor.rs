@@ -35,6 +35,14 @@ fn local_env_is_healthy_against_moto() {
             .contains("account 123456789012"),
         "{v}"
     );
+    // Regression: S3 was checked with ListBuckets, which no fangops role grants; the
+    // env's own buckets are looked for instead (created or not yet).
+    let s3 = v["checks"][5]["detail"].as_str().unwrap();
+    assert!(
+        s3.contains("results fang-local-123456789012-results")
+            && s3.contains("artifacts fangops-artifacts-123456789012-us-east-1"),
+        "{s3}"
+    );
     // CI mode: plain log lines on stderr, one per event.
     assert!(
         out.stderr

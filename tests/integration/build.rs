@@ -165,3 +165,63 @@ fn cross_build_makes_the_other_machine_or_says_how_to_install_it() {
         "a refused build writes nothing"
     );
 }
+
+/// The two functions are built alone (each one's bytes depend on its own inputs), so
+/// a crate both build is compiled once only when both turn on the same features of it.
+/// The producer declares the features the sentiment function's dependencies turn on
+/// (`lambdas/producer/Cargo.toml`); this fails when a dependency change makes them
+/// differ again, which would compile the AWS SDK twice in every cold `fangops build`.
+#[test]
+fn both_functions_build_their_shared_crates_with_the_same_features() {
+    let features = |package: &str| -> std::collections::BTreeMap<String, String> {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args([
+                "tree",
+                "--locked",
+                "--offline",
+                "-e",
+                "normal",
+                "--prefix",
+                "none",
+            ])
+            .args([
+                "-f",
+                "{p} {f}",
+                "--target",
+                "x86_64-unknown-linux-gnu",
+                "-p",
+                package,
+            ])
+            .current_dir(repo_root())
+            .output()
+            .expect("running cargo tree");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter_map(|l| {
+                let mut parts = l.trim_end_matches(" (*)").splitn(3, ' ');
+                let (name, version) = (parts.next()?, parts.next()?);
+                let features = parts.next().unwrap_or("");
+                // Workspace crates (with a path) and proc macros (built for the host
+                // alike) are not the question.
+                (!features.starts_with('('))
+                    .then(|| (format!("{name} {version}"), features.to_owned()))
+            })
+            .collect()
+    };
+    let (producer, sentiment) = (features("fang-producer"), features("fang-sentiment"));
+    let differ: Vec<String> = producer
+        .iter()
+        .filter_map(|(krate, f)| {
+            let other = sentiment.get(krate)?;
+            (other != f).then(|| format!("{krate}: producer [{f}], sentiment [{other}]"))
+        })
+        .collect();
+    assert!(producer.len() > 100 && sentiment.len() > 100);
+    assert!(differ.is_empty(), "features differ:\n{}", differ.join("\n"));
+}

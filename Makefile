@@ -61,13 +61,7 @@ CLIPPY_DRIVER ?= clippy-driver
 
 LINT_ENV := RUSTC_WORKSPACE_WRAPPER=$(CLIPPY_DRIVER) CLIPPY_ARGS=-Dwarnings__CLIPPY_HACKERY__
 
-# The emulator's setup (pip: network and disk) runs beside the build (CPU), then the
-# tests run on what was built.
-test: ## Run every test (unit, integration against moto, lambdas) and clippy
-	@log=$$(mktemp); scripts/setup.sh > "$$log" 2>&1 & setup=$$!; \
-	built=0; $(LINT_ENV) $(CARGO) test --workspace --locked --no-run || built=$$?; \
-	ready=0; wait $$setup || ready=$$?; cat "$$log"; rm -f "$$log"; \
-	if [ $$built != 0 ] || [ $$ready != 0 ]; then exit 1; fi
+test: setup ## Run every test (unit, integration against moto, lambdas) and clippy
 	$(LINT_ENV) $(CARGO) test --workspace --locked -- --test-threads=$(TEST_THREADS)
 
 lint: ## rustfmt and clippy, as CI runs them

@@ -127,7 +127,7 @@ async fn with_credentials(
     }
     if let Ok(i) = ctx.identity().await {
         progress.set_message("looking for the env's S3 buckets");
-        let s3 = own_buckets(env, ctx, &i.account.clone()).await;
+        let s3 = own_buckets(env, ctx, &i.account).await;
         checks.push(Check::from_result("s3", s3));
     }
     if let (Some(email), true) = (&env.alarms.email, identity_ok) {

@@ -353,13 +353,18 @@ mod tests {
     use super::*;
     use crate::report::cost::signed;
     use crate::testing::env::dev;
+    use crate::testing::reports::pricing_table;
 
     #[test]
     fn cost_report_terminal_snapshot() {
         let base = dev(&["Amazon", "Apple"], "");
         let head = dev(&["Amazon", "Apple", "Netflix"], "");
-        let (estimate, base) =
-            estimate_with_base(&head, &table(), Some(("origin/main", Some(&base))), false);
+        let (estimate, base) = estimate_with_base(
+            &head,
+            &pricing_table(),
+            Some(("origin/main", Some(&base))),
+            false,
+        );
         let report = CostReport {
             estimate,
             base,
@@ -369,7 +374,7 @@ mod tests {
             previews: None,
         };
         insta::assert_snapshot!("cost_delta_terminal", report.render());
-        let (estimate, _) = estimate_with_base(&head, &table(), None, true);
+        let (estimate, _) = estimate_with_base(&head, &pricing_table(), None, true);
         let alone = CostReport {
             estimate,
             base: None,
@@ -381,21 +386,15 @@ mod tests {
         insta::assert_snapshot!("cost_free_tier_terminal", alone.render());
     }
 
-    fn table() -> pricing::PricingTable {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml");
-        pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
-    }
-
     #[test]
     fn the_estimate_says_what_the_cache_saves_and_only_when_it_saves() {
         let companies = crate::testing::env::numbered(1000);
         let names: Vec<&str> = companies.iter().map(String::as_str).collect();
         let hourly = "schedule: rate(1 hour)\nsentiment: comprehend\n";
-        let with = model::estimate(&dev(&names, hourly), &table(), false);
+        let with = model::estimate(&dev(&names, hourly), &pricing_table(), false);
         let without = model::estimate(
             &dev(&names, &format!("{hourly}cache: {{enabled: false}}\n")),
-            &table(),
+            &pricing_table(),
             false,
         );
         assert_eq!(
@@ -412,7 +411,7 @@ mod tests {
         );
         let vader = model::estimate(
             &dev(&names, "schedule: rate(1 hour)\nsentiment: vader\n"),
-            &table(),
+            &pricing_table(),
             false,
         );
         assert_eq!(
@@ -429,8 +428,12 @@ mod tests {
             &["Amazon", "Apple", "Netflix", "Nvidia"],
             "schedule: rate(12 hours)\ncache: {enabled: false}\n",
         );
-        let (estimate, base) =
-            estimate_with_base(&head, &table(), Some(("origin/main", Some(&base))), false);
+        let (estimate, base) = estimate_with_base(
+            &head,
+            &pricing_table(),
+            Some(("origin/main", Some(&base))),
+            false,
+        );
         let b = base.as_ref().unwrap();
         assert!(b.monthly_delta > 0.0);
         let comprehend = b
@@ -455,7 +458,7 @@ mod tests {
     fn a_new_env_file_is_all_delta_and_actual_spend_is_shown() {
         let head = dev(&["Amazon"], "");
         let (estimate, base) =
-            estimate_with_base(&head, &table(), Some(("origin/main", None)), false);
+            estimate_with_base(&head, &pricing_table(), Some(("origin/main", None)), false);
         assert!((base.as_ref().unwrap().monthly_delta - estimate.monthly).abs() < 1e-12);
         let report = CostReport {
             estimate,

@@ -619,12 +619,7 @@ mod tests {
     //! Hand-computed cases, the arithmetic written out. R is runs a month, B batches a
     //! run; prices are the shipped us-east-1 table's.
     use super::*;
-
-    fn table() -> PricingTable {
-        let path =
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml");
-        super::super::pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
-    }
+    use crate::testing::reports::pricing_table;
 
     /// An env without the cache: the figures below are each text analyzed every run
     /// (`the_cache_pays_for_changed_texts_only` prices the cache).
@@ -681,10 +676,10 @@ mod tests {
 
     #[test]
     fn the_cache_pays_for_changed_texts_only() {
-        let without = estimate(&env("rate(1 hour)", 1000, "arm64"), &table(), false);
+        let without = estimate(&env("rate(1 hour)", 1000, "arm64"), &pricing_table(), false);
         let with = estimate(
             &env_with("rate(1 hour)", 1000, "arm64", ""),
-            &table(),
+            &pricing_table(),
             false,
         );
         // 730 runs × 1,000 texts × 5 units × $0.0001 = $365 without; with 5% of the
@@ -713,7 +708,7 @@ mod tests {
             "cost: {text_change_rate: 0.01}\n",
         );
         weekly.cache.max_age_days = 7;
-        let e = estimate(&weekly, &table(), false);
+        let e = estimate(&weekly, &pricing_table(), false);
         let a = e
             .assumptions
             .iter()
@@ -728,7 +723,7 @@ mod tests {
     #[test]
     fn five_companies_daily() {
         // R = 365/12 = 30.416667, B = 1.
-        let e = estimate(&env("rate(1 day)", 5, "arm64"), &table(), false);
+        let e = estimate(&env("rate(1 day)", 5, "arm64"), &pricing_table(), false);
         cents(e.runs_per_month, 30.416667);
         // Lambda: R×2 requests × $0.20/M = $0.000012; (0.31 s + 5×0.8 s) × 0.25 GB × R
         // = 32.774 GB-s × $0.0000133334 = $0.000437.
@@ -755,8 +750,12 @@ mod tests {
     #[test]
     fn a_thousand_companies_hourly_arm64_against_x86_64() {
         // R = 365×24/12 = 730, B = 1,000 / 25 = 40.
-        let arm = estimate(&env("rate(1 hour)", 1000, "arm64"), &table(), false);
-        let x86 = estimate(&env("rate(1 hour)", 1000, "x86_64"), &table(), false);
+        let arm = estimate(&env("rate(1 hour)", 1000, "arm64"), &pricing_table(), false);
+        let x86 = estimate(
+            &env("rate(1 hour)", 1000, "x86_64"),
+            &pricing_table(),
+            false,
+        );
         cents(arm.runs_per_month, 730.0);
         // Requests: 730 × 41 = 29,930 × $0.20/M = $0.005986. Compute: (0.3 + 2.0 s
         // + 1,000 × 0.8 s) × 0.25 GB × 730 = 146,419.75 GB-s.
@@ -796,7 +795,7 @@ mod tests {
 
     #[test]
     fn free_tier_subtracts_the_allowances() {
-        let e = estimate(&env("rate(1 hour)", 1000, "arm64"), &table(), true);
+        let e = estimate(&env("rate(1 hour)", 1000, "arm64"), &pricing_table(), true);
         // Lambda, SQS, CloudWatch (9 alarms ≤ 10, 9 metrics ≤ 10, 1 dashboard ≤ 3, logs
         // ≤ 5 GB) and EventBridge fall inside the free tier.
         cents(service(&e, "AWS Lambda"), 0.0);
@@ -820,7 +819,7 @@ mod tests {
     fn a_retention_period_bounds_the_storage() {
         let mut e = env("rate(1 hour)", 1000, "arm64");
         e.results.retention_days = Some(30);
-        let est = estimate(&e, &table(), false);
+        let est = estimate(&e, &pricing_table(), false);
         let storage = est
             .lines
             .iter()
@@ -841,7 +840,7 @@ mod tests {
     fn vader_has_no_comprehend_line_and_weekday_crons_run_less() {
         let mut e = env("cron(0 6 ? * MON-FRI *)", 5, "arm64");
         e.sentiment = Analyzer::Vader;
-        let est = estimate(&e, &table(), false);
+        let est = estimate(&e, &pricing_table(), false);
         // 2026 has 261 weekdays: 261 / 12 = 21.75 runs a month.
         cents(est.runs_per_month, 21.75);
         assert!(
@@ -856,7 +855,7 @@ mod tests {
     fn long_texts_are_bounded_by_what_comprehend_reads() {
         let mut e = env("rate(1 day)", 1, "arm64");
         e.cost.text_chars_per_company = 20_000.0;
-        let est = estimate(&e, &table(), false);
+        let est = estimate(&e, &pricing_table(), false);
         let line = est
             .lines
             .iter()
@@ -865,7 +864,7 @@ mod tests {
         // 500 characters sent at most (all Comprehend reads): 5 units a text.
         cents(line.quantity, 5.0 * 365.0 / 12.0);
         e.cost.text_chars_per_company = 50.0;
-        let est = estimate(&e, &table(), false);
+        let est = estimate(&e, &pricing_table(), false);
         let line = est
             .lines
             .iter()

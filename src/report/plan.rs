@@ -219,8 +219,7 @@ fn promotion_section(p: &PromotionReport, f: Flavor) -> String {
 #[cfg(test)]
 mod tests {
     use crate::deploy::ParameterChange;
-    use crate::deploy::stack::ResourceChange;
-    use crate::testing::reports::{cost_report, live_companies, plan_report};
+    use crate::testing::reports::{cost_report, live_companies, plan_report, resource_change};
 
     /// A plan with something in every section: a replaced table, a parameter, a sync
     /// the deploy would refuse, a company name that is markdown, a cost delta.
@@ -234,23 +233,14 @@ mod tests {
                 &["Amazon", "Apple", "Meta", "Nvidia", "Spotify", "A|B"],
             )),
         );
-        let change =
-            |action: &str, id: &str, kind: &str, replacement: Option<&str>| ResourceChange {
-                action: action.into(),
-                logical_id: id.into(),
-                resource_type: kind.into(),
-                physical_id: None,
-                replacement: replacement.map(Into::into),
-                scope: Vec::new(),
-            };
         p.changes = vec![
-            change(
+            resource_change(
                 "Modify",
                 "CompaniesTable",
                 "AWS::DynamoDB::Table",
                 Some("True"),
             ),
-            change(
+            resource_change(
                 "Add",
                 "AlarmEmailSubscription",
                 "AWS::SNS::Subscription",

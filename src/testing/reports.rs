@@ -17,14 +17,6 @@ use crate::testing::env::dev;
 
 /// A deploy that changed the stack (or failed to), with its sync and alarms.
 pub fn sample_report(outcome: Outcome) -> DeployReport {
-    let change = |action: &str, id: &str, kind: &str, replacement: Option<&str>| ResourceChange {
-        action: action.into(),
-        logical_id: id.into(),
-        resource_type: kind.into(),
-        physical_id: None,
-        replacement: replacement.map(Into::into),
-        scope: Vec::new(),
-    };
     DeployReport {
         env: "dev".into(),
         stack: "fang-dev".into(),
@@ -37,19 +29,19 @@ pub fn sample_report(outcome: Outcome) -> DeployReport {
             _ => "UPDATE_COMPLETE".into(),
         }),
         changes: vec![
-            change(
+            resource_change(
                 "Modify",
                 "CompaniesTable",
                 "AWS::DynamoDB::Table",
                 Some("True"),
             ),
-            change(
+            resource_change(
                 "Modify",
                 "SentimentFunction",
                 "AWS::Lambda::Function",
                 Some("False"),
             ),
-            change(
+            resource_change(
                 "Add",
                 "AlarmEmailSubscription",
                 "AWS::SNS::Subscription",
@@ -171,12 +163,33 @@ pub fn verified_report(passed: bool) -> DeployReport {
     }
 }
 
-/// A cost estimate of `head`, against `base` at `origin/main`.
-pub fn cost_report(base: &[&str], head: &[&str]) -> CostReport {
+/// The shipped us-east-1 pricing table, which the cost tests price with.
+pub fn pricing_table() -> crate::cost::pricing::PricingTable {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("infra/pricing/us-east-1.yaml");
-    let table =
-        crate::cost::pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap();
+    crate::cost::pricing::parse(&path, &std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+/// A change set's line: `action` on resource `id` of type `kind`.
+pub fn resource_change(
+    action: &str,
+    id: &str,
+    kind: &str,
+    replacement: Option<&str>,
+) -> ResourceChange {
+    ResourceChange {
+        action: action.into(),
+        logical_id: id.into(),
+        resource_type: kind.into(),
+        physical_id: None,
+        replacement: replacement.map(Into::into),
+        scope: Vec::new(),
+    }
+}
+
+/// A cost estimate of `head`, against `base` at `origin/main`.
+pub fn cost_report(base: &[&str], head: &[&str]) -> CostReport {
+    let table = pricing_table();
     let (b, h) = (dev(base, ""), dev(head, ""));
     let (estimate, base) =
         crate::cost::estimate_with_base(&h, &table, Some(("origin/main", Some(&b))), false);
